@@ -1,0 +1,153 @@
+import { pathToFileURL, fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import { Command, Option } from "commander";
+import type { MethodDeclaration } from "../runtime/methods.js";
+import { isPostgresUrl, openStore } from "../store/open.js";
+import { redactUrl, storeOptions } from "./store-options.js";
+import { startServer } from "../server.js";
+import type { DisabledMethods } from "../service/endpoints.js";
+import type { OptionalMethod } from "../service/operations-service.js";
+import { parseDuration } from "./duration.js";
+
+const DEMO_MODULE = fileURLToPath(new URL("../../examples/demo/index.ts", import.meta.url));
+
+interface ServeFlags {
+  store: string;
+  schema: string;
+  migrate: boolean;
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  methods: string[];
+  demo: boolean;
+  worker: boolean;
+  concurrency: number;
+  lease: number;
+  retention: number;
+  maxWait: number;
+  shutdownGrace: number;
+  pageTokenSecret?: string;
+  pageTokenTtl: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+  errorDomain?: string;
+  collection: string;
+  parentPattern: string;
+  disable: DisabledMethods;
+}
+
+export function serveCommand(): Command {
+  const command = new Command("serve").description("serve google.longrunning.Operations and your long-running methods over gRPC and REST");
+  for (const option of storeOptions()) command.addOption(option);
+  return command
+    .addOption(new Option("--no-migrate", "do not apply schema migrations on start (run `longrun migrate` instead)"))
+    .addOption(new Option("--host <host>", "address to listen on").env("LONGRUN_HOST").default("127.0.0.1"))
+    .addOption(new Option("--grpc-port <port>", "gRPC port (0: pick a free one)").env("LONGRUN_GRPC_PORT").default(50051).argParser(port))
+    .addOption(new Option("--http-port <port>", "REST port (0: pick a free one)").env("LONGRUN_HTTP_PORT").default(8080).argParser(port))
+    .addOption(new Option("--methods <module...>", "modules exporting `methods` (long-running method declarations)").env("LONGRUN_METHODS").default([]))
+    .addOption(new Option("--demo", "also serve the demo (longrun.demo.v1.Demo/Sleep)").env("LONGRUN_DEMO").default(false))
+    .addOption(new Option("--no-worker", "only serve RPCs; run no handlers in this process"))
+    .addOption(new Option("--concurrency <n>", "handlers running at once").env("LONGRUN_CONCURRENCY").default(64).argParser(positiveInt))
+    .addOption(new Option("--lease <duration>", "how long a worker holds an operation between heartbeats").env("LONGRUN_LEASE").default(30_000, "30s").argParser(parseDuration))
+    .addOption(new Option("--retention <duration>", "how long done operations are kept").env("LONGRUN_RETENTION").default(30 * 86_400_000, "30d").argParser(parseDuration))
+    .addOption(new Option("--max-wait <duration>", "longest WaitOperation").env("LONGRUN_MAX_WAIT").default(60_000, "60s").argParser(parseDuration))
+    .addOption(new Option("--shutdown-grace <duration>", "on SIGTERM, how long running handlers get to finish before their leases are released").env("LONGRUN_SHUTDOWN_GRACE").default(10_000, "10s").argParser(parseDuration))
+    .addOption(new Option("--page-token-secret <secret>", "HMAC key for page tokens (default: random per process)").env("LONGRUN_PAGE_TOKEN_SECRET"))
+    .addOption(new Option("--page-token-ttl <duration>", "how long a page token stays valid").env("LONGRUN_PAGE_TOKEN_TTL").default(3 * 86_400_000, "3d").argParser(parseDuration))
+    .addOption(new Option("--default-page-size <n>", "ListOperations page size when page_size is 0").env("LONGRUN_DEFAULT_PAGE_SIZE").default(50).argParser(positiveInt))
+    .addOption(new Option("--max-page-size <n>", "larger page sizes are coerced down to this").env("LONGRUN_MAX_PAGE_SIZE").default(1000).argParser(positiveInt))
+    .addOption(new Option("--error-domain <domain>", "ErrorInfo.domain of errors").env("LONGRUN_ERROR_DOMAIN"))
+    .addOption(new Option("--collection <id>", "collection id of operation names").env("LONGRUN_COLLECTION").default("operations"))
+    .addOption(
+      new Option("--parent-pattern <pattern>", "name operations under a parent, e.g. projects/*/locations/* (names: {parent}/{collection}/{id})")
+        .env("LONGRUN_PARENT_PATTERN")
+        .default(""),
+    )
+    .addOption(
+      new Option("--disable <methods>", "Operations methods answering UNIMPLEMENTED: comma-separated, each Method or rest:Method / grpc:Method")
+        .env("LONGRUN_DISABLE")
+        .default({}, "none")
+        .argParser(parseDisabled),
+    )
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const modules = [...(flags.demo ? [DEMO_MODULE] : []), ...flags.methods];
+  const methods = (await Promise.all(modules.map(loadMethods))).flat();
+  const store = await openStore(flags.store, { schema: flags.schema, migrate: flags.migrate });
+  const server = await startServer({
+    store,
+    methods,
+    grpc: { host: flags.host, port: flags.grpcPort },
+    http: { host: flags.host, port: flags.httpPort },
+    worker: flags.worker,
+    concurrency: flags.concurrency,
+    leaseMs: flags.lease,
+    retentionMs: flags.retention,
+    maxWaitMs: flags.maxWait,
+    shutdownGraceMs: flags.shutdownGrace,
+    pageTokenSecret: flags.pageTokenSecret,
+    pageTokenTtlMs: flags.pageTokenTtl,
+    defaultPageSize: flags.defaultPageSize,
+    maxPageSize: flags.maxPageSize,
+    errorDomain: flags.errorDomain,
+    names: { collection: flags.collection, parent: flags.parentPattern },
+    disabled: flags.disable,
+  });
+  console.log(`longrun: store ${redactUrl(flags.store)}${isPostgresUrl(flags.store) ? ` (schema ${flags.schema})` : ""}`);
+  console.log(`longrun: methods ${[...server.runtime.methods.keys()].join(", ") || "(none: Operations service only)"}`);
+  console.log(`longrun: gRPC listening on ${server.grpcAddress}`);
+  console.log(`longrun: REST listening on ${server.httpUrl}`);
+  const shutdown = (signal: string): void => {
+    console.log(`longrun: ${signal}: shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error("longrun: shutdown failed", err);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+async function loadMethods(module: string): Promise<MethodDeclaration[]> {
+  const url = pathToFileURL(resolve(module)).href;
+  const loaded = (await import(url)) as { methods?: unknown };
+  if (!Array.isArray(loaded.methods)) throw new Error(`${module} does not export \`methods\` (an array of defineMethod(...))`);
+  return loaded.methods as MethodDeclaration[];
+}
+
+const OPTIONAL_METHODS: readonly OptionalMethod[] = ["ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation"];
+
+/** "ListOperations,rest:CancelOperation" → { grpc: [ListOperations], rest: [ListOperations, CancelOperation] } */
+export function parseDisabled(value: string): DisabledMethods {
+  const grpc: OptionalMethod[] = [];
+  const rest: OptionalMethod[] = [];
+  for (const entry of value.split(",").map((e) => e.trim()).filter(Boolean)) {
+    const [transport, method] = entry.includes(":") ? (entry.split(":", 2) as [string, string]) : ["", entry];
+    if (!OPTIONAL_METHODS.includes(method as OptionalMethod)) {
+      throw new Error(`"${method}" cannot be disabled; one of ${OPTIONAL_METHODS.join(", ")} (GetOperation is always served)`);
+    }
+    if (transport !== "" && transport !== "rest" && transport !== "grpc") throw new Error(`"${transport}" is not a transport (rest or grpc)`);
+    if (transport !== "rest") grpc.push(method as OptionalMethod);
+    if (transport !== "grpc") rest.push(method as OptionalMethod);
+  }
+  return { grpc, rest };
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`"${value}" is not a port (0-65535)`);
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`"${value}" is not a positive integer`);
+  return n;
+}

@@ -1,0 +1,164 @@
+import { create, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
+import { Code, codeName, isErrorCode } from "./code.js";
+import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
+import {
+  BadRequestSchema,
+  BadRequest_FieldViolationSchema,
+  ErrorInfoSchema,
+} from "../gen/google/rpc/error_details_pb.js";
+
+/** The ErrorInfo domain longrun uses unless a deployment names its own service (AIP-193). */
+export const DEFAULT_ERROR_DOMAIN = "longrun.dev";
+
+export interface RpcErrorOptions {
+  /** UPPER_SNAKE_CASE reason for the ErrorInfo detail (AIP-193); one of `Reason` for longrun's own errors. */
+  reason?: string;
+  /** Dynamic parts of the message, repeated as ErrorInfo metadata (AIP-193). */
+  metadata?: Record<string, string>;
+  /** Further standard details (google.rpc.*), already packed. */
+  details?: Any[];
+  cause?: unknown;
+}
+
+/**
+ * An error with a `google.rpc.Code`. Thrown by the service for a bad call, and by handlers to end an
+ * operation with that status. Transports render it the same way: gRPC status + `grpc-status-details-bin`,
+ * REST `{"error": {...}}`.
+ */
+export class RpcError extends Error {
+  override readonly name = "RpcError";
+  readonly code: Code;
+  readonly reason: string | undefined;
+  readonly metadata: Record<string, string>;
+  readonly details: Any[];
+
+  constructor(code: Code, message: string, options: RpcErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.reason = options.reason;
+    this.metadata = options.metadata ?? {};
+    this.details = options.details ?? [];
+  }
+
+  /** An RpcError carrying exactly the given status (its details kept as they are). */
+  static fromStatus(status: Status): RpcError {
+    const code = isErrorCode(status.code) ? status.code : Code.UNKNOWN;
+    return new RpcError(code, status.message, { details: status.details });
+  }
+
+  /**
+   * The status as an RPC error response carries it: the details given, plus an ErrorInfo
+   * (AIP-193: every error response includes one) when a reason is known.
+   */
+  toStatus(domain: string = DEFAULT_ERROR_DOMAIN): Status {
+    const details = [...this.details];
+    const hasErrorInfo = details.some((d) => d.typeUrl.endsWith("/google.rpc.ErrorInfo"));
+    if (!hasErrorInfo) {
+      details.unshift(
+        anyPack(
+          ErrorInfoSchema,
+          create(ErrorInfoSchema, {
+            reason: this.reason ?? reasonForCode(this.code),
+            domain,
+            metadata: this.metadata,
+          }),
+        ),
+      );
+    }
+    return create(StatusSchema, { code: this.code, message: this.message, details });
+  }
+
+  /** The status as an operation's `error` carries it: only what the handler put there. */
+  toOperationStatus(): Status {
+    return create(StatusSchema, { code: this.code, message: this.message, details: this.details });
+  }
+}
+
+function reasonForCode(code: Code): string {
+  return codeName(code);
+}
+
+/** Any thrown value as an RpcError: RpcErrors pass through; anything else is UNKNOWN with its message only. */
+export function toRpcError(err: unknown): RpcError {
+  if (err instanceof RpcError) return err;
+  if (err instanceof Error) return new RpcError(Code.UNKNOWN, err.message || err.name, { cause: err });
+  return new RpcError(Code.UNKNOWN, String(err));
+}
+
+export function encodeStatus(status: Status): Uint8Array {
+  return toBinary(StatusSchema, status);
+}
+
+/** Packs a message into an `Any` with the `type.googleapis.com/` prefix. */
+export function pack<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Any {
+  return anyPack(schema, message);
+}
+
+/**
+ * The catalogue of ErrorInfo reasons longrun itself answers with. A reason names one error class; its
+ * metadata keys are only ever added to, never removed (AIP-193).
+ */
+export const Reason = {
+  /** A request field is malformed or out of range; metadata `field`. */
+  INVALID_ARGUMENT: "INVALID_ARGUMENT",
+  /** An operation name does not have the form this service uses; metadata `name`. */
+  INVALID_NAME: "INVALID_NAME",
+  /** No operation has this name (never existed, deleted, or expired); metadata `name`. */
+  OPERATION_NOT_FOUND: "OPERATION_NOT_FOUND",
+  /** `page_size` is negative. */
+  INVALID_PAGE_SIZE: "INVALID_PAGE_SIZE",
+  /** `page_token` is not one this server issued for this request, or it expired. */
+  INVALID_PAGE_TOKEN: "INVALID_PAGE_TOKEN",
+  /**
+   * `filter` is malformed, or uses what this server does not support; metadata `field` ("filter") and,
+   * when the problem has a place, `column` (1-based).
+   */
+  INVALID_FILTER: "INVALID_FILTER",
+  /** The method, or an option of it, is not offered by this deployment; metadata `method`. */
+  UNIMPLEMENTED: "UNIMPLEMENTED",
+  /** The request body or a query parameter cannot be parsed; metadata `detail`. */
+  MALFORMED_REQUEST: "MALFORMED_REQUEST",
+  /** The request body is larger than the server accepts; metadata `limit`. */
+  REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
+  /** No REST binding matches the method and path. */
+  UNKNOWN_PATH: "UNKNOWN_PATH",
+  /** The store cannot be reached; retry with backoff. */
+  STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
+  /** The server is shutting down. */
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** A bug in longrun; the message says no more than that. */
+  INTERNAL: "INTERNAL",
+} as const;
+
+/**
+ * INVALID_ARGUMENT naming the field, with a BadRequest field violation (AIP-193). `metadata` adds ErrorInfo
+ * metadata besides `field` (the dynamic parts of the description, e.g. a filter's `column`).
+ */
+export function invalidArgument(
+  field: string,
+  description: string,
+  reason: string = Reason.INVALID_ARGUMENT,
+  metadata: Record<string, string> = {},
+): RpcError {
+  const violation = create(BadRequest_FieldViolationSchema, { field, description });
+  return new RpcError(Code.INVALID_ARGUMENT, `${field}: ${description}`, {
+    reason,
+    metadata: { ...metadata, field },
+    details: [anyPack(BadRequestSchema, create(BadRequestSchema, { fieldViolations: [violation] }))],
+  });
+}
+
+export function notFound(name: string): RpcError {
+  return new RpcError(Code.NOT_FOUND, `Operation "${name}" not found.`, {
+    reason: Reason.OPERATION_NOT_FOUND,
+    metadata: { name },
+  });
+}
+
+export function unimplemented(what: string): RpcError {
+  return new RpcError(Code.UNIMPLEMENTED, `${what} is not supported by this server.`, {
+    reason: Reason.UNIMPLEMENTED,
+    metadata: { method: what },
+  });
+}

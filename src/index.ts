@@ -1,0 +1,37 @@
+/**
+ * longrun: Google-style long-running operations (google.longrunning.Operations, AIP-151) for TypeScript.
+ *
+ * ```ts
+ * import { defineMethod, startServer, SqliteStore } from "longrun";
+ * import { Demo, SleepResponseSchema, SleepMetadataSchema } from "./gen/longrun/demo/v1/demo_pb.js";
+ *
+ * const sleep = defineMethod({
+ *   method: Demo.method.sleep, response: SleepResponseSchema, metadata: SleepMetadataSchema,
+ *   async handler(request, ctx) {
+ *     await ctx.progress({ progressPercent: 50 });
+ *     return { slept: request.duration };
+ *   },
+ * });
+ * const server = await startServer({ store: SqliteStore.open("longrun.db"), methods: [sleep] });
+ * ```
+ */
+
+// Declaring long-running methods
+export { defineMethod, type MethodOptions, type MethodDeclaration, type Handler, type OperationContext } from "./runtime/methods.js";
+export { RpcError, invalidArgument, notFound, unimplemented, Reason, type RpcErrorOptions } from "./core/errors.js";
+export { Code, codeName, isErrorCode } from "./core/code.js";
+export { nonNegativeDurationMs } from "./core/duration.js";
+
+// Serving them
+export { startServer, type ServerOptions, type LongrunServer } from "./server.js";
+export { OperationNames, type OperationNamesOptions } from "./core/names.js";
+export type { OptionalMethod, OperationsService } from "./service/operations-service.js";
+export type { Endpoint, CallContext } from "./service/endpoint.js";
+export type { DisabledMethods } from "./service/endpoints.js";
+export { aip160Dialect, transferJsonDialect, type FilterDialect, type TransferJsonOptions } from "./filter/index.js";
+
+// Stores
+export type { Store, OperationRecord } from "./store/store.js";
+export { SqliteStore } from "./store/sqlite/sqlite-store.js";
+export { openStore, type OpenStoreOptions } from "./store/open.js";
+export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";

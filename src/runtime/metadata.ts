@@ -1,0 +1,77 @@
+import { ScalarType, create, fromBinary, toBinary, toJson, type Registry, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { StoredAny } from "../store/store.js";
+import { typeUrlOf } from "../core/registry.js";
+
+/**
+ * The metadata fields longrun fills in by itself when a method's metadata type declares them, following
+ * google.cloud.common.OperationMetadata: `create_time`, `end_time` (google.protobuf.Timestamp) and
+ * `cancel_requested` (bool). Handlers report the rest (progress) through ctx.progress.
+ */
+export class MetadataCodec {
+  private readonly createTime: DescField | undefined;
+  private readonly endTime: DescField | undefined;
+  private readonly cancelRequested: DescField | undefined;
+  readonly typeUrl: string;
+
+  constructor(
+    readonly schema: DescMessage,
+    private readonly registry: Registry,
+  ) {
+    this.typeUrl = typeUrlOf(schema);
+    this.createTime = timestampField(schema, "create_time");
+    this.endTime = timestampField(schema, "end_time");
+    const cancel = schema.fields.find((f) => f.name === "cancel_requested");
+    this.cancelRequested = cancel?.fieldKind === "scalar" && cancel.scalar === ScalarType.BOOL ? cancel : undefined;
+  }
+
+  initial(now: number): Message {
+    const message = create(this.schema);
+    if (this.createTime) set(message, this.createTime, timestampFromMs(now));
+    return message;
+  }
+
+  /** The metadata with `partial` merged over it (shallow: fields given replace fields held). */
+  merge(current: Message, partial: object): Message {
+    const merged = create(this.schema, { ...current, ...partial } as never) as Message;
+    // Fields longrun owns are not the handler's to overwrite.
+    for (const f of [this.createTime, this.endTime, this.cancelRequested]) {
+      if (f) set(merged, f, (current as unknown as Record<string, unknown>)[f.localName]);
+    }
+    return merged;
+  }
+
+  markCancelRequested(message: Message): Message {
+    if (!this.cancelRequested) return message;
+    const copy = create(this.schema, message as never) as Message;
+    set(copy, this.cancelRequested, true);
+    return copy;
+  }
+
+  final(message: Message, now: number, cancelRequested: boolean): Message {
+    const copy = create(this.schema, message as never) as Message;
+    if (this.endTime) set(copy, this.endTime, timestampFromMs(now));
+    if (cancelRequested && this.cancelRequested) set(copy, this.cancelRequested, true);
+    return copy;
+  }
+
+  /** The stored form: binary for serving, and JSON by proto field names (defaults included) for filtering. */
+  encode(message: Message): StoredAny {
+    const json = toJson(this.schema, message, { registry: this.registry, useProtoFieldName: true, alwaysEmitImplicit: true });
+    return { typeUrl: this.typeUrl, value: toBinary(this.schema, message), json: JSON.stringify(json) };
+  }
+
+  decode(stored: StoredAny | undefined, now: number): Message {
+    if (!stored || stored.typeUrl !== this.typeUrl) return this.initial(now);
+    return fromBinary(this.schema, stored.value);
+  }
+}
+
+function timestampField(schema: DescMessage, name: string): DescField | undefined {
+  const f = schema.fields.find((field) => field.name === name);
+  return f?.fieldKind === "message" && f.message.typeName === "google.protobuf.Timestamp" ? f : undefined;
+}
+
+function set(message: Message, field: DescField, value: unknown): void {
+  (message as unknown as Record<string, unknown>)[field.localName] = value;
+}

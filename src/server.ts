@@ -1,0 +1,128 @@
+import type { DescFile } from "@bufbuild/protobuf";
+import { DEFAULT_ERROR_DOMAIN } from "./core/errors.js";
+import { OperationNames, type OperationNamesOptions } from "./core/names.js";
+import { buildRegistry } from "./core/registry.js";
+import type { Store } from "./store/store.js";
+import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
+import type { MethodDeclaration } from "./runtime/methods.js";
+import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
+import { PageTokens } from "./service/page-token.js";
+import { methodEndpoint, operationsEndpoints, type DisabledMethods } from "./service/endpoints.js";
+import type { Endpoint } from "./service/endpoint.js";
+import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
+import { startRestServer } from "./transport/rest/server.js";
+
+/** What the server passes on to the runtime (documented in RuntimeOptions). */
+type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log">;
+/** What the server passes on to the Operations service (documented in OperationsServiceOptions). */
+type ServiceSettings = Pick<OperationsServiceOptions, "maxWaitMs" | "defaultPageSize" | "maxPageSize" | "filterDialect" | "filterRequired">;
+
+export interface ServerOptions extends RuntimeSettings, ServiceSettings {
+  store: Store;
+  methods: readonly MethodDeclaration[];
+  /** Extra proto files whose types may appear in Any (metadata, responses, error details). */
+  files?: readonly DescFile[];
+  /** gRPC listen address; `false` for no gRPC. Port 0 picks a free port. @default 127.0.0.1:50051 */
+  grpc?: { host: string; port: number } | false;
+  /** REST listen address; `false` for no REST. @default 127.0.0.1:8080 */
+  http?: { host: string; port: number } | false;
+  names?: OperationNamesOptions;
+  /** ErrorInfo.domain of the errors this server answers with. @default "longrun.dev" */
+  errorDomain?: string;
+  pageTokenSecret?: string;
+  /** How long a page token stays valid. @default 3 days */
+  pageTokenTtlMs?: number;
+  /** Operations methods that answer UNIMPLEMENTED: on both transports (a list), or per transport. */
+  disabled?: readonly OptionalMethod[] | DisabledMethods;
+  /** The version prefix of the Operations REST bindings. @default "/v1" */
+  restPrefix?: string;
+  /**
+   * More endpoints to serve, given the Operations service: e.g. an Operations method at an extra REST
+   * binding a real service has (Cloud Search's `GET /v1/{name=operations/**}/lro` for ListOperations).
+   * Served after the built-in ones, over the transports each endpoint asks for.
+   */
+  extraEndpoints?: (service: OperationsService) => readonly Endpoint[];
+  /** Largest REST body accepted. @default 1 MiB */
+  maxBodyBytes?: number;
+  /** How long running handlers get to finish at close before their leases are released. @default 10_000 */
+  shutdownGraceMs?: number;
+}
+
+export interface LongrunServer {
+  runtime: Runtime;
+  service: OperationsService;
+  /** host:port of the gRPC server, if serving gRPC. */
+  grpcAddress: string | undefined;
+  /** http://host:port of the REST server, if serving REST. */
+  httpUrl: string | undefined;
+  /** Stops accepting calls, lets handlers finish (grace period), releases leases, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Starts a longrun server: the runtime (worker) and the Operations service over gRPC and REST. */
+export async function startServer(options: ServerOptions): Promise<LongrunServer> {
+  const files = [...options.methods.map((m) => m.method.parent.file), ...(options.files ?? [])];
+  const registry = buildRegistry(files);
+  const names = new OperationNames(options.names);
+  const runtime = new Runtime({
+    store: options.store,
+    registry,
+    methods: options.methods,
+    names,
+    worker: options.worker,
+    concurrency: options.concurrency,
+    leaseMs: options.leaseMs,
+    retryBackoff: options.retryBackoff,
+    retentionMs: options.retentionMs,
+    purgeIntervalMs: options.purgeIntervalMs,
+    log: options.log,
+  });
+  const service = new OperationsService({
+    store: options.store,
+    runtime,
+    defaultPageSize: options.defaultPageSize,
+    maxPageSize: options.maxPageSize,
+    filterDialect: options.filterDialect,
+    filterRequired: options.filterRequired,
+    maxWaitMs: options.maxWaitMs,
+    pageTokens: new PageTokens({ secret: options.pageTokenSecret, ttlMs: options.pageTokenTtlMs }),
+  });
+  const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
+  const endpoints = [
+    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled }),
+    ...[...runtime.methods.values()].map((definition) => methodEndpoint(service, definition)),
+    ...(options.extraEndpoints?.(service) ?? []),
+  ];
+  const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
+  const grpcListen = options.grpc === undefined ? { host: "127.0.0.1", port: 50051 } : options.grpc;
+  const httpListen = options.http === undefined ? { host: "127.0.0.1", port: 8080 } : options.http;
+
+  let grpcServer: GrpcServer | undefined;
+  let restServer: Awaited<ReturnType<typeof startRestServer>> | undefined;
+  try {
+    if (grpcListen) grpcServer = await startGrpcServer({ endpoints, errorDomain, ...grpcListen, log: options.log });
+    if (httpListen) {
+      restServer = await startRestServer({ endpoints, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen });
+    }
+  } catch (err) {
+    await grpcServer?.close();
+    await restServer?.close();
+    throw err;
+  }
+  runtime.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    runtime,
+    service,
+    grpcAddress: grpcServer?.address,
+    httpUrl: restServer?.url,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all([grpcServer?.close(), restServer?.close()]);
+        await runtime.stop(options.shutdownGraceMs);
+        service.close();
+        await options.store.close();
+      })()),
+  };
+}

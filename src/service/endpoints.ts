@@ -1,0 +1,90 @@
+import { create, getOption, hasOption, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { HttpRuleSchema, type HttpRule } from "../gen/google/api/http_pb.js";
+import { http } from "../gen/google/api/annotations_pb.js";
+import {
+  Operations,
+  type CancelOperationRequest,
+  type DeleteOperationRequest,
+  type GetOperationRequest,
+  type ListOperationsRequest,
+  type WaitOperationRequest,
+} from "../gen/google/longrunning/operations_pb.js";
+import type { MethodDefinition } from "../runtime/methods.js";
+import type { CallContext, Endpoint } from "./endpoint.js";
+import type { OperationsService, OptionalMethod } from "./operations-service.js";
+import { unimplemented } from "../core/errors.js";
+
+/** Methods a deployment switches off, per transport: they answer UNIMPLEMENTED there. */
+export interface DisabledMethods {
+  grpc?: readonly OptionalMethod[];
+  rest?: readonly OptionalMethod[];
+}
+
+export interface OperationsEndpointOptions {
+  /** The version prefix of the Operations bindings. @default "/v1" */
+  prefix?: string;
+  disabled?: DisabledMethods;
+  /**
+   * Also serve GetOperation at `GET {prefix}/{collection}/{name}`, the binding google-gax's REST fallback
+   * uses when a client gives it no rules of its own (it sends `operations/abc` as `operations%2Fabc`).
+   * @default true
+   */
+  gaxFallbackBinding?: boolean;
+}
+
+/**
+ * The endpoints of google.longrunning.Operations over the deployment's names. With `operations/{id}`: the
+ * upstream bindings (`GET /v1/{name=operations/**}`, `GET /v1/{name=operations}`, `DELETE …`,
+ * `POST …:cancel`). With parent-scoped names, Cloud's: `GET /v1/{name=projects/*\/locations/*\/operations/*}`,
+ * List at `GET /v1/{name=projects/*\/locations/*}/operations`. Both with `POST …:wait`, which the upstream
+ * proto leaves out but Cloud services add.
+ */
+export function operationsEndpoints(service: OperationsService, options: OperationsEndpointOptions = {}): Endpoint[] {
+  const prefix = options.prefix ?? "/v1";
+  const { collection, parentPattern } = service.names;
+  const { operation: one, list } = service.names.restTemplates(prefix);
+  const off = { grpc: new Set(options.disabled?.grpc ?? []), rest: new Set(options.disabled?.rest ?? []) };
+  /** The method, answering UNIMPLEMENTED on the transports the deployment switched it off for. */
+  const unless = (name: OptionalMethod, invoke: Invoke): Invoke => (request, ctx) => {
+    if (off[ctx.transport].has(name)) return Promise.reject(unimplemented(`google.longrunning.Operations.${name}`));
+    return invoke(request, ctx);
+  };
+  const m = Operations.method;
+  const endpoints: Endpoint[] = [
+    endpoint(m.listOperations, [rule("get", list)], unless("ListOperations", (r) => service.listOperations(r as ListOperationsRequest))),
+    endpoint(m.getOperation, [rule("get", one)], (r) => service.getOperation(r as GetOperationRequest)),
+    endpoint(m.deleteOperation, [rule("delete", one)], unless("DeleteOperation", (r) => service.deleteOperation(r as DeleteOperationRequest))),
+    endpoint(m.cancelOperation, [rule("post", `${one}:cancel`, "*")], unless("CancelOperation", (r) => service.cancelOperation(r as CancelOperationRequest))),
+    endpoint(m.waitOperation, [rule("post", `${one}:wait`, "*")], unless("WaitOperation", (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx))),
+  ];
+  if (parentPattern === "" && (options.gaxFallbackBinding ?? true)) {
+    // The single segment is the whole name percent-encoded, or just the id: both mean the same operation.
+    endpoints.push({
+      method: m.getOperation,
+      httpRules: [rule("get", `${prefix}/${collection}/{name}`)],
+      grpc: false,
+      invoke: (r) => {
+        const request = r as GetOperationRequest;
+        if (!request.name.startsWith(`${collection}/`)) request.name = `${collection}/${request.name}`;
+        return service.getOperation(request);
+      },
+    });
+  }
+  return endpoints;
+}
+
+/** The endpoint of a served long-running method: its own RPC, answered with a new Operation. */
+export function methodEndpoint(service: OperationsService, definition: MethodDefinition): Endpoint {
+  const rules: HttpRule[] = hasOption(definition.method, http) ? [getOption(definition.method, http)] : [];
+  return endpoint(definition.method, rules, (request) => service.startOperation(definition.fullName, request));
+}
+
+type Invoke = (request: Message, ctx: CallContext) => Promise<Message>;
+
+function endpoint(method: DescMethod, httpRules: HttpRule[], invoke: Invoke): Endpoint {
+  return { method, httpRules, grpc: true, invoke };
+}
+
+function rule(verb: "get" | "post" | "delete", path: string, body = ""): HttpRule {
+  return create(HttpRuleSchema, { pattern: { case: verb, value: path }, body });
+}

@@ -1,0 +1,177 @@
+import { create, type Message } from "@bufbuild/protobuf";
+import { EmptySchema, type Duration, type Empty } from "@bufbuild/protobuf/wkt";
+import {
+  ListOperationsResponseSchema,
+  type CancelOperationRequest,
+  type DeleteOperationRequest,
+  type GetOperationRequest,
+  type ListOperationsRequest,
+  type ListOperationsResponse,
+  type Operation,
+  type WaitOperationRequest,
+} from "../gen/google/longrunning/operations_pb.js";
+import { invalidArgument, notFound, Reason, unimplemented } from "../core/errors.js";
+import { nonNegativeDurationMs } from "../core/duration.js";
+import type { OperationNames } from "../core/names.js";
+import type { OperationRecord, Store } from "../store/store.js";
+import type { Runtime } from "../runtime/runtime.js";
+import type { CallContext } from "./endpoint.js";
+import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema } from "../filter/index.js";
+import { toOperation } from "./operation.js";
+import { PageTokens } from "./page-token.js";
+import { Waiters } from "./waiters.js";
+
+/** The Operations methods a deployment may switch off, per transport (see endpoints.ts). */
+export type OptionalMethod = "ListOperations" | "CancelOperation" | "DeleteOperation" | "WaitOperation";
+
+export interface OperationsServiceOptions {
+  store: Store;
+  runtime: Runtime;
+  /** @default 50 */
+  defaultPageSize?: number;
+  /** Larger page sizes are coerced down to this (AIP-158). @default 1000 */
+  maxPageSize?: number;
+  /** The longest a WaitOperation call waits, whatever its timeout. @default 60_000 */
+  maxWaitMs?: number;
+  pageTokens?: PageTokens;
+  /**
+   * What `ListOperationsRequest.filter` may name (docs/filtering.md). @default the fixed fields and the
+   * metadata fields of the runtime's methods (`buildFilterSchema` of their metadata types)
+   */
+  filterSchema?: FilterSchema;
+  /**
+   * The language of `ListOperationsRequest.filter`: AIP-160, or another producing the same typed filter
+   * (`transferJsonDialect()`: Storage Transfer's JSON object). @default aip160Dialect
+   */
+  filterDialect?: FilterDialect;
+  /** An empty filter is INVALID_ARGUMENT "filter is required" (Storage Transfer). @default false */
+  filterRequired?: boolean;
+  clock?: () => number;
+}
+
+/** The longest gap kept between an RPC deadline and the Wait's answer, so the answer beats the deadline. */
+const MAX_DEADLINE_MARGIN_MS = 1000;
+const MIN_DEADLINE_MARGIN_MS = 20;
+
+/**
+ * google.longrunning.Operations, written once for every transport: validation, names, paging, waiting.
+ * Methods take and return the generated messages and throw RpcError.
+ */
+export class OperationsService {
+  readonly names: OperationNames;
+  private readonly store: Store;
+  private readonly runtime: Runtime;
+  private readonly defaultPageSize: number;
+  private readonly maxPageSize: number;
+  private readonly maxWaitMs: number;
+  private readonly pageTokens: PageTokens;
+  private readonly filterSchema: FilterSchema;
+  private readonly filterDialect: FilterDialect;
+  private readonly filterRequired: boolean;
+  private readonly waiters: Waiters;
+  private readonly now: () => number;
+
+  constructor(options: OperationsServiceOptions) {
+    this.store = options.store;
+    this.runtime = options.runtime;
+    this.names = options.runtime.names;
+    this.defaultPageSize = options.defaultPageSize ?? 50;
+    this.maxPageSize = options.maxPageSize ?? 1000;
+    this.maxWaitMs = options.maxWaitMs ?? 60_000;
+    this.pageTokens = options.pageTokens ?? new PageTokens();
+    this.filterSchema = options.filterSchema ?? buildFilterSchema([...options.runtime.methods.values()].map((m) => m.metadata));
+    this.filterDialect = options.filterDialect ?? aip160Dialect;
+    this.filterRequired = options.filterRequired ?? false;
+    this.waiters = new Waiters(options.store);
+    this.now = options.clock ?? Date.now;
+  }
+
+
+  async getOperation(request: GetOperationRequest): Promise<Operation> {
+    return toOperation(await this.find(request.name));
+  }
+
+  async listOperations(request: ListOperationsRequest): Promise<ListOperationsResponse> {
+    const parent = this.names.parseListName(request.name);
+    if (request.pageSize < 0) {
+      throw invalidArgument("page_size", `must not be negative, got ${request.pageSize}`, Reason.INVALID_PAGE_SIZE);
+    }
+    if (request.returnPartialSuccess) throw unimplemented("ListOperationsRequest.return_partial_success");
+    if (this.filterRequired && request.filter.trim() === "") {
+      throw invalidArgument("filter", "filter is required", Reason.INVALID_FILTER);
+    }
+    const filter = this.filterDialect(request.filter, this.filterSchema);
+    const pageSize = request.pageSize === 0 ? this.defaultPageSize : Math.min(request.pageSize, this.maxPageSize);
+    const now = this.now();
+    const bound = { name: request.name, filter: request.filter };
+    const after = request.pageToken === "" ? undefined : this.pageTokens.read(request.pageToken, bound, now);
+    const records = await this.store.list({ parent, filter, after, limit: pageSize + 1, now });
+    const page = records.slice(0, pageSize);
+    const last = page[page.length - 1];
+    const nextPageToken =
+      records.length > pageSize && last ? this.pageTokens.issue({ createTime: last.createTime, id: last.id }, bound, now) : "";
+    return create(ListOperationsResponseSchema, { operations: page.map(toOperation), nextPageToken });
+  }
+
+  async deleteOperation(request: DeleteOperationRequest): Promise<Empty> {
+    const record = await this.find(request.name);
+    const deleted = await this.store.delete([record.id]);
+    if (deleted.length === 0) throw notFound(request.name);
+    return create(EmptySchema);
+  }
+
+  async cancelOperation(request: CancelOperationRequest): Promise<Empty> {
+    const { id } = this.names.parse(request.name);
+    await this.runtime.cancel(id, request.name);
+    return create(EmptySchema);
+  }
+
+  /**
+   * Returns at once if the operation is done; otherwise when it is done (woken by the store's change
+   * feed) or when the wait budget runs out: min(timeout, the RPC deadline less a margin, maxWaitMs).
+   * Reaching the budget is not an error: the latest state is returned.
+   */
+  async waitOperation(request: WaitOperationRequest, ctx: CallContext): Promise<Operation> {
+    const { id } = this.names.parse(request.name);
+    const until = this.now() + this.waitBudget(request.timeout, ctx.deadline);
+    for (;;) {
+      // Watch before reading, so a change between the read and the wait is not missed.
+      const watch = this.waiters.watch(id, until - this.now(), ctx.signal);
+      try {
+        const record = await this.find(request.name, id);
+        if (record.state === "done" || this.now() >= until || ctx.signal.aborted) return toOperation(record);
+        await watch.changed;
+      } finally {
+        watch.cancel();
+      }
+    }
+  }
+
+  /** Starts an operation of a served long-running method: the answer to the method's own RPC. */
+  async startOperation(method: string, request: Message): Promise<Operation> {
+    return toOperation(await this.runtime.startOperation(method, request));
+  }
+
+  close(): void {
+    this.waiters.close();
+  }
+
+  private waitBudget(timeout: Duration | undefined, deadline: number | undefined): number {
+    let budget = this.maxWaitMs;
+    if (timeout) budget = Math.min(budget, nonNegativeDurationMs("timeout", timeout));
+    if (deadline !== undefined) {
+      const remaining = deadline - this.now();
+      const margin = Math.min(MAX_DEADLINE_MARGIN_MS, Math.max(MIN_DEADLINE_MARGIN_MS, remaining * 0.1));
+      budget = Math.min(budget, remaining - margin);
+    }
+    return Math.max(0, Math.floor(budget));
+  }
+
+  private async find(name: string, parsedId?: string): Promise<OperationRecord> {
+    const id = parsedId ?? this.names.parse(name).id;
+    const record = await this.store.get(id, this.now());
+    if (!record || record.name !== name) throw notFound(name);
+    return record;
+  }
+
+}

@@ -1,0 +1,79 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { Reason, invalidArgument } from "../core/errors.js";
+import type { ListCursor } from "../store/store.js";
+
+export interface PageTokenOptions {
+  /** HMAC key. Tokens signed with another key are refused; @default random per process (tokens die on restart). */
+  secret?: string | Uint8Array;
+  /** @default 3 days (AIP-158's rule of thumb) */
+  ttlMs?: number;
+}
+
+interface Payload {
+  /** format version */
+  v: 1;
+  /** cursor: create time, id */
+  t: number;
+  i: string;
+  /** the request the token belongs to: hash of (name, filter) */
+  q: string;
+  /** expiry, ms since epoch */
+  e: number;
+}
+
+const MAC_BYTES = 16;
+
+/**
+ * Opaque, tamper-evident page tokens (AIP-158): the keyset cursor and a hash of the request it was issued
+ * for, signed with HMAC-SHA256. A token that was modified, issued for another name or filter, signed with
+ * another secret, or expired is refused with INVALID_ARGUMENT.
+ */
+export class PageTokens {
+  private readonly secret: Uint8Array;
+  private readonly ttlMs: number;
+
+  constructor(options: PageTokenOptions = {}) {
+    this.secret = typeof options.secret === "string" ? Buffer.from(options.secret) : (options.secret ?? randomBytes(32));
+    this.ttlMs = options.ttlMs ?? 3 * 24 * 60 * 60 * 1000;
+  }
+
+  issue(cursor: ListCursor, request: { name: string; filter: string }, now: number): string {
+    const payload: Payload = { v: 1, t: cursor.createTime, i: cursor.id, q: requestHash(request), e: now + this.ttlMs };
+    const body = Buffer.from(JSON.stringify(payload));
+    return `${body.toString("base64url")}.${this.mac(body).toString("base64url")}`;
+  }
+
+  /** The cursor in `token`, or INVALID_ARGUMENT. */
+  read(token: string, request: { name: string; filter: string }, now: number): ListCursor {
+    const invalid = (why: string) => invalidArgument("page_token", why, Reason.INVALID_PAGE_TOKEN);
+    const [bodyPart, macPart, extra] = token.split(".");
+    if (!bodyPart || !macPart || extra !== undefined) throw invalid("is not a page token issued by this server");
+    const body = Buffer.from(bodyPart, "base64url");
+    const mac = Buffer.from(macPart, "base64url");
+    if (mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.mac(body))) {
+      throw invalid("is not a page token issued by this server");
+    }
+    let payload: Payload;
+    try {
+      payload = JSON.parse(body.toString("utf8")) as Payload;
+    } catch {
+      throw invalid("is not a page token issued by this server");
+    }
+    if (payload.v !== 1 || typeof payload.t !== "number" || typeof payload.i !== "string") {
+      throw invalid("is not a page token issued by this server");
+    }
+    if (payload.q !== requestHash(request)) {
+      throw invalid("was issued for a request with another name or filter; start again without a page token");
+    }
+    if (payload.e <= now) throw invalid("has expired; start again without a page token");
+    return { createTime: payload.t, id: payload.i };
+  }
+
+  private mac(body: Uint8Array): Buffer {
+    return createHmac("sha256", this.secret).update(body).digest().subarray(0, MAC_BYTES);
+  }
+}
+
+function requestHash(request: { name: string; filter: string }): string {
+  return createHash("sha256").update(request.name).update("\0").update(request.filter).digest("base64url").slice(0, 16);
+}

@@ -1,0 +1,99 @@
+import type { CreateResult, NewOperation } from "../store.js";
+import type { Db } from "./db.js";
+import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
+import { columns, toRecord, type OperationRow } from "./rows.js";
+import { jsonbText } from "./text.js";
+
+type CreateRow = OperationRow & { created: boolean };
+
+/**
+ * Inserts a batch in one statement. A row whose (method, request_id) exists already, or came earlier in
+ * the same batch, is skipped by ON CONFLICT; the statement returns the inserted rows and the pre-existing
+ * ones their inputs collided with. Any other failure (a duplicate id) fails the statement, so nothing of
+ * the batch is inserted. Results in input order.
+ */
+export async function create(db: Db, operations: readonly NewOperation[], now: number): Promise<CreateResult[]> {
+  if (operations.length === 0) return [];
+  const o = db.options;
+  const text = `
+    WITH input AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bytea[], $9::bigint[], $11::text[])
+        WITH ORDINALITY AS i(id, name, parent, method, request_id, request, metadata_type, metadata, run_after, metadata_json, ord)
+    ),
+    inserted AS (
+      INSERT INTO ${o.table}
+        (id, name, parent, method, request_id, request, metadata_type, metadata, metadata_json, state, run_after, create_time, update_time)
+      -- In input order, so the first of several inputs sharing a request_id is the one inserted.
+      SELECT id, name, parent, method, request_id, request, metadata_type, metadata, metadata_json::jsonb, 'queued', run_after, $10, $10
+      FROM input ORDER BY ord
+      ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
+      RETURNING ${columns()}
+    ),
+    ${notifiedCte(o, "created", "inserted")}
+    SELECT true AS created, inserted.* FROM inserted ${NOTIFIED_JOIN}
+    UNION ALL
+    -- The statement's snapshot: rows that existed before it, not the ones it inserts.
+    SELECT false, ${columns("existing")} FROM ${o.table} existing
+    WHERE (existing.method, existing.request_id) IN (SELECT method, request_id FROM input WHERE request_id IS NOT NULL)`;
+  const { rows } = await db.query<CreateRow>("create", text, [
+    operations.map((op) => op.id),
+    operations.map((op) => op.name),
+    operations.map((op) => op.parent),
+    operations.map((op) => op.method),
+    operations.map((op) => op.requestId ?? null),
+    operations.map((op) => op.request),
+    operations.map((op) => op.metadata?.typeUrl ?? null),
+    operations.map((op) => op.metadata?.value ?? null),
+    operations.map((op) => op.runAfter),
+    now,
+    operations.map((op) => jsonbText(op.metadata?.json)),
+  ]);
+
+  const inserted = new Map<string, OperationRow>();
+  const byRequestId = new Map<string, OperationRow>();
+  for (const row of rows) {
+    if (row.created) inserted.set(row.id, row);
+    if (row.request_id !== null) byRequestId.set(requestKey(row.method, row.request_id), row);
+  }
+  const firstInput = new Map<string, number>();
+  operations.forEach((op, i) => firstInput.has(op.id) || firstInput.set(op.id, i));
+
+  const results: (CreateResult | undefined)[] = operations.map((op, i) => {
+    const row = inserted.get(op.id);
+    if (row !== undefined && firstInput.get(op.id) === i) return { record: toRecord(row), created: true };
+    const existing = op.requestId === undefined ? undefined : byRequestId.get(requestKey(op.method, op.requestId));
+    return existing === undefined ? undefined : { record: toRecord(existing), created: false };
+  });
+  if (results.some((r) => r === undefined)) await resolveConcurrent(db, operations, results);
+  return results as CreateResult[];
+}
+
+/**
+ * An input skipped for a row that another transaction committed while this statement ran: the statement's
+ * snapshot could not see that row, a new statement can.
+ */
+async function resolveConcurrent(db: Db, operations: readonly NewOperation[], results: (CreateResult | undefined)[]): Promise<void> {
+  const missing = operations.filter((_, i) => results[i] === undefined);
+  const { rows } = await db.query<OperationRow>(
+    "create_existing",
+    `SELECT ${columns()} FROM ${db.options.table}
+     WHERE (method, request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [missing.map((op) => op.method), missing.map((op) => op.requestId ?? null)],
+  );
+  const byRequestId = new Map(rows.map((row) => [requestKey(row.method, row.request_id ?? ""), row]));
+  operations.forEach((op, i) => {
+    if (results[i] !== undefined) return;
+    const row = op.requestId === undefined ? undefined : byRequestId.get(requestKey(op.method, op.requestId));
+    if (row === undefined) throw new Error(`operation ${op.id} was neither inserted nor found`);
+    results[i] = { record: toRecord(row), created: false };
+  });
+}
+
+function requestKey(method: string, requestId: string): string {
+  return `${method}\u0000${requestId}`;
+}
+
+/** The ids a create call inserted, in input order: what its "created" event names. */
+export function createdIds(results: readonly CreateResult[]): string[] {
+  return results.filter((r) => r.created).map((r) => r.record.id);
+}

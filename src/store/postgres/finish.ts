@@ -1,0 +1,67 @@
+import type { FinishRequest } from "../store.js";
+import type { Db } from "./db.js";
+import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
+import { appliedFlags } from "./results.js";
+import { jsonbText, pgText } from "./text.js";
+
+/**
+ * Ends operations, fenced by attempt, in one statement: done, error or response, metadata if given,
+ * lease cleared, endTime = now, expireTime = now + retentionMs. Returns, per result, whether it was
+ * applied. A done operation never changes again, so of several results for one operation only the first
+ * that matches its attempt applies, as if applied in order.
+ */
+export async function finish(db: Db, results: readonly FinishRequest[], retentionMs: number, now: number): Promise<boolean[]> {
+  // Checked up front: the CHECK constraint would catch it too, but only by failing the whole batch.
+  for (const r of results) {
+    if ((r.error === undefined) === (r.response === undefined)) {
+      throw new TypeError(`finish of operation ${r.id} needs exactly one of error and response`);
+    }
+  }
+  if (results.length === 0) return [];
+  const o = db.options;
+  const { rows } = await db.query<{ ord: number }>(
+    "finish",
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bytea[], $5::integer[], $6::bytea[], $7::text[], $8::bytea[],
+                            $11::text[], $12::text[])
+         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata, error_code, error, response_type, response, metadata_json, error_message, ord)
+     ),
+     earliest AS (
+       SELECT DISTINCT ON (input.id) input.*
+       FROM input JOIN ${o.table} op ON op.id = input.id AND op.attempt = input.attempt AND op.state <> 'done'
+       ORDER BY input.id, input.ord
+     ),
+     finished AS (
+       UPDATE ${o.table} op SET
+         state = 'done',
+         error_code = earliest.error_code, error_message = earliest.error_message, error = earliest.error,
+         response_type = earliest.response_type, response = earliest.response,
+         -- No metadata given: keep what progress last wrote.
+         metadata_type = CASE WHEN earliest.metadata IS NULL THEN op.metadata_type ELSE earliest.metadata_type END,
+         metadata = CASE WHEN earliest.metadata IS NULL THEN op.metadata ELSE earliest.metadata END,
+         metadata_json = CASE WHEN earliest.metadata IS NULL THEN op.metadata_json ELSE earliest.metadata_json::jsonb END,
+         lease_owner = NULL, lease_expire_time = NULL,
+         end_time = $9, update_time = $9, expire_time = $10
+       FROM earliest
+       WHERE op.id = earliest.id AND op.attempt = earliest.attempt AND op.state <> 'done'
+       RETURNING op.id, earliest.ord
+     ),
+     ${notifiedCte(o, "done", "finished")}
+     SELECT finished.ord FROM finished ${NOTIFIED_JOIN}`,
+    [
+      results.map((r) => r.id),
+      results.map((r) => r.attempt),
+      results.map((r) => r.metadata?.typeUrl ?? null),
+      results.map((r) => r.metadata?.value ?? null),
+      results.map((r) => r.error?.code ?? null),
+      results.map((r) => r.error?.status ?? null),
+      results.map((r) => r.response?.typeUrl ?? null),
+      results.map((r) => r.response?.value ?? null),
+      now,
+      now + retentionMs,
+      results.map((r) => (r.metadata === undefined ? null : jsonbText(r.metadata.json))),
+      results.map((r) => (r.error === undefined ? null : pgText(r.error.message))),
+    ],
+  );
+  return appliedFlags(results.length, rows);
+}

@@ -1,0 +1,30 @@
+import type { Fenced, HeartbeatResult } from "../store.js";
+import type { Db } from "./db.js";
+
+/**
+ * Extends the leases `owner` holds at these attempts, in one statement; per lease, in input order,
+ * whether it is still held, and whether cancellation was requested (read from the row either way).
+ */
+export async function heartbeat(db: Db, owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Promise<HeartbeatResult[]> {
+  if (leases.length === 0) return [];
+  const o = db.options;
+  const { rows } = await db.query<{ held: boolean; cancel_requested: boolean }>(
+    "heartbeat",
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::integer[]) WITH ORDINALITY AS i(id, attempt, ord)
+     ),
+     held AS (
+       UPDATE ${o.table} op SET lease_expire_time = $4
+       FROM input
+       WHERE op.id = input.id AND op.attempt = input.attempt AND op.state = 'running' AND op.lease_owner = $3
+       RETURNING op.id, op.attempt, op.cancel_requested
+     )
+     SELECT held.id IS NOT NULL AS held, COALESCE(held.cancel_requested, op.cancel_requested, false) AS cancel_requested
+     FROM input
+     LEFT JOIN held ON held.id = input.id AND held.attempt = input.attempt
+     LEFT JOIN ${o.table} op ON op.id = input.id
+     ORDER BY input.ord`,
+    [leases.map((l) => l.id), leases.map((l) => l.attempt), owner, now + leaseMs],
+  );
+  return leases.map((lease, i) => ({ id: lease.id, held: rows[i]?.held === true, cancelRequested: rows[i]?.cancel_requested === true }));
+}

@@ -1,0 +1,74 @@
+/**
+ * The schema, as numbered migrations: migration N (1-based) is `MIGRATIONS[N - 1]`, plain SQL run with
+ * `search_path` set to the store's schema (so it names no schema itself). Applied migrations are recorded
+ * in `<schema>.migrations`. Never edit a migration once released; append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the operations table. The columns are SqliteStore's; times are bigint milliseconds since the
+  // epoch, as the Store interface speaks them. Ids and the columns compared for order or equality use
+  // the "C" collation: byte order, as in SQLite, so a page cursor means the same in both stores (and
+  // comparisons are cheaper than under a linguistic collation).
+  `
+  CREATE TABLE operations (
+    id                text COLLATE "C" NOT NULL PRIMARY KEY,
+    name              text    NOT NULL,
+    parent            text COLLATE "C" NOT NULL,
+    method            text COLLATE "C" NOT NULL,
+    request_id        text COLLATE "C",
+    request           bytea   NOT NULL,
+    metadata_type     text,
+    metadata          bytea,
+    state             text    NOT NULL CHECK (state IN ('queued', 'running', 'done')),
+    error_code        integer,
+    error             bytea,
+    response_type     text,
+    response          bytea,
+    cancel_requested  boolean NOT NULL DEFAULT false,
+    attempt           integer NOT NULL DEFAULT 0,
+    lease_owner       text,
+    lease_expire_time bigint,
+    run_after         bigint  NOT NULL,
+    create_time       bigint  NOT NULL,
+    update_time       bigint  NOT NULL,
+    end_time          bigint,
+    expire_time       bigint,
+    -- done <=> exactly one of error / response: the store never holds a half-finished result.
+    CONSTRAINT operations_result CHECK (CASE WHEN state = 'done'
+                                             THEN (error IS NULL) <> (response IS NULL)
+                                             ELSE error IS NULL AND response IS NULL END),
+    CONSTRAINT operations_error_code CHECK ((error IS NULL) = (error_code IS NULL)),
+    CONSTRAINT operations_response_type CHECK ((response IS NULL) = (response_type IS NULL)),
+    CONSTRAINT operations_metadata_type CHECK ((metadata IS NULL) = (metadata_type IS NULL)),
+    -- Only a running operation has a lease holder.
+    CONSTRAINT operations_lease CHECK ((state = 'running') = (lease_owner IS NOT NULL))
+  )
+  -- Heartbeats and progress change no indexed column: room on the page lets them be HOT updates.
+  WITH (fillfactor = 90);
+
+  -- AIP-155 idempotency: one operation per (method, request_id).
+  CREATE UNIQUE INDEX operations_request_id ON operations (method, request_id) WHERE request_id IS NOT NULL;
+
+  -- ListOperations: keyset pages in newest-first order within a parent.
+  CREATE INDEX operations_list ON operations (parent, create_time DESC, id DESC);
+
+  -- claim / nextDueTime only look at unfinished rows, a small share of the table.
+  CREATE INDEX operations_due ON operations (run_after, create_time, id) WHERE state <> 'done';
+
+  -- purgeExpired.
+  CREATE INDEX operations_expire ON operations (expire_time) WHERE expire_time IS NOT NULL;
+  `,
+  // 2: filterable copies of what the serialized columns hold (AIP-160 filters on error.message and on
+  // metadata fields). Adding nullable columns without a default rewrites nothing; the constraints are
+  // NOT VALID so that upgrading a large table does not scan it under an exclusive lock (rows written
+  // before hold NULL in both columns, which satisfies them anyway). No backfill: filters on
+  // error.message and metadata.* fields do not match rows written before this migration.
+  `
+  ALTER TABLE operations
+    ADD COLUMN error_message text COLLATE "C",
+    -- The metadata as proto3 JSON by proto field names, defaults included (MetadataCodec.encode).
+    ADD COLUMN metadata_json jsonb;
+  ALTER TABLE operations
+    ADD CONSTRAINT operations_error_message CHECK (error_message IS NULL OR error IS NOT NULL) NOT VALID,
+    ADD CONSTRAINT operations_metadata_json CHECK (metadata_json IS NULL OR metadata IS NOT NULL) NOT VALID;
+  `,
+];

@@ -1,0 +1,43 @@
+import type { ProgressUpdate } from "../store.js";
+import type { Db } from "./db.js";
+import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
+import { appliedFlags } from "./results.js";
+import { jsonbText } from "./text.js";
+
+/**
+ * Replaces the metadata of running operations at the given attempts (fenced), in one statement. Returns,
+ * per update, whether it was applied. Several updates of one operation at its attempt all apply, the last
+ * one's metadata standing, as if applied in order.
+ */
+export async function progress(db: Db, updates: readonly ProgressUpdate[], now: number): Promise<boolean[]> {
+  if (updates.length === 0) return [];
+  const o = db.options;
+  const { rows } = await db.query<{ ord: number }>(
+    "progress",
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bytea[], $6::text[])
+         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata, metadata_json, ord)
+     ),
+     latest AS (
+       SELECT DISTINCT ON (id, attempt) * FROM input ORDER BY id, attempt, ord DESC
+     ),
+     applied AS (
+       UPDATE ${o.table} op SET
+         metadata_type = latest.metadata_type, metadata = latest.metadata, metadata_json = latest.metadata_json::jsonb, update_time = $5
+       FROM latest
+       WHERE op.id = latest.id AND op.attempt = latest.attempt AND op.state = 'running'
+       RETURNING op.id, op.attempt
+     ),
+     ${notifiedCte(o, "progress", "applied")}
+     SELECT input.ord FROM input JOIN applied ON applied.id = input.id AND applied.attempt = input.attempt ${NOTIFIED_JOIN}`,
+    [
+      updates.map((u) => u.id),
+      updates.map((u) => u.attempt),
+      updates.map((u) => u.metadata.typeUrl),
+      updates.map((u) => u.metadata.value),
+      now,
+      updates.map((u) => jsonbText(u.metadata.json)),
+    ],
+  );
+  return appliedFlags(updates.length, rows);
+}

@@ -1,0 +1,44 @@
+import type { OperationRecord } from "../store.js";
+import type { Db } from "./db.js";
+import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
+import { columns, toRecord, type OperationRow } from "./rows.js";
+
+export interface RequestCancelResult {
+  /** Per input id, the record after the call (undefined if it does not exist). */
+  records: (OperationRecord | undefined)[];
+  /** The ids marked (not done), each once, in input order: what the "cancel-requested" event names. */
+  marked: string[];
+}
+
+/**
+ * Marks cancellation requested on the operations not done, and returns every named operation as it is
+ * after the call: the marked rows from the UPDATE, the others (done, or finished concurrently) as read.
+ */
+export async function requestCancel(db: Db, ids: readonly string[], now: number): Promise<RequestCancelResult> {
+  if (ids.length === 0) return { records: [], marked: [] };
+  const o = db.options;
+  const { rows } = await db.query<OperationRow & { marked: boolean }>(
+    "request_cancel",
+    `WITH marked AS (
+       UPDATE ${o.table} SET cancel_requested = true, update_time = $2
+       WHERE id = ANY($1::text[]) AND state <> 'done'
+       RETURNING ${columns()}
+     ),
+     ${notifiedCte(o, "cancel-requested", "marked")}
+     SELECT true AS marked, marked.* FROM marked ${NOTIFIED_JOIN}
+     UNION ALL
+     SELECT false, ${columns("other")} FROM ${o.table} other
+     WHERE other.id = ANY($1::text[]) AND other.id NOT IN (SELECT id FROM marked)
+       AND (other.expire_time IS NULL OR other.expire_time > $2)`,
+    [ids, now],
+  );
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const markedIds = new Set(rows.filter((row) => row.marked).map((row) => row.id));
+  return {
+    records: ids.map((id) => {
+      const row = byId.get(id);
+      return row === undefined ? undefined : toRecord(row);
+    }),
+    marked: [...new Set(ids)].filter((id) => markedIds.has(id)),
+  };
+}

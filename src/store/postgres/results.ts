@@ -1,0 +1,13 @@
+/** Shaping a batch statement's rows into per-input answers, in input order. */
+
+/** The ids of `ids` that are in `found`, each once, in the order of `ids`. */
+export function inInputOrder(ids: readonly string[], found: ReadonlySet<string>): string[] {
+  return [...new Set(ids)].filter((id) => found.has(id));
+}
+
+/** Per input, whether its 1-based ordinality (`WITH ORDINALITY`) is among `rows`. */
+export function appliedFlags(length: number, rows: readonly { ord: number }[]): boolean[] {
+  const applied = new Array<boolean>(length).fill(false);
+  for (const row of rows) applied[row.ord - 1] = true;
+  return applied;
+}

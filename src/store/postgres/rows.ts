@@ -1,0 +1,63 @@
+import pg from "pg";
+import type { CustomTypesConfig } from "pg";
+import type { OperationRow as SharedRow } from "../row.js";
+
+export { toRecord } from "../row.js";
+
+/** A row of `operations` as node-postgres returns it, with the type parsers below. */
+export interface OperationRow extends SharedRow {
+  cancel_requested: boolean;
+}
+
+const COLUMN_NAMES = [
+  "id",
+  "name",
+  "parent",
+  "method",
+  "request_id",
+  "request",
+  "metadata_type",
+  "metadata",
+  "state",
+  "error_code",
+  "error_message",
+  "error",
+  "response_type",
+  "response",
+  "cancel_requested",
+  "attempt",
+  "lease_owner",
+  "lease_expire_time",
+  "run_after",
+  "create_time",
+  "update_time",
+  "end_time",
+  "expire_time",
+] as const satisfies readonly (keyof OperationRow)[];
+
+/**
+ * The select list of a whole row (all but `metadata_json`, which is written for filtering and never read
+ * back), optionally qualified by a table alias. Named, not `*`: a prepared
+ * statement keeps its result shape even if a later migration adds columns.
+ */
+export function columns(alias?: string): string {
+  return alias === undefined ? COLUMN_NAMES.join(", ") : COLUMN_NAMES.map((c) => `${alias}.${c}`).join(", ");
+}
+
+const INT8 = 20;
+
+/**
+ * Times are `bigint` milliseconds; node-postgres returns int8 as a string (it may exceed 2^53), but the
+ * Store speaks numbers, and milliseconds since 1970 stay far below 2^53. Only this store's connections
+ * parse so: the global parsers of `pg.types` are left alone.
+ */
+export const TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8 && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format)) as CustomTypesConfig["getTypeParser"],
+};
+
+function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} does not fit in a JavaScript number`);
+  return n;
+}

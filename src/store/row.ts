@@ -1,0 +1,75 @@
+import type { OperationRecord, OperationState, StoredAny } from "./store.js";
+
+/**
+ * A row of the `operations` table, as both stores' drivers return it: the same columns in SQLite and
+ * PostgreSQL; only `cancel_requested` differs in type (SQLite integer 0/1, PostgreSQL boolean).
+ * `metadata_json` is written for filtering and never read back (see StoredAny.json).
+ */
+export interface OperationRow {
+  id: string;
+  name: string;
+  parent: string;
+  method: string;
+  request_id: string | null;
+  request: Uint8Array;
+  metadata_type: string | null;
+  metadata: Uint8Array | null;
+  state: OperationState;
+  error_code: number | null;
+  error_message: string | null;
+  error: Uint8Array | null;
+  response_type: string | null;
+  response: Uint8Array | null;
+  cancel_requested: boolean | 0 | 1;
+  attempt: number;
+  lease_owner: string | null;
+  lease_expire_time: number | null;
+  run_after: number;
+  create_time: number;
+  update_time: number;
+  end_time: number | null;
+  expire_time: number | null;
+}
+
+export function toRecord(row: OperationRow): OperationRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    parent: row.parent,
+    method: row.method,
+    requestId: orUndefined(row.request_id),
+    request: bytes(row.request),
+    metadata: storedAny(row.metadata_type, row.metadata),
+    state: row.state,
+    error:
+      row.error === null || row.error_code === null
+        ? undefined
+        : { code: row.error_code, message: row.error_message ?? "", status: bytes(row.error) },
+    response: storedAny(row.response_type, row.response),
+    cancelRequested: row.cancel_requested === true || row.cancel_requested === 1,
+    attempt: row.attempt,
+    leaseOwner: orUndefined(row.lease_owner),
+    leaseExpireTime: orUndefined(row.lease_expire_time),
+    runAfter: row.run_after,
+    createTime: row.create_time,
+    updateTime: row.update_time,
+    endTime: orUndefined(row.end_time),
+    expireTime: orUndefined(row.expire_time),
+  };
+}
+
+function storedAny(typeUrl: string | null, value: Uint8Array | null): StoredAny | undefined {
+  return typeUrl === null || value === null ? undefined : { typeUrl, value: bytes(value) };
+}
+
+/**
+ * Both drivers return BLOB/bytea as Buffers; callers get plain Uint8Arrays (a view, no copy), so records
+ * compare equal to what was stored whichever store produced them.
+ */
+function bytes(blob: Uint8Array): Uint8Array {
+  return new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+}
+
+function orUndefined<T>(value: T | null): T | undefined {
+  return value === null ? undefined : value;
+}

@@ -1,0 +1,93 @@
+import type { Database } from "better-sqlite3";
+
+/**
+ * The schema, as an ordered list of migrations: migration N (1-based) is `MIGRATIONS[N - 1]`. Applied
+ * migrations are recorded in `schema_migrations`, so a database is brought forward by running only the
+ * ones it lacks. Never edit a migration once released; append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the operations table.
+  `
+  CREATE TABLE operations (
+    id                TEXT    NOT NULL PRIMARY KEY,
+    name              TEXT    NOT NULL,
+    parent            TEXT    NOT NULL,
+    method            TEXT    NOT NULL,
+    request_id        TEXT,
+    request           BLOB    NOT NULL,
+    metadata_type     TEXT,
+    metadata          BLOB,
+    state             TEXT    NOT NULL CHECK (state IN ('queued', 'running', 'done')),
+    error_code        INTEGER,
+    error             BLOB,
+    response_type     TEXT,
+    response          BLOB,
+    cancel_requested  INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+    attempt           INTEGER NOT NULL DEFAULT 0,
+    lease_owner       TEXT,
+    lease_expire_time INTEGER,
+    run_after         INTEGER NOT NULL,
+    create_time       INTEGER NOT NULL,
+    update_time       INTEGER NOT NULL,
+    end_time          INTEGER,
+    expire_time       INTEGER,
+    -- done <=> exactly one of error / response: the store never holds a half-finished result.
+    CHECK (CASE WHEN state = 'done'
+                THEN (error IS NULL) <> (response IS NULL)
+                ELSE error IS NULL AND response IS NULL END),
+    CHECK ((error IS NULL) = (error_code IS NULL)),
+    CHECK ((response IS NULL) = (response_type IS NULL)),
+    CHECK ((metadata IS NULL) = (metadata_type IS NULL)),
+    -- Only a running operation has a lease holder.
+    CHECK ((state = 'running') = (lease_owner IS NOT NULL))
+  ) STRICT;
+
+  -- AIP-155 idempotency: one operation per (method, request_id).
+  CREATE UNIQUE INDEX operations_request_id ON operations (method, request_id)
+    WHERE request_id IS NOT NULL;
+
+  -- ListOperations: keyset pages in newest-first order within a parent.
+  CREATE INDEX operations_list ON operations (parent, create_time DESC, id DESC);
+
+  -- claim / nextDueTime only look at unfinished rows, a small share of the table.
+  CREATE INDEX operations_due ON operations (run_after, create_time, id) WHERE state <> 'done';
+
+  -- purgeExpired.
+  CREATE INDEX operations_expire ON operations (expire_time) WHERE expire_time IS NOT NULL;
+  `,
+  // 2: filterable copies of what the serialized columns hold (AIP-160 filters on error.message and on
+  // metadata fields). Rows written before this migration keep NULL in both: filters on error.message and
+  // metadata.* fields do not match them (no backfill: it would mean decoding protobuf in SQL).
+  `
+  ALTER TABLE operations ADD COLUMN error_message TEXT
+    CHECK (error_message IS NULL OR error IS NOT NULL);
+  -- The metadata as proto3 JSON by proto field names, defaults included (MetadataCodec.encode).
+  ALTER TABLE operations ADD COLUMN metadata_json TEXT
+    CHECK (metadata_json IS NULL OR (metadata IS NOT NULL AND json_valid(metadata_json)));
+  `,
+];
+
+/**
+ * Brings the schema up to date in one transaction. Refuses a database written by a newer version, whose
+ * schema this code could only misread.
+ */
+export function migrate(db: Database, now: number, migrations: readonly string[] = MIGRATIONS): void {
+  db.transaction(() => {
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
+    );
+    const row = db.prepare<[], { version: number | null }>("SELECT MAX(version) AS version FROM schema_migrations").get();
+    const current = row?.version ?? 0;
+    if (current > migrations.length) {
+      throw new Error(
+        `the database schema is at version ${current}, newer than this version of longrun supports ` +
+          `(${migrations.length}); upgrade longrun to open it`,
+      );
+    }
+    const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+    for (let version = current + 1; version <= migrations.length; version++) {
+      db.exec(migrations[version - 1]!);
+      record.run(version, now);
+    }
+  }).immediate();
+}

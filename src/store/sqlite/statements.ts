@@ -1,0 +1,186 @@
+import type { Database, Statement } from "better-sqlite3";
+import type { OperationRow } from "./rows.js";
+
+/**
+ * Every statement the store runs, prepared once at open. Grouped by the Store method that uses them;
+ * parameters are named so each SQL text reads on its own.
+ */
+export interface Statements {
+  insert: Statement<InsertParams, OperationRow>;
+  byRequestId: Statement<[method: string, requestId: string], OperationRow>;
+  get: Statement<[id: string, now: number], OperationRow>;
+  list: ListStatements;
+  delete: Statement<[id: string], { id: string }>;
+  requestCancel: Statement<{ id: string; now: number }, OperationRow>;
+  claim: Statement<ClaimParams, OperationRow>;
+  heartbeat: Statement<HeartbeatParams, { cancel_requested: 0 | 1 }>;
+  cancelRequested: Statement<[id: string], { cancel_requested: 0 | 1 }>;
+  progress: Statement<ProgressParams>;
+  finishAttempt: Statement<FinishParams & { attempt: number }>;
+  release: Statement<ReleaseParams>;
+  nextDueTime: Statement<{ methods: string; now: number }, { time: number | null }>;
+  purgeExpired: Statement<[now: number]>;
+}
+
+export interface InsertParams {
+  id: string;
+  name: string;
+  parent: string;
+  method: string;
+  requestId: string | null;
+  request: Uint8Array;
+  metadataType: string | null;
+  metadata: Uint8Array | null;
+  metadataJson: string | null;
+  runAfter: number;
+  now: number;
+}
+
+/**
+ * The unfiltered list, with and without a cursor, each keeping a plan that walks the list index from the
+ * cursor. Filtered lists are prepared per filter shape (listStatementText) and cached by the store.
+ */
+export interface ListStatements {
+  /** Parameters `parent`, `now`, `limit` (and `afterTime`, `afterId`), as for filtered lists. */
+  all: Statement<Record<string, unknown>, OperationRow>;
+  allAfter: Statement<Record<string, unknown>, OperationRow>;
+}
+
+export interface ClaimParams {
+  owner: string;
+  /** JSON array of method names, expanded with json_each: one statement whatever the number of methods. */
+  methods: string;
+  limit: number;
+  leaseExpireTime: number;
+  now: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export interface HeartbeatParams {
+  id: string;
+  owner: string;
+  attempt: number;
+  leaseExpireTime: number;
+}
+
+export interface ProgressParams {
+  id: string;
+  attempt: number;
+  metadataType: string;
+  metadata: Uint8Array;
+  metadataJson: string | null;
+  now: number;
+}
+
+export interface FinishParams {
+  id: string;
+  /** 1 to replace the metadata with the given one, 0 to keep what progress last wrote. */
+  setMetadata: 0 | 1;
+  metadataType: string | null;
+  metadata: Uint8Array | null;
+  metadataJson: string | null;
+  errorCode: number | null;
+  errorMessage: string | null;
+  error: Uint8Array | null;
+  responseType: string | null;
+  response: Uint8Array | null;
+  expireTime: number;
+  now: number;
+}
+
+export interface ReleaseParams {
+  id: string;
+  owner: string;
+  attempt: number;
+  runAfter: number;
+  now: number;
+}
+
+/** Due: what claim may take, and what nextDueTime looks ahead to. */
+const DUE_METHODS = "state <> 'done' AND method IN (SELECT value FROM json_each(@methods))";
+
+const FINISH_SET = `
+  UPDATE operations SET
+    state = 'done',
+    error_code = @errorCode, error_message = @errorMessage, error = @error,
+    response_type = @responseType, response = @response,
+    metadata_type = CASE WHEN @setMetadata THEN @metadataType ELSE metadata_type END,
+    metadata = CASE WHEN @setMetadata THEN @metadata ELSE metadata END,
+    metadata_json = CASE WHEN @setMetadata THEN @metadataJson ELSE metadata_json END,
+    lease_owner = NULL, lease_expire_time = NULL,
+    end_time = @now, update_time = @now, expire_time = @expireTime`;
+
+export function prepareStatements(db: Database): Statements {
+  return {
+    insert: db.prepare(`
+      INSERT INTO operations
+        (id, name, parent, method, request_id, request, metadata_type, metadata, metadata_json, state, run_after, create_time, update_time)
+      VALUES
+        (@id, @name, @parent, @method, @requestId, @request, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @now, @now)
+      ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
+      RETURNING *`),
+    byRequestId: db.prepare("SELECT * FROM operations WHERE method = ? AND request_id = ?"),
+    get: db.prepare("SELECT * FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)"),
+    list: prepareList(db),
+    delete: db.prepare("DELETE FROM operations WHERE id = ? RETURNING id"),
+    requestCancel: db.prepare(`
+      UPDATE operations SET cancel_requested = 1, update_time = @now
+      WHERE id = @id AND state <> 'done'
+      RETURNING *`),
+    // The subquery picks, the outer UPDATE takes: one statement, so no other claimer can interleave.
+    claim: db.prepare(`
+      UPDATE operations SET
+        state = 'running', attempt = attempt + 1,
+        lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now,
+        -- SET reads the old attempt: the new one is attempt + 1, its backoff initial * 2^attempt.
+        run_after = @now + min(@retryMaxMs, @retryInitialMs * (1 << min(attempt, 30)))
+      WHERE id IN (
+        SELECT id FROM operations
+        WHERE ${DUE_METHODS} AND run_after <= @now
+          AND (state = 'queued' OR lease_expire_time <= @now)
+        ORDER BY run_after, create_time, id
+        LIMIT @limit)
+      RETURNING *`),
+    heartbeat: db.prepare(`
+      UPDATE operations SET lease_expire_time = @leaseExpireTime
+      WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt
+      RETURNING cancel_requested`),
+    cancelRequested: db.prepare("SELECT cancel_requested FROM operations WHERE id = ?"),
+    progress: db.prepare(`
+      UPDATE operations SET metadata_type = @metadataType, metadata = @metadata, metadata_json = @metadataJson, update_time = @now
+      WHERE id = @id AND state = 'running' AND attempt = @attempt`),
+    finishAttempt: db.prepare(`${FINISH_SET} WHERE id = @id AND state <> 'done' AND attempt = @attempt`),
+    release: db.prepare(`
+      UPDATE operations SET state = 'queued', lease_owner = NULL, lease_expire_time = NULL, run_after = @runAfter, update_time = @now
+      WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt`),
+    // A running operation becomes claimable when both its backoff and its lease have run out.
+    nextDueTime: db.prepare(`
+      SELECT MIN(due) AS time FROM (
+        SELECT CASE WHEN state = 'queued' THEN run_after ELSE MAX(run_after, lease_expire_time) END AS due
+        FROM operations WHERE ${DUE_METHODS})
+      WHERE due > @now`),
+    purgeExpired: db.prepare("DELETE FROM operations WHERE state = 'done' AND expire_time <= ?"),
+  };
+}
+
+function prepareList(db: Database): ListStatements {
+  return {
+    all: db.prepare(listStatementText(false, undefined)),
+    allAfter: db.prepare(listStatementText(true, undefined)),
+  };
+}
+
+/**
+ * A page of one parent's operations, newest first. A row-value comparison lets SQLite start the index
+ * walk at the cursor instead of skipping up to it (never an OFFSET); a filter (compiled by
+ * src/filter/sqlite.ts, its parameters named @f1, @f2, …) is one more condition on the rows walked.
+ */
+export function listStatementText(after: boolean, filter: string | undefined): string {
+  return `SELECT * FROM operations AS op
+     WHERE op.parent = @parent AND (op.expire_time IS NULL OR op.expire_time > @now)
+       ${after ? "AND (op.create_time, op.id) < (@afterTime, @afterId)" : ""}
+       ${filter === undefined ? "" : `AND ${filter}`}
+     ORDER BY op.create_time DESC, op.id DESC
+     LIMIT @limit`;
+}

@@ -1,0 +1,243 @@
+/**
+ * The Store contract: where operations live. Every store (SQLite embedded, PostgreSQL shared) implements
+ * this interface and passes the one contract suite in test/store/contract.ts.
+ *
+ * Shape rules, because throughput depends on them:
+ * - writes take arrays and run as one statement / one transaction per call, whatever the array's length;
+ * - every write that changes what a reader could see emits one change event per call on `changes`
+ *   (after commit), so waiters, workers and cancellation wake without polling;
+ * - a store knows nothing of protobuf messages beyond opaque bytes, nor of gRPC or HTTP.
+ *
+ * Times are milliseconds since the Unix epoch, passed in by the caller (`now`) so the runtime owns the
+ * clock and tests can reason about it.
+ */
+
+import type { FilterExpr } from "../filter/expr.js";
+
+/** An `Any` as stored: the type URL and the serialized message. */
+export interface StoredAny {
+  typeUrl: string;
+  value: Uint8Array;
+  /**
+   * The message as proto3 JSON with proto field names and default values emitted
+   * (`{"progress_percent": 0, ...}`), for stores to filter on. Given for metadata. Stores keep it (since
+   * store migration 2) for `ListQuery.filter` but do not return it: records read back never carry it.
+   * Metadata written without it (or before migration 2) has no filterable fields: `metadata.*`
+   * restrictions do not match it.
+   */
+  json?: string | undefined;
+}
+
+/** The error an operation ended with: code and message are kept apart so stores can filter on them. */
+export interface StoredError {
+  code: number;
+  /** Read back as "" for errors stored before store migration 2 (which kept only code and bytes). */
+  message: string;
+  /** The serialized google.rpc.Status (code, message, details). */
+  status: Uint8Array;
+}
+
+/** Where an operation is in its life. `done` is final: a done operation never changes again. */
+export type OperationState = "queued" | "running" | "done";
+
+export interface OperationRecord {
+  /** Opaque, unique id: the last segment of the name. The primary key. */
+  id: string;
+  /** The full resource name, e.g. `operations/{id}`. */
+  name: string;
+  /** The parent the name is scoped to ("" for `operations/{id}`); ListOperations filters on it. */
+  parent: string;
+  /** Full name of the method that started it, e.g. `longrun.demo.v1.Demo.Sleep`. */
+  method: string;
+  /** The idempotency key (AIP-155) given at start, if any; unique per method. */
+  requestId: string | undefined;
+  /** The serialized request message the handler runs with. */
+  request: Uint8Array;
+  metadata: StoredAny | undefined;
+  state: OperationState;
+  /** Exactly one of `error` / `response` is set when state is "done", and neither before. */
+  error: StoredError | undefined;
+  response: StoredAny | undefined;
+  /** CancelOperation was called while the operation was not done. */
+  cancelRequested: boolean;
+  /**
+   * The fencing token: 0 while never claimed, incremented by every claim. Progress and finish writes
+   * name the attempt they belong to and are refused for any other.
+   */
+  attempt: number;
+  /** The worker holding the lease while running, and until when. */
+  leaseOwner: string | undefined;
+  leaseExpireTime: number | undefined;
+  /** Not claimable before this time (retry backoff). */
+  runAfter: number;
+  createTime: number;
+  updateTime: number;
+  endTime: number | undefined;
+  /** A done operation is forgotten after this time (retention); absent while not done. */
+  expireTime: number | undefined;
+}
+
+/** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
+export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter">;
+
+export interface CreateResult {
+  record: OperationRecord;
+  /** false when an operation with the same (method, requestId) already existed and was returned instead. */
+  created: boolean;
+}
+
+export interface ListQuery {
+  parent: string;
+  /**
+   * Only operations the filter matches (true, not false or unknown: see src/filter/expr.ts); undefined
+   * for all. Stores compile it into their list statement, so a page still takes one keyset query.
+   */
+  filter?: FilterExpr | undefined;
+  /** Keyset cursor: return only operations older than this position (exclusive). */
+  after?: ListCursor | undefined;
+  /** At most this many records (callers ask one more than a page to learn whether another page exists). */
+  limit: number;
+  now: number;
+}
+
+/** A position in the newest-first order: (create_time desc, id desc). */
+export interface ListCursor {
+  createTime: number;
+  id: string;
+}
+
+export interface ClaimRequest {
+  /** Identifies the claiming worker (instance) in leases. */
+  owner: string;
+  /** Only operations of these methods (the ones this worker has handlers for). */
+  methods: readonly string[];
+  limit: number;
+  leaseMs: number;
+  now: number;
+  /**
+   * Each claimed operation's runAfter becomes `now + min(maxMs, initialMs × 2^(attempt − 1))`, `attempt`
+   * being the new one: should this attempt be lost, the next claim waits for that as well as for the
+   * lease to expire. A worker that crashes at once backs off exponentially; a long run lost midway is
+   * retried when its lease expires. @default no backoff (runAfter = now)
+   */
+  retryBackoff?: { initialMs: number; maxMs: number };
+}
+
+export interface HeartbeatResult {
+  id: string;
+  /** The lease is still this owner's, for this attempt, and the operation is not done. */
+  held: boolean;
+  cancelRequested: boolean;
+}
+
+/** A write guarded by the fencing token. */
+export interface Fenced {
+  id: string;
+  attempt: number;
+}
+
+export interface ProgressUpdate extends Fenced {
+  metadata: StoredAny;
+}
+
+export interface FinishRequest {
+  id: string;
+  /**
+   * The attempt this result belongs to; the write is refused unless the operation is not done and still
+   * at this attempt. A queued operation is finished with the attempt it was read at (0 if never claimed):
+   * a claim in between raises the attempt, so the finish is refused rather than overtaking the worker.
+   */
+  attempt: number;
+  metadata?: StoredAny | undefined;
+  /** Exactly one of error / response. */
+  error?: StoredError | undefined;
+  response?: StoredAny | undefined;
+}
+
+export type ChangeKind =
+  | "created" // new operations to run
+  | "progress" // metadata changed
+  | "cancel-requested" // CancelOperation on an operation not done (again on every repeated cancel)
+  | "done" // finished (response, error, or cancelled)
+  | "deleted"
+  | "released" // leases given back: claimable again now
+  | "resync"; // the feed may have missed events (a dropped connection): re-check everything waited on
+
+export interface ChangeEvent {
+  kind: ChangeKind;
+  ids: readonly string[];
+}
+
+export type ChangeListener = (event: ChangeEvent) => void;
+
+export interface Store {
+  /**
+   * Inserts new operations. An operation whose (method, requestId) already exists is not inserted; the
+   * existing record is returned with `created: false`. Results are in input order. All or nothing: a
+   * failure (a duplicate id, say) inserts none of the batch.
+   */
+  create(operations: readonly NewOperation[], now: number): Promise<CreateResult[]>;
+
+  /** The operation, or undefined if it does not exist or has expired (expireTime <= now). */
+  get(id: string, now: number): Promise<OperationRecord | undefined>;
+
+  /** Operations of one parent, newest first by (createTime desc, id desc), skipping expired ones. */
+  list(query: ListQuery): Promise<OperationRecord[]>;
+
+  /**
+   * Deletes the operations (done or not; deleting does not cancel). Returns the ids that existed
+   * (an expired operation not yet purged counts as existing).
+   */
+  delete(ids: readonly string[]): Promise<string[]>;
+
+  /**
+   * Marks cancellation requested on operations that are not done. Returns the records as they are after
+   * the call (undefined for ids that do not exist), so the caller can end queued ones at once.
+   */
+  requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]>;
+
+  /**
+   * Claims up to `limit` operations that are due: not done, `runAfter <= now`, of one of `methods`, and
+   * either queued or running under an expired lease. Each claimed operation gets state "running",
+   * `attempt + 1`, and a lease for `owner` until `now + leaseMs`. Oldest due first. Concurrent claimers
+   * never get the same operation at the same attempt.
+   */
+  claim(request: ClaimRequest): Promise<OperationRecord[]>;
+
+  /**
+   * Extends the leases `owner` holds on these attempts to `now + leaseMs`; reports which are still held.
+   * A lease that expired but was not re-claimed by anyone is still held (fencing keeps that safe).
+   */
+  heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Promise<HeartbeatResult[]>;
+
+  /** Replaces metadata of running operations, fenced. Returns, per update, whether it was applied. */
+  progress(updates: readonly ProgressUpdate[], now: number): Promise<boolean[]>;
+
+  /**
+   * Ends operations: state "done", error or response, metadata if given, endTime = now, expireTime =
+   * now + retentionMs. Fenced (see FinishRequest.attempt). A done operation is never changed again.
+   * Returns, per request, whether it was applied.
+   */
+  finish(results: readonly FinishRequest[], retentionMs: number, now: number): Promise<boolean[]>;
+
+  /**
+   * Gives leases back (graceful shutdown): the operations become queued, claimable at `runAfter`,
+   * keeping their attempt count. Only leases `owner` holds on these attempts.
+   */
+  release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Promise<void>;
+
+  /** The earliest time later than `now` at which some operation of `methods` becomes claimable, if any. */
+  nextDueTime(methods: readonly string[], now: number): Promise<number | undefined>;
+
+  /** Deletes done operations whose expireTime has passed. Returns how many. Emits nothing: readers already skip them. */
+  purgeExpired(now: number): Promise<number>;
+
+  /**
+   * Subscribes to changes made through any instance sharing this store. Returns the unsubscribe function.
+   * Events are hints for waking up; the store stays the truth. A store whose feed can break (PostgreSQL's
+   * LISTEN connection) emits "resync" (with no ids) once it is whole again.
+   */
+  subscribe(listener: ChangeListener): () => void;
+
+  close(): Promise<void>;
+}

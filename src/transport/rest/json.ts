@@ -1,0 +1,47 @@
+import { toJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
+
+/**
+ * The proto3 JSON codec settings of the REST transport.
+ *
+ * Reading (`fromJson`): lowerCamelCase and proto field names both accepted, unknown fields rejected
+ * (`ignoreUnknownFields: false`), `Any` resolved through the registry.
+ * Writing (`toJson`): lowerCamelCase keys, default values omitted, enums by name unless the caller asked for
+ * `$alt=json;enum-encoding=int`, `Any` as `{"@type": ...}`, Duration `"3.5s"`, Timestamp RFC 3339.
+ */
+export interface ResponseFormat {
+  /** `$alt=json;enum-encoding=int`. */
+  enumAsInteger: boolean;
+  /** Indent with 2 spaces (Google's default); `$prettyPrint=false|0` turns it off. */
+  pretty: boolean;
+}
+
+export const DEFAULT_FORMAT: ResponseFormat = { enumAsInteger: false, pretty: true };
+
+export function stringifyJson(value: unknown, pretty: boolean): string {
+  return pretty ? JSON.stringify(value, null, 2) + "\n" : JSON.stringify(value);
+}
+
+/**
+ * The response body: the whole message, or only the `response_body` field when the rule names one.
+ */
+export function encodeResponse(
+  schema: DescMessage,
+  message: Message,
+  responseField: DescField | undefined,
+  registry: Registry,
+  format: ResponseFormat,
+): string {
+  const json = toJson(schema, message, { registry, enumAsInteger: format.enumAsInteger }) as Record<string, JsonValue>;
+  if (responseField === undefined) return stringifyJson(json, format.pretty);
+  let value = json[responseField.jsonName];
+  if (value === undefined) {
+    // Omitted because it holds its default value: write that default explicitly.
+    const full = toJson(schema, message, {
+      registry,
+      enumAsInteger: format.enumAsInteger,
+      alwaysEmitImplicit: true,
+    }) as Record<string, JsonValue>;
+    value = full[responseField.jsonName] ?? (responseField.fieldKind === "message" ? {} : null);
+  }
+  return stringifyJson(value, format.pretty);
+}

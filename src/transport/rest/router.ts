@@ -1,0 +1,276 @@
+import type { Endpoint } from "../../service/endpoint.js";
+import type { HttpRule } from "../../gen/google/api/http_pb.js";
+import { parsePathTemplate, type PathTemplate } from "./path-template.js";
+import { compileBinding, type RequestBinding } from "./transcode.js";
+import { malformedRequest } from "./errors.js";
+
+/**
+ * The REST routes of a set of endpoints: every `google.api.http` rule and its `additional_bindings`,
+ * compiled once.
+ *
+ * Matching a request path (split on "/"; a raw ":" in the last segment starts the verb; `%3A` does not):
+ * - a route with a verb only matches a path ending in that verb, and wins over routes without one;
+ * - otherwise the more specific route wins: comparing segment by segment from the left, a literal beats a
+ *   wildcard (`*` and `**` rank the same); literals after a `**` match from the end of the path, so
+ *   `GET /v1/{name=operations/**}/lro` wins over `GET /v1/{name=operations/**}` for `/v1/operations/a/lro`;
+ * - then a route whose multi-segment variable would capture an encoded slash (`%2F`) loses to one that
+ *   does not: a client that escaped the slash was filling a single-segment variable (gax's bundled
+ *   `GET /v1/operations/{name}` vs `GET /v1/{name=operations/**}`);
+ * - then a route whose `**` matches no segment loses (`/v1/operations` is ListOperations, not
+ *   GetOperation of "operations");
+ * - then declaration order: endpoints in the order given, each endpoint's primary rule before its
+ *   additional bindings.
+ */
+export interface Route {
+  /** Upper-case HTTP method, or "*" (custom pattern with kind "*"). */
+  readonly httpMethod: string;
+  readonly template: PathTemplate;
+  readonly endpoint: Endpoint;
+  readonly binding: RequestBinding;
+  /** Declaration order, the last tie-break. */
+  readonly order: number;
+  /** Number of segments matched one-to-one (all but a `**`). */
+  readonly fixed: number;
+}
+
+export interface RouteMatch {
+  readonly route: Route;
+  /** Decoded template variable values, in template order. */
+  readonly values: readonly string[];
+}
+
+export type RouteLookup =
+  | { readonly kind: "match"; readonly match: RouteMatch }
+  | { readonly kind: "unknown-path" }
+  | { readonly kind: "wrong-method"; readonly allowed: readonly string[] };
+
+const UNKNOWN_PATH: RouteLookup = { kind: "unknown-path" };
+
+export class Router {
+  readonly routes: readonly Route[];
+  private readonly byMethod = new Map<string, Route[]>();
+  private readonly anyMethod: Route[] = [];
+
+  /** Throws (PathTemplateError or Error) when a rule is invalid. */
+  constructor(endpoints: readonly Endpoint[]) {
+    const routes: Route[] = [];
+    for (const endpoint of endpoints) {
+      endpoint.httpRules.forEach((rule, i) => {
+        const where = `${endpoint.method.parent.typeName}.${endpoint.method.name} http rule #${i}`;
+        routes.push(compileRoute(endpoint, rule, routes.length, where));
+        for (const extra of rule.additionalBindings) {
+          if (extra.additionalBindings.length > 0) {
+            throw new Error(`${where}: additional_bindings must not nest`);
+          }
+          routes.push(compileRoute(endpoint, extra, routes.length, where));
+        }
+      });
+    }
+    this.routes = routes;
+    for (const r of routes) if (r.httpMethod === "*") this.anyMethod.push(r);
+    for (const r of routes) {
+      if (r.httpMethod === "*") continue;
+      let list = this.byMethod.get(r.httpMethod);
+      if (list === undefined) {
+        list = [...this.anyMethod];
+        this.byMethod.set(r.httpMethod, list);
+      }
+      list.push(r);
+    }
+    for (const list of this.byMethod.values()) list.sort((a, b) => a.order - b.order);
+  }
+
+  /** Finds the route for a request. Throws RpcError (400) for a path with malformed percent-encoding. */
+  lookup(method: string, rawPath: string): RouteLookup {
+    if (rawPath.charCodeAt(0) !== 47 /* / */) return UNKNOWN_PATH;
+    const segs = rawPath.slice(1).split("/");
+    const last = segs[segs.length - 1]!;
+    const colon = last.lastIndexOf(":");
+    let verb: string | undefined;
+    let verbSegs: string[] | undefined;
+    if (colon !== -1) {
+      verb = last.slice(colon + 1);
+      verbSegs = segs.slice(0, -1);
+      verbSegs.push(last.slice(0, colon));
+    }
+    const best = bestMatch(this.byMethod.get(method) ?? this.anyMethod, segs, verb, verbSegs);
+    if (best !== undefined) {
+      return { kind: "match", match: { route: best.route, values: decodeValues(best.route, best.segs) } };
+    }
+    const allowed = new Set<string>();
+    for (const r of this.routes) {
+      if (r.httpMethod === "*") continue;
+      if (bestMatch([r], segs, verb, verbSegs) !== undefined) allowed.add(r.httpMethod);
+    }
+    return allowed.size > 0 ? { kind: "wrong-method", allowed: [...allowed] } : UNKNOWN_PATH;
+  }
+}
+
+function compileRoute(endpoint: Endpoint, rule: HttpRule, order: number, where: string): Route {
+  let httpMethod: string;
+  let path: string;
+  switch (rule.pattern.case) {
+    case "get":
+    case "put":
+    case "post":
+    case "delete":
+    case "patch":
+      httpMethod = rule.pattern.case.toUpperCase();
+      path = rule.pattern.value;
+      break;
+    case "custom":
+      httpMethod = rule.pattern.value.kind.toUpperCase();
+      path = rule.pattern.value.path;
+      if (httpMethod === "") throw new Error(`${where}: custom pattern without a kind`);
+      break;
+    default:
+      throw new Error(`${where}: no pattern (get/put/post/delete/patch/custom)`);
+  }
+  const template = parsePathTemplate(path);
+  const binding = compileBinding(endpoint.method, rule, template);
+  const fixed = template.multiAt === -1 ? template.segments.length : template.segments.length - 1;
+  return { httpMethod, template, endpoint, binding, order, fixed };
+}
+
+// ---- Matching ----
+
+interface Candidate {
+  readonly route: Route;
+  readonly segs: readonly string[];
+}
+
+function bestMatch(
+  routes: readonly Route[],
+  segs: readonly string[],
+  verb: string | undefined,
+  verbSegs: readonly string[] | undefined,
+): Candidate | undefined {
+  let best: Candidate | undefined;
+  for (const route of routes) {
+    let s: readonly string[];
+    if (route.template.verb !== undefined) {
+      if (verb === undefined || !sameLiteral(verb, route.template.verb)) continue;
+      s = verbSegs!;
+    } else {
+      s = segs;
+    }
+    if (!matches(route, s)) continue;
+    const c = { route, segs: s };
+    if (best === undefined || better(c, best)) best = c;
+  }
+  return best;
+}
+
+function matches(route: Route, segs: readonly string[]): boolean {
+  const { segments, multiAt } = route.template;
+  if (multiAt === -1 ? segs.length !== route.fixed : segs.length < route.fixed) return false;
+  for (let t = 0; t < segments.length; t++) {
+    if (t === multiAt) continue;
+    const tpl = segments[t]!;
+    const s = segs[urlIndex(route, t, segs.length)]!;
+    if (tpl.kind === "literal") {
+      if (!sameLiteral(s, tpl.value)) return false;
+    } else if (s === "") {
+      return false;
+    }
+  }
+  if (multiAt !== -1) {
+    const end = urlIndex(route, multiAt + 1, segs.length);
+    for (let i = multiAt; i < end; i++) if (segs[i] === "") return false;
+  }
+  return true;
+}
+
+/**
+ * The URL segment index of template index `t` (or the end index after it) for a path of `n` segments: the
+ * same before the `**`, shifted by what the `**` took after it (the literals after `**` match from the end).
+ */
+function urlIndex(route: Route, t: number, n: number): number {
+  const { multiAt, segments } = route.template;
+  return multiAt !== -1 && t > multiAt ? t + n - segments.length : t;
+}
+
+/** Whether URL segment `i` of a path of `n` segments is matched by a literal of the route's template. */
+function literalAt(route: Route, i: number, n: number): boolean {
+  const { multiAt, segments } = route.template;
+  if (multiAt === -1 || i < multiAt) return segments[i]!.kind === "literal";
+  return i >= urlIndex(route, multiAt + 1, n); // after the `**`: literals only
+}
+
+/** A raw URL segment against a template literal; the segment may percent-encode characters. */
+function sameLiteral(raw: string, literal: string): boolean {
+  if (raw === literal) return true;
+  if (raw.indexOf("%") === -1) return false;
+  try {
+    return decodeURIComponent(raw) === literal;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether candidate a should be preferred over b (see the Router comment for the order). */
+function better(a: Candidate, b: Candidate): boolean {
+  const av = a.route.template.verb !== undefined;
+  const bv = b.route.template.verb !== undefined;
+  if (av !== bv) return av;
+  // Same verb-ness, so the same segments.
+  const n = a.segs.length;
+  for (let i = 0; i < n; i++) {
+    const al = literalAt(a.route, i, n);
+    const bl = literalAt(b.route, i, n);
+    if (al !== bl) return al;
+  }
+  const as = multiCapturesEncodedSlash(a);
+  const bs = multiCapturesEncodedSlash(b);
+  if (as !== bs) return bs;
+  const ae = a.route.template.multiAt !== -1 && a.segs.length === a.route.fixed;
+  const be = b.route.template.multiAt !== -1 && b.segs.length === b.route.fixed;
+  if (ae !== be) return be;
+  return a.route.order < b.route.order;
+}
+
+const ENCODED_SLASH = /%2f/i;
+
+function multiCapturesEncodedSlash(c: Candidate): boolean {
+  for (const v of c.route.template.variables) {
+    if (!v.multiSegment) continue;
+    const end = urlIndex(c.route, v.end, c.segs.length);
+    for (let i = urlIndex(c.route, v.start, c.segs.length); i < end; i++) if (ENCODED_SLASH.test(c.segs[i]!)) return true;
+  }
+  return false;
+}
+
+function decodeValues(route: Route, segs: readonly string[]): string[] {
+  const vars = route.template.variables;
+  const values: string[] = new Array<string>(vars.length);
+  for (let k = 0; k < vars.length; k++) {
+    const v = vars[k]!;
+    const start = urlIndex(route, v.start, segs.length);
+    const end = urlIndex(route, v.end, segs.length);
+    const raw = end - start === 1 ? segs[start]! : segs.slice(start, end).join("/");
+    values[k] = v.multiSegment ? decodeKeepingSlashes(raw) : decodeAll(raw);
+  }
+  return values;
+}
+
+/** Single-segment variables: every %XX decoded, `%2F` included. */
+function decodeAll(raw: string): string {
+  if (raw.indexOf("%") === -1) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw malformedRequest(`Malformed percent-encoding in the URL path: "${raw}".`);
+  }
+}
+
+/** Multi-segment variables: every %XX decoded except `%2F`/`%2f`, left as they are (http.proto). */
+function decodeKeepingSlashes(raw: string): string {
+  if (raw.indexOf("%") === -1) return raw;
+  const parts = raw.split(/(%2[fF])/);
+  try {
+    for (let i = 0; i < parts.length; i += 2) parts[i] = decodeURIComponent(parts[i]!);
+  } catch {
+    throw malformedRequest(`Malformed percent-encoding in the URL path: "${raw}".`);
+  }
+  return parts.join("");
+}

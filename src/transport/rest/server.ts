@@ -1,0 +1,225 @@
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Message, Registry } from "@bufbuild/protobuf";
+import { Code } from "../../core/code.js";
+import { Reason, RpcError } from "../../core/errors.js";
+import type { CallContext, Endpoint } from "../../service/endpoint.js";
+import { readBody } from "./body.js";
+import { internalError, methodNotBound, renderError, unknownPath } from "./errors.js";
+import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
+import { parseQuery } from "./query.js";
+import { Router } from "./router.js";
+import { buildRequest } from "./transcode.js";
+
+export interface RestServerOptions {
+  /** The RPCs to serve; each endpoint's `httpRules` (and their additional bindings) become routes. */
+  endpoints: readonly Endpoint[];
+  /** Resolves `Any` (`@type`) in request and response JSON, and in error details. */
+  registry: Registry;
+  /** ErrorInfo domain of error responses. */
+  errorDomain: string;
+  /** Largest accepted request body; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Where failures that are bugs (not the client's) are reported. @default console.error */
+  log?: (message: string, err?: unknown) => void;
+}
+
+export interface RestServer {
+  server: http.Server;
+  port: number;
+  url: string;
+  /** Stops accepting connections and resolves once in-flight requests are answered. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/**
+ * A node:http request listener serving the endpoints' google.api.http bindings with proto3 JSON.
+ * Routes are compiled here, once: an invalid rule throws now rather than at the first request.
+ */
+export function createRestHandler(options: RestServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const router = new Router(options.endpoints);
+  const registry = options.registry;
+  const domain = options.errorDomain;
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const log = options.log ?? ((message: string, err?: unknown) => console.error(`longrun rest: ${message}`, err ?? ""));
+
+  const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat): void => {
+    if (res.headersSent || res.destroyed) return;
+    let rendered;
+    try {
+      rendered = renderError(err, domain, registry, format.pretty, log);
+    } catch (e) {
+      log("cannot render an error response", e);
+      rendered = renderError(internalError(), domain, registry, format.pretty, log);
+    }
+    const headers: http.OutgoingHttpHeaders = {
+      "content-type": JSON_CONTENT_TYPE,
+      "content-length": Buffer.byteLength(rendered.body),
+    };
+    // The rest of an oversized body is not read: node:http closes the connection after this answer.
+    if (err.reason === Reason.REQUEST_TOO_LARGE && !req.complete) headers["connection"] = "close";
+    res.writeHead(rendered.httpStatus, headers);
+    res.end(rendered.body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = originForm(req.url ?? "/");
+    const method = req.method ?? "GET";
+    const q = url.indexOf("?");
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    let format = DEFAULT_FORMAT;
+    try {
+      const found = router.lookup(method, rawPath);
+      if (found.kind !== "match") {
+        req.resume();
+        throw found.kind === "unknown-path"
+          ? unknownPath(method, rawPath)
+          : methodNotBound(method, rawPath, found.allowed);
+      }
+      const { route, values } = found.match;
+      const binding = route.binding;
+      const query = parseQuery(q === -1 ? "" : url.slice(q + 1), binding.input, DEFAULT_FORMAT);
+      format = query.format;
+      const pendingBody = readBody(req, limit);
+      const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
+      const request = buildRequest(binding, values, query.params, bodyText, registry);
+      const ctx = callContext(res);
+
+      let response: Message;
+      try {
+        response = await route.endpoint.invoke(request, ctx);
+      } catch (e) {
+        if (e instanceof RpcError) throw e;
+        log(`${route.endpoint.method.parent.typeName}.${route.endpoint.method.name} threw`, e);
+        throw internalError();
+      }
+      if (res.destroyed) return;
+      if (response?.$typeName !== binding.output.typeName) {
+        log(
+          `${route.endpoint.method.parent.typeName}.${route.endpoint.method.name} returned ${String(response?.$typeName)}, expected ${binding.output.typeName}`,
+        );
+        throw internalError();
+      }
+      let text: string;
+      try {
+        text = encodeResponse(binding.output, response, binding.responseField, registry, format);
+      } catch (e) {
+        log(`cannot encode the response of ${route.endpoint.method.name}`, e);
+        throw internalError();
+      }
+      res.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    } catch (e) {
+      try {
+        if (e instanceof RpcError) {
+          fail(req, res, e, format);
+        } else {
+          log("unexpected failure", e);
+          fail(req, res, internalError(), format);
+        }
+      } catch (e2) {
+        log("cannot answer a request", e2);
+        if (!res.destroyed) res.destroy();
+      }
+    }
+  };
+
+  return (req, res) => void handle(req, res);
+}
+
+/**
+ * The CallContext of a request. Its signal aborts (reason: RpcError CANCELLED) when the client goes away
+ * before the response is written. The AbortController is only made if someone reads `signal`: creating
+ * one costs more than the rest of a small call's transport work. (A class and a shared listener, not
+ * closures, to keep per-request allocations down.)
+ */
+class RestCallContext implements CallContext {
+  readonly deadline = undefined;
+  readonly transport = "rest" as const;
+  private controller: AbortController | undefined;
+  private gone = false;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.gone) this.controller.abort(clientClosed());
+    }
+    return this.controller.signal;
+  }
+
+  clientGone(): void {
+    this.gone = true;
+    this.controller?.abort(clientClosed());
+  }
+}
+
+const CONTEXT = Symbol("longrun.rest.context");
+type ResponseWithContext = ServerResponse & { [CONTEXT]?: RestCallContext };
+
+function onResponseClose(this: ResponseWithContext): void {
+  if (!this.writableFinished) this[CONTEXT]?.clientGone();
+}
+
+function callContext(res: ServerResponse): CallContext {
+  const ctx = new RestCallContext();
+  (res as ResponseWithContext)[CONTEXT] = ctx;
+  res.once("close", onResponseClose);
+  return ctx;
+}
+
+function clientClosed(): RpcError {
+  return new RpcError(Code.CANCELLED, "The client closed the connection.");
+}
+
+/** Serves the endpoints over HTTP/1.1 on host:port (port 0 picks a free one). */
+export async function startRestServer(
+  options: RestServerOptions & { host: string; port: number },
+): Promise<RestServer> {
+  const server = http.createServer(createRestHandler(options));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://${urlHost(options.host)}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        sweep.unref();
+        server.close((err) => {
+          clearInterval(sweep);
+          if (err && (err as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING") reject(err);
+          else resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function urlHost(host: string): string {
+  if (host === "" || host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * The request target in origin form (`/path?query`). RFC 9112 §3.2.2: a server must accept the absolute
+ * form (`http://host/path?query`) too, which proxies send.
+ */
+function originForm(target: string): string {
+  if (target.charCodeAt(0) === 47 /* / */) return target;
+  const match = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (!match) return target;
+  const rest = target.slice(match[0].length);
+  return rest === "" || rest.startsWith("?") ? `/${rest}` : rest;
+}

@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+/** The test database: PostgreSQL on the machine (CI starts it), or LONGRUN_TEST_POSTGRES. */
+export const POSTGRES_URL = process.env.LONGRUN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
+
+export interface TestSchema {
+  /** A schema name no other test file uses. */
+  schema: string;
+  /** The connection URL, tagged with an application_name unique to this schema (to find its backends). */
+  url: string;
+  applicationName: string;
+  /** A connection of the test's own, for setting up and inspecting. */
+  admin: pg.Client;
+  /** Terminates this schema's server connections (the store's pool and listener), not the admin one. */
+  terminateBackends(): Promise<number>;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty schema name in the test database; `drop()` removes it and everything in it. */
+export async function freshSchema(prefix = "lr"): Promise<TestSchema> {
+  const schema = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const applicationName = `longrun-test-${schema}`;
+  const url = `${POSTGRES_URL}${POSTGRES_URL.includes("?") ? "&" : "?"}application_name=${applicationName}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL, application_name: `${applicationName}-admin` });
+  await admin.connect();
+  return {
+    schema,
+    url,
+    applicationName,
+    admin,
+    terminateBackends: async () => {
+      const result = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()",
+        [`${applicationName}%`],
+      );
+      return result.rowCount ?? 0;
+    },
+    drop: async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    },
+  };
+}
