@@ -215,28 +215,47 @@ export class Runtime {
   /**
    * Creates an operation of `method` for `request` and returns its record (not done). With a request id
    * (AIP-155), a start repeated with the same id returns the operation the first start created.
+   * Concurrent starts are committed together (group commit).
    */
   async startOperation(fullName: string, request: Message): Promise<OperationRecord> {
+    const [operation] = this.newOperations(fullName, [request]);
+    return (await this.creates.add(operation as NewOperation)).record;
+  }
+
+  /**
+   * The batch API: creates one operation per request in one store write (one statement, one commit, one
+   * change notification), returning their records in the order of `requests`. All are validated first;
+   * one invalid request fails the call and creates nothing.
+   */
+  async startOperations(fullName: string, requests: readonly Message[]): Promise<OperationRecord[]> {
+    const operations = this.newOperations(fullName, requests);
+    if (operations.length === 0) return [];
+    const results = await this.store.create(operations, this.now());
+    return results.map((r) => r.record);
+  }
+
+  private newOperations(fullName: string, requests: readonly Message[]): NewOperation[] {
     const definition = this.definitions.get(fullName);
     if (!definition) throw new RpcError(Code.UNIMPLEMENTED, `Method ${fullName} is not served here.`);
     if (this.stopping) throw new RpcError(Code.UNAVAILABLE, "The server is shutting down.");
-    definition.validate?.(request);
-    const parent = this.parentOf(definition, request);
-    const requestId = this.requestIdOf(definition, request);
     const codec = this.codecs.get(fullName) as MetadataCodec;
     const now = this.now();
-    const id = newOperationId();
-    const result = await this.creates.add({
-      id,
-      name: this.names.format(parent, id),
-      parent,
-      method: fullName,
-      requestId,
-      request: toBinary(definition.request, request),
-      metadata: codec.encode(codec.initial(now)),
-      runAfter: now,
+    const initialMetadata = codec.encode(codec.initial(now));
+    return requests.map((request) => {
+      definition.validate?.(request);
+      const parent = this.parentOf(definition, request);
+      const id = newOperationId();
+      return {
+        id,
+        name: this.names.format(parent, id),
+        parent,
+        method: fullName,
+        requestId: this.requestIdOf(definition, request),
+        request: toBinary(definition.request, request),
+        metadata: initialMetadata,
+        runAfter: now,
+      };
     });
-    return result.record;
   }
 
   /**
