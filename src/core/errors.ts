@@ -106,6 +106,8 @@ export const Reason = {
   INVALID_NAME: "INVALID_NAME",
   /** No operation has this name (never existed, deleted, or expired); metadata `name`. */
   OPERATION_NOT_FOUND: "OPERATION_NOT_FOUND",
+  /** A control command (pause, resume…) on an operation that is done; metadata `name`, `command`. */
+  OPERATION_DONE: "OPERATION_DONE",
   /** `page_size` is negative. */
   INVALID_PAGE_SIZE: "INVALID_PAGE_SIZE",
   /** `page_token` is not one this server issued for this request, or it expired. */

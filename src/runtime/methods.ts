@@ -14,6 +14,7 @@ import { OperationMetadataSchema } from "../gen/google/cloud/common/operation_me
 import { resolveMessage } from "../core/registry.js";
 
 /** What a handler gets besides its request. */
+import type { OperationControl } from "./control.js";
 export interface OperationContext<Metadata extends DescMessage = DescMessage> {
   /** The operation's resource name, e.g. `operations/3kTMd…`. */
   readonly name: string;
@@ -28,6 +29,11 @@ export interface OperationContext<Metadata extends DescMessage = DescMessage> {
    * coalesced: only the latest state is written. Rejects if the operation was taken from this worker.
    */
   progress(partial: Partial<MessageInitShape<Metadata>>): Promise<void>;
+  /**
+   * Control commands requested of this operation through the custom methods on operations the service
+   * declares (`operationControlEndpoint`), e.g. "pause" and "resume": what they mean is the handler's.
+   */
+  readonly control: OperationControl;
 }
 
 export type Handler<Request extends DescMessage, Response extends DescMessage, Metadata extends DescMessage> = (

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary, type Message, type Registry } from "@bufbuild/protobuf";
 import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
 import { Code, isErrorCode } from "../core/code.js";
-import { invalidArgument, notFound, RpcError, toRpcError } from "../core/errors.js";
+import { invalidArgument, notFound, Reason, RpcError, toRpcError } from "../core/errors.js";
 import { newOperationId } from "../core/ids.js";
 import { OperationNames } from "../core/names.js";
 import { TYPE_URL_PREFIX } from "../core/registry.js";
@@ -19,6 +19,7 @@ import type {
   StoredError,
 } from "../store/store.js";
 import { Batcher } from "./batch.js";
+import { ControlChannel } from "./control.js";
 import { MetadataCodec } from "./metadata.js";
 import { resolveMethod, type MethodDeclaration, type MethodDefinition, type OperationContext } from "./methods.js";
 
@@ -64,6 +65,7 @@ interface Running {
   controller: AbortController;
   metadata: Message;
   cancelRequested: boolean;
+  control: ControlChannel;
   leaseLost: boolean;
   /** DeleteOperation removed it: the handler goes on (delete does not cancel), nothing more is written. */
   deleted: boolean;
@@ -274,6 +276,23 @@ export class Runtime {
     await this.finishes.add({ id, attempt: record.attempt, metadata, error: encodeError(cancelledStatus()) });
   }
 
+  /**
+   * Requests control command `command` (a custom method on operations, e.g. "pause"): recorded as the
+   * operation's last command and delivered to its handler wherever it runs (or when it starts, if queued).
+   * An operation that is done cannot be controlled: FAILED_PRECONDITION.
+   */
+  async control(id: string, name: string, command: string): Promise<OperationRecord> {
+    const [record] = await this.store.requestControl([id], command, this.now());
+    if (!record || record.name !== name) throw notFound(name);
+    if (record.state === "done") {
+      throw new RpcError(Code.FAILED_PRECONDITION, `Operation "${name}" is done; it cannot be sent "${command}".`, {
+        reason: Reason.OPERATION_DONE,
+        metadata: { name, command },
+      });
+    }
+    return record;
+  }
+
   /** "" for unscoped names; else the method's parent for the request, checked against the name pattern. */
   private parentOf(definition: MethodDefinition, request: Message): string {
     if (this.names.parentPattern === "" || !definition.parentOf) return "";
@@ -303,6 +322,12 @@ export class Runtime {
           if (running) this.cancelRunning(running);
         }
         break;
+      case "control-requested": {
+        // The event names the operations, not the command: read it (one statement for all of them).
+        const here = event.ids.flatMap((id) => this.running.get(id) ?? []);
+        if (here.length > 0) void this.heartbeat(here);
+        break;
+      }
       case "resync":
         // Events may have been missed: look for work, and for cancellations of what runs here.
         this.wake();
@@ -385,13 +410,15 @@ export class Runtime {
     const codec = this.codecs.get(record.method);
     if (!definition || !codec) return; // claim only returns our methods
     const now = this.now();
+    const controller = new AbortController();
     const running: Running = {
       record,
       definition,
       codec,
-      controller: new AbortController(),
+      controller,
       metadata: codec.decode(record.metadata, now),
       cancelRequested: record.cancelRequested,
+      control: new ControlChannel(record.control, controller.signal),
       leaseLost: false,
       deleted: false,
       pendingProgress: undefined,
@@ -491,6 +518,7 @@ export class Runtime {
       name: running.record.name,
       attempt: running.record.attempt,
       signal: running.controller.signal,
+      control: running.control,
       get metadata() {
         return running.metadata;
       },
@@ -551,16 +579,25 @@ export class Runtime {
     running.controller.abort(new RpcError(Code.ABORTED, "The operation is no longer run by this worker."));
   }
 
-  private async heartbeat(): Promise<void> {
-    if (this.running.size === 0) return;
-    const leases = [...this.running.values()].map((r) => ({ id: r.record.id, attempt: r.record.attempt }));
+  /**
+   * Extends the leases of what runs here (or of `only`), and applies what the store says was requested
+   * meanwhile: cancellation and control commands (the fallback for missed change events).
+   */
+  private async heartbeat(only?: readonly Running[]): Promise<void> {
+    const of = only ?? [...this.running.values()];
+    if (of.length === 0) return;
+    const leases = of.map((r) => ({ id: r.record.id, attempt: r.record.attempt }));
     try {
       const results = await this.store.heartbeat(this.instanceId, leases, this.leaseMs, this.now());
       for (const result of results) {
         const running = this.running.get(result.id);
         if (!running) continue;
-        if (!result.held) await this.writeRefused(running);
-        else if (result.cancelRequested) this.cancelRunning(running);
+        if (!result.held) {
+          await this.writeRefused(running);
+          continue;
+        }
+        running.control.set(result.control);
+        if (result.cancelRequested) this.cancelRunning(running);
       }
     } catch (err) {
       this.log("heartbeat failed", err);

@@ -1,4 +1,4 @@
-import { create, getOption, hasOption, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { create, getOption, hasOption, ScalarType, type DescMethod, type Message } from "@bufbuild/protobuf";
 import { HttpRuleSchema, type HttpRule } from "../gen/google/api/http_pb.js";
 import { http } from "../gen/google/api/annotations_pb.js";
 import {
@@ -77,6 +77,38 @@ export function operationsEndpoints(service: OperationsService, options: Operati
 export function methodEndpoint(service: OperationsService, definition: MethodDefinition): Endpoint {
   const rules: HttpRule[] = hasOption(definition.method, http) ? [getOption(definition.method, http)] : [];
   return endpoint(definition.method, rules, (request) => service.startOperation(definition.fullName, request));
+}
+
+export interface OperationControlOptions {
+  /**
+   * The RPC, from generated code (e.g. Storage Transfer's `PauseTransferOperation`): its request names the
+   * operation, its response is empty, its `google.api.http` rules are its REST bindings.
+   */
+  method: DescMethod;
+  /** The command the handler sees in `ctx.control` (e.g. "pause"). */
+  command: string;
+  /** The request field holding the operation's name. @default "name" */
+  nameField?: string;
+}
+
+/**
+ * A custom method on operations (AIP-136), such as pause or resume: it records `command` for the named
+ * operation and the handler running it sees it in `ctx.control`, on whichever instance runs it (the same
+ * path as cancellation). Answers the method's empty response; NOT_FOUND for an unknown operation,
+ * FAILED_PRECONDITION for one that is done.
+ */
+export function operationControlEndpoint(service: OperationsService, options: OperationControlOptions): Endpoint {
+  const { method, command } = options;
+  const fieldName = options.nameField ?? "name";
+  const field = method.input.fields.find((f) => f.name === fieldName);
+  if (!field || field.fieldKind !== "scalar" || field.scalar !== ScalarType.STRING) {
+    throw new Error(`${method.parent.typeName}.${method.name}: its request has no string field "${fieldName}" naming the operation`);
+  }
+  const rules: HttpRule[] = hasOption(method, http) ? [getOption(method, http)] : [];
+  return endpoint(method, rules, async (request) => {
+    await service.controlOperation((request as unknown as Record<string, string>)[field.localName] ?? "", command);
+    return create(method.output);
+  });
 }
 
 type Invoke = (request: Message, ctx: CallContext) => Promise<Message>;

@@ -126,6 +126,12 @@ export class OperationsService {
     return create(EmptySchema);
   }
 
+  /** A custom method on operations: sends `command` to the operation named `name` (see Runtime.control). */
+  async controlOperation(name: string, command: string): Promise<void> {
+    const { id } = this.names.parse(name);
+    await this.runtime.control(id, name, command);
+  }
+
   /**
    * Returns at once if the operation is done; otherwise when it is done (woken by the store's change
    * feed) or when the wait budget runs out: min(timeout, the RPC deadline less a margin, maxWaitMs).

@@ -21,6 +21,7 @@ export interface OperationRow {
   response_type: string | null;
   response: Uint8Array | null;
   cancel_requested: boolean | 0 | 1;
+  control: string | null;
   attempt: number;
   lease_owner: string | null;
   lease_expire_time: number | null;
@@ -47,6 +48,7 @@ export function toRecord(row: OperationRow): OperationRecord {
         : { code: row.error_code, message: row.error_message ?? "", status: bytes(row.error) },
     response: storedAny(row.response_type, row.response),
     cancelRequested: row.cancel_requested === true || row.cancel_requested === 1,
+    control: orUndefined(row.control),
     attempt: row.attempt,
     leaseOwner: orUndefined(row.lease_owner),
     leaseExpireTime: orUndefined(row.lease_expire_time),

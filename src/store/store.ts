@@ -61,6 +61,12 @@ export interface OperationRecord {
   /** CancelOperation was called while the operation was not done. */
   cancelRequested: boolean;
   /**
+   * The last control command requested while the operation was not done (a custom method on operations
+   * that the service declares, e.g. "pause" then "resume"); undefined if none. The handler sees it and
+   * each change of it; the command's meaning is the service's.
+   */
+  control: string | undefined;
+  /**
    * The fencing token: 0 while never claimed, incremented by every claim. Progress and finish writes
    * name the attempt they belong to and are refused for any other.
    */
@@ -128,6 +134,8 @@ export interface HeartbeatResult {
   /** The lease is still this owner's, for this attempt, and the operation is not done. */
   held: boolean;
   cancelRequested: boolean;
+  /** The operation's last control command (read from the row either way). */
+  control: string | undefined;
 }
 
 /** A write guarded by the fencing token. */
@@ -158,6 +166,7 @@ export type ChangeKind =
   | "created" // new operations to run
   | "progress" // metadata changed
   | "cancel-requested" // CancelOperation on an operation not done (again on every repeated cancel)
+  | "control-requested" // a control command (pause, resume…) on an operation not done
   | "done" // finished (response, error, or cancelled)
   | "deleted"
   | "released" // leases given back: claimable again now
@@ -195,6 +204,13 @@ export interface Store {
    * the call (undefined for ids that do not exist), so the caller can end queued ones at once.
    */
   requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]>;
+
+  /**
+   * Records `command` as the last control command of the operations that are not done (emitting
+   * "control-requested" for them, even when the command is the one already recorded). Returns the records
+   * as they are after the call (undefined for ids that do not exist), like requestCancel.
+   */
+  requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]>;
 
   /**
    * Claims up to `limit` operations that are due: not done, `runAfter <= now`, of one of `methods`, and

@@ -134,6 +134,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
           error: undefined,
           response: undefined,
           cancelRequested: false,
+          control: undefined,
           attempt: 0,
           leaseOwner: undefined,
           leaseExpireTime: undefined,
@@ -437,6 +438,42 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
       });
     });
 
+    describe("requestControl", () => {
+      it("records the last command on queued and running operations, leaves done ones alone", async () => {
+        await running("running", "worker-a", T);
+        await store.create([newOp("queued"), newOp("done")], T);
+        await store.finish([{ id: "done", attempt: 0, response: RESPONSE }], RETENTION, T);
+        const doneBefore = await mustGet("done");
+
+        const records = await store.requestControl(["running", "missing", "queued", "done"], "pause", T + 5);
+        assert.deepEqual(ids(records), ["running", undefined, "queued", "done"]);
+        const [run, , queued, done] = records;
+        assert.equal(run?.control, "pause");
+        assert.equal(run?.state, "running");
+        assert.equal(run?.attempt, 1);
+        assert.equal(run?.updateTime, T + 5);
+        assert.equal(queued?.control, "pause");
+        assert.equal(queued?.cancelRequested, false);
+        assert.deepStrictEqual(plain(done), plain(doneBefore));
+        assert.equal(done?.control, undefined);
+
+        await store.requestControl(["running"], "resume", T + 6);
+        assert.equal((await mustGet("running")).control, "resume");
+        assert.deepStrictEqual(plain(await store.get("queued", T + 6)), plain(queued));
+      });
+
+      it("survives a retry: the next claim and every heartbeat carry the command", async () => {
+        await running("op-1", "worker-a", T);
+        await store.requestControl(["op-1"], "pause", T + 1);
+        const [beat] = await store.heartbeat("worker-a", [{ id: "op-1", attempt: 1 }], LEASE, T + 2);
+        assert.deepEqual([beat?.held, beat?.control, beat?.cancelRequested], [true, "pause", false]);
+        const [lost] = await store.heartbeat("worker-z", [{ id: "op-1", attempt: 1 }], LEASE, T + 2);
+        assert.deepEqual([lost?.held, lost?.control], [false, "pause"]);
+        const [retried] = await store.claim({ owner: "worker-b", methods: [SLEEP], limit: 1, leaseMs: LEASE, now: T + 2 + LEASE });
+        assert.deepEqual([retried?.id, retried?.attempt, retried?.control], ["op-1", 2, "pause"]);
+      });
+    });
+
     describe("claim", () => {
       it("sets runAfter to the retry backoff of the attempt, so a lost attempt is retried only after it", async () => {
         const backoff = { initialMs: 1_000, maxMs: 5_000 };
@@ -654,6 +691,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
           error: undefined,
           response: RESPONSE,
           cancelRequested: false,
+          control: undefined,
           attempt: 1,
           leaseOwner: undefined,
           leaseExpireTime: undefined,
@@ -854,6 +892,8 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
           T,
         );
         await store.requestCancel(["a"], T); // done: nothing to cancel, no event
+        await store.requestControl(["c", "a", "c"], "pause", T); // a is done
+        await store.requestControl(["a"], "pause", T); // done: no event
         await store.release("w", [{ id: "b", attempt: 1 }, { id: "c", attempt: 7 }], T, T);
         await store.release("w", [{ id: "c", attempt: 7 }], T, T); // nothing released: no event
         await store.heartbeat("w", [{ id: "c", attempt: 1 }], LEASE, T);
@@ -865,6 +905,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
           { kind: "progress", ids: ["a", "c"] },
           { kind: "cancel-requested", ids: ["b"] },
           { kind: "done", ids: ["a", "d"] },
+          { kind: "control-requested", ids: ["c"] },
           { kind: "released", ids: ["b"] },
           { kind: "deleted", ids: ["a", "c"] },
         ]);

@@ -17,6 +17,8 @@ import { isUnavailable } from "../../src/store/postgres/errors.js";
 import { migrate, PostgresStore, type PostgresStoreOptions } from "../../src/store/postgres/index.js";
 import { applyMigrations } from "../../src/store/postgres/migrate.js";
 import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
+
+const ALL_VERSIONS = MIGRATIONS.map((_, i) => i + 1);
 import { buildFilterSchema, compileFilter } from "../../src/filter/index.js";
 import type { ChangeEvent, NewOperation } from "../../src/store/store.js";
 import { newOp as newContractOp, SLEEP, storeContract } from "./contract.js";
@@ -146,7 +148,7 @@ describe("PostgresStore", () => {
       const applied = await versions(schema);
       assert.deepEqual(
         applied.map((m) => m.version),
-        [1, 2],
+        ALL_VERSIONS,
       );
       await (await open({ schema })).close();
       assert.deepEqual(await versions(schema), applied);
@@ -155,7 +157,7 @@ describe("PostgresStore", () => {
 
     it("migrate() applies what is pending, then reports nothing to do", async () => {
       const schema = newSchema("m2");
-      assert.deepEqual(await migrate({ connectionString: urlFor("migrate"), schema }), { applied: [1, 2] });
+      assert.deepEqual(await migrate({ connectionString: urlFor("migrate"), schema }), { applied: ALL_VERSIONS });
       assert.deepEqual(await migrate({ connectionString: urlFor("migrate"), schema }), { applied: [] });
       const store = await open({ schema, migrate: false });
       await store.create([newOp("a")], T);
@@ -167,7 +169,7 @@ describe("PostgresStore", () => {
       const stores = await Promise.all([open({ schema }), open({ schema }), open({ schema }), open({ schema })]);
       assert.deepEqual(
         (await versions(schema)).map((m) => m.version),
-        [1, 2],
+        ALL_VERSIONS,
       );
       await stores[0]!.create([newOp("a")], T);
       assert.equal((await stores[3]!.get("a", T))?.id, "a");
@@ -206,7 +208,7 @@ describe("PostgresStore", () => {
       const schema = newSchema("m4");
       await migrate({ connectionString: urlFor("migrate"), schema });
       await admin.query(`INSERT INTO "${schema}".migrations (version) VALUES (999)`);
-      await assert.rejects(open({ schema }), /schema "longrun_test_\w+" is at version 999, newer than this version of longrun supports \(2\)/);
+      await assert.rejects(open({ schema }), new RegExp(`schema "longrun_test_\\w+" is at version 999, newer than this version of longrun supports \\(${MIGRATIONS.length}\\)`));
       await assert.rejects(open({ schema, migrate: false }), /is at version 999, newer/);
       await assert.rejects(migrate({ connectionString: urlFor("migrate"), schema }), /is at version 999, newer/);
       await waitFor(async () => (await connectionsOf(`${APP}-store%`)) === 0, "a refused open leaves no connection behind");
@@ -214,7 +216,7 @@ describe("PostgresStore", () => {
 
     it("with migrate: false, refuses a schema not migrated yet", async () => {
       const schema = newSchema("m5");
-      await assert.rejects(open({ schema, migrate: false }), /is at version 0, older than this version of longrun needs \(2\); run `longrun migrate`/);
+      await assert.rejects(open({ schema, migrate: false }), new RegExp(`is at version 0, older than this version of longrun needs \\(${MIGRATIONS.length}\\); run \`longrun migrate\``));
       assert.equal((await admin.query("SELECT FROM pg_namespace WHERE nspname = $1", [schema])).rowCount, 0);
     });
 

@@ -170,7 +170,7 @@ describe("SqliteStore", () => {
       const applied = migrations();
       assert.deepEqual(
         applied.map((m) => m.version),
-        [1, 2],
+        MIGRATIONS.map((_, i) => i + 1),
       );
       assert.ok(applied[0]!.applied_at >= startedAt && applied[0]!.applied_at <= Date.now());
 

@@ -71,4 +71,9 @@ export const MIGRATIONS: readonly string[] = [
     ADD CONSTRAINT operations_error_message CHECK (error_message IS NULL OR error IS NOT NULL) NOT VALID,
     ADD CONSTRAINT operations_metadata_json CHECK (metadata_json IS NULL OR metadata IS NOT NULL) NOT VALID;
   `,
+  // 3: the last control command (a custom method on operations such as pause/resume) requested. Nullable
+  // without a default: nothing is rewritten.
+  `
+  ALTER TABLE operations ADD COLUMN control text COLLATE "C";
+  `,
 ];

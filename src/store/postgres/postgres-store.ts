@@ -30,7 +30,7 @@ import { compileOptions, withApplicationName, type CompiledOptions, type Postgre
 import { progress } from "./progress.js";
 import { purgeExpired } from "./purge-expired.js";
 import { release } from "./release.js";
-import { requestCancel } from "./request-cancel.js";
+import { requestCancel, requestControl } from "./operation-requests.js";
 
 export type { PostgresStoreOptions } from "./options.js";
 
@@ -129,6 +129,12 @@ export class PostgresStore implements Store {
   async requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
     const { records, marked } = await requestCancel(this.#db, ids, now);
     this.#feed.emit("cancel-requested", marked);
+    return records;
+  }
+
+  async requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]> {
+    const { records, marked } = await requestControl(this.#db, ids, command, now);
+    this.#feed.emit("control-requested", marked);
     return records;
   }
 

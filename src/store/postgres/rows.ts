@@ -25,6 +25,7 @@ const COLUMN_NAMES = [
   "response_type",
   "response",
   "cancel_requested",
+  "control",
   "attempt",
   "lease_owner",
   "lease_expire_time",

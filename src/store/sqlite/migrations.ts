@@ -65,6 +65,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE operations ADD COLUMN metadata_json TEXT
     CHECK (metadata_json IS NULL OR (metadata IS NOT NULL AND json_valid(metadata_json)));
   `,
+  // 3: the last control command (a custom method on operations such as pause/resume) requested.
+  `
+  ALTER TABLE operations ADD COLUMN control TEXT;
+  `,
 ];
 
 /**

@@ -1,6 +1,7 @@
 import type { Database, Statement } from "better-sqlite3";
 import { toSqlite } from "../../filter/sqlite.js";
 import type {
+  ChangeKind,
   ChangeListener,
   ClaimRequest,
   CreateResult,
@@ -146,10 +147,24 @@ export class SqliteStore implements Store {
   }
 
   async requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
+    return this.#mark(ids, now, "cancel-requested", (id) => this.#sql.requestCancel.get({ id, now }));
+  }
+
+  async requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]> {
+    return this.#mark(ids, now, "control-requested", (id) => this.#sql.requestControl.get({ id, command, now }));
+  }
+
+  /** Runs `update` on each id in one transaction; returns each record after it (read if not updated). */
+  #mark(
+    ids: readonly string[],
+    now: number,
+    kind: ChangeKind,
+    update: (id: string) => OperationRow | undefined,
+  ): (OperationRecord | undefined)[] {
     const marked: string[] = [];
     const records = this.#db.transaction(() =>
       ids.map((id) => {
-        const updated = this.#sql.requestCancel.get({ id, now });
+        const updated = update(id);
         if (updated !== undefined) {
           marked.push(id);
           return toRecord(updated);
@@ -158,7 +173,7 @@ export class SqliteStore implements Store {
         return row === undefined ? undefined : toRecord(row);
       }),
     )();
-    this.#feed.emit("cancel-requested", marked);
+    this.#feed.emit(kind, [...new Set(marked)]);
     return records;
   }
 
@@ -184,9 +199,8 @@ export class SqliteStore implements Store {
     return this.#db.transaction(() =>
       leases.map(({ id, attempt }): HeartbeatResult => {
         const held = this.#sql.heartbeat.get({ id, owner, attempt, leaseExpireTime: now + leaseMs });
-        if (held !== undefined) return { id, held: true, cancelRequested: held.cancel_requested === 1 };
-        const row = this.#sql.cancelRequested.get(id);
-        return { id, held: false, cancelRequested: row?.cancel_requested === 1 };
+        const requests = held ?? this.#sql.requests.get(id);
+        return { id, held: held !== undefined, cancelRequested: requests?.cancel_requested === 1, control: requests?.control ?? undefined };
       }),
     )();
   }

@@ -13,8 +13,9 @@ export interface Statements {
   delete: Statement<[id: string], { id: string }>;
   requestCancel: Statement<{ id: string; now: number }, OperationRow>;
   claim: Statement<ClaimParams, OperationRow>;
-  heartbeat: Statement<HeartbeatParams, { cancel_requested: 0 | 1 }>;
-  cancelRequested: Statement<[id: string], { cancel_requested: 0 | 1 }>;
+  requestControl: Statement<{ id: string; command: string; now: number }, OperationRow>;
+  heartbeat: Statement<HeartbeatParams, Requests>;
+  requests: Statement<[id: string], Requests>;
   progress: Statement<ProgressParams>;
   finishAttempt: Statement<FinishParams & { attempt: number }>;
   release: Statement<ReleaseParams>;
@@ -55,6 +56,12 @@ export interface ClaimParams {
   now: number;
   retryInitialMs: number;
   retryMaxMs: number;
+}
+
+/** What was requested of an operation while it runs: cancellation, and the last control command. */
+export interface Requests {
+  cancel_requested: 0 | 1;
+  control: string | null;
 }
 
 export interface HeartbeatParams {
@@ -128,6 +135,10 @@ export function prepareStatements(db: Database): Statements {
       UPDATE operations SET cancel_requested = 1, update_time = @now
       WHERE id = @id AND state <> 'done'
       RETURNING *`),
+    requestControl: db.prepare(`
+      UPDATE operations SET control = @command, update_time = @now
+      WHERE id = @id AND state <> 'done'
+      RETURNING *`),
     // The subquery picks, the outer UPDATE takes: one statement, so no other claimer can interleave.
     claim: db.prepare(`
       UPDATE operations SET
@@ -145,8 +156,8 @@ export function prepareStatements(db: Database): Statements {
     heartbeat: db.prepare(`
       UPDATE operations SET lease_expire_time = @leaseExpireTime
       WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt
-      RETURNING cancel_requested`),
-    cancelRequested: db.prepare("SELECT cancel_requested FROM operations WHERE id = ?"),
+      RETURNING cancel_requested, control`),
+    requests: db.prepare("SELECT cancel_requested, control FROM operations WHERE id = ?"),
     progress: db.prepare(`
       UPDATE operations SET metadata_type = @metadataType, metadata = @metadata, metadata_json = @metadataJson, update_time = @now
       WHERE id = @id AND state = 'running' AND attempt = @attempt`),
