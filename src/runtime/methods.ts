@@ -68,6 +68,13 @@ export interface MethodOptions<Request extends DescMessage, Response extends Des
    * (`projects/{project}/locations/{location}/operations/{id}`). @default the request's `parent` field
    */
   parent?: (request: MessageShape<Request>) => string;
+  /**
+   * A prefix for the ids of this method's operations, from the request: Storage Transfer names its
+   * operations `transferOperations/transferJobs-{job}-{id}`, so its RunTransferJob gives `transferJobs-{job}-`.
+   * The random part stays (unguessable, unique without coordination). Letters, digits, `-` and `_` only;
+   * anything else refuses the start with INVALID_ARGUMENT. @default no prefix
+   */
+  operationIdPrefix?: (request: MessageShape<Request>) => string;
 }
 
 /** A method ready to serve: its options with the operation_info types resolved. */
@@ -83,6 +90,7 @@ export interface MethodDefinition {
   readonly maxAttempts: number;
   /** The request's top-level `string request_id` field (AIP-155), if it has one. */
   readonly requestIdField: DescField | undefined;
+  readonly operationIdPrefix: ((request: MessageShape<DescMessage>) => string) | undefined;
   /** The parent of a new operation, for parent-scoped names; undefined if the method has no way to tell. */
   readonly parentOf: ((request: MessageShape<DescMessage>) => string) | undefined;
 }
@@ -145,6 +153,7 @@ export function resolveMethod(declaration: MethodDeclaration, registry: Registry
     maxAttempts,
     requestIdField,
     parentOf,
+    operationIdPrefix: declaration.operationIdPrefix,
   };
 }
 

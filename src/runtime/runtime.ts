@@ -246,7 +246,7 @@ export class Runtime {
     return requests.map((request) => {
       definition.validate?.(request);
       const parent = this.parentOf(definition, request);
-      const id = newOperationId();
+      const id = this.idPrefixOf(definition, request) + newOperationId();
       return {
         id,
         name: this.names.format(parent, id),
@@ -297,6 +297,15 @@ export class Runtime {
   private parentOf(definition: MethodDefinition, request: Message): string {
     if (this.names.parentPattern === "" || !definition.parentOf) return "";
     return this.names.parseListName(definition.parentOf(request), "parent");
+  }
+
+  private idPrefixOf(definition: MethodDefinition, request: Message): string {
+    const prefix = definition.operationIdPrefix?.(request) ?? "";
+    // The whole id must still fit OPERATION_ID_PATTERN with its 22 random characters.
+    if (!/^[A-Za-z0-9_-]{0,100}$/.test(prefix)) {
+      throw invalidArgument("name", `cannot name an operation with prefix ${JSON.stringify(prefix.slice(0, 120))}: letters, digits, - and _ only, at most 100`);
+    }
+    return prefix;
   }
 
   private requestIdOf(definition: MethodDefinition, request: Message): string | undefined {

@@ -1,0 +1,41 @@
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Code, defineMethod } from "../../src/index.js";
+import { callError } from "../support/grpc-client.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+describe("operationIdPrefix: ids derived from the request", () => {
+  let t: TestServer;
+  before(async () => {
+    const sleep = defineMethod({
+      method: Demo.method.sleep,
+      response: SleepResponseSchema,
+      metadata: SleepMetadataSchema,
+      // The failure message doubles as the prefix here, so the test can send a bad one.
+      operationIdPrefix: (request) => request.failWith?.message ?? `sleep${request.duration?.seconds ?? 0n}s-`,
+      handler: async () => ({}),
+    });
+    t = await startTestServer({ methods: [sleep] });
+  });
+  after(async () => t.close());
+
+  it("names the operation prefix + random id, and the name works in every Operations method", async () => {
+    const op = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(7000) });
+    assert.match(op.name, /^operations\/sleep7s-[A-Za-z0-9_-]{22}$/);
+    const other = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(7000) });
+    assert.notEqual(other.name, op.name);
+    const done = await t.grpc.call(Operations.method.waitOperation, { name: op.name, timeout: durationFromMs(10_000) });
+    assert.equal(done.done, true);
+    assert.equal(done.name, op.name);
+  });
+
+  it("a prefix with characters a name cannot carry refuses the start (INVALID_ARGUMENT), creating nothing", async () => {
+    const err = await callError(t.grpc.call(Demo.method.sleep, { failWith: { message: "a/b" } }));
+    assert.equal(err.code, Code.INVALID_ARGUMENT);
+    const list = await t.grpc.call(Operations.method.listOperations, { name: "operations", pageSize: 100 });
+    assert.ok(list.operations.every((o) => !o.name.includes("a/b")));
+  });
+});
