@@ -27,7 +27,25 @@ export { startServer, type ServerOptions, type LongrunServer } from "./server.js
 export { OperationNames, type OperationNamesOptions } from "./core/names.js";
 export type { OptionalMethod, OperationsService } from "./service/operations-service.js";
 export type { Endpoint, CallContext } from "./service/endpoint.js";
-export type { DisabledMethods } from "./service/endpoints.js";
+export {
+  operationControlEndpoint,
+  type DisabledMethods,
+  type AdditionalBinding,
+  type OperationsMethodName,
+  type OperationControlOptions,
+} from "./service/endpoints.js";
+export type { OperationControl } from "./runtime/control.js";
+export {
+  profileOptions,
+  loadProfile,
+  BUILTIN_PROFILES,
+  longrunProfile,
+  routeOptimizationProfile,
+  cloudSearchProfile,
+  storageTransferProfile,
+  type DeploymentProfile,
+  type FilterDialectName,
+} from "./profiles/index.js";
 export { aip160Dialect, transferJsonDialect, type FilterDialect, type TransferJsonOptions } from "./filter/index.js";
 
 // Stores

@@ -1,4 +1,4 @@
-import type { DescFile } from "@bufbuild/protobuf";
+import type { DescFile, DescMethod, Registry } from "@bufbuild/protobuf";
 import { DEFAULT_ERROR_DOMAIN } from "./core/errors.js";
 import { OperationNames, type OperationNamesOptions } from "./core/names.js";
 import { buildRegistry } from "./core/registry.js";
@@ -7,7 +7,8 @@ import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import type { MethodDeclaration } from "./runtime/methods.js";
 import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
 import { PageTokens } from "./service/page-token.js";
-import { methodEndpoint, operationsEndpoints, type DisabledMethods } from "./service/endpoints.js";
+import { methodEndpoint, operationControlEndpoint, operationsEndpoints, type AdditionalBinding, type DisabledMethods } from "./service/endpoints.js";
+import { profileOptions, type DeploymentProfile, type ProfileOptions } from "./profiles/profile.js";
 import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
 import { startRestServer } from "./transport/rest/server.js";
@@ -19,6 +20,11 @@ type ServiceSettings = Pick<OperationsServiceOptions, "maxWaitMs" | "defaultPage
 
 export interface ServerOptions extends RuntimeSettings, ServiceSettings {
   store: Store;
+  /**
+   * How the deployment presents the Operations service (names, bindings, methods per transport, listing,
+   * custom methods on operations), as one declarative profile. Options given here override it.
+   */
+  profile?: DeploymentProfile;
   methods: readonly MethodDeclaration[];
   /** Extra proto files whose types may appear in Any (metadata, responses, error details). */
   files?: readonly DescFile[];
@@ -42,6 +48,13 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * Served after the built-in ones, over the transports each endpoint asks for.
    */
   extraEndpoints?: (service: OperationsService) => readonly Endpoint[];
+  /** More REST routes of Operations methods (see OperationsEndpointOptions.additionalBindings). */
+  additionalBindings?: readonly AdditionalBinding[];
+  /**
+   * Custom methods on operations: RPCs (descriptors, or full names found among the served protos) whose
+   * request names an operation, each sending its command to the operation's handler (`ctx.control`).
+   */
+  controls?: readonly { method: DescMethod | string; command: string; nameField?: string }[];
   /** Largest REST body accepted. @default 1 MiB */
   maxBodyBytes?: number;
   /** How long running handlers get to finish at close before their leases are released. @default 10_000 */
@@ -61,8 +74,15 @@ export interface LongrunServer {
 
 /** Starts a longrun server: the runtime (worker) and the Operations service over gRPC and REST. */
 export async function startServer(options: ServerOptions): Promise<LongrunServer> {
-  const files = [...options.methods.map((m) => m.method.parent.file), ...(options.files ?? [])];
+  const profile = options.profile ? profileOptions(options.profile) : undefined;
+  options = { ...options, ...overrides(profile, options) };
+  const files = [
+    ...options.methods.map((m) => m.method.parent.file),
+    ...(options.files ?? []),
+    ...(options.controls ?? []).flatMap((c) => (typeof c.method === "string" ? [] : [c.method.parent.file])),
+  ];
   const registry = buildRegistry(files);
+  const controls = (options.controls ?? []).map((c) => ({ ...c, method: typeof c.method === "string" ? findMethod(registry, c.method) : c.method }));
   const names = new OperationNames(options.names);
   const runtime = new Runtime({
     store: options.store,
@@ -89,8 +109,9 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   });
   const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
   const endpoints = [
-    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled }),
+    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings }),
     ...[...runtime.methods.values()].map((definition) => methodEndpoint(service, definition)),
+    ...controls.map((control) => operationControlEndpoint(service, control)),
     ...(options.extraEndpoints?.(service) ?? []),
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
@@ -125,4 +146,22 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
         await options.store.close();
       })()),
   };
+}
+
+/** The profile's settings that `options` does not set itself. */
+function overrides(profile: ProfileOptions | undefined, options: ServerOptions): Partial<ServerOptions> {
+  if (!profile) return {};
+  const result: Partial<ServerOptions> = {};
+  for (const key of Object.keys(profile) as (keyof ProfileOptions)[]) {
+    if (options[key] === undefined) (result as Record<string, unknown>)[key] = profile[key];
+  }
+  return result;
+}
+
+/** An RPC by full name (`package.Service.Method`) among the registry's services. */
+function findMethod(registry: Registry, fullName: string): DescMethod {
+  const dot = fullName.lastIndexOf(".");
+  const method = registry.getService(fullName.slice(0, dot))?.methods.find((m) => m.name === fullName.slice(dot + 1));
+  if (!method) throw new Error(`${fullName}: no such RPC among the served protos (add its file to \`files\`)`);
+  return method;
 }

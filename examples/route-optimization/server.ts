@@ -11,16 +11,17 @@
  * Flags fall back to the same environment variables as `longrun serve` (LONGRUN_HOST, LONGRUN_GRPC_PORT,
  * LONGRUN_HTTP_PORT, LONGRUN_STORE); defaults 127.0.0.1, 50051, 8080, sqlite:./route-optimization.db.
  */
-import type { ServerOptions } from "../../src/index.js";
+import { routeOptimizationProfile, type ServerOptions } from "../../src/index.js";
 import { runExampleIfMain } from "../shared/run-example.js";
 import { methods } from "./methods.js";
 
-/** The server options that make longrun look like the real service; tests use the same. */
+/**
+ * The server options that make longrun look like the real service (its deployment profile, see
+ * docs/profiles.md, and the handler); tests use the same.
+ */
 export const routeOptimizationOptions = {
   methods,
-  names: { parent: "projects/*/locations/*" },
-  disabled: { rest: ["ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation"] },
-  errorDomain: "routeoptimization.googleapis.com",
+  profile: routeOptimizationProfile,
 } satisfies Partial<ServerOptions>;
 
 await runExampleIfMain(import.meta.url, {

@@ -8,6 +8,7 @@ import { startServer } from "../server.js";
 import type { DisabledMethods } from "../service/endpoints.js";
 import type { OptionalMethod } from "../service/operations-service.js";
 import { parseDuration } from "./duration.js";
+import { BUILTIN_PROFILES, loadProfile, type DeploymentProfile } from "../profiles/index.js";
 
 const DEMO_MODULE = fileURLToPath(new URL("../../examples/demo/index.ts", import.meta.url));
 
@@ -34,6 +35,7 @@ interface ServeFlags {
   collection: string;
   parentPattern: string;
   disable: DisabledMethods;
+  profile?: string;
 }
 
 export function serveCommand(): Command {
@@ -69,12 +71,34 @@ export function serveCommand(): Command {
         .default({}, "none")
         .argParser(parseDisabled),
     )
-    .action(async (flags: ServeFlags) => {
-      await serve(flags);
+    .addOption(
+      new Option(
+        "--profile <name|file>",
+        `deployment profile: ${[...BUILTIN_PROFILES.keys()].join(", ")}, or a JSON file (see docs/profiles.md); flags given explicitly override it`,
+      ).env("LONGRUN_PROFILE"),
+    )
+    .action(async (flags: ServeFlags, command: Command) => {
+      await serve(flags, command);
     });
 }
 
-async function serve(flags: ServeFlags): Promise<void> {
+/** A built-in profile by name, else a JSON file. */
+function resolveProfile(nameOrPath: string): DeploymentProfile {
+  return BUILTIN_PROFILES.get(nameOrPath) ?? loadProfile(nameOrPath);
+}
+
+async function serve(flags: ServeFlags, command: Command): Promise<void> {
+  const profile = flags.profile === undefined ? undefined : resolveProfile(flags.profile);
+  // With a profile, a setting it also makes is passed on only when given (flag or environment), so that
+  // the flags' defaults do not override the profile.
+  const given = <K extends keyof ServeFlags>(key: K): ServeFlags[K] | undefined =>
+    profile === undefined || command.getOptionValueSource(key) !== "default" ? flags[key] : undefined;
+  const collection = given("collection");
+  const parent = given("parentPattern");
+  const names =
+    collection === undefined && parent === undefined
+      ? undefined
+      : { ...profile?.names, ...(collection !== undefined && { collection }), ...(parent !== undefined && { parent }) };
   const modules = [...(flags.demo ? [DEMO_MODULE] : []), ...flags.methods];
   const methods = (await Promise.all(modules.map(loadMethods))).flat();
   const store = await openStore(flags.store, { schema: flags.schema, migrate: flags.migrate });
@@ -91,13 +115,15 @@ async function serve(flags: ServeFlags): Promise<void> {
     shutdownGraceMs: flags.shutdownGrace,
     pageTokenSecret: flags.pageTokenSecret,
     pageTokenTtlMs: flags.pageTokenTtl,
-    defaultPageSize: flags.defaultPageSize,
-    maxPageSize: flags.maxPageSize,
+    profile,
+    defaultPageSize: given("defaultPageSize"),
+    maxPageSize: given("maxPageSize"),
     errorDomain: flags.errorDomain,
-    names: { collection: flags.collection, parent: flags.parentPattern },
-    disabled: flags.disable,
+    names,
+    disabled: given("disable"),
   });
   console.log(`longrun: store ${redactUrl(flags.store)}${isPostgresUrl(flags.store) ? ` (schema ${flags.schema})` : ""}`);
+  if (profile) console.log(`longrun: profile ${profile.name}`);
   console.log(`longrun: methods ${[...server.runtime.methods.keys()].join(", ") || "(none: Operations service only)"}`);
   console.log(`longrun: gRPC listening on ${server.grpcAddress}`);
   console.log(`longrun: REST listening on ${server.httpUrl}`);

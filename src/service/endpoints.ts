@@ -30,6 +30,24 @@ export interface OperationsEndpointOptions {
    * @default true
    */
   gaxFallbackBinding?: boolean;
+  /**
+   * More REST bindings of Operations methods, each served (REST only) whatever `disabled` says: a real
+   * service's own routes, such as Cloud Search's `GET /v1/{name=operations/**}/lro` for ListOperations.
+   */
+  additionalBindings?: readonly AdditionalBinding[];
+}
+
+/** The Operations methods by name. */
+export type OperationsMethodName = "GetOperation" | OptionalMethod;
+
+/** One more REST route of an Operations method; the path is an http.proto template. */
+export interface AdditionalBinding {
+  method: OperationsMethodName;
+  get?: string;
+  post?: string;
+  delete?: string;
+  /** The body field for POST (`*` for the whole request). @default "*" for post, "" otherwise */
+  body?: string;
 }
 
 /**
@@ -50,13 +68,25 @@ export function operationsEndpoints(service: OperationsService, options: Operati
     return invoke(request, ctx);
   };
   const m = Operations.method;
+  const methods: Record<OperationsMethodName, { method: DescMethod; invoke: Invoke }> = {
+    ListOperations: { method: m.listOperations, invoke: (r) => service.listOperations(r as ListOperationsRequest) },
+    GetOperation: { method: m.getOperation, invoke: (r) => service.getOperation(r as GetOperationRequest) },
+    DeleteOperation: { method: m.deleteOperation, invoke: (r) => service.deleteOperation(r as DeleteOperationRequest) },
+    CancelOperation: { method: m.cancelOperation, invoke: (r) => service.cancelOperation(r as CancelOperationRequest) },
+    WaitOperation: { method: m.waitOperation, invoke: (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx) },
+  };
   const endpoints: Endpoint[] = [
-    endpoint(m.listOperations, [rule("get", list)], unless("ListOperations", (r) => service.listOperations(r as ListOperationsRequest))),
-    endpoint(m.getOperation, [rule("get", one)], (r) => service.getOperation(r as GetOperationRequest)),
-    endpoint(m.deleteOperation, [rule("delete", one)], unless("DeleteOperation", (r) => service.deleteOperation(r as DeleteOperationRequest))),
-    endpoint(m.cancelOperation, [rule("post", `${one}:cancel`, "*")], unless("CancelOperation", (r) => service.cancelOperation(r as CancelOperationRequest))),
-    endpoint(m.waitOperation, [rule("post", `${one}:wait`, "*")], unless("WaitOperation", (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx))),
+    endpoint(m.listOperations, [rule("get", list)], unless("ListOperations", methods.ListOperations.invoke)),
+    endpoint(m.getOperation, [rule("get", one)], methods.GetOperation.invoke),
+    endpoint(m.deleteOperation, [rule("delete", one)], unless("DeleteOperation", methods.DeleteOperation.invoke)),
+    endpoint(m.cancelOperation, [rule("post", `${one}:cancel`, "*")], unless("CancelOperation", methods.CancelOperation.invoke)),
+    endpoint(m.waitOperation, [rule("post", `${one}:wait`, "*")], unless("WaitOperation", methods.WaitOperation.invoke)),
   ];
+  for (const binding of options.additionalBindings ?? []) {
+    const target = methods[binding.method];
+    if (!target) throw new Error(`additional binding for an unknown Operations method ${JSON.stringify(binding.method)}`);
+    endpoints.push({ method: target.method, httpRules: [additionalRule(binding)], grpc: false, invoke: target.invoke });
+  }
   if (parentPattern === "" && (options.gaxFallbackBinding ?? true)) {
     // The single segment is the whole name percent-encoded, or just the id: both mean the same operation.
     endpoints.push({
@@ -115,6 +145,13 @@ type Invoke = (request: Message, ctx: CallContext) => Promise<Message>;
 
 function endpoint(method: DescMethod, httpRules: HttpRule[], invoke: Invoke): Endpoint {
   return { method, httpRules, grpc: true, invoke };
+}
+
+function additionalRule(binding: AdditionalBinding): HttpRule {
+  const verbs = (["get", "post", "delete"] as const).filter((verb) => binding[verb] !== undefined);
+  if (verbs.length !== 1) throw new Error(`an additional binding of ${binding.method} needs exactly one of get, post, delete`);
+  const verb = verbs[0]!;
+  return rule(verb, binding[verb]!, binding.body ?? (verb === "post" ? "*" : ""));
 }
 
 function rule(verb: "get" | "post" | "delete", path: string, body = ""): HttpRule {

@@ -1,0 +1,173 @@
+/**
+ * Deployment profiles: one declarative description of how a deployment presents google.longrunning.Operations
+ * — names, REST bindings, which methods each transport serves, listing rules, custom methods on operations —
+ * so that reproducing a real service's surface is configuration, not code. A profile is plain data (it
+ * can live in a JSON file: `longrun serve --profile ./profile.json`); `profileOptions` turns it into
+ * server options. The built-in profiles of the seed services are in ./builtin.ts.
+ */
+import { readFileSync } from "node:fs";
+import type { OperationNamesOptions } from "../core/names.js";
+import { aip160Dialect, transferJsonDialect, type FilterDialect } from "../filter/index.js";
+import type { AdditionalBinding, DisabledMethods, OperationsMethodName } from "../service/endpoints.js";
+import type { OptionalMethod } from "../service/operations-service.js";
+
+export interface DeploymentProfile {
+  /** What the profile reproduces, for logs and errors. */
+  name: string;
+  /** Operation names: collection id and parent pattern. @default operations/{id} */
+  names?: OperationNamesOptions;
+  rest?: {
+    /** Version prefix of the Operations bindings. @default "/v1" */
+    prefix?: string;
+    /** Operations methods served at their standard bindings. @default all five */
+    methods?: readonly OperationsMethodName[];
+    /** More routes, served whatever `methods` says (e.g. Cloud Search's `…/lro` list). */
+    additionalBindings?: readonly AdditionalBinding[];
+  };
+  grpc?: {
+    /** Operations methods served over gRPC. @default all five */
+    methods?: readonly OperationsMethodName[];
+  };
+  /**
+   * Custom methods on operations (AIP-136): an RPC whose request names an operation, mapped to the command
+   * its handler sees in `ctx.control` (Storage Transfer's PauseTransferOperation → "pause"). `method` is
+   * the RPC's full name, `package.Service.Method`; its proto must be among the server's files.
+   */
+  controls?: readonly { method: string; command: string; nameField?: string }[];
+  listing?: {
+    /** Page size when the request gives 0. @default 50 */
+    defaultPageSize?: number;
+    /** Larger page sizes are coerced down to this. @default 1000 */
+    maxPageSize?: number;
+    /** ListOperations without a filter is INVALID_ARGUMENT. @default false */
+    filterRequired?: boolean;
+    /** The filter language. @default "aip-160" */
+    filterDialect?: FilterDialectName;
+  };
+  /** ErrorInfo.domain of errors. @default "longrun.dev" */
+  errorDomain?: string;
+}
+
+export type FilterDialectName = "aip-160" | "storage-transfer-json";
+
+const DIALECTS: Record<FilterDialectName, () => FilterDialect> = {
+  "aip-160": () => aip160Dialect,
+  "storage-transfer-json": () => transferJsonDialect(),
+};
+
+const OPTIONAL: readonly OptionalMethod[] = ["ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation"];
+const ALL_METHODS: readonly OperationsMethodName[] = ["GetOperation", ...OPTIONAL];
+
+/** The server options a profile stands for (ServerOptions' names; spread them into startServer's). */
+export interface ProfileOptions {
+  names: OperationNamesOptions | undefined;
+  restPrefix: string | undefined;
+  disabled: DisabledMethods;
+  additionalBindings: readonly AdditionalBinding[];
+  controls: readonly { method: string; command: string; nameField?: string }[];
+  defaultPageSize: number | undefined;
+  maxPageSize: number | undefined;
+  filterRequired: boolean | undefined;
+  filterDialect: FilterDialect | undefined;
+  errorDomain: string | undefined;
+}
+
+/** Checks a profile (it may come from a JSON file) and turns it into server options; throws naming the problem. */
+export function profileOptions(profile: DeploymentProfile): ProfileOptions {
+  checkProfile(profile);
+  const unserved = (served: readonly OperationsMethodName[] | undefined): OptionalMethod[] => {
+    if (served === undefined) return [];
+    if (!served.includes("GetOperation")) throw new Error(`profile ${profile.name}: GetOperation must be served (AIP-151)`);
+    return OPTIONAL.filter((m) => !served.includes(m));
+  };
+  const dialect = profile.listing?.filterDialect;
+  return {
+    names: profile.names,
+    restPrefix: profile.rest?.prefix,
+    disabled: { rest: unserved(profile.rest?.methods), grpc: unserved(profile.grpc?.methods) },
+    additionalBindings: profile.rest?.additionalBindings ?? [],
+    controls: profile.controls ?? [],
+    defaultPageSize: profile.listing?.defaultPageSize,
+    maxPageSize: profile.listing?.maxPageSize,
+    filterRequired: profile.listing?.filterRequired,
+    filterDialect: dialect === undefined ? undefined : DIALECTS[dialect](),
+    errorDomain: profile.errorDomain,
+  };
+}
+
+/** Reads a profile from a JSON file and checks it. */
+export function loadProfile(path: string): DeploymentProfile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`cannot read the profile ${path}: ${(err as Error).message}`);
+  }
+  checkProfile(parsed as DeploymentProfile, path);
+  return parsed as DeploymentProfile;
+}
+
+/**
+ * A profile from JSON is untyped: check every key and type, so a typo is an error at start-up rather than
+ * a setting silently ignored.
+ */
+function checkProfile(value: DeploymentProfile, source = "profile"): void {
+  const where = (path: string) => `${source}: ${path}`;
+  const object = (v: unknown, path: string, keys: readonly string[]): Record<string, unknown> | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`${where(path)} must be an object`);
+    for (const key of Object.keys(v)) {
+      if (!keys.includes(key)) throw new Error(`${where(path)}: unknown key ${JSON.stringify(key)} (known: ${keys.join(", ")})`);
+    }
+    return v as Record<string, unknown>;
+  };
+  const string = (v: unknown, path: string) => {
+    if (v !== undefined && typeof v !== "string") throw new Error(`${where(path)} must be a string`);
+  };
+  const positive = (v: unknown, path: string) => {
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) throw new Error(`${where(path)} must be a positive integer`);
+  };
+  const methodList = (v: unknown, path: string) => {
+    if (v === undefined) return;
+    if (!Array.isArray(v) || !v.every((m) => ALL_METHODS.includes(m))) throw new Error(`${where(path)} must be a list of ${ALL_METHODS.join(", ")}`);
+  };
+
+  const root = object(value, "(root)", ["$schema", "name", "names", "rest", "grpc", "controls", "listing", "errorDomain"])!;
+  if (typeof root.name !== "string" || root.name === "") throw new Error(`${where("name")} is required`);
+  const names = object(root.names, "names", ["collection", "parent"]);
+  string(names?.collection, "names.collection");
+  string(names?.parent, "names.parent");
+  const rest = object(root.rest, "rest", ["prefix", "methods", "additionalBindings"]);
+  string(rest?.prefix, "rest.prefix");
+  methodList(rest?.methods, "rest.methods");
+  if (rest?.additionalBindings !== undefined) {
+    if (!Array.isArray(rest.additionalBindings)) throw new Error(`${where("rest.additionalBindings")} must be a list`);
+    rest.additionalBindings.forEach((b: unknown, i: number) => {
+      const binding = object(b, `rest.additionalBindings[${i}]`, ["method", "get", "post", "delete", "body"])!;
+      methodList([binding.method], `rest.additionalBindings[${i}].method`);
+      for (const key of ["get", "post", "delete", "body"]) string(binding[key], `rest.additionalBindings[${i}].${key}`);
+    });
+  }
+  methodList(object(root.grpc, "grpc", ["methods"])?.methods, "grpc.methods");
+  if (root.controls !== undefined) {
+    if (!Array.isArray(root.controls)) throw new Error(`${where("controls")} must be a list`);
+    root.controls.forEach((c: unknown, i: number) => {
+      const control = object(c, `controls[${i}]`, ["method", "command", "nameField"])!;
+      if (typeof control.method !== "string" || !/^[\w.]+\.\w+$/.test(control.method)) {
+        throw new Error(`${where(`controls[${i}].method`)} must be an RPC's full name, package.Service.Method`);
+      }
+      if (typeof control.command !== "string" || control.command === "") throw new Error(`${where(`controls[${i}].command`)} is required`);
+      string(control.nameField, `controls[${i}].nameField`);
+    });
+  }
+  const listing = object(root.listing, "listing", ["defaultPageSize", "maxPageSize", "filterRequired", "filterDialect"]);
+  positive(listing?.defaultPageSize, "listing.defaultPageSize");
+  positive(listing?.maxPageSize, "listing.maxPageSize");
+  if (listing?.filterRequired !== undefined && typeof listing.filterRequired !== "boolean") {
+    throw new Error(`${where("listing.filterRequired")} must be true or false`);
+  }
+  if (listing?.filterDialect !== undefined && !Object.hasOwn(DIALECTS, listing.filterDialect as string)) {
+    throw new Error(`${where("listing.filterDialect")} must be one of ${Object.keys(DIALECTS).join(", ")}`);
+  }
+  string(root.errorDomain, "errorDomain");
+}
