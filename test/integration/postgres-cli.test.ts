@@ -8,6 +8,7 @@ import { Demo, SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb
 import { TestGrpcClient } from "../support/grpc-client.js";
 import { spawnServer } from "../support/process.js";
 import { freshSchema, type TestSchema } from "../support/postgres.js";
+import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -44,7 +45,7 @@ describe("the CLI on PostgreSQL", () => {
     assert.equal(again.code, 0, again.output);
     assert.match(again.output, /up to date/);
     const versions = await db.admin.query(`SELECT version FROM "${db.schema}".migrations ORDER BY version`);
-    assert.deepEqual(versions.rows.map((r: { version: number }) => r.version), [1, 2]);
+    assert.deepEqual(versions.rows.map((r: { version: number }) => r.version), MIGRATIONS.map((_, i) => i + 1));
   });
 
   it("SIGTERM releases running operations: the other instance resumes them at once, not after the lease", { timeout: 60_000 }, async () => {
