@@ -72,6 +72,8 @@ export function runTransferJob(jobs: JobFiles, options: StorageTransferExampleOp
       jobs.getSync(request.jobName, request.projectId); // NOT_FOUND (or INVALID_ARGUMENT for a malformed name)
     },
     operationIdPrefix: (request) => operationIdPrefix(request.jobName),
+    // What a queued operation already tells: the list filter needs project_id, and finds jobs by name.
+    initialMetadata: (request) => ({ projectId: request.projectId, transferJobName: request.jobName, status: Status.QUEUED }),
     async handler(request, ctx) {
       const transfer = new Transfer(ctx, options);
       try {

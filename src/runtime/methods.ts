@@ -75,6 +75,12 @@ export interface MethodOptions<Request extends DescMessage, Response extends Des
    * anything else refuses the start with INVALID_ARGUMENT. @default no prefix
    */
   operationIdPrefix?: (request: MessageShape<Request>) => string;
+  /**
+   * Metadata the operation has from its creation, from the request (merged over the defaults): what a
+   * queued operation already tells readers and list filters — Storage Transfer's project_id and
+   * transfer_job_name, say, which its list filter requires. @default the metadata type's defaults
+   */
+  initialMetadata?: (request: MessageShape<Request>) => Partial<MessageInitShape<Metadata>>;
 }
 
 /** A method ready to serve: its options with the operation_info types resolved. */
@@ -91,6 +97,7 @@ export interface MethodDefinition {
   /** The request's top-level `string request_id` field (AIP-155), if it has one. */
   readonly requestIdField: DescField | undefined;
   readonly operationIdPrefix: ((request: MessageShape<DescMessage>) => string) | undefined;
+  readonly initialMetadata: ((request: MessageShape<DescMessage>) => object) | undefined;
   /** The parent of a new operation, for parent-scoped names; undefined if the method has no way to tell. */
   readonly parentOf: ((request: MessageShape<DescMessage>) => string) | undefined;
 }
@@ -154,6 +161,7 @@ export function resolveMethod(declaration: MethodDeclaration, registry: Registry
     requestIdField,
     parentOf,
     operationIdPrefix: declaration.operationIdPrefix,
+    initialMetadata: declaration.initialMetadata,
   };
 }
 

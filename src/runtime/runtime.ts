@@ -242,8 +242,10 @@ export class Runtime {
     if (this.stopping) throw new RpcError(Code.UNAVAILABLE, "The server is shutting down.");
     const codec = this.codecs.get(fullName) as MetadataCodec;
     const now = this.now();
-    const initialMetadata = codec.encode(codec.initial(now));
+    const defaultMetadata = codec.encode(codec.initial(now));
     return requests.map((request) => {
+      const given = definition.initialMetadata?.(request);
+      const initialMetadata = given === undefined ? defaultMetadata : codec.encode(codec.merge(codec.initial(now), given));
       definition.validate?.(request);
       const parent = this.parentOf(definition, request);
       const id = this.idPrefixOf(definition, request) + newOperationId();

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Code, defineMethod } from "../../src/index.js";
@@ -37,5 +37,36 @@ describe("operationIdPrefix: ids derived from the request", () => {
     assert.equal(err.code, Code.INVALID_ARGUMENT);
     const list = await t.grpc.call(Operations.method.listOperations, { name: "operations", pageSize: 100 });
     assert.ok(list.operations.every((o) => !o.name.includes("a/b")));
+  });
+});
+
+describe("initialMetadata: what a queued operation already tells", () => {
+  let t: TestServer;
+  before(async () => {
+    const sleep = defineMethod({
+      method: Demo.method.sleep,
+      response: SleepResponseSchema,
+      metadata: SleepMetadataSchema,
+      initialMetadata: (request) => ({ progressPercent: Number(request.duration?.seconds ?? 0n) }),
+      handler: async () => ({}),
+    });
+    // No worker: the operations stay queued, so what they show comes from initialMetadata alone.
+    t = await startTestServer({ methods: [sleep], worker: false });
+  });
+  after(async () => t.close());
+
+  it("is merged over the defaults at creation, readable and filterable before any handler runs", async () => {
+    const op = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(42_000) });
+    const other = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(7_000) });
+    const got = await t.grpc.call(Operations.method.getOperation, { name: op.name });
+    const metadata = anyUnpack(got.metadata!, SleepMetadataSchema)!;
+    assert.equal(metadata.progressPercent, 42);
+    assert.ok(metadata.createTime, "the defaults stay (create_time)");
+    const listed = await t.grpc.call(Operations.method.listOperations, { name: "operations", filter: "metadata.progress_percent = 42" });
+    assert.deepEqual(
+      listed.operations.map((o) => o.name),
+      [op.name],
+    );
+    assert.notEqual(other.name, op.name);
   });
 });
