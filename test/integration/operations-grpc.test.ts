@@ -1,7 +1,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { anyUnpack, durationFromMs, durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Operations, type Operation } from "../../src/gen/google/longrunning/operations_pb.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Operations, WaitOperationRequestSchema, type Operation } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Code } from "../../src/core/code.js";
 import { callError } from "../support/grpc-client.js";
@@ -120,6 +121,23 @@ describe("Operations over gRPC", () => {
     const done = await wait(op.name, 30_000);
     assert.equal(done.done, true);
     assert.ok(Date.now() - started < 15_000);
+  });
+
+  it("a Wait whose caller cancels the call lets go of its waiter at once", async () => {
+    const op = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(30_000) });
+    const waiting = () => (t.server.service as unknown as { waiters: { byId: Map<string, Set<unknown>> } }).waiters.byId.size;
+    const body = Buffer.from(toBinary(WaitOperationRequestSchema, create(WaitOperationRequestSchema, { name: op.name, timeout: durationFromMs(60_000) })));
+    const call = t.grpc.client.makeUnaryRequest(`/google.longrunning.Operations/WaitOperation`, (b: Buffer) => b, (b: Buffer) => b, body, () => undefined);
+    for (let i = 0; waiting() === 0; i++) {
+      assert.ok(i < 500, "the Wait never registered");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    call.cancel();
+    for (let i = 0; waiting() > 0; i++) {
+      assert.ok(i < 500, "the cancelled Wait still holds its waiter");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await t.grpc.call(ops.cancelOperation, { name: op.name });
   });
 
   it("a request_id makes the start idempotent (AIP-155)", async () => {
