@@ -2,47 +2,11 @@ import pg from "pg";
 import type { CustomTypesConfig } from "pg";
 import type { OperationRow as SharedRow } from "../row.js";
 
-export { toRecord } from "../row.js";
+export { columns, toRecord } from "../row.js";
 
 /** A row of `operations` as node-postgres returns it, with the type parsers below. */
 export interface OperationRow extends SharedRow {
   cancel_requested: boolean;
-}
-
-const COLUMN_NAMES = [
-  "id",
-  "name",
-  "parent",
-  "method",
-  "request_id",
-  "request",
-  "metadata_type",
-  "metadata",
-  "state",
-  "error_code",
-  "error_message",
-  "error",
-  "response_type",
-  "response",
-  "cancel_requested",
-  "control",
-  "attempt",
-  "lease_owner",
-  "lease_expire_time",
-  "run_after",
-  "create_time",
-  "update_time",
-  "end_time",
-  "expire_time",
-] as const satisfies readonly (keyof OperationRow)[];
-
-/**
- * The select list of a whole row (all but `metadata_json`, which is written for filtering and never read
- * back), optionally qualified by a table alias. Named, not `*`: a prepared
- * statement keeps its result shape even if a later migration adds columns.
- */
-export function columns(alias?: string): string {
-  return alias === undefined ? COLUMN_NAMES.join(", ") : COLUMN_NAMES.map((c) => `${alias}.${c}`).join(", ");
 }
 
 const INT8 = 20;

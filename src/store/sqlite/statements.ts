@@ -1,5 +1,8 @@
 import type { Database, Statement } from "better-sqlite3";
-import type { OperationRow } from "./rows.js";
+import { columns, type OperationRow } from "./rows.js";
+
+/** Every column but metadata_json, which is written for filtering and never read back. */
+const COLUMNS = columns();
 
 /**
  * Every statement the store runs, prepared once at open. Grouped by the Store method that uses them;
@@ -126,19 +129,19 @@ export function prepareStatements(db: Database): Statements {
       VALUES
         (@id, @name, @parent, @method, @requestId, @request, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
-      RETURNING *`),
-    byRequestId: db.prepare("SELECT * FROM operations WHERE method = ? AND request_id = ?"),
-    get: db.prepare("SELECT * FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)"),
+      RETURNING ${COLUMNS}`),
+    byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),
+    get: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),
     list: prepareList(db),
     delete: db.prepare("DELETE FROM operations WHERE id = ? RETURNING id"),
     requestCancel: db.prepare(`
       UPDATE operations SET cancel_requested = 1, update_time = @now
       WHERE id = @id AND state <> 'done'
-      RETURNING *`),
+      RETURNING ${COLUMNS}`),
     requestControl: db.prepare(`
       UPDATE operations SET control = @command, update_time = @now
       WHERE id = @id AND state <> 'done'
-      RETURNING *`),
+      RETURNING ${COLUMNS}`),
     // The subquery picks, the outer UPDATE takes: one statement, so no other claimer can interleave.
     claim: db.prepare(`
       UPDATE operations SET
@@ -152,7 +155,7 @@ export function prepareStatements(db: Database): Statements {
           AND (state = 'queued' OR lease_expire_time <= @now)
         ORDER BY run_after, create_time, id
         LIMIT @limit)
-      RETURNING *`),
+      RETURNING ${COLUMNS}`),
     heartbeat: db.prepare(`
       UPDATE operations SET lease_expire_time = @leaseExpireTime
       WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt
@@ -188,7 +191,7 @@ function prepareList(db: Database): ListStatements {
  * src/filter/sqlite.ts, its parameters named @f1, @f2, …) is one more condition on the rows walked.
  */
 export function listStatementText(after: boolean, filter: string | undefined): string {
-  return `SELECT * FROM operations AS op
+  return `SELECT ${columns("op")} FROM operations AS op
      WHERE op.parent = @parent AND (op.expire_time IS NULL OR op.expire_time > @now)
        ${after ? "AND (op.create_time, op.id) < (@afterTime, @afterId)" : ""}
        ${filter === undefined ? "" : `AND ${filter}`}
