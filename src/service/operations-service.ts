@@ -20,6 +20,7 @@ import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema
 import { toOperation } from "./operation.js";
 import { PageTokens } from "./page-token.js";
 import { Waiters } from "./waiters.js";
+import { Batcher } from "../runtime/batch.js";
 
 /** The Operations methods a deployment may switch off, per transport (see endpoints.ts). */
 export type OptionalMethod = "ListOperations" | "CancelOperation" | "DeleteOperation" | "WaitOperation";
@@ -69,6 +70,12 @@ export class OperationsService {
   private readonly filterDialect: FilterDialect;
   private readonly filterRequired: boolean;
   private readonly waiters: Waiters;
+  /**
+   * Reads of single operations (Get, Wait, Delete, Cancel's name check) made at the same time go to the
+   * store as one getMany: 10,000 waiters woken by one batch of finishes re-read in a few statements, not
+   * 10,000 round trips.
+   */
+  private readonly reads: Batcher<string, OperationRecord | undefined>;
   private readonly now: () => number;
 
   constructor(options: OperationsServiceOptions) {
@@ -84,6 +91,7 @@ export class OperationsService {
     this.filterRequired = options.filterRequired ?? false;
     this.waiters = new Waiters(options.store);
     this.now = options.clock ?? Date.now;
+    this.reads = new Batcher((ids) => this.store.getMany(ids, this.now()));
   }
 
 
@@ -175,7 +183,7 @@ export class OperationsService {
 
   private async find(name: string, parsedId?: string): Promise<OperationRecord> {
     const id = parsedId ?? this.names.parse(name).id;
-    const record = await this.store.get(id, this.now());
+    const record = await this.reads.add(id);
     if (!record || record.name !== name) throw notFound(name);
     return record;
   }

@@ -190,6 +190,9 @@ export interface Store {
   /** The operation, or undefined if it does not exist or has expired (expireTime <= now). */
   get(id: string, now: number): Promise<OperationRecord | undefined>;
 
+  /** Many operations in one read, in input order: undefined where one does not exist or has expired. */
+  getMany(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]>;
+
   /** Operations of one parent, newest first by (createTime desc, id desc), skipping expired ones. */
   list(query: ListQuery): Promise<OperationRecord[]>;
 

@@ -84,13 +84,15 @@ describe("Operations over gRPC", () => {
     const op = await sleep(0);
     await wait(op.name);
     await t.grpc.call(ops.deleteOperation, { name: op.name });
-    for (const call of [
-      t.grpc.call(ops.getOperation, { name: op.name }),
-      t.grpc.call(ops.deleteOperation, { name: op.name }),
-      t.grpc.call(ops.cancelOperation, { name: op.name }),
-      t.grpc.call(ops.waitOperation, { name: op.name }),
-    ]) {
-      const err = await callError(call);
+    const errors = await Promise.all(
+      [
+        t.grpc.call(ops.getOperation, { name: op.name }),
+        t.grpc.call(ops.deleteOperation, { name: op.name }),
+        t.grpc.call(ops.cancelOperation, { name: op.name }),
+        t.grpc.call(ops.waitOperation, { name: op.name }),
+      ].map(callError),
+    );
+    for (const err of errors) {
       assert.equal(err.code, Code.NOT_FOUND);
       assert.equal(err.errorInfo?.reason, "OPERATION_NOT_FOUND");
       assert.equal(err.errorInfo?.metadata.name, op.name);

@@ -383,6 +383,16 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         assert.deepEqual(ids(await store.list({ parent: "", filter: filter("done = true"), limit: 10, now: T + 1_000 })), []);
       });
 
+      it("getMany reads many in input order, undefined for missing and expired ones, repeats included", async () => {
+        await store.create([newOp("gone"), newOp("kept"), newOp("other")], T);
+        await store.finish([{ id: "gone", attempt: 0, response: RESPONSE }], 1_000, T);
+        const records = await store.getMany(["kept", "missing", "gone", "kept", "other"], T + 1_000);
+        assert.deepEqual(ids(records), ["kept", undefined, undefined, "kept", "other"]);
+        assert.deepStrictEqual(plain(records[0]), plain(await store.get("kept", T + 1_000)));
+        assert.deepEqual(ids(await store.getMany(["gone"], T + 999)), ["gone"]);
+        assert.deepEqual(await store.getMany([], T), []);
+      });
+
       it("purgeExpired deletes only done operations past their expireTime, and counts them", async () => {
         await running("running");
         await store.create([newOp("a"), newOp("b"), newOp("c"), newOp("queued")], T);

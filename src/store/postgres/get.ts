@@ -12,3 +12,19 @@ export async function get(db: Db, id: string, now: number): Promise<OperationRec
   );
   return rows[0] === undefined ? undefined : toRecord(rows[0]);
 }
+
+/** Many operations by id in one statement, in input order (undefined where missing or expired). */
+export async function getMany(db: Db, ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<OperationRow>(
+    "get_many",
+    `SELECT ${columns()} FROM ${db.options.table}
+     WHERE id = ANY($1::text[]) AND (expire_time IS NULL OR expire_time > $2)`,
+    [ids, now],
+  );
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => {
+    const row = byId.get(id);
+    return row === undefined ? undefined : toRecord(row);
+  });
+}

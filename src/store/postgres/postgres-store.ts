@@ -19,7 +19,7 @@ import { clientConfig, createPool, poolDb, type Db } from "./db.js";
 import { deleteOperations } from "./delete.js";
 import { toStoreError } from "./errors.js";
 import { finish } from "./finish.js";
-import { get } from "./get.js";
+import { get, getMany } from "./get.js";
 import { heartbeat } from "./heartbeat.js";
 import { explainList, list } from "./list.js";
 import { Listener } from "./listener.js";
@@ -108,6 +108,10 @@ export class PostgresStore implements Store {
 
   get(id: string, now: number): Promise<OperationRecord | undefined> {
     return get(this.#db, id, now);
+  }
+
+  getMany(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
+    return getMany(this.#db, ids, now);
   }
 
   list(query: ListQuery): Promise<OperationRecord[]> {

@@ -93,6 +93,15 @@ export class SqliteStore implements Store {
     return row === undefined ? undefined : toRecord(row);
   }
 
+  async getMany(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
+    return this.#db.transaction(() =>
+      ids.map((id) => {
+        const row = this.#sql.get.get(id, now);
+        return row === undefined ? undefined : toRecord(row);
+      }),
+    )();
+  }
+
   async list(query: ListQuery): Promise<OperationRecord[]> {
     const { statement, params } = this.#listStatement(query);
     return statement.all(params).map(toRecord);
