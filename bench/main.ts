@@ -4,6 +4,10 @@ const benchmarks: Record<string, () => Promise<{ run(args: string[]): Promise<vo
   e2e: () => import("./e2e.js"),
   wake: () => import("./wake.js"),
   list: () => import("./list.js"),
+  throughput: () => import("./throughput.js"),
+  latency: () => import("./latency.js"),
+  wait: () => import("./wait.js"),
+  rpc: () => import("./rpc.js"),
 };
 const load = name ? benchmarks[name] : undefined;
 if (!load) {

@@ -1,0 +1,173 @@
+/**
+ * A real `longrun serve` process for the wait and rpc benchmarks, as test/support/process.ts starts one,
+ * plus what those benchmarks measure: its resident memory and CPU time (from /proc), and, through
+ * bench/serve-instrumented.ts over IPC, its Store calls and a V8 CPU profile of a chosen window.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ENTRY = fileURLToPath(new URL("./serve-instrumented.ts", import.meta.url));
+/** /proc/<pid>/stat counts CPU time in clock ticks; Linux's USER_HZ is 100 on every common platform. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * Per Store method: calls; ids or records passed in (`<method>.items`) for the batched ones; milliseconds
+ * to settle, summed (`<method>.ms`) and the longest (`<method>.maxMs`).
+ */
+export type StoreCalls = Record<string, number>;
+
+/** What the parent asks bench/serve-instrumented.ts over IPC, one request at a time. */
+export type InstrumentRequest =
+  | { kind: "store-calls" }
+  | { kind: "memory"; collectGarbage: boolean }
+  | { kind: "cpu-profile-start" }
+  | { kind: "cpu-profile-stop"; path: string }
+  | { kind: "heap-profile-start" }
+  | { kind: "heap-profile-stop"; path: string };
+export type InstrumentReply =
+  | { kind: "store-calls"; storeCalls: StoreCalls }
+  | { kind: "memory"; memory: NodeJS.MemoryUsage }
+  | { kind: "cpu-profile-start" }
+  | { kind: "cpu-profile-stop" }
+  | { kind: "heap-profile-start" }
+  | { kind: "heap-profile-stop" }
+  | { kind: "error"; message: string };
+
+export interface BenchServerOptions {
+  /** `longrun serve` flags (ports are picked for you). */
+  args: readonly string[];
+  env?: Record<string, string>;
+  /** What to run instead of longrun, e.g. a bare server script (no instruments then). */
+  entry?: string;
+}
+
+export interface BenchServer {
+  child: ChildProcess;
+  pid: number;
+  grpcAddress: string;
+  httpUrl: string;
+  output(): string;
+  /** VmRSS: resident memory now, in bytes. */
+  rssBytes(): number;
+  /** VmHWM: the highest resident memory since the process started, in bytes. */
+  peakRssBytes(): number;
+  /** User + system CPU time used so far, in seconds. */
+  cpuSeconds(): number;
+  /** The Store calls the server made since the previous call of this (or since it started). */
+  storeCalls(): Promise<StoreCalls>;
+  /** process.memoryUsage() in the server, after a full garbage collection if asked (it changes the RSS after it). */
+  memoryUsage(options: { collectGarbage: boolean }): Promise<NodeJS.MemoryUsage>;
+  /** Starts V8's sampling CPU profiler in the server (1 ms interval, as `node --cpu-prof`). */
+  startCpuProfile(): Promise<void>;
+  /** Stops it and writes the profile (`.cpuprofile`, as `node --cpu-prof` writes) to `path`. */
+  stopCpuProfile(path: string): Promise<void>;
+  /** Starts V8's sampling heap profiler in the server. */
+  startHeapProfile(): Promise<void>;
+  /** Writes what is still alive of what was allocated since the start, by stack (`.heapprofile`), to `path`. */
+  stopHeapProfile(path: string): Promise<void>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts the process and waits until it prints where it listens (gRPC and REST). */
+export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
+  const entryArgs = options.entry ? [options.entry] : [ENTRY, "serve", "--grpc-port", "0", "--http-port", "0"];
+  const child = spawn(process.execPath, ["--import", "tsx", ...entryArgs, ...options.args], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  const started = Date.now();
+  while (!/REST listening on (\S+)/.test(out) || !/gRPC listening on (\S+)/.test(out)) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early:\n${out}`);
+    if (Date.now() - started > 30_000) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not start in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const pid = child.pid as number;
+  return {
+    child,
+    pid,
+    grpcAddress: /gRPC listening on (\S+)/.exec(out)?.[1] ?? "",
+    httpUrl: /REST listening on (\S+)/.exec(out)?.[1] ?? "",
+    output: () => out,
+    rssBytes: () => procStatusKb(pid, "VmRSS") * 1024,
+    peakRssBytes: () => procStatusKb(pid, "VmHWM") * 1024,
+    cpuSeconds: () => {
+      // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    },
+    storeCalls: async () => {
+      const reply = await ask(child, { kind: "store-calls" });
+      if (reply.kind !== "store-calls") throw new Error(`unexpected reply ${reply.kind}`);
+      return reply.storeCalls;
+    },
+    memoryUsage: async ({ collectGarbage }) => {
+      const reply = await ask(child, { kind: "memory", collectGarbage });
+      if (reply.kind !== "memory") throw new Error(`unexpected reply ${reply.kind}`);
+      return reply.memory;
+    },
+    startCpuProfile: async () => void (await ask(child, { kind: "cpu-profile-start" })),
+    stopCpuProfile: async (path) => void (await ask(child, { kind: "cpu-profile-stop", path })),
+    startHeapProfile: async () => void (await ask(child, { kind: "heap-profile-start" })),
+    stopHeapProfile: async (path) => void (await ask(child, { kind: "heap-profile-stop", path })),
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+function procStatusKb(pid: number, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** Sends one request to bench/serve-instrumented.ts and waits for its reply (requests are not interleaved). */
+function ask(child: ChildProcess, request: InstrumentRequest): Promise<InstrumentReply> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off("message", onMessage);
+      reject(new Error(`the server did not answer ${request.kind} within 30 s`));
+    }, 30_000);
+    const onMessage = (message: InstrumentReply): void => {
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      if (message.kind === "error") reject(new Error(`${request.kind}: ${message.message}`));
+      else resolve(message);
+    };
+    child.on("message", onMessage);
+    child.send(request);
+  });
+}
+
+/** Bytes as MB (10^6), the unit the goals are written in. */
+export function megabytes(bytes: number): number {
+  return bytes / 1e6;
+}
+
+/**
+ * Which server code a result was measured on: the commit, and the files of src/ changed from it (src/ moves
+ * while benchmarks are written; a number is only comparable with the code it came from).
+ */
+export function serverSource(): { commit: string; uncommittedSrc: string[] } {
+  // Only trailing newlines go: porcelain lines start with a status column that may be a space.
+  const git = (...args: string[]): string => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).replace(/\n+$/, "");
+  try {
+    const changed = git("status", "--porcelain", "--", "src");
+    return { commit: git("rev-parse", "--short", "HEAD"), uncommittedSrc: changed === "" ? [] : changed.split("\n").map((l) => l.slice(3)) };
+  } catch {
+    return { commit: "unknown (not a git checkout)", uncommittedSrc: [] };
+  }
+}
