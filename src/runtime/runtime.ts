@@ -69,6 +69,8 @@ interface Running {
   leaseLost: boolean;
   /** DeleteOperation removed it: the handler goes on (delete does not cancel), nothing more is written. */
   deleted: boolean;
+  /** Its handler is done (or never ran): it no longer takes one of the `concurrency` slots. */
+  slotFreed: boolean;
   /** A progress write queued but not yet sent: later calls replace its metadata instead of queueing more. */
   pendingProgress: { update: ProgressUpdate; done: Promise<boolean> } | undefined;
 }
@@ -85,7 +87,10 @@ export class Runtime {
   private readonly registry: Registry;
   private readonly definitions = new Map<string, MethodDefinition>();
   private readonly codecs = new Map<string, MetadataCodec>();
+  /** Claimed operations whose handler runs or whose result is being written, by id. */
   private readonly running = new Map<string, Running>();
+  /** Handlers running now: what `concurrency` bounds. */
+  private handlersRunning = 0;
   private readonly worker: boolean;
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -378,7 +383,7 @@ export class Runtime {
     try {
       for (;;) {
         this.claimAgain = false;
-        const free = this.concurrency - this.running.size;
+        const free = this.concurrency - this.handlersRunning;
         this.saturated = free <= 0;
         if (free <= 0 || this.stopping) break; // a finishing handler wakes us when saturated
         const claimed = await this.store.claim({
@@ -432,27 +437,45 @@ export class Runtime {
       control: new ControlChannel(record.control, controller.signal),
       leaseLost: false,
       deleted: false,
+      slotFreed: false,
       pendingProgress: undefined,
     };
     this.running.set(record.id, running);
+    this.handlersRunning++;
     const settled = this.execute(running)
       .catch((err) => this.log(`finishing ${record.name} failed`, err))
       .finally(() => {
+        this.freeSlot(running);
         this.running.delete(record.id);
         this.handlersSettled.delete(settled);
-        if (this.saturated) this.wake();
       });
     this.handlersSettled.add(settled);
+  }
+
+  /**
+   * A handler that returned gives its slot to the next operation at once: its result's write (batched,
+   * and retried through store outages) need not hold a slot, so claiming the next batch overlaps with
+   * committing this one's results. The operation stays in `running` (heartbeats, shutdown) until written.
+   */
+  private freeSlot(running: Running): void {
+    if (running.slotFreed) return;
+    running.slotFreed = true;
+    this.handlersRunning--;
+    if (this.saturated) this.wake();
   }
 
   private async execute(running: Running): Promise<void> {
     const { record, definition } = running;
     const interrupted = this.interruptedOutcome(running);
-    if (interrupted) return this.finish(running, { error: interrupted });
+    if (interrupted) {
+      this.freeSlot(running);
+      return this.finish(running, { error: interrupted });
+    }
     let request: Message;
     try {
       request = fromBinary(definition.request, record.request);
     } catch (err) {
+      this.freeSlot(running);
       return this.finish(running, { error: statusOf(Code.DATA_LOSS, "The stored request could not be decoded.") });
     }
     const ctx = this.contextFor(running);
@@ -463,6 +486,7 @@ export class Runtime {
     } catch (err) {
       outcome = { error: this.errorOutcome(running, err) };
     }
+    this.freeSlot(running);
     // Lease lost: another worker owns it now and its result wins. Deleted: nobody wants the result.
     if (running.leaseLost || running.deleted) return;
     await this.finish(running, outcome);
