@@ -103,6 +103,7 @@ export class Runtime {
   private readonly creates: Batcher<NewOperation, CreateResult>;
   private readonly progressWrites: Batcher<ProgressUpdate, boolean>;
   private readonly finishes: Batcher<FinishRequest, boolean>;
+  private readonly cancels: Batcher<string, OperationRecord | undefined>;
 
   private unsubscribe: (() => void) | undefined;
   private claiming = false;
@@ -144,6 +145,8 @@ export class Runtime {
     this.creates = new Batcher((items) => this.store.create(items, this.now()));
     this.progressWrites = new Batcher((items) => this.whileUnavailable(() => this.store.progress(items, this.now())));
     this.finishes = new Batcher((items) => this.whileUnavailable(() => this.store.finish(items, this.retentionMs, this.now())));
+    // Concurrent cancellations share one statement: each its own would queue on the connection pool.
+    this.cancels = new Batcher((ids) => this.store.requestCancel(ids, this.now()));
   }
 
   /** The methods this runtime serves, by full name (`pkg.Service.Method`). */
@@ -272,9 +275,9 @@ export class Runtime {
    * handler's signal fired (here or on whichever instance runs it); a done one is left as it is.
    */
   async cancel(id: string, name: string): Promise<void> {
-    const now = this.now();
-    const [record] = await this.store.requestCancel([id], now);
+    const record = await this.cancels.add(id);
     if (!record || record.name !== name) throw notFound(name);
+    const now = this.now();
     if (record.state !== "queued") return;
     const codec = this.codecs.get(record.method);
     const metadata = codec ? codec.encode(codec.final(codec.decode(record.metadata, now), now, true)) : record.metadata;
