@@ -1,12 +1,12 @@
 /**
  * A longrun worker process for the drain benchmark (bench/throughput.ts forks it): opens the store and
- * loads everything first, then starts the runtime with the demo methods only when told "go", so the
- * measured time is the draining, not Node's start-up. No gRPC or REST: nothing calls it.
+ * loads everything first, then starts the runtime serving Demo/Sleep only when told "go", so the measured
+ * time is the draining, not Node's start-up. No gRPC or REST: nothing calls it.
  *
  * Environment: LONGRUN_STORE, LONGRUN_SCHEMA, LONGRUN_CONCURRENCY (as `longrun serve`); BENCH_HANDLER
  * (`demo`, the default: the demo's Sleep, whose Sleep(0) writes progress 100 once; `noop`: a handler that
- * does nothing); DRAIN_EXPECTED (with the embedded store: report "drained" after that many operations are
- * done, counted from the store's change feed, since no other process can read an SQLite file this one holds).
+ * does nothing); DRAIN_EXPECTED (with the embedded store: report "drained" once that many operations are
+ * done, counted from the store's change feed, since no other process may open the SQLite file it holds).
  */
 import { openStore } from "../src/store/open.js";
 import { startServer, type LongrunServer } from "../src/server.js";
@@ -46,7 +46,8 @@ process.on("message", (message: DrainCommand) => {
       (err: unknown) => report({ type: "failed", message: String(err) }),
     );
   } else if (message.type === "stop") {
-    // process.exit, not a natural end: a CPU profile (--cpu-prof) is written on exit either way.
+    // Exit at once when closed: the store's pool timers would keep an idle process alive for a while, and
+    // a CPU profile (bench/cpu-profile.ts) is written on exit either way.
     void (server ? server.close() : store.close()).finally(() => process.exit(0));
   }
 });

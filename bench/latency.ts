@@ -23,7 +23,7 @@ import { defineMethod } from "../src/runtime/methods.js";
 import { startServer } from "../src/server.js";
 import { TestGrpcClient } from "../test/support/grpc-client.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "./measure.js";
-import { BullMqSystem, GraphileWorkerSystem, GRAPHILE_BATCHING_PRESET, loadRedis, PgBossSystem, type QueueSystem } from "./peers.js";
+import { BullMqSystem, GraphileWorkerSystem, GRAPHILE_BATCHING_PRESET, PgBossSystem, type QueueSystem } from "./peers.js";
 import { longrunStore, type LongrunConfig } from "./throughput.js";
 
 /** Pause between samples, so each start meets an idle system (no batch in flight, nothing queued). */
@@ -67,14 +67,13 @@ export async function run(argv: string[]): Promise<void> {
     },
   });
   const n = Number(values.n);
-  const Redis = await loadRedis();
   const specs: LatencySpec[] = [
     { id: "longrun-sqlite", label: "longrun, SQLite", goalP50Ms: 5, measure: (count) => longrunLatency({ store: "sqlite", instances: 1 }, count) },
     { id: "longrun-postgres", label: "longrun, PostgreSQL", goalP50Ms: 10, measure: (count) => longrunLatency({ store: "postgres", instances: 1 }, count) },
     peerSpec("graphile-worker", "graphile-worker, concurrency 10 (addJob → task)", () => new GraphileWorkerSystem("graphile-worker", "graphile-worker", 10, undefined)),
     peerSpec("graphile-worker-batched", "graphile-worker, batching preset (addJob → task)", () => new GraphileWorkerSystem("graphile-worker-batched", "graphile-worker, batching preset", 10, GRAPHILE_BATCHING_PRESET)),
     peerSpec("pg-boss-notify", "pg-boss, LISTEN/NOTIFY (send → handler)", () => new PgBossSystem("pg-boss-notify", "pg-boss, LISTEN/NOTIFY", true)),
-    peerSpec("bullmq", "BullMQ, concurrency 10 (add → processor)", () => (Redis ? new BullMqSystem("bullmq", "BullMQ", 10, false, Redis) : undefined)),
+    peerSpec("bullmq", "BullMQ, concurrency 10 (add → processor)", () => new BullMqSystem("bullmq", "BullMQ", 10, false)),
   ];
   const wanted = values.systems.split(",").map((s) => s.trim());
   for (const id of wanted) if (!specs.some((s) => s.id === id)) throw new Error(`unknown system ${id}; one of ${specs.map((s) => s.id).join(", ")}`);
@@ -86,10 +85,6 @@ export async function run(argv: string[]): Promise<void> {
   for (const spec of specs.filter((s) => wanted.includes(s.id))) {
     console.log(`${spec.label}…`);
     const samples = await spec.measure(n);
-    if (samples.length === 0) {
-      console.log("  skipped: ioredis is not installed (BullMQ 6 needs it: npm install -D ioredis)");
-      continue;
-    }
     const calls = samples.map((s) => s.callMs);
     const toRunning = samples.map((s) => Math.max(0, s.returnedToRunningMs));
     const sentToRunning = samples.map((s) => s.callMs + s.returnedToRunningMs);
@@ -175,13 +170,12 @@ async function longrunLatency(config: LongrunConfig, n: number): Promise<Sample[
 }
 
 /** A peer: its producer call → its handler starting, awaited until the job is done before the next. */
-function peerSpec(id: string, label: string, make: () => QueueSystem | undefined): LatencySpec {
+function peerSpec(id: string, label: string, make: () => QueueSystem): LatencySpec {
   return {
     id,
     label,
     async measure(n) {
       const system = make();
-      if (!system) return [];
       const handlerStarted = new Map<number, number>();
       const waiting = new Map<number, () => void>();
       try {

@@ -7,7 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from "graphile-worker";
 import { PgBoss } from "pg-boss";
-import { Queue, Worker, type ConnectionOptions } from "bullmq";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
 import { freshSchema, type TestSchema } from "../test/support/postgres.js";
 
 /** What a handler reports, so the benchmark can time a job and await it in the same process. */
@@ -58,7 +59,8 @@ const quietGraphileLogger = new Logger(() => (level, message) => {
 
 /**
  * graphile-worker: jobs in `_private_jobs`, taken with one query per job (or per `localQueue.size` jobs with
- * the batching preset), deleted when completed; new jobs wake workers through LISTEN/NOTIFY.
+ * the batching preset), deleted when completed; new jobs wake workers through LISTEN/NOTIFY. Its library
+ * default is one job at a time; the benchmark sets the concurrency.
  */
 export class GraphileWorkerSystem implements QueueSystem {
   readonly doneMeans =
@@ -210,30 +212,6 @@ export class PgBossSystem implements QueueSystem {
   }
 }
 
-/**
- * The part of an ioredis client the benchmark uses. ioredis is an optional peer dependency of BullMQ 6
- * and not (yet) one of longrun's, so it is loaded at run time and typed here rather than imported.
- */
-export interface RedisClient {
-  config(operation: "GET", parameter: string): Promise<string[]>;
-  config(operation: "SET", parameter: string, value: string): Promise<unknown>;
-  info(section: string): Promise<string>;
-  quit(): Promise<unknown>;
-}
-type RedisConstructor = new (options: { host: string; port: number; maxRetriesPerRequest: null }) => RedisClient;
-
-/** ioredis's client class, or undefined when the package is not installed (`npm install -D ioredis`). */
-export async function loadRedis(): Promise<RedisConstructor | undefined> {
-  // A specifier in a variable: TypeScript then does not require the module to be installed to type-check.
-  const specifier = "ioredis";
-  try {
-    const module = (await import(specifier)) as { Redis?: RedisConstructor };
-    return module.Redis;
-  } catch {
-    return undefined;
-  }
-}
-
 const REDIS = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null } as const;
 
 /**
@@ -245,11 +223,11 @@ export class BullMqSystem implements QueueSystem {
   readonly doneMeans = "the Worker's 'completed' event (emitted once Redis has moved the job to completed)";
   readonly db = undefined;
   private readonly queueName = `bench-${randomBytes(4).toString("hex")}`;
-  private readonly clients: RedisClient[] = [];
+  private readonly clients: Redis[] = [];
   private queue: Queue | undefined;
   private worker: Worker | undefined;
   /** The connection that changed Redis's configuration, and what to set back at the end. */
-  private admin: RedisClient | undefined;
+  private admin: Redis | undefined;
   private restoreConfig: [parameter: string, value: string][] = [];
 
   constructor(
@@ -257,19 +235,20 @@ export class BullMqSystem implements QueueSystem {
     readonly label: string,
     private readonly workerConcurrency: number,
     private readonly appendFsyncAlways: boolean,
-    private readonly Redis: RedisConstructor,
   ) {}
 
   get concurrency(): string {
     return `${this.workerConcurrency} jobs${this.appendFsyncAlways ? ", appendonly yes, appendfsync always" : ""}`;
   }
 
-  /** A new connection, as BullMQ's connection option (an ioredis instance, which BullMQ detects). */
-  private connection(): ConnectionOptions {
-    const client = new this.Redis(REDIS);
+  /**
+   * A new connection for BullMQ's `connection` option. An instance rather than options: BullMQ's ESM build
+   * cannot `require` ioredis itself to make one.
+   */
+  private connection(): Redis {
+    const client = new Redis(REDIS);
     this.clients.push(client);
-    // The local RedisClient type is a slice of ioredis's; BullMQ's option names ioredis's own type.
-    return client as unknown as ConnectionOptions;
+    return client;
   }
 
   async setUp(): Promise<void> {
@@ -279,11 +258,12 @@ export class BullMqSystem implements QueueSystem {
   }
 
   private async turnOnAppendFsyncAlways(): Promise<void> {
-    const admin = (this.admin = new this.Redis(REDIS));
+    const admin = (this.admin = new Redis(REDIS));
     this.clients.push(admin);
     for (const parameter of ["appendonly", "appendfsync"]) {
-      const [, value] = await admin.config("GET", parameter);
-      if (value !== undefined) this.restoreConfig.push([parameter, value]);
+      const reply = await admin.config("GET", parameter); // [parameter, value]
+      const value = Array.isArray(reply) ? reply[1] : undefined;
+      if (typeof value === "string") this.restoreConfig.push([parameter, value]);
     }
     await admin.config("SET", "appendonly", "yes");
     await admin.config("SET", "appendfsync", "always");

@@ -91,7 +91,8 @@ export async function run(argv: string[]): Promise<void> {
   const measurements: Measurement[] = [];
   const profiles: string[] = [];
   try {
-    const longrun = await startLongrun(join(dir, "longrun.db"));
+    // Measured without bench/serve-instrumented.ts's wrappers, as the bare server runs without any.
+    const longrun = await startLongrun(join(dir, "longrun.db"), { instruments: false });
     const bare = await startBenchServer({ args: [], entry: BARE_SERVER, env: { BARE_OPERATION: longrun.operationBytes.toString("base64") } });
     const targets: Record<Target, Endpoint> = {
       longrun: endpointOf(longrun.server, longrun.id),
@@ -128,7 +129,7 @@ export async function run(argv: string[]): Promise<void> {
       mkdirSync(profileDir, { recursive: true });
       const concurrency = Math.max(...concurrencies);
       for (const transport of transports) {
-        const profiled = await startLongrun(join(dir, `profiled-${transport}.db`));
+        const profiled = await startLongrun(join(dir, `profiled-${transport}.db`), { instruments: true });
         const endpoint = endpointOf(profiled.server, profiled.id);
         await load(endpoint, transport, concurrency, warmup);
         await profiled.server.startCpuProfile();
@@ -167,8 +168,8 @@ function endpointOf(server: BenchServer, id: string): Endpoint {
 }
 
 /** A longrun server on a fresh SQLite file holding one done Demo/Sleep operation, and that operation. */
-async function startLongrun(path: string): Promise<{ server: BenchServer; id: string; operationBytes: Buffer }> {
-  const server = await startBenchServer({ args: ["--demo"], env: { LONGRUN_STORE: `sqlite:${path}` } });
+async function startLongrun(path: string, options: { instruments: boolean }): Promise<{ server: BenchServer; id: string; operationBytes: Buffer }> {
+  const server = await startBenchServer({ args: ["--demo"], env: { LONGRUN_STORE: `sqlite:${path}` }, instruments: options.instruments });
   const client = ownChannel(server.grpcAddress);
   try {
     const started = fromBinary(

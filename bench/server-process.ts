@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const ENTRY = fileURLToPath(new URL("./serve-instrumented.ts", import.meta.url));
+const INSTRUMENTED_CLI = fileURLToPath(new URL("./serve-instrumented.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 /** /proc/<pid>/stat counts CPU time in clock ticks; Linux's USER_HZ is 100 on every common platform. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -39,6 +40,11 @@ export interface BenchServerOptions {
   /** `longrun serve` flags (ports are picked for you). */
   args: readonly string[];
   env?: Record<string, string>;
+  /**
+   * Run longrun through bench/serve-instrumented.ts (Store call counts, profilers). Its wrappers cost the
+   * server about 2% per call: a throughput comparison runs without them. @default true
+   */
+  instruments?: boolean;
   /** What to run instead of longrun, e.g. a bare server script (no instruments then). */
   entry?: string;
 }
@@ -55,7 +61,7 @@ export interface BenchServer {
   peakRssBytes(): number;
   /** User + system CPU time used so far, in seconds. */
   cpuSeconds(): number;
-  /** The Store calls the server made since the previous call of this (or since it started). */
+  /** The Store calls the server made since the previous call of this (or since it started). Instruments only. */
   storeCalls(): Promise<StoreCalls>;
   /** process.memoryUsage() in the server, after a full garbage collection if asked (it changes the RSS after it). */
   memoryUsage(options: { collectGarbage: boolean }): Promise<NodeJS.MemoryUsage>;
@@ -73,7 +79,8 @@ export interface BenchServer {
 
 /** Starts the process and waits until it prints where it listens (gRPC and REST). */
 export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
-  const entryArgs = options.entry ? [options.entry] : [ENTRY, "serve", "--grpc-port", "0", "--http-port", "0"];
+  const cli = options.instruments === false ? CLI : INSTRUMENTED_CLI;
+  const entryArgs = options.entry ? [options.entry] : [cli, "serve", "--grpc-port", "0", "--http-port", "0"];
   const child = spawn(process.execPath, ["--import", "tsx", ...entryArgs, ...options.args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },

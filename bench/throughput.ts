@@ -43,7 +43,7 @@ import { freshSchema, POSTGRES_URL, type TestSchema } from "../test/support/post
 import { barChartSvg } from "./chart.js";
 import type { DrainCommand, DrainReport } from "./drain-worker.js";
 import { appendJsonLines, machine, markdownTable, percentile, perJob, pgCounters, pollUntil, RESULTS_DIR, type PgCounters } from "./measure.js";
-import { BullMqSystem, GRAPHILE_BATCHING_PRESET, GraphileWorkerSystem, loadRedis, PgBossSystem, type QueueSystem } from "./peers.js";
+import { BullMqSystem, GRAPHILE_BATCHING_PRESET, GraphileWorkerSystem, PgBossSystem, type QueueSystem } from "./peers.js";
 
 type Mode = "drain" | "e2e";
 const MODE_LABEL: Record<Mode, string> = { drain: "drain", e2e: "end to end" };
@@ -64,13 +64,12 @@ export interface LongrunConfig {
   concurrency?: number;
 }
 
-interface SystemSpec {
-  id: string;
-  label: string;
-  longrun?: LongrunConfig;
-  /** A peer, made fresh for each mode (its own schema or queue). Undefined when it cannot run here. */
-  peer?: () => QueueSystem | undefined;
-}
+/** A system of the comparison: longrun in some configuration, or a peer. */
+type SystemSpec = { id: string; label: string } & (
+  | { longrun: LongrunConfig }
+  /** A peer, made fresh for each mode (its own schema or queue). */
+  | { peer: () => QueueSystem }
+);
 
 export interface ThroughputResult {
   system: string;
@@ -131,8 +130,7 @@ export async function run(argv: string[]): Promise<void> {
   const modes = values.modes.split(",").map((m) => m.trim()) as Mode[];
   for (const m of modes) if (m !== "drain" && m !== "e2e") throw new Error(`unknown mode ${m} (drain, e2e)`);
 
-  const Redis = await loadRedis();
-  const specs = systemSpecs(Redis);
+  const specs = systemSpecs();
   const wanted = values.systems ? values.systems.split(",").map((s) => s.trim()) : [...specs.map((s) => s.id), "postgres-limit"];
   for (const id of wanted) {
     if (id !== "postgres-limit" && !specs.some((s) => s.id === id)) {
@@ -148,18 +146,14 @@ export async function run(argv: string[]): Promise<void> {
   for (const spec of specs.filter((s) => wanted.includes(s.id))) {
     for (const mode of modes) {
       console.log(`\n${spec.label}: ${MODE_LABEL[mode]}…`);
-      let result: ThroughputResult | undefined;
-      if (spec.longrun) {
+      let result: ThroughputResult;
+      if ("longrun" in spec) {
         result =
           mode === "drain"
             ? await longrunDrain(spec, { ...spec.longrun, handler }, n, values.profile)
             : await longrunEndToEndResult(spec, { ...spec.longrun, handler }, n, inflight, warmup, values.profile);
       } else {
-        const system = spec.peer?.();
-        if (!system) {
-          console.log(`  skipped: ioredis is not installed (BullMQ 6 needs it: npm install -D ioredis)`);
-          continue;
-        }
+        const system = spec.peer();
         result = mode === "drain" ? await peerDrain(system, n) : await peerEndToEnd(system, n, inflight, warmup);
       }
       console.log(`  ${describe(result)}`);
@@ -175,15 +169,15 @@ export async function run(argv: string[]): Promise<void> {
     ...limits.map((l) => ({ bench: "throughput", runId, system: "postgres-limit", ...l, environment: env })),
   ]);
   writeFileSync(join(RESULTS_DIR, "throughput.md"), report);
-  writeFileSync(join(RESULTS_DIR, "throughput.svg"), chart(results, n, inflight));
+  writeFileSync(join(RESULTS_DIR, "throughput.svg"), throughputChart(results, n, inflight, handler));
   console.log(`written: bench/results/throughput.{jsonl,md,svg}`);
 }
 
-function systemSpecs(Redis: Awaited<ReturnType<typeof loadRedis>>): SystemSpec[] {
+function systemSpecs(): SystemSpec[] {
   const bullmq = (id: string, label: string, concurrency: number, fsyncAlways: boolean): SystemSpec => ({
     id,
     label,
-    peer: () => (Redis ? new BullMqSystem(id, label, concurrency, fsyncAlways, Redis) : undefined),
+    peer: () => new BullMqSystem(id, label, concurrency, fsyncAlways),
   });
   return [
     { id: "longrun-sqlite", label: "longrun, SQLite", longrun: { store: "sqlite", instances: 1 } },
@@ -727,11 +721,12 @@ function renderReport(
   return lines.join("\n");
 }
 
-function chart(results: readonly ThroughputResult[], n: number, inflight: number): string {
+/** The SVG bar chart of a run: jobs/s per system, drain and end to end side by side. */
+export function throughputChart(results: readonly ThroughputResult[], n: number, inflight: number, handler: LongrunHandler): string {
   const systems = [...new Map(results.map((r) => [r.system, r.label])).entries()];
   const values = (mode: Mode) => systems.map(([system]) => results.find((r) => r.system === system && r.mode === mode)?.jobsPerSecond);
   return barChartSvg(
-    `Throughput, no-op jobs (N = ${n.toLocaleString("en")}; end to end: ${inflight} in flight)`,
+    `Throughput (N = ${n.toLocaleString("en")}; end to end: ${inflight} in flight; longrun's job: ${handler === "noop" ? "no-op" : "demo Sleep(0)"})`,
     systems.map(([, label]) => label),
     [
       { name: "drain (stored first, then run)", values: values("drain") },
