@@ -164,7 +164,7 @@ export interface FinishRequest {
 
 export type ChangeKind =
   | "created" // new operations to run
-  | "progress" // metadata changed
+  | "progress" // metadata changed (local only: PostgreSQL does not announce it to other instances, see progress.ts)
   | "cancel-requested" // CancelOperation on an operation not done (again on every repeated cancel)
   | "control-requested" // a control command (pause, resume…) on an operation not done
   | "done" // finished (response, error, or cancelled)
@@ -252,7 +252,8 @@ export interface Store {
   purgeExpired(now: number): Promise<number>;
 
   /**
-   * Subscribes to changes made through any instance sharing this store. Returns the unsubscribe function.
+   * Subscribes to changes made through any instance sharing this store (but "progress", which is only
+   * heard by the instance that wrote it). Returns the unsubscribe function.
    * Events are hints for waking up; the store stays the truth. A store whose feed can break (PostgreSQL's
    * LISTEN connection) emits "resync" (with no ids) once it is whole again.
    */

@@ -1,6 +1,5 @@
 import type { ProgressUpdate } from "../store.js";
 import type { Db } from "./db.js";
-import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
 import { appliedFlags } from "./results.js";
 import { jsonbText } from "./text.js";
 
@@ -8,6 +7,11 @@ import { jsonbText } from "./text.js";
  * Replaces the metadata of running operations at the given attempts (fenced), in one statement. Returns,
  * per update, whether it was applied. Several updates of one operation at its attempt all apply, the last
  * one's metadata standing, as if applied in order.
+ *
+ * Unlike the other writes it sends no NOTIFY: no other instance acts on progress (waiters wake on done and
+ * deleted, workers on created, cancel and control), and a NOTIFY makes the commit take PostgreSQL's
+ * notification lock through its WAL flush, serialising it with every other notifying commit (bench
+ * throughput: 7,403 commits/s with 8 clients without, 1,562 with). The local feed still has it.
  */
 export async function progress(db: Db, updates: readonly ProgressUpdate[], now: number): Promise<boolean[]> {
   if (updates.length === 0) return [];
@@ -27,9 +31,8 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
        FROM latest
        WHERE op.id = latest.id AND op.attempt = latest.attempt AND op.state = 'running'
        RETURNING op.id, op.attempt
-     ),
-     ${notifiedCte(o, "progress", "applied")}
-     SELECT input.ord FROM input JOIN applied ON applied.id = input.id AND applied.attempt = input.attempt ${NOTIFIED_JOIN}`,
+     )
+     SELECT input.ord FROM input JOIN applied ON applied.id = input.id AND applied.attempt = input.attempt`,
     [
       updates.map((u) => u.id),
       updates.map((u) => u.attempt),
