@@ -373,7 +373,11 @@ export class Runtime {
       this.claimAgain = true;
       return;
     }
-    void this.claimLoop();
+    // On the next turn, not now: a wake comes from the change feed inside a write (a start's create), and
+    // with a synchronous store the claim — its commit included — would run before that start's RPC is
+    // answered (bench latency: SQLite start calls took the claim's time too).
+    this.claiming = true;
+    setImmediate(() => void this.claimLoop());
   }
 
   /**
