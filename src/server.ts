@@ -7,7 +7,7 @@ import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import type { MethodDeclaration } from "./runtime/methods.js";
 import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
 import { PageTokens } from "./service/page-token.js";
-import { methodEndpoint, operationControlEndpoint, operationsEndpoints, type AdditionalBinding, type DisabledMethods } from "./service/endpoints.js";
+import { methodEndpoint, operationControlEndpoint, operationsEndpoints, type AdditionalBinding, type DisabledMethods, type OperationControlOptions } from "./service/endpoints.js";
 import { profileOptions, type DeploymentProfile, type ProfileOptions } from "./profiles/profile.js";
 import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
@@ -54,7 +54,7 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * Custom methods on operations: RPCs (descriptors, or full names found among the served protos) whose
    * request names an operation, each sending its command to the operation's handler (`ctx.control`).
    */
-  controls?: readonly { method: DescMethod | string; command: string; nameField?: string }[];
+  controls?: readonly (Omit<OperationControlOptions, "method"> & { method: DescMethod | string })[];
   /** Largest REST body accepted. @default 1 MiB */
   maxBodyBytes?: number;
   /** How long running handlers get to finish at close before their leases are released. @default 10_000 */

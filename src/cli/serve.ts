@@ -6,7 +6,7 @@ import { isPostgresUrl, openStore } from "../store/open.js";
 import { redactUrl, storeOptions } from "./store-options.js";
 import { startServer } from "../server.js";
 import type { DisabledMethods } from "../service/endpoints.js";
-import type { OptionalMethod } from "../service/operations-service.js";
+import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 import { parseDuration } from "./duration.js";
 import { BUILTIN_PROFILES, loadProfile, type DeploymentProfile } from "../profiles/index.js";
 
@@ -148,7 +148,6 @@ async function loadMethods(module: string): Promise<MethodDeclaration[]> {
   return loaded.methods as MethodDeclaration[];
 }
 
-const OPTIONAL_METHODS: readonly OptionalMethod[] = ["ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation"];
 
 /** "ListOperations,rest:CancelOperation" → { grpc: [ListOperations], rest: [ListOperations, CancelOperation] } */
 export function parseDisabled(value: string): DisabledMethods {

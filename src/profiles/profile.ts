@@ -8,8 +8,8 @@
 import { readFileSync } from "node:fs";
 import type { OperationNamesOptions } from "../core/names.js";
 import { aip160Dialect, transferJsonDialect, type FilterDialect } from "../filter/index.js";
-import type { AdditionalBinding, DisabledMethods, OperationsMethodName } from "../service/endpoints.js";
-import type { OptionalMethod } from "../service/operations-service.js";
+import type { AdditionalBinding, DisabledMethods, OperationControlOptions, OperationsMethodName } from "../service/endpoints.js";
+import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 
 export interface DeploymentProfile {
   /** What the profile reproduces, for logs and errors. */
@@ -33,7 +33,7 @@ export interface DeploymentProfile {
    * its handler sees in `ctx.control` (Storage Transfer's PauseTransferOperation → "pause"). `method` is
    * the RPC's full name, `package.Service.Method`; its proto must be among the server's files.
    */
-  controls?: readonly { method: string; command: string; nameField?: string }[];
+  controls?: readonly ProfileControl[];
   listing?: {
     /** Page size when the request gives 0. @default 50 */
     defaultPageSize?: number;
@@ -50,13 +50,15 @@ export interface DeploymentProfile {
 
 export type FilterDialectName = "aip-160" | "storage-transfer-json";
 
+/** A custom method on operations as data: the RPC by its full name. */
+export type ProfileControl = Omit<OperationControlOptions, "method"> & { method: string };
+
 const DIALECTS: Record<FilterDialectName, () => FilterDialect> = {
   "aip-160": () => aip160Dialect,
   "storage-transfer-json": () => transferJsonDialect(),
 };
 
-const OPTIONAL: readonly OptionalMethod[] = ["ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation"];
-const ALL_METHODS: readonly OperationsMethodName[] = ["GetOperation", ...OPTIONAL];
+const ALL_METHODS: readonly OperationsMethodName[] = ["GetOperation", ...OPTIONAL_METHODS];
 
 /** The server options a profile stands for (ServerOptions' names; spread them into startServer's). */
 export interface ProfileOptions {
@@ -64,7 +66,7 @@ export interface ProfileOptions {
   restPrefix: string | undefined;
   disabled: DisabledMethods;
   additionalBindings: readonly AdditionalBinding[];
-  controls: readonly { method: string; command: string; nameField?: string }[];
+  controls: readonly ProfileControl[];
   defaultPageSize: number | undefined;
   maxPageSize: number | undefined;
   filterRequired: boolean | undefined;
@@ -78,7 +80,7 @@ export function profileOptions(profile: DeploymentProfile): ProfileOptions {
   const unserved = (served: readonly OperationsMethodName[] | undefined): OptionalMethod[] => {
     if (served === undefined) return [];
     if (!served.includes("GetOperation")) throw new Error(`profile ${profile.name}: GetOperation must be served (AIP-151)`);
-    return OPTIONAL.filter((m) => !served.includes(m));
+    return OPTIONAL_METHODS.filter((m) => !served.includes(m));
   };
   const dialect = profile.listing?.filterDialect;
   return {

@@ -13,8 +13,9 @@ import { operation_info } from "../gen/google/longrunning/operations_pb.js";
 import { OperationMetadataSchema } from "../gen/google/cloud/common/operation_metadata_pb.js";
 import { resolveMessage } from "../core/registry.js";
 
-/** What a handler gets besides its request. */
 import type { OperationControl } from "./control.js";
+
+/** What a handler gets besides its request. */
 export interface OperationContext<Metadata extends DescMessage = DescMessage> {
   /** The operation's resource name, e.g. `operations/3kTMd…`. */
   readonly name: string;

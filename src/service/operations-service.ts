@@ -24,6 +24,7 @@ import { Batcher } from "../runtime/batch.js";
 
 /** The Operations methods a deployment may switch off, per transport (see endpoints.ts). */
 export type OptionalMethod = "ListOperations" | "CancelOperation" | "DeleteOperation" | "WaitOperation";
+export const OPTIONAL_METHODS: readonly OptionalMethod[] = ["ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation"];
 
 export interface OperationsServiceOptions {
   store: Store;
