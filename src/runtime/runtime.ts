@@ -252,9 +252,9 @@ export class Runtime {
     const now = this.now();
     const defaultMetadata = codec.encode(codec.initial(now));
     return requests.map((request) => {
+      definition.validate?.(request);
       const given = definition.initialMetadata?.(request);
       const initialMetadata = given === undefined ? defaultMetadata : codec.encode(codec.merge(codec.initial(now), given));
-      definition.validate?.(request);
       const parent = this.parentOf(definition, request);
       const id = this.idPrefixOf(definition, request) + newOperationId();
       return {
@@ -472,31 +472,30 @@ export class Runtime {
   }
 
   private async execute(running: Running): Promise<void> {
-    const { record, definition } = running;
-    const interrupted = this.interruptedOutcome(running);
-    if (interrupted) {
-      this.freeSlot(running);
-      return this.finish(running, { error: interrupted });
-    }
-    let request: Message;
-    try {
-      request = fromBinary(definition.request, record.request);
-    } catch (err) {
-      this.freeSlot(running);
-      return this.finish(running, { error: statusOf(Code.DATA_LOSS, "The stored request could not be decoded.") });
-    }
-    const ctx = this.contextFor(running);
-    let outcome: { response: Message } | { error: Status };
-    try {
-      const result = await definition.handler(request, ctx);
-      outcome = { response: create(definition.response, result as never) as Message };
-    } catch (err) {
-      outcome = { error: this.errorOutcome(running, err) };
-    }
+    const outcome = await this.outcomeOf(running);
     this.freeSlot(running);
     // Lease lost: another worker owns it now and its result wins. Deleted: nobody wants the result.
     if (running.leaseLost || running.deleted) return;
     await this.finish(running, outcome);
+  }
+
+  /** What the operation ends with: its handler's result, or why it could not run. */
+  private async outcomeOf(running: Running): Promise<{ response: Message } | { error: Status }> {
+    const { record, definition } = running;
+    const interrupted = this.interruptedOutcome(running);
+    if (interrupted) return { error: interrupted };
+    let request: Message;
+    try {
+      request = fromBinary(definition.request, record.request);
+    } catch {
+      return { error: statusOf(Code.DATA_LOSS, "The stored request could not be decoded.") };
+    }
+    try {
+      const result = await definition.handler(request, this.contextFor(running));
+      return { response: create(definition.response, result as never) as Message };
+    } catch (err) {
+      return { error: this.errorOutcome(running, err) };
+    }
   }
 
   /** The status an operation ends with before running, when its previous attempts were interrupted. */

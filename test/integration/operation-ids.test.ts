@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
-import { Code, defineMethod } from "../../src/index.js";
+import { Code, defineMethod, invalidArgument } from "../../src/index.js";
 import { callError } from "../support/grpc-client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -47,7 +47,14 @@ describe("initialMetadata: what a queued operation already tells", () => {
       method: Demo.method.sleep,
       response: SleepResponseSchema,
       metadata: SleepMetadataSchema,
-      initialMetadata: (request) => ({ progressPercent: Number(request.duration?.seconds ?? 0n) }),
+      validate: (request) => {
+        if (request.failWith) throw invalidArgument("fail_with", "not taken here");
+      },
+      // Reached only for valid requests: validate runs first.
+      initialMetadata: (request) => {
+        if (request.failWith) throw new Error("initialMetadata ran before validate");
+        return { progressPercent: Number(request.duration?.seconds ?? 0n) };
+      },
       handler: async () => ({}),
     });
     // No worker: the operations stay queued, so what they show comes from initialMetadata alone.
@@ -68,5 +75,11 @@ describe("initialMetadata: what a queued operation already tells", () => {
       [op.name],
     );
     assert.notEqual(other.name, op.name);
+  });
+
+  it("runs after validate: an invalid request gets validate's error", async () => {
+    const err = await callError(t.grpc.call(Demo.method.sleep, { failWith: { code: 3, message: "x" } }));
+    assert.equal(err.code, Code.INVALID_ARGUMENT);
+    assert.match(err.details, /fail_with/);
   });
 });

@@ -92,8 +92,7 @@ export class SqliteStore implements Store {
   }
 
   async get(id: string, now: number): Promise<OperationRecord | undefined> {
-    const row = this.#sql.get.get(id, now);
-    return row === undefined ? undefined : toRecord(row);
+    return this.#read(id, now);
   }
 
   async getMany(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
@@ -106,8 +105,6 @@ export class SqliteStore implements Store {
     const row = this.#sql.get.get(id, now);
     return row === undefined ? undefined : toRecord(row);
   }
-
-
 
   async list(query: ListQuery): Promise<OperationRecord[]> {
     const { statement, params } = this.#listStatement(query);
@@ -185,8 +182,7 @@ export class SqliteStore implements Store {
           marked.push(id);
           return toRecord(updated);
         }
-        const row = this.#sql.get.get(id, now);
-        return row === undefined ? undefined : toRecord(row);
+        return this.#read(id, now);
       }),
     )();
     this.#feed.emit(kind, [...new Set(marked)]);
