@@ -68,20 +68,18 @@ export function operationsEndpoints(service: OperationsService, options: Operati
     return invoke(request, ctx);
   };
   const m = Operations.method;
-  const methods: Record<OperationsMethodName, { method: DescMethod; invoke: Invoke }> = {
-    ListOperations: { method: m.listOperations, invoke: (r) => service.listOperations(r as ListOperationsRequest) },
-    GetOperation: { method: m.getOperation, invoke: (r) => service.getOperation(r as GetOperationRequest) },
-    DeleteOperation: { method: m.deleteOperation, invoke: (r) => service.deleteOperation(r as DeleteOperationRequest) },
-    CancelOperation: { method: m.cancelOperation, invoke: (r) => service.cancelOperation(r as CancelOperationRequest) },
-    WaitOperation: { method: m.waitOperation, invoke: (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx) },
+  /** Each method with its standard binding; additional bindings reuse the method and its invoke. */
+  const methods: Record<OperationsMethodName, { method: DescMethod; binding: HttpRule; invoke: Invoke }> = {
+    ListOperations: { method: m.listOperations, binding: rule("get", list), invoke: (r) => service.listOperations(r as ListOperationsRequest) },
+    GetOperation: { method: m.getOperation, binding: rule("get", one), invoke: (r) => service.getOperation(r as GetOperationRequest) },
+    DeleteOperation: { method: m.deleteOperation, binding: rule("delete", one), invoke: (r) => service.deleteOperation(r as DeleteOperationRequest) },
+    CancelOperation: { method: m.cancelOperation, binding: rule("post", `${one}:cancel`, "*"), invoke: (r) => service.cancelOperation(r as CancelOperationRequest) },
+    WaitOperation: { method: m.waitOperation, binding: rule("post", `${one}:wait`, "*"), invoke: (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx) },
   };
-  const endpoints: Endpoint[] = [
-    endpoint(m.listOperations, [rule("get", list)], unless("ListOperations", methods.ListOperations.invoke)),
-    endpoint(m.getOperation, [rule("get", one)], methods.GetOperation.invoke),
-    endpoint(m.deleteOperation, [rule("delete", one)], unless("DeleteOperation", methods.DeleteOperation.invoke)),
-    endpoint(m.cancelOperation, [rule("post", `${one}:cancel`, "*")], unless("CancelOperation", methods.CancelOperation.invoke)),
-    endpoint(m.waitOperation, [rule("post", `${one}:wait`, "*")], unless("WaitOperation", methods.WaitOperation.invoke)),
-  ];
+  const endpoints: Endpoint[] = (Object.keys(methods) as OperationsMethodName[]).map((name) => {
+    const { method, binding, invoke } = methods[name];
+    return endpoint(method, [binding], name === "GetOperation" ? invoke : unless(name, invoke));
+  });
   for (const binding of options.additionalBindings ?? []) {
     const target = methods[binding.method];
     if (!target) throw new Error(`additional binding for an unknown Operations method ${JSON.stringify(binding.method)}`);
