@@ -21,7 +21,8 @@ export class ControlChannel implements OperationControl {
 
   constructor(
     initial: string | undefined,
-    private readonly signal: AbortSignal,
+    /** The operation's signal, made on first use (see the runtime's `signalOf`). */
+    private readonly signalOf: () => AbortSignal,
   ) {
     this.#current = initial;
   }
@@ -39,11 +40,12 @@ export class ControlChannel implements OperationControl {
 
   until(accept: (command: string | undefined) => boolean): Promise<string | undefined> {
     if (accept(this.#current)) return Promise.resolve(this.#current);
-    if (this.signal.aborted) return Promise.reject(this.signal.reason);
+    const signal = this.signalOf();
+    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const settle = () => {
         this.#changed.delete(onChange);
-        this.signal.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", onAbort);
       };
       const onChange = () => {
         if (!accept(this.#current)) return;
@@ -52,10 +54,10 @@ export class ControlChannel implements OperationControl {
       };
       const onAbort = () => {
         settle();
-        reject(this.signal.reason);
+        reject(signal.reason);
       };
       this.#changed.add(onChange);
-      this.signal.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 }

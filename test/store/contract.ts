@@ -722,6 +722,33 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         assert.deepStrictEqual(record?.metadata, anyOf("t/Meta", 1));
       });
 
+      it("keeps each operation's own bytes in a batch mixing responses, errors, empty and absent values", async () => {
+        const ops = ["a", "b", "c", "d"].map((id) =>
+          newOp(id, { request: id === "b" ? bytes() : bytes(id.charCodeAt(0), 0, 255), metadata: id === "c" ? undefined : anyOf("t/Meta", id.charCodeAt(0)) }),
+        );
+        await store.create(ops, T);
+        const claimed = await store.claim({ owner: "w", methods: [SLEEP], limit: 4, leaseMs: LEASE, now: T });
+        assert.equal(claimed.length, 4);
+        assert.deepEqual(await store.progress([{ id: "a", attempt: 1, metadata: anyOf("t/Meta", 7, 7) }, { id: "d", attempt: 1, metadata: anyOf("t/Meta") }], T), [true, true]);
+        const emptyResponse = anyOf("t/Empty");
+        const applied = await store.finish(
+          [
+            { id: "a", attempt: 1, response: RESPONSE },
+            { id: "b", attempt: 1, error: ERROR, metadata: anyOf("t/Meta", 1, 2, 3) },
+            { id: "c", attempt: 1, response: emptyResponse, metadata: anyOf("t/Meta", 4) },
+            { id: "d", attempt: 1, error: { ...ERROR, status: bytes(8, 5) } },
+          ],
+          RETENTION,
+          T + 1,
+        );
+        assert.deepEqual(applied, [true, true, true, true]);
+        const records = (await store.getMany(["a", "b", "c", "d"], T + 1)).map(plain);
+        assert.deepStrictEqual(records.map((r) => r?.request), [bytes(97, 0, 255), bytes(), bytes(99, 0, 255), bytes(100, 0, 255)]);
+        assert.deepStrictEqual(records.map((r) => r?.metadata), [anyOf("t/Meta", 7, 7), anyOf("t/Meta", 1, 2, 3), anyOf("t/Meta", 4), anyOf("t/Meta")]);
+        assert.deepStrictEqual(records.map((r) => r?.response), [RESPONSE, undefined, emptyResponse, undefined]);
+        assert.deepStrictEqual(records.map((r) => r?.error), [undefined, ERROR, undefined, { ...ERROR, status: bytes(8, 5) }]);
+      });
+
       it("applies exactly once: a second finish is refused and changes nothing", async () => {
         await running("op-1");
         assert.deepEqual(await store.finish([{ id: "op-1", attempt: 1, response: RESPONSE }], RETENTION, T + 1), [true]);

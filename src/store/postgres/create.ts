@@ -1,5 +1,6 @@
 import type { CreateResult, NewOperation } from "../store.js";
 import type { Db } from "./db.js";
+import { PackedBytes, sliceOf } from "./bytes.js";
 import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
 import { columns, toRecord, type OperationRow } from "./rows.js";
 import { jsonbText } from "./text.js";
@@ -17,14 +18,17 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
   const o = db.options;
   const text = `
     WITH input AS (
-      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bytea[], $9::bigint[], $11::text[])
-        WITH ORDINALITY AS i(id, name, parent, method, request_id, request, metadata_type, metadata, run_after, metadata_json, ord)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $12::integer[],
+                           $7::text[], $8::integer[], $13::integer[], $9::bigint[], $11::text[])
+        WITH ORDINALITY AS i(id, name, parent, method, request_id, request_offset, request_length,
+                             metadata_type, metadata_offset, metadata_length, run_after, metadata_json, ord)
     ),
     inserted AS (
       INSERT INTO ${o.table}
         (id, name, parent, method, request_id, request, metadata_type, metadata, metadata_json, state, run_after, create_time, update_time)
       -- In input order, so the first of several inputs sharing a request_id is the one inserted.
-      SELECT id, name, parent, method, request_id, request, metadata_type, metadata, metadata_json::jsonb, 'queued', run_after, $10, $10
+      SELECT id, name, parent, method, request_id, ${sliceOf("$14", "request_offset", "request_length")},
+             metadata_type, ${sliceOf("$14", "metadata_offset", "metadata_length")}, metadata_json::jsonb, 'queued', run_after, $10, $10
       FROM input ORDER BY ord
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${columns()}
@@ -35,18 +39,24 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
     -- The statement's snapshot: rows that existed before it, not the ones it inserts.
     SELECT false, ${columns("existing")} FROM ${o.table} existing
     WHERE (existing.method, existing.request_id) IN (SELECT method, request_id FROM input WHERE request_id IS NOT NULL)`;
+  const bytes = new PackedBytes();
+  const request = bytes.column(operations.map((op) => op.request));
+  const metadata = bytes.column(operations.map((op) => op.metadata?.value));
   const { rows } = await db.query<CreateRow>("create", text, [
     operations.map((op) => op.id),
     operations.map((op) => op.name),
     operations.map((op) => op.parent),
     operations.map((op) => op.method),
     operations.map((op) => op.requestId ?? null),
-    operations.map((op) => op.request),
+    request.offsets,
     operations.map((op) => op.metadata?.typeUrl ?? null),
-    operations.map((op) => op.metadata?.value ?? null),
+    metadata.offsets,
     operations.map((op) => op.runAfter),
     now,
     operations.map((op) => jsonbText(op.metadata?.json)),
+    request.lengths,
+    metadata.lengths,
+    bytes.blob(),
   ]);
 
   const inserted = new Map<string, OperationRow>();

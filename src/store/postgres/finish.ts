@@ -1,5 +1,6 @@
 import type { FinishRequest } from "../store.js";
 import type { Db } from "./db.js";
+import { PackedBytes, sliceOf } from "./bytes.js";
 import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
 import { appliedFlags } from "./results.js";
 import { jsonbText, pgText } from "./text.js";
@@ -19,12 +20,21 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
   }
   if (results.length === 0) return [];
   const o = db.options;
+  const bytes = new PackedBytes();
+  const metadata = bytes.column(results.map((r) => r.metadata?.value));
+  const error = bytes.column(results.map((r) => r.error?.status));
+  const response = bytes.column(results.map((r) => r.response?.value));
   const { rows } = await db.query<{ ord: number }>(
     "finish",
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bytea[], $5::integer[], $6::bytea[], $7::text[], $8::bytea[],
-                            $11::text[], $12::text[])
-         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata, error_code, error, response_type, response, metadata_json, error_message, ord)
+       SELECT id, attempt, metadata_type, error_code, response_type, metadata_json, error_message, ord,
+              ${sliceOf("$16", "metadata_offset", "metadata_length")} AS metadata,
+              ${sliceOf("$16", "error_offset", "error_length")} AS error,
+              ${sliceOf("$16", "response_offset", "response_length")} AS response
+       FROM unnest($1::text[], $2::integer[], $3::text[], $4::integer[], $13::integer[], $5::integer[], $6::integer[], $14::integer[],
+                   $7::text[], $8::integer[], $15::integer[], $11::text[], $12::text[])
+         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata_offset, metadata_length, error_code, error_offset, error_length,
+                              response_type, response_offset, response_length, metadata_json, error_message, ord)
      ),
      earliest AS (
        SELECT DISTINCT ON (input.id) input.*
@@ -52,15 +62,19 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
       results.map((r) => r.id),
       results.map((r) => r.attempt),
       results.map((r) => r.metadata?.typeUrl ?? null),
-      results.map((r) => r.metadata?.value ?? null),
+      metadata.offsets,
       results.map((r) => r.error?.code ?? null),
-      results.map((r) => r.error?.status ?? null),
+      error.offsets,
       results.map((r) => r.response?.typeUrl ?? null),
-      results.map((r) => r.response?.value ?? null),
+      response.offsets,
       now,
       now + retentionMs,
       results.map((r) => (r.metadata === undefined ? null : jsonbText(r.metadata.json))),
       results.map((r) => (r.error === undefined ? null : pgText(r.error.message))),
+      metadata.lengths,
+      error.lengths,
+      response.lengths,
+      bytes.blob(),
     ],
   );
   return appliedFlags(results.length, rows);

@@ -1,5 +1,6 @@
 import type { ProgressUpdate } from "../store.js";
 import type { Db } from "./db.js";
+import { PackedBytes, sliceOf } from "./bytes.js";
 import { appliedFlags } from "./results.js";
 import { jsonbText } from "./text.js";
 
@@ -16,18 +17,21 @@ import { jsonbText } from "./text.js";
 export async function progress(db: Db, updates: readonly ProgressUpdate[], now: number): Promise<boolean[]> {
   if (updates.length === 0) return [];
   const o = db.options;
+  const bytes = new PackedBytes();
+  const metadata = bytes.column(updates.map((u) => u.metadata.value));
   const { rows } = await db.query<{ ord: number }>(
     "progress",
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bytea[], $6::text[])
-         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata, metadata_json, ord)
+       SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::integer[], $7::integer[], $6::text[])
+         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata_offset, metadata_length, metadata_json, ord)
      ),
      latest AS (
        SELECT DISTINCT ON (id, attempt) * FROM input ORDER BY id, attempt, ord DESC
      ),
      applied AS (
        UPDATE ${o.table} op SET
-         metadata_type = latest.metadata_type, metadata = latest.metadata, metadata_json = latest.metadata_json::jsonb, update_time = $5
+         metadata_type = latest.metadata_type, metadata = ${sliceOf("$8", "latest.metadata_offset", "latest.metadata_length")},
+         metadata_json = latest.metadata_json::jsonb, update_time = $5
        FROM latest
        WHERE op.id = latest.id AND op.attempt = latest.attempt AND op.state = 'running'
        RETURNING op.id, op.attempt
@@ -37,9 +41,11 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
       updates.map((u) => u.id),
       updates.map((u) => u.attempt),
       updates.map((u) => u.metadata.typeUrl),
-      updates.map((u) => u.metadata.value),
+      metadata.offsets,
       now,
       updates.map((u) => jsonbText(u.metadata.json)),
+      metadata.lengths,
+      bytes.blob(),
     ],
   );
   return appliedFlags(updates.length, rows);
