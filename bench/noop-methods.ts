@@ -1,8 +1,13 @@
 /**
- * longrun.demo.v1.Demo/Sleep with a handler that does nothing — no progress write, unlike the demo's
- * Sleep(0) — so longrun runs the same no-op job its peers run: `longrun serve --methods
- * bench/noop-methods.ts`, or the drain worker with BENCH_HANDLER=noop.
+ * longrun.demo.v1.Demo/Sleep with a quiet handler: it sleeps its duration in one timer (stopping when
+ * cancelled) and reports no progress, unlike the demo's Sleep, which writes progress about 20 times per
+ * sleep (once for Sleep(0)). With duration 0 it only returns: the same no-op job longrun's peers run in
+ * bench throughput. bench wait uses it so that 10,000 pending operations are 10,000 timers, not 10,000
+ * progress writes a second. `longrun serve --methods bench/noop-methods.ts`, or the drain worker with
+ * BENCH_HANDLER=noop.
  */
+import { setTimeout as sleepFor } from "node:timers/promises";
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { defineMethod } from "../src/runtime/methods.js";
 import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../src/gen/longrun/demo/v1/demo_pb.js";
 
@@ -11,7 +16,9 @@ export const methods = [
     method: Demo.method.sleep,
     response: SleepResponseSchema,
     metadata: SleepMetadataSchema,
-    async handler() {
+    async handler(request, ctx) {
+      const ms = request.duration ? durationMs(request.duration) : 0;
+      if (ms > 0) await sleepFor(ms, undefined, { signal: ctx.signal });
       return {};
     },
   }),

@@ -27,10 +27,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import pg from "pg";
-import { Operations } from "../src/gen/google/longrunning/operations_pb.js";
+import { Operations, OperationSchema, WaitOperationRequestSchema } from "../src/gen/google/longrunning/operations_pb.js";
 import { Demo, SleepRequestSchema } from "../src/gen/longrun/demo/v1/demo_pb.js";
 import { startServer } from "../src/server.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
@@ -41,11 +41,15 @@ import { TestGrpcClient } from "../test/support/grpc-client.js";
 import { spawnServer, type ServerProcess } from "../test/support/process.js";
 import { freshSchema, POSTGRES_URL, type TestSchema } from "../test/support/postgres.js";
 import { barChartSvg } from "./chart.js";
+import { H2GrpcClient } from "./grpc-h2.js";
+import { methodPath } from "./grpc-raw.js";
 import type { DrainCommand, DrainReport } from "./drain-worker.js";
 import { appendJsonLines, machine, markdownTable, percentile, perJob, pgCounters, pollUntil, RESULTS_DIR, type PgCounters } from "./measure.js";
 import { BullMqSystem, GRAPHILE_BATCHING_PRESET, GraphileWorkerSystem, PgBossSystem, type QueueSystem } from "./peers.js";
 
 type Mode = "drain" | "e2e";
+const SLEEP_PATH = methodPath(Demo.method.sleep);
+const WAIT_PATH = methodPath(Operations.method.waitOperation);
 const MODE_LABEL: Record<Mode, string> = { drain: "drain", e2e: "end to end" };
 
 /**
@@ -353,6 +357,7 @@ export async function longrunEndToEnd(
   const storage = await longrunStore(config);
   const servers: ServerProcess[] = [];
   const clients: TestGrpcClient[] = [];
+  const loaders: H2GrpcClient[] = [];
   try {
     const env = { ...storage.env, ...concurrencyEnv(config), ...profileEnv(config.profileDir, config.profileName ?? `longrun-${config.store}-e2e`) };
     // One first, so it migrates alone; the others join it.
@@ -360,18 +365,23 @@ export async function longrunEndToEnd(
     servers.push(await spawnServer(methods, env));
     servers.push(...(await Promise.all(Array.from({ length: config.instances - 1 }, () => spawnServer(methods, env)))));
     clients.push(...servers.map((s) => new TestGrpcClient(s.grpcAddress)));
-    const request = { duration: durationFromMs(0) };
+    // The load goes through a minimal HTTP/2 client (bench/grpc-h2.ts), one connection per server, so
+    // that it takes as little as it can of the CPU the servers need.
+    loaders.push(...servers.map((s) => new H2GrpcClient(s.grpcAddress)));
+    const sleepRequest = toBinary(SleepRequestSchema, create(SleepRequestSchema, { duration: durationFromMs(0) }));
+    const waitTimeout = durationFromMs(30_000);
     const startRpc: number[] = [];
     const load = async (count: number, record: boolean): Promise<void> => {
       let next = 0;
       await Promise.all(
         Array.from({ length: config.inflight }, async (_, lane) => {
-          const client = clients[lane % clients.length]!;
+          const loader = loaders[lane % loaders.length]!;
           while (next++ < count) {
             const s = performance.now();
-            const op = await client.call(Demo.method.sleep, request);
+            const op = fromBinary(OperationSchema, await loader.call(SLEEP_PATH, sleepRequest));
             if (record) startRpc.push(performance.now() - s);
-            const done = await client.call(Operations.method.waitOperation, { name: op.name, timeout: durationFromMs(30_000) });
+            const waitRequest = toBinary(WaitOperationRequestSchema, create(WaitOperationRequestSchema, { name: op.name, timeout: waitTimeout }));
+            const done = fromBinary(OperationSchema, await loader.call(WAIT_PATH, waitRequest));
             if (!done.done) throw new Error(`${op.name} not done after 30 s`);
           }
         }),
@@ -388,6 +398,7 @@ export async function longrunEndToEnd(
     return { seconds, startRpc, perJob: before && after ? perJob(before, after, config.n, 1) : undefined };
   } finally {
     for (const c of clients) c.close();
+    for (const l of loaders) l.close();
     for (const s of servers) s.child.kill("SIGTERM");
     await Promise.all(servers.map((s) => s.exited));
     await storage.remove();

@@ -30,6 +30,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type * as grpc from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -58,6 +59,7 @@ const WAIT_TIMEOUT_MS = 300_000;
 const START_INFLIGHT = 64;
 /** A Demo/Sleep that never ends by itself within a run (in cancel mode no handler runs anyway). */
 const HOUR_MS = 3_600_000;
+const QUIET_METHODS = fileURLToPath(new URL("./noop-methods.ts", import.meta.url));
 
 const PATHS = {
   sleep: methodPath(Demo.method.sleep),
@@ -79,16 +81,21 @@ export async function run(argv: string[]): Promise<void> {
       at: { type: "string", default: "90" },
       channels: { type: "string", default: "10" },
       "cancel-inflight": { type: "string", default: "64" },
+      spread: { type: "string", default: "10" },
+      handler: { type: "string", default: "quiet" },
       profile: { type: "boolean", default: false },
     },
   });
   if (values.complete !== "cancel" && values.complete !== "sleep") throw new Error("--complete sleep|cancel");
+  if (values.handler !== "quiet" && values.handler !== "demo") throw new Error("--handler quiet|demo");
   const settings: Settings = {
     n: Number(values.n),
     completion: values.complete,
     atMs: Number(values.at) * 1000,
     channels: Number(values.channels),
     cancelInflight: Number(values["cancel-inflight"]),
+    spreadMs: Number(values.spread) * 1000,
+    handler: values.handler,
     profile: values.profile,
   };
   const stores = values.store.split(",") as Store[];
@@ -117,6 +124,14 @@ interface Settings {
   channels: number;
   /** With --complete cancel: CancelOperation calls in flight at once. */
   cancelInflight: number;
+  /**
+   * With --complete sleep: the i-th operation started ends at `atMs + spreadMs × i / n`, so completions
+   * arrive at a steady n / spread per second; 0 ends them all at one moment (a burst, bounded by how fast
+   * the server can answer n waiters at once).
+   */
+  spreadMs: number;
+  /** With --complete sleep: `quiet` (bench/noop-methods.ts, one timer, no progress) or the demo's Sleep. */
+  handler: "quiet" | "demo";
   profile: boolean;
 }
 
@@ -230,7 +245,8 @@ async function runOnce(store: Store, mode: Mode, settings: Settings): Promise<Ru
 
 async function observe(store: Store, mode: Mode, settings: Settings, env: Record<string, string>): Promise<Observed> {
   const { n } = settings;
-  const serverArgs = ["--demo", "--max-wait", `${(WAIT_TIMEOUT_MS * 2) / 1000}s`];
+  const handlerArgs = settings.handler === "quiet" ? ["--methods", QUIET_METHODS] : ["--demo"];
+  const serverArgs = [...handlerArgs, "--max-wait", `${(WAIT_TIMEOUT_MS * 2) / 1000}s`];
   serverArgs.push(...(settings.completion === "cancel" ? ["--no-worker"] : ["--concurrency", String(n + START_INFLIGHT)]));
   const server = await startBenchServer({ args: serverArgs, env });
   const control = ownChannel(server.grpcAddress);
@@ -258,7 +274,7 @@ async function observe(store: Store, mode: Mode, settings: Settings, env: Record
     await Promise.all(
       Array.from({ length: START_INFLIGHT }, async () => {
         for (let i = next++; i < n; i = next++) {
-          const duration = settings.completion === "sleep" ? completeAt - Date.now() : HOUR_MS;
+          const duration = settings.completion === "sleep" ? completeAt + (settings.spreadMs * i) / n - Date.now() : HOUR_MS;
           const started = await rawCall(control, PATHS.sleep, encodeRequest(Demo.method.sleep, { duration: durationFromMs(Math.max(0, duration)) }));
           const name = fromBinary(OperationSchema, started.bytes).name;
           names.push(name);
@@ -565,11 +581,12 @@ function report(results: readonly RunResult[], settings: Settings): void {
     "",
     `${new Date().toISOString()}; ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, Node ${host.node}. ` +
       `${settings.n.toLocaleString("en")} Demo/Sleep operations started 64 at a time over gRPC against one \`longrun serve\` process; each client ` +
-      `follows its operation as soon as it has it, spread over ${settings.channels} gRPC connections; all operations complete ` +
-      `${settings.atMs / 1000} s after the first start, ` +
+      `follows its operation as soon as it has it, spread over ${settings.channels} gRPC connections; ` +
       (settings.completion === "cancel"
-        ? `cancelled by the benchmark, ${settings.cancelInflight} CancelOperation calls in flight (the server runs no handlers: \`--no-worker\`; a queued operation's cancel ends it at once). `
-        : "ending by themselves (Demo/Sleep handlers with durations ending then, `--concurrency n`). ") +
+        ? `all operations complete ${settings.atMs / 1000} s after the first start, cancelled by the benchmark, ${settings.cancelInflight} CancelOperation calls in flight (the server runs no handlers: \`--no-worker\`; a queued operation's cancel ends it at once). `
+        : `the operations complete from ${settings.atMs / 1000} s after the first start ` +
+          (settings.spreadMs === 0 ? "all at one moment" : `over ${settings.spreadMs / 1000} s, ${Math.round(settings.n / (settings.spreadMs / 1000)).toLocaleString("en")} a second in the order they were started`) +
+          `, ending by themselves (${settings.handler === "quiet" ? "Demo/Sleep handlers sleeping in one timer without progress writes, bench/noop-methods.ts" : "the demo's Demo/Sleep handlers, writing progress about once a second"}, \`--concurrency n\`). `) +
       "Delay: the client's clock when the answer saying done arrived, minus the operation's end_time as the store recorded it " +
       "(the finish write's time; same machine; read through the Store API after the run). " +
       `Polling: google-gax's defaults (${GAX_LRO_BACKOFF.initialRetryDelayMillis} ms, ×${GAX_LRO_BACKOFF.retryDelayMultiplier}, ` +
@@ -581,7 +598,7 @@ function report(results: readonly RunResult[], settings: Settings): void {
     ...profiles,
   ].join("\n");
   // The default run's report is wait.md; a cancel or profiled run keeps its own beside it.
-  const file = `wait${settings.completion === "sleep" ? "" : `-${settings.completion}`}${settings.profile ? "-profiled" : ""}.md`;
+  const file = `wait${settings.completion === "sleep" ? "" : `-${settings.completion}`}${settings.completion === "sleep" && settings.spreadMs === 0 ? "-burst" : ""}${settings.profile ? "-profiled" : ""}.md`;
   writeFileSync(join(RESULTS_DIR, file), markdown);
   console.log("\n" + markdown);
 }

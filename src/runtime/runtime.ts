@@ -109,6 +109,7 @@ export class Runtime {
   private unsubscribe: (() => void) | undefined;
   private claiming = false;
   private claimAgain = false;
+  private lookAheadsStarted = 0;
   private saturated = false;
   private stopping = false;
   private dueTimer: NodeJS.Timeout | undefined;
@@ -382,9 +383,11 @@ export class Runtime {
   }
 
   /**
-   * Claims until nothing is left to claim. A wake-up that arrives while a claim or the look-ahead is in
-   * flight only sets `claimAgain`; every await below is followed by a check of it, or it would be lost
-   * (the look-ahead cannot see operations committed while it runs).
+   * Claims until nothing is left to claim. A wake-up that arrives while a claim is in flight only sets
+   * `claimAgain`, checked after it, or it would be lost. The look-ahead for the next due operation runs
+   * beside the loop rather than in it: awaited, it held the next claim back by a round trip per cycle
+   * (bench e2e: 162 look-aheads per 10,200 operations, each blocking the claim after it); a wake-up
+   * while it runs starts a claim (and a look-ahead of its own) at once.
    */
   private async claimLoop(): Promise<void> {
     this.claiming = true;
@@ -404,8 +407,8 @@ export class Runtime {
         });
         for (const record of claimed) this.run(record);
         if (claimed.length === free || this.claimAgain) continue; // there may be more
-        await this.scheduleNextDue();
-        if (!this.claimAgain) break;
+        void this.scheduleNextDue();
+        break;
       }
     } catch (err) {
       this.log("claiming operations failed; retrying", err);
@@ -415,11 +418,22 @@ export class Runtime {
     }
   }
 
-  /** One timer for the next operation that becomes due (retry backoff, a lease of a lost worker expiring). */
+  /**
+   * One timer for the next operation that becomes due (retry backoff, a lease of a lost worker expiring).
+   * Look-aheads may overlap and answer out of order: only the latest started sets the timer, since an
+   * older one, blind to what was committed after it began, could move the timer past a due operation.
+   */
   private async scheduleNextDue(): Promise<void> {
+    const sequence = ++this.lookAheadsStarted;
     const now = this.now();
-    const due = await this.store.nextDueTime([...this.definitions.keys()], now);
-    if (due !== undefined) this.scheduleWake(due - now);
+    try {
+      const due = await this.store.nextDueTime([...this.definitions.keys()], now);
+      if (sequence !== this.lookAheadsStarted) return;
+      if (due !== undefined) this.scheduleWake(due - now);
+    } catch (err) {
+      this.log("looking for the next due operation failed; retrying", err);
+      this.scheduleWake(CLAIM_RETRY_MS);
+    }
   }
 
   private scheduleWake(delayMs: number): void {
