@@ -6,8 +6,9 @@
  *   the clock runs until the store says none is left (checked every 25 ms; longrun on SQLite counts its
  *   own "done" change events instead, since no other process may open its file).
  * - e2e (end to end): each job enqueued singly, `inflight` at a time, each awaited until done before its
- *   lane enqueues the next. longrun: a gRPC Demo/Sleep(0) call to real `longrun serve --demo` processes,
- *   awaited with WaitOperation. Peers: their producer call, awaited in-process (see `doneMeans` of each).
+ *   lane enqueues the next. longrun: a gRPC Demo/Sleep(0) call to real `longrun serve` processes,
+ *   awaited with WaitOperation, sent by a minimal HTTP/2 client (bench/grpc-h2.ts). Peers: their producer
+ *   call, awaited in-process (see `doneMeans` of each).
  *
  * Plus PostgreSQL's physical limit in the same run (one INSERT per transaction, 1 and 8 clients, with and
  * without a pg_notify in the transaction), and for every PostgreSQL run commits and WAL flushes per job.
@@ -15,8 +16,8 @@
  *   npm run bench -- throughput [--n 20000] [--inflight 64] [--systems a,b,…] [--modes drain,e2e]
  *                               [--warmup 200] [--handler demo|noop] [--profile DIR]
  *
- * --handler noop runs longrun with a Demo/Sleep handler that only returns, as the peers' jobs do, instead
- * of the demo's Sleep(0) (which writes its progress once before returning).
+ * --handler noop (the default) runs longrun with a Demo/Sleep handler that only returns, as the peers' jobs
+ * do; --handler demo runs the demo's Sleep(0) instead, which writes its progress once before returning.
  * --profile writes a CPU profile of each longrun process into DIR/<system>-<mode>/<pid>.cpuprofile
  * (bench/cpu-profile.ts); open it in Chrome DevTools or summarize its self time.
  * Results: a table on stdout, bench/results/throughput.{jsonl,md,svg}.
@@ -123,7 +124,8 @@ export async function run(argv: string[]): Promise<void> {
       modes: { type: "string", default: "drain,e2e" },
       warmup: { type: "string", default: "200" },
       profile: { type: "string" },
-      handler: { type: "string", default: "demo" },
+      // The peers' jobs do nothing: by default longrun's do nothing either.
+      handler: { type: "string", default: "noop" },
     },
   });
   if (values.handler !== "demo" && values.handler !== "noop") throw new Error(`--handler demo or noop, not ${values.handler}`);

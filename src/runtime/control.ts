@@ -17,7 +17,8 @@ export interface OperationControl {
 /** The runtime's side of one running operation's OperationControl. */
 export class ControlChannel implements OperationControl {
   #current: string | undefined;
-  readonly #changed = new Set<() => void>();
+  /** Made by the first `until` that has to wait: most operations never have one. */
+  #changed: Set<() => void> | undefined;
 
   constructor(
     initial: string | undefined,
@@ -35,7 +36,7 @@ export class ControlChannel implements OperationControl {
   set(command: string | undefined): void {
     if (command === this.#current) return;
     this.#current = command;
-    for (const notify of [...this.#changed]) notify();
+    if (this.#changed) for (const notify of [...this.#changed]) notify();
   }
 
   until(accept: (command: string | undefined) => boolean): Promise<string | undefined> {
@@ -44,7 +45,7 @@ export class ControlChannel implements OperationControl {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const settle = () => {
-        this.#changed.delete(onChange);
+        this.#changed?.delete(onChange);
         signal.removeEventListener("abort", onAbort);
       };
       const onChange = () => {
@@ -56,7 +57,7 @@ export class ControlChannel implements OperationControl {
         settle();
         reject(signal.reason);
       };
-      this.#changed.add(onChange);
+      (this.#changed ??= new Set()).add(onChange);
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
