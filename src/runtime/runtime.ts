@@ -64,6 +64,29 @@ const WRITE_RETRY_MS = { initial: 100, max: 5000 };
  */
 const HEARTBEAT_CHUNK = 500;
 
+/** A finish this runtime writes: the store's request, and the name it serves the operation under. */
+type NamedFinish = FinishRequest & { name: string };
+
+/**
+ * An operation this runtime just finished, as readers would now find it: what a local WaitOperation is
+ * answered with, instead of reading the row it just wrote.
+ */
+export interface FinishedOperation {
+  id: string;
+  /** The operation as stored, done; undefined if the write was refused (another result won): read it. */
+  record: (Pick<OperationRecord, "name" | "metadata" | "error" | "response"> & { state: "done"; expireTime: number }) | undefined;
+}
+
+/**
+ * What the runtime tells the service's waiters about the results it writes. A "done" change event for an
+ * operation whose finish is still being written here is left to `onFinished`, which follows it at once
+ * with the written result (or with none, if the write was refused).
+ */
+export interface LocalFinishes {
+  isFinishing(id: string): boolean;
+  onFinished(listener: (finished: readonly FinishedOperation[]) => void): () => void;
+}
+
 interface Running {
   record: OperationRecord;
   definition: MethodDefinition;
@@ -87,7 +110,7 @@ interface Running {
  * the store, runs their handlers, writes progress and results — all batched, and woken by the store's
  * change feed rather than by polling.
  */
-export class Runtime {
+export class Runtime implements LocalFinishes {
   readonly names: OperationNames;
   readonly instanceId: string;
   private readonly store: Store;
@@ -109,7 +132,10 @@ export class Runtime {
 
   private readonly creates: Batcher<NewOperation, CreateResult>;
   private readonly progressWrites: Batcher<ProgressUpdate, boolean>;
-  private readonly finishes: Batcher<FinishRequest, boolean>;
+  private readonly finishes: Batcher<NamedFinish, boolean>;
+  /** Ids in the finish statement being written now (the batcher writes one at a time). */
+  private readonly finishing = new Set<string>();
+  private readonly finishedListeners = new Set<(finished: readonly FinishedOperation[]) => void>();
   private readonly cancels: Batcher<string, OperationRecord | undefined>;
 
   private unsubscribe: (() => void) | undefined;
@@ -152,7 +178,7 @@ export class Runtime {
     // write of a lost attempt harmless.
     this.creates = new Batcher((items) => this.store.create(items, this.now()));
     this.progressWrites = new Batcher((items) => this.whileUnavailable(() => this.store.progress(items, this.now())));
-    this.finishes = new Batcher((items) => this.whileUnavailable(() => this.store.finish(items, this.retentionMs, this.now())));
+    this.finishes = new Batcher((items) => this.whileUnavailable(() => this.writeFinishes(items)));
     // Concurrent cancellations share one statement: each its own would queue on the connection pool.
     this.cancels = new Batcher((ids) => this.store.requestCancel(ids, this.now()));
   }
@@ -160,6 +186,47 @@ export class Runtime {
   /** The methods this runtime serves, by full name (`pkg.Service.Method`). */
   get methods(): ReadonlyMap<string, MethodDefinition> {
     return this.definitions;
+  }
+
+  isFinishing(id: string): boolean {
+    return this.finishing.has(id);
+  }
+
+  onFinished(listener: (finished: readonly FinishedOperation[]) => void): () => void {
+    this.finishedListeners.add(listener);
+    return () => this.finishedListeners.delete(listener);
+  }
+
+  /**
+   * One finish statement, announced to `onFinished` listeners once it returns (or fails): each applied
+   * result as the operation now stands, each refused one (or all, if it failed) without. An operation with
+   * two results in the statement (a cancel racing its worker) is announced without one: which of them won
+   * is the store's to say.
+   */
+  private async writeFinishes(items: readonly NamedFinish[]): Promise<boolean[]> {
+    const now = this.now();
+    const results = new Map<string, number>();
+    for (const item of items) results.set(item.id, (results.get(item.id) ?? 0) + 1);
+    for (const id of results.keys()) this.finishing.add(id);
+    let applied: boolean[] | undefined;
+    try {
+      applied = await this.store.finish(items, this.retentionMs, now);
+      return applied;
+    } finally {
+      for (const id of results.keys()) this.finishing.delete(id);
+      const finished = items.map((item, i): FinishedOperation => {
+        const written = applied?.[i] === true && results.get(item.id) === 1;
+        const { name, metadata, error, response } = item;
+        return { id: item.id, record: written ? { name, state: "done", metadata, error, response, expireTime: now + this.retentionMs } : undefined };
+      });
+      for (const listener of this.finishedListeners) {
+        try {
+          listener(finished);
+        } catch (err) {
+          this.log("a finished-operations listener failed", err);
+        }
+      }
+    }
   }
 
   /** Runs `write`, again and again with backoff while the store answers UNAVAILABLE and we are not stopping. */
@@ -291,7 +358,7 @@ export class Runtime {
     const metadata = codec ? codec.encode(codec.final(codec.decode(record.metadata, now), now, true)) : record.metadata;
     // Fenced on the attempt read while queued: if a worker claimed it meanwhile, this finish is refused
     // and the cancel-requested event reaches that worker instead.
-    await this.finishes.add({ id, attempt: record.attempt, metadata, error: encodeError(cancelledStatus()) });
+    await this.finishes.add({ id, name, attempt: record.attempt, metadata, error: encodeError(cancelledStatus()) });
   }
 
   /**
@@ -624,10 +691,10 @@ export class Runtime {
     const { record, definition, codec } = running;
     const now = this.now();
     const metadata = codec.encode(codec.final(running.metadata, now, running.cancelRequested));
-    const request: FinishRequest =
+    const request: NamedFinish =
       "response" in outcome
-        ? { id: record.id, attempt: record.attempt, metadata, response: packStored(definition.response.typeName, toBinary(definition.response, outcome.response)) }
-        : { id: record.id, attempt: record.attempt, metadata, error: encodeError(outcome.error) };
+        ? { id: record.id, name: record.name, attempt: record.attempt, metadata, response: packStored(definition.response.typeName, toBinary(definition.response, outcome.response)) }
+        : { id: record.id, name: record.name, attempt: record.attempt, metadata, error: encodeError(outcome.error) };
     await this.finishes.add(request);
   }
 

@@ -5,7 +5,7 @@ import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import type { OperationRecord, StoredAny } from "../store/store.js";
 
 /** The wire form of a stored operation. Metadata and response stay serialized: no re-encoding on reads. */
-export function toOperation(record: OperationRecord): Operation {
+export function toOperation(record: Pick<OperationRecord, "name" | "metadata" | "state" | "error" | "response">): Operation {
   const operation = create(OperationSchema, {
     name: record.name,
     metadata: record.metadata ? toAny(record.metadata) : undefined,

@@ -90,7 +90,7 @@ export class OperationsService {
     this.filterSchema = options.filterSchema ?? buildFilterSchema([...options.runtime.methods.values()].map((m) => m.metadata));
     this.filterDialect = options.filterDialect ?? aip160Dialect;
     this.filterRequired = options.filterRequired ?? false;
-    this.waiters = new Waiters(options.store);
+    this.waiters = new Waiters(options.store, options.runtime);
     this.now = options.clock ?? Date.now;
     this.reads = new Batcher((ids) => this.store.getMany(ids, this.now()));
   }
@@ -155,7 +155,9 @@ export class OperationsService {
       try {
         const record = await this.find(request.name, id);
         if (record.state === "done" || this.now() >= until || ctx.signal.aborted) return toOperation(record);
-        await watch.changed;
+        const finishedHere = await watch.changed;
+        // As a read would find it, unless it expired at once (retention 0): then read, to answer NOT_FOUND.
+        if (finishedHere && finishedHere.name === request.name && finishedHere.expireTime > this.now()) return toOperation(finishedHere);
       } finally {
         watch.cancel();
       }

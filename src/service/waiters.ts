@@ -1,39 +1,55 @@
+import type { FinishedOperation, LocalFinishes } from "../runtime/runtime.js";
 import type { ChangeEvent, Store } from "../store/store.js";
+
+/** What woke a waiter: the operation as it was just finished here, or nothing (read it again). */
+export type Woken = FinishedOperation["record"];
 
 /**
  * Wakes WaitOperation calls when their operation is done or deleted, from the store's change feed: one
  * subscription for all waiters, a map lookup per changed id, no polling.
+ *
+ * An operation finished by this process's own runtime wakes its waiters with the result just written, so
+ * they answer without reading it back (one statement less per batch of completions, and one round trip
+ * less for each waiter). The store announces "done" while the finish is still being written; such an
+ * event is held until the runtime reports how its write went (at once after it), so the waiters are
+ * woken once, with the result if the write applied, or to read it if another won.
  */
 export class Waiters {
-  private readonly byId = new Map<string, Set<() => void>>();
+  private readonly byId = new Map<string, Set<(woken: Woken) => void>>();
+  /** Ids whose "done" event came while this runtime was writing their finish: woken when it reports. */
+  private readonly held = new Set<string>();
   private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly local?: LocalFinishes,
+  ) {}
 
   /**
    * Registers interest in `id` before the caller re-reads it, so a change between the read and the wait
-   * is not missed. Resolves on the change, at `timeoutMs`, or when `signal` aborts; `cancel()` unregisters.
+   * is not missed. Resolves on the change (with the operation, if it was finished here), at `timeoutMs`,
+   * or when `signal` aborts; `cancel()` unregisters.
    */
-  watch(id: string, timeoutMs: number, signal: AbortSignal): { changed: Promise<void>; cancel(): void } {
+  watch(id: string, timeoutMs: number, signal: AbortSignal): { changed: Promise<Woken>; cancel(): void } {
     this.ensureSubscribed();
-    let wake!: () => void;
-    const changed = new Promise<void>((resolve) => (wake = resolve));
+    let wake!: (woken: Woken) => void;
+    const changed = new Promise<Woken>((resolve) => (wake = resolve));
     let set = this.byId.get(id);
     if (!set) this.byId.set(id, (set = new Set()));
     const waiters = set;
-    const timer = setTimeout(() => finish(), timeoutMs);
-    const onAbort = (): void => finish();
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    const onAbort = (): void => finish(undefined);
     signal.addEventListener("abort", onAbort, { once: true });
-    const finish = (): void => {
+    const finish = (woken: Woken): void => {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
       waiters.delete(finish);
       if (waiters.size === 0 && this.byId.get(id) === waiters) this.byId.delete(id);
-      wake();
+      wake(woken);
     };
     waiters.add(finish);
-    if (signal.aborted) finish();
-    return { changed, cancel: finish };
+    if (signal.aborted) finish(undefined);
+    return { changed, cancel: () => finish(undefined) };
   }
 
   close(): void {
@@ -43,19 +59,39 @@ export class Waiters {
 
   private ensureSubscribed(): void {
     if (this.unsubscribe) return;
-    this.unsubscribe = this.store.subscribe((event) => this.onChange(event));
+    const fromStore = this.store.subscribe((event) => this.onChange(event));
+    const fromRuntime = this.local?.onFinished((finished) => this.onFinished(finished));
+    this.unsubscribe = () => {
+      fromStore();
+      fromRuntime?.();
+    };
+  }
+
+  private wakeAll(id: string, woken: Woken): void {
+    const set = this.byId.get(id);
+    if (set) for (const finish of [...set]) finish(woken);
   }
 
   private onChange(event: ChangeEvent): void {
     if (event.kind === "resync") {
       // Changes may have been missed: every waiter re-reads its operation (and waits on if not done).
-      for (const set of [...this.byId.values()]) for (const finish of [...set]) finish();
+      for (const id of [...this.byId.keys()]) this.wakeAll(id, undefined);
       return;
     }
     if (event.kind !== "done" && event.kind !== "deleted") return;
     for (const id of event.ids) {
-      const set = this.byId.get(id);
-      if (set) for (const finish of [...set]) finish();
+      if (event.kind === "done" && this.local?.isFinishing(id)) {
+        if (this.byId.has(id)) this.held.add(id);
+        continue;
+      }
+      this.wakeAll(id, undefined);
+    }
+  }
+
+  private onFinished(finished: readonly FinishedOperation[]): void {
+    for (const { id, record } of finished) {
+      const wasHeld = this.held.delete(id);
+      if (record || wasHeld) this.wakeAll(id, record);
     }
   }
 }
