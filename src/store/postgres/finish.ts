@@ -3,7 +3,7 @@ import type { Db } from "./db.js";
 import { PackedBytes, sliceOf } from "./bytes.js";
 import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
 import { appliedFlags } from "./results.js";
-import { jsonbText, pgText } from "./text.js";
+import { jsonArrayElement, jsonArrayParameter, pgText } from "./text.js";
 
 /**
  * Ends operations, fenced by attempt, in one statement: done, error or response, metadata if given,
@@ -27,14 +27,14 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
   const { rows } = await db.query<{ ord: number }>(
     "finish",
     `WITH input AS (
-       SELECT id, attempt, metadata_type, error_code, response_type, metadata_json, error_message, ord,
+       SELECT id, attempt, metadata_type, error_code, response_type, ${jsonArrayElement("$11", "ord")} AS metadata_json, error_message, ord,
               ${sliceOf("$16", "metadata_offset", "metadata_length")} AS metadata,
               ${sliceOf("$16", "error_offset", "error_length")} AS error,
               ${sliceOf("$16", "response_offset", "response_length")} AS response
        FROM unnest($1::text[], $2::integer[], $3::text[], $4::integer[], $13::integer[], $5::integer[], $6::integer[], $14::integer[],
-                   $7::text[], $8::integer[], $15::integer[], $11::text[], $12::text[])
+                   $7::text[], $8::integer[], $15::integer[], $12::text[])
          WITH ORDINALITY AS i(id, attempt, metadata_type, metadata_offset, metadata_length, error_code, error_offset, error_length,
-                              response_type, response_offset, response_length, metadata_json, error_message, ord)
+                              response_type, response_offset, response_length, error_message, ord)
      ),
      earliest AS (
        SELECT DISTINCT ON (input.id) input.*
@@ -49,7 +49,7 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
          -- No metadata given: keep what progress last wrote.
          metadata_type = CASE WHEN earliest.metadata IS NULL THEN op.metadata_type ELSE earliest.metadata_type END,
          metadata = CASE WHEN earliest.metadata IS NULL THEN op.metadata ELSE earliest.metadata END,
-         metadata_json = CASE WHEN earliest.metadata IS NULL THEN op.metadata_json ELSE earliest.metadata_json::jsonb END,
+         metadata_json = CASE WHEN earliest.metadata IS NULL THEN op.metadata_json ELSE earliest.metadata_json END,
          lease_owner = NULL, lease_expire_time = NULL,
          end_time = $9, update_time = $9, expire_time = $10
        FROM earliest
@@ -69,7 +69,7 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
       response.offsets,
       now,
       now + retentionMs,
-      results.map((r) => (r.metadata === undefined ? null : jsonbText(r.metadata.json))),
+      jsonArrayParameter(results.map((r) => r.metadata?.json)),
       results.map((r) => (r.error === undefined ? null : pgText(r.error.message))),
       metadata.lengths,
       error.lengths,

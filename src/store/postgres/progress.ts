@@ -2,7 +2,7 @@ import type { ProgressUpdate } from "../store.js";
 import type { Db } from "./db.js";
 import { PackedBytes, sliceOf } from "./bytes.js";
 import { appliedFlags } from "./results.js";
-import { jsonbText } from "./text.js";
+import { jsonArrayElement, jsonArrayParameter } from "./text.js";
 
 /**
  * Replaces the metadata of running operations at the given attempts (fenced), in one statement. Returns,
@@ -22,8 +22,9 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
   const { rows } = await db.query<{ ord: number }>(
     "progress",
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::integer[], $7::integer[], $6::text[])
-         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata_offset, metadata_length, metadata_json, ord)
+       SELECT *, ${jsonArrayElement("$6", "ord")} AS metadata_json
+       FROM unnest($1::text[], $2::integer[], $3::text[], $4::integer[], $7::integer[])
+         WITH ORDINALITY AS i(id, attempt, metadata_type, metadata_offset, metadata_length, ord)
      ),
      latest AS (
        SELECT DISTINCT ON (id, attempt) * FROM input ORDER BY id, attempt, ord DESC
@@ -31,7 +32,7 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
      applied AS (
        UPDATE ${o.table} op SET
          metadata_type = latest.metadata_type, metadata = ${sliceOf("$8", "latest.metadata_offset", "latest.metadata_length")},
-         metadata_json = latest.metadata_json::jsonb, update_time = $5
+         metadata_json = latest.metadata_json, update_time = $5
        FROM latest
        WHERE op.id = latest.id AND op.attempt = latest.attempt AND op.state = 'running'
        RETURNING op.id, op.attempt
@@ -43,7 +44,7 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
       updates.map((u) => u.metadata.typeUrl),
       metadata.offsets,
       now,
-      updates.map((u) => jsonbText(u.metadata.json)),
+      jsonArrayParameter(updates.map((u) => u.metadata.json)),
       metadata.lengths,
       bytes.blob(),
     ],
