@@ -216,7 +216,8 @@ export class Runtime implements LocalFinishes {
     } finally {
       for (const id of results.keys()) this.finishing.delete(id);
       const finished = items.map((item, i): FinishedOperation => {
-        const written = applied?.[i] === true && results.get(item.id) === 1;
+        // A finish without metadata keeps the stored one, which only a read can tell (the runtime always gives it).
+        const written = applied?.[i] === true && results.get(item.id) === 1 && item.metadata !== undefined;
         const { name, metadata, error, response } = item;
         return { id: item.id, record: written ? { name, state: "done", metadata, error, response, expireTime: now + this.retentionMs } : undefined };
       });
