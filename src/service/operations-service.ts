@@ -13,7 +13,7 @@ import {
 import { invalidArgument, notFound, Reason, unimplemented } from "../core/errors.js";
 import { nonNegativeDurationMs } from "../core/duration.js";
 import type { OperationNames } from "../core/names.js";
-import type { OperationRecord, Store } from "../store/store.js";
+import type { OperationView, Store } from "../store/store.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { CallContext } from "./endpoint.js";
 import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema } from "../filter/index.js";
@@ -73,10 +73,10 @@ export class OperationsService {
   private readonly waiters: Waiters;
   /**
    * Reads of single operations (Get, Wait, Delete, Cancel's name check) made at the same time go to the
-   * store as one getMany: 10,000 waiters woken by one batch of finishes re-read in a few statements, not
+   * store as one getViews: 10,000 waiters woken by one batch of finishes re-read in a few statements, not
    * 10,000 round trips.
    */
-  private readonly reads: Batcher<string, OperationRecord | undefined>;
+  private readonly reads: Batcher<string, OperationView | undefined>;
   private readonly now: () => number;
 
   constructor(options: OperationsServiceOptions) {
@@ -92,7 +92,7 @@ export class OperationsService {
     this.filterRequired = options.filterRequired ?? false;
     this.waiters = new Waiters(options.store, options.runtime);
     this.now = options.clock ?? Date.now;
-    this.reads = new Batcher((ids) => this.store.getMany(ids, this.now()));
+    this.reads = new Batcher((ids) => this.store.getViews(ids, this.now()));
   }
 
 
@@ -184,7 +184,7 @@ export class OperationsService {
     return Math.max(0, Math.floor(budget));
   }
 
-  private async find(name: string, parsedId?: string): Promise<OperationRecord> {
+  private async find(name: string, parsedId?: string): Promise<OperationView> {
     const id = parsedId ?? this.names.parse(name).id;
     const record = await this.reads.add(id);
     if (!record || record.name !== name) throw notFound(name);

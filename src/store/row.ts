@@ -1,4 +1,4 @@
-import type { OperationRecord, OperationState, StoredAny } from "./store.js";
+import type { OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "./store.js";
 
 /**
  * A row of the `operations` table, as both stores' drivers return it: the same columns in SQLite and
@@ -32,13 +32,10 @@ export interface OperationRow {
   expire_time: number | null;
 }
 
-const COLUMN_NAMES = [
+/** The columns of an OperationView: what the Operations service serves. */
+const VIEW_COLUMN_NAMES = [
   "id",
   "name",
-  "parent",
-  "method",
-  "request_id",
-  "request",
   "metadata_type",
   "metadata",
   "state",
@@ -47,6 +44,14 @@ const COLUMN_NAMES = [
   "error",
   "response_type",
   "response",
+] as const satisfies readonly (keyof OperationRow)[];
+
+const COLUMN_NAMES = [
+  ...VIEW_COLUMN_NAMES,
+  "parent",
+  "method",
+  "request_id",
+  "request",
   "cancel_requested",
   "control",
   "attempt",
@@ -68,21 +73,30 @@ export function columns(alias?: string): string {
   return alias === undefined ? COLUMN_NAMES.join(", ") : COLUMN_NAMES.map((c) => `${alias}.${c}`).join(", ");
 }
 
-export function toRecord(row: OperationRow): OperationRecord {
+export type ViewRow = Pick<OperationRow, (typeof VIEW_COLUMN_NAMES)[number]>;
+
+export function viewColumns(): string {
+  return VIEW_COLUMN_NAMES.join(", ");
+}
+
+export function toView(row: ViewRow): OperationView {
   return {
     id: row.id,
     name: row.name,
+    metadata: storedAny(row.metadata_type, row.metadata),
+    state: row.state,
+    error: storedError(row),
+    response: storedAny(row.response_type, row.response),
+  };
+}
+
+export function toRecord(row: OperationRow): OperationRecord {
+  return {
+    ...toView(row),
     parent: row.parent,
     method: row.method,
     requestId: orUndefined(row.request_id),
     request: bytes(row.request),
-    metadata: storedAny(row.metadata_type, row.metadata),
-    state: row.state,
-    error:
-      row.error === null || row.error_code === null
-        ? undefined
-        : { code: row.error_code, message: row.error_message ?? "", status: bytes(row.error) },
-    response: storedAny(row.response_type, row.response),
     cancelRequested: row.cancel_requested === true || row.cancel_requested === 1,
     control: orUndefined(row.control),
     attempt: row.attempt,
@@ -94,6 +108,10 @@ export function toRecord(row: OperationRow): OperationRecord {
     endTime: orUndefined(row.end_time),
     expireTime: orUndefined(row.expire_time),
   };
+}
+
+function storedError(row: Pick<OperationRow, "error" | "error_code" | "error_message">): StoredError | undefined {
+  return row.error === null || row.error_code === null ? undefined : { code: row.error_code, message: row.error_message ?? "", status: bytes(row.error) };
 }
 
 function storedAny(typeUrl: string | null, value: Uint8Array | null): StoredAny | undefined {

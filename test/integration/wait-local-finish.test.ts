@@ -13,7 +13,7 @@ import type { Store } from "../../src/store/store.js";
 import { callError } from "../support/grpc-client.js";
 import { startTestServer } from "../support/server.js";
 
-/** The real store, counting the operations it reads (get and getMany). */
+/** The real store, counting the operations it reads (get, getMany and getViews). */
 function countingReads(store: Store): { store: Store; reads: () => number } {
   let reads = 0;
   const counted = new Proxy(store, {
@@ -23,6 +23,9 @@ function countingReads(store: Store): { store: Store; reads: () => number } {
       }
       if (property === "getMany") {
         return (...args: Parameters<Store["getMany"]>) => ((reads += args[0].length), target.getMany(...args));
+      }
+      if (property === "getViews") {
+        return (...args: Parameters<Store["getViews"]>) => ((reads += args[0].length), target.getViews(...args));
       }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === "function" ? value.bind(target) : value;

@@ -10,6 +10,7 @@ import type {
   ChangeEvent,
   NewOperation,
   OperationRecord,
+  OperationView,
   Store,
   StoredAny,
   StoredError,
@@ -72,7 +73,7 @@ function plain(record: OperationRecord | undefined): OperationRecord | undefined
   };
 }
 
-function ids(records: readonly (OperationRecord | undefined)[]): (string | undefined)[] {
+function ids(records: readonly ({ id: string } | undefined)[]): (string | undefined)[] {
   return records.map((r) => r?.id);
 }
 
@@ -391,6 +392,34 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         assert.deepStrictEqual(plain(records[0]), plain(await store.get("kept", T + 1_000)));
         assert.deepEqual(ids(await store.getMany(["gone"], T + 999)), ["gone"]);
         assert.deepEqual(await store.getMany([], T), []);
+      });
+
+      it("getViews reads what getMany does, only the served fields, for one id and for many", async () => {
+        await store.create([newOp("done", { metadata: anyOf("t/Meta", 3) }), newOp("failed"), newOp("queued"), newOp("gone")], T);
+        await store.finish(
+          [
+            { id: "done", attempt: 0, response: RESPONSE, metadata: anyOf("t/Meta", 4) },
+            { id: "failed", attempt: 0, error: ERROR },
+            { id: "gone", attempt: 0, response: RESPONSE },
+          ],
+          1_000,
+          T,
+        );
+        const wanted = ["done", "missing", "failed", "queued", "gone", "done"];
+        const now = T + 999;
+        const served = (r: OperationView | undefined): OperationView | undefined => {
+          if (r === undefined) return undefined;
+          const copyAny = (a: StoredAny | undefined) => (a === undefined ? undefined : { typeUrl: a.typeUrl, value: new Uint8Array(a.value) });
+          const error = r.error && { code: r.error.code, message: r.error.message, status: new Uint8Array(r.error.status) };
+          return { id: r.id, name: r.name, state: r.state, metadata: copyAny(r.metadata), error, response: copyAny(r.response) };
+        };
+        const views = (await store.getViews(wanted, now)).map(served);
+        assert.deepStrictEqual(views, (await store.getMany(wanted, now)).map(served));
+        assert.deepStrictEqual(views[0]?.metadata, anyOf("t/Meta", 4));
+        assert.deepStrictEqual(views[2]?.error, ERROR);
+        assert.deepStrictEqual((await store.getViews(["failed"], now)).map(served), [views[2]]);
+        assert.deepEqual(ids(await store.getViews(["gone"], T + 1_000)), [undefined]);
+        assert.deepEqual(await store.getViews([], T), []);
       });
 
       it("purgeExpired deletes only done operations past their expireTime, and counts them", async () => {

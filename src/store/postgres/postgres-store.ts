@@ -9,6 +9,7 @@ import type {
   ListQuery,
   NewOperation,
   OperationRecord,
+  OperationView,
   ProgressUpdate,
   Store,
 } from "../store.js";
@@ -19,7 +20,7 @@ import { clientConfig, createPool, poolDb, type Db } from "./db.js";
 import { deleteOperations } from "./delete.js";
 import { toStoreError } from "./errors.js";
 import { finish } from "./finish.js";
-import { get, getMany } from "./get.js";
+import { get, getMany, getViews } from "./get.js";
 import { heartbeat } from "./heartbeat.js";
 import { explainList, list } from "./list.js";
 import { Listener } from "./listener.js";
@@ -112,6 +113,10 @@ export class PostgresStore implements Store {
 
   getMany(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
     return getMany(this.#db, ids, now);
+  }
+
+  getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
+    return getViews(this.#db, ids, now);
   }
 
   list(query: ListQuery): Promise<OperationRecord[]> {

@@ -11,12 +11,13 @@ import type {
   ListQuery,
   NewOperation,
   OperationRecord,
+  OperationView,
   ProgressUpdate,
   Store,
 } from "../store.js";
 import { ChangeFeed, type ListenerErrorHandler } from "../change-feed.js";
 import { openDatabase, type OpenOptions } from "./open.js";
-import { toRecord, type OperationRow } from "./rows.js";
+import { toRecord, toView, type OperationRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 
 /** Filtered-list statements kept prepared (least recently used evicted first). */
@@ -39,11 +40,13 @@ export class SqliteStore implements Store {
   readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, OperationRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
   readonly #readMany: (ids: readonly string[], now: number) => (OperationRecord | undefined)[];
+  readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
 
   private constructor(db: Database, options: SqliteStoreOptions) {
     this.#db = db;
     this.#sql = prepareStatements(db);
     this.#readMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#read(id, now)));
+    this.#viewMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#view(id, now)));
     this.#feed = new ChangeFeed(
       options.onListenerError ??
         ((error, event) => console.error(`longrun: a store change listener threw on "${event.kind}":`, error)),
@@ -99,6 +102,15 @@ export class SqliteStore implements Store {
     // One read needs no transaction (its BEGIN/COMMIT cost as much as the read: bench rpc); several
     // share one so they see one state.
     return ids.length === 1 ? [this.#read(ids[0]!, now)] : this.#readMany(ids, now);
+  }
+
+  async getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
+    return ids.length === 1 ? [this.#view(ids[0]!, now)] : this.#viewMany(ids, now);
+  }
+
+  #view(id: string, now: number): OperationView | undefined {
+    const row = this.#sql.getView.get(id, now);
+    return row === undefined ? undefined : toView(row);
   }
 
   #read(id: string, now: number): OperationRecord | undefined {

@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import { columns, type OperationRow } from "./rows.js";
+import { columns, viewColumns, type OperationRow, type ViewRow } from "./rows.js";
 
 /** Every column but metadata_json, which is written for filtering and never read back. */
 const COLUMNS = columns();
@@ -12,6 +12,7 @@ export interface Statements {
   insert: Statement<InsertParams, OperationRow>;
   byRequestId: Statement<[method: string, requestId: string], OperationRow>;
   get: Statement<[id: string, now: number], OperationRow>;
+  getView: Statement<[id: string, now: number], ViewRow>;
   list: ListStatements;
   delete: Statement<[id: string], { id: string }>;
   requestCancel: Statement<{ id: string; now: number }, OperationRow>;
@@ -132,6 +133,7 @@ export function prepareStatements(db: Database): Statements {
       RETURNING ${COLUMNS}`),
     byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),
     get: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),
+    getView: db.prepare(`SELECT ${viewColumns()} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),
     list: prepareList(db),
     delete: db.prepare("DELETE FROM operations WHERE id = ? RETURNING id"),
     requestCancel: db.prepare(`
