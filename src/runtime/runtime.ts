@@ -13,6 +13,7 @@ import type {
   FinishRequest,
   NewOperation,
   OperationRecord,
+  OperationView,
   ProgressUpdate,
   Store,
   StoredAny,
@@ -74,7 +75,7 @@ type NamedFinish = FinishRequest & { name: string };
 export interface FinishedOperation {
   id: string;
   /** The operation as stored, done; undefined if the write was refused (another result won): read it. */
-  record: (Pick<OperationRecord, "name" | "metadata" | "error" | "response"> & { state: "done"; expireTime: number }) | undefined;
+  record: (Omit<OperationView, "id" | "state"> & { state: "done"; expireTime: number }) | undefined;
 }
 
 /**

@@ -2,10 +2,10 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { OperationSchema, type Operation } from "../gen/google/longrunning/operations_pb.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
-import type { OperationRecord, StoredAny } from "../store/store.js";
+import type { OperationView, StoredAny } from "../store/store.js";
 
 /** The wire form of a stored operation. Metadata and response stay serialized: no re-encoding on reads. */
-export function toOperation(record: Pick<OperationRecord, "name" | "metadata" | "state" | "error" | "response">): Operation {
+export function toOperation(record: Omit<OperationView, "id">): Operation {
   const operation = create(OperationSchema, {
     name: record.name,
     metadata: record.metadata ? toAny(record.metadata) : undefined,

@@ -13,16 +13,13 @@ import type { Store } from "../../src/store/store.js";
 import { callError } from "../support/grpc-client.js";
 import { startTestServer } from "../support/server.js";
 
-/** The real store, counting the operations it reads (get, getMany and getViews). */
+/** The real store, counting the operations it reads (get and getViews). */
 function countingReads(store: Store): { store: Store; reads: () => number } {
   let reads = 0;
   const counted = new Proxy(store, {
     get(target, property) {
       if (property === "get") {
         return (...args: Parameters<Store["get"]>) => ((reads += 1), target.get(...args));
-      }
-      if (property === "getMany") {
-        return (...args: Parameters<Store["getMany"]>) => ((reads += args[0].length), target.getMany(...args));
       }
       if (property === "getViews") {
         return (...args: Parameters<Store["getViews"]>) => ((reads += args[0].length), target.getViews(...args));

@@ -20,7 +20,7 @@ import { clientConfig, createPool, poolDb, type Db } from "./db.js";
 import { deleteOperations } from "./delete.js";
 import { toStoreError } from "./errors.js";
 import { finish } from "./finish.js";
-import { get, getMany, getViews } from "./get.js";
+import { get, getViews } from "./get.js";
 import { heartbeat } from "./heartbeat.js";
 import { explainList, list } from "./list.js";
 import { Listener } from "./listener.js";
@@ -109,10 +109,6 @@ export class PostgresStore implements Store {
 
   get(id: string, now: number): Promise<OperationRecord | undefined> {
     return get(this.#db, id, now);
-  }
-
-  getMany(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
-    return getMany(this.#db, ids, now);
   }
 
   getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {

@@ -39,13 +39,11 @@ export class SqliteStore implements Store {
   readonly #feed: ChangeFeed;
   readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, OperationRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
-  readonly #readMany: (ids: readonly string[], now: number) => (OperationRecord | undefined)[];
   readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
 
   private constructor(db: Database, options: SqliteStoreOptions) {
     this.#db = db;
     this.#sql = prepareStatements(db);
-    this.#readMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#read(id, now)));
     this.#viewMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#view(id, now)));
     this.#feed = new ChangeFeed(
       options.onListenerError ??
@@ -98,24 +96,20 @@ export class SqliteStore implements Store {
     return this.#read(id, now);
   }
 
-  async getMany(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
+  async getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
     // One read needs no transaction (its BEGIN/COMMIT cost as much as the read: bench rpc); several
     // share one so they see one state.
-    return ids.length === 1 ? [this.#read(ids[0]!, now)] : this.#readMany(ids, now);
-  }
-
-  async getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
     return ids.length === 1 ? [this.#view(ids[0]!, now)] : this.#viewMany(ids, now);
-  }
-
-  #view(id: string, now: number): OperationView | undefined {
-    const row = this.#sql.getView.get(id, now);
-    return row === undefined ? undefined : toView(row);
   }
 
   #read(id: string, now: number): OperationRecord | undefined {
     const row = this.#sql.get.get(id, now);
     return row === undefined ? undefined : toRecord(row);
+  }
+
+  #view(id: string, now: number): OperationView | undefined {
+    const row = this.#sql.getView.get(id, now);
+    return row === undefined ? undefined : toView(row);
   }
 
   async list(query: ListQuery): Promise<OperationRecord[]> {
