@@ -43,6 +43,7 @@ import { spawnServer, type ServerProcess } from "../test/support/process.js";
 import { freshSchema, POSTGRES_URL, type TestSchema } from "../test/support/postgres.js";
 import { barChartSvg } from "./chart.js";
 import { H2GrpcClient } from "./grpc-h2.js";
+import { sleepMethodArgs } from "./noop-methods.js";
 import { methodPath } from "./grpc-raw.js";
 import type { DrainCommand, DrainReport } from "./drain-worker.js";
 import { appendJsonLines, machine, markdownTable, percentile, perJob, pgCounters, pollUntil, RESULTS_DIR, type PgCounters } from "./measure.js";
@@ -100,7 +101,6 @@ const CHUNK = 1000;
 const POLL_MS = 25;
 const DRAIN_WORKER = fileURLToPath(new URL("./drain-worker.ts", import.meta.url));
 const CPU_PROFILE_HOOK = fileURLToPath(new URL("./cpu-profile.ts", import.meta.url));
-const NOOP_METHODS = fileURLToPath(new URL("./noop-methods.ts", import.meta.url));
 
 /** How a longrun configuration runs its handlers, for the notes. */
 function longrunConcurrency(config: LongrunConfig): string {
@@ -363,7 +363,7 @@ export async function longrunEndToEnd(
   try {
     const env = { ...storage.env, ...concurrencyEnv(config), ...profileEnv(config.profileDir, config.profileName ?? `longrun-${config.store}-e2e`) };
     // One first, so it migrates alone; the others join it.
-    const methods = config.handler === "noop" ? ["--methods", NOOP_METHODS] : ["--demo"];
+    const methods = sleepMethodArgs(config.handler === "noop");
     servers.push(await spawnServer(methods, env));
     servers.push(...(await Promise.all(Array.from({ length: config.instances - 1 }, () => spawnServer(methods, env)))));
     clients.push(...servers.map((s) => new TestGrpcClient(s.grpcAddress)));

@@ -30,7 +30,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type * as grpc from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -45,6 +44,7 @@ import { heapProfileMarkdown, profileMarkdown, summarizeHeapProfile, summarizePr
 import { encodeRequest, methodPath, ownChannel, rawCall, type RawReply } from "./grpc-raw.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "./measure.js";
 import { megabytes, serverSource, startBenchServer, type StoreCalls } from "./server-process.js";
+import { sleepMethodArgs } from "./noop-methods.js";
 
 type Store = "sqlite" | "postgres";
 type Mode = "wait" | "poll";
@@ -59,7 +59,6 @@ const WAIT_TIMEOUT_MS = 300_000;
 const START_INFLIGHT = 64;
 /** A Demo/Sleep that never ends by itself within a run (in cancel mode no handler runs anyway). */
 const HOUR_MS = 3_600_000;
-const QUIET_METHODS = fileURLToPath(new URL("./noop-methods.ts", import.meta.url));
 
 const PATHS = {
   sleep: methodPath(Demo.method.sleep),
@@ -165,10 +164,10 @@ interface RunResult {
   rssIdleMB: number;
   rssAllPendingMB: number;
   rssPeakMB: number;
-  /** Operations read from the store (get, getMany) per operation, while pending (up to the completion) and from it on. */
+  /** Operations read from the store (get, getViews) per operation, while pending (up to the completion) and from it on. */
   readsPerOpBefore: number;
   readsPerOpAfter: number;
-  /** Read statements (get and getMany calls) from the completion on. */
+  /** Read statements (get and getViews calls) from the completion on. */
   readStatementsAfter: number;
   /** process.memoryUsage() in the server, MB, after a full garbage collection: what is alive. */
   memoryIdleMB: MemoryMB;
@@ -245,8 +244,7 @@ async function runOnce(store: Store, mode: Mode, settings: Settings): Promise<Ru
 
 async function observe(store: Store, mode: Mode, settings: Settings, env: Record<string, string>): Promise<Observed> {
   const { n } = settings;
-  const handlerArgs = settings.handler === "quiet" ? ["--methods", QUIET_METHODS] : ["--demo"];
-  const serverArgs = [...handlerArgs, "--max-wait", `${(WAIT_TIMEOUT_MS * 2) / 1000}s`];
+  const serverArgs = [...sleepMethodArgs(settings.handler === "quiet"), "--max-wait", `${(WAIT_TIMEOUT_MS * 2) / 1000}s`];
   serverArgs.push(...(settings.completion === "cancel" ? ["--no-worker"] : ["--concurrency", String(n + START_INFLIGHT)]));
   const server = await startBenchServer({ args: serverArgs, env });
   const control = ownChannel(server.grpcAddress);
@@ -274,7 +272,7 @@ async function observe(store: Store, mode: Mode, settings: Settings, env: Record
     await Promise.all(
       Array.from({ length: START_INFLIGHT }, async () => {
         for (let i = next++; i < n; i = next++) {
-          const duration = settings.completion === "sleep" ? completeAt + (settings.spreadMs * i) / n - Date.now() : HOUR_MS;
+          const duration = settings.completion === "sleep" ? Math.round(completeAt + (settings.spreadMs * i) / n) - Date.now() : HOUR_MS;
           const started = await rawCall(control, PATHS.sleep, encodeRequest(Demo.method.sleep, { duration: durationFromMs(Math.max(0, duration)) }));
           const name = fromBinary(OperationSchema, started.bytes).name;
           names.push(name);
@@ -378,9 +376,9 @@ function summarize(store: Store, mode: Mode, n: number, o: Observed, storedEndTi
     delaysFromMetadata.push(f.reply.receivedAt - metadataEndTime(fromBinary(OperationSchema, f.reply.bytes)));
     if (f.answersBeforeDone === 0 && mode === "poll") doneAtFirstAnswer++;
   }
-  // Records read, whether one by one (get) or together (getMany).
-  const reads = (calls: StoreCalls): number => (calls["get"] ?? 0) + (calls["getMany.items"] ?? 0);
-  const readStatements = (calls: StoreCalls): number => (calls["get"] ?? 0) + (calls["getMany"] ?? 0);
+  // Records read, whether one by one (get) or together (getViews, what Get and Wait read).
+  const reads = (calls: StoreCalls): number => (calls["get"] ?? 0) + (calls["getViews.items"] ?? 0);
+  const readStatements = (calls: StoreCalls): number => (calls["get"] ?? 0) + (calls["getViews"] ?? 0);
   const since = (t: number): number => t - o.completionBegan;
   return {
     store,
@@ -591,7 +589,7 @@ function report(results: readonly RunResult[], settings: Settings): void {
       "(the finish write's time; same machine; read through the Store API after the run). " +
       `Polling: google-gax's defaults (${GAX_LRO_BACKOFF.initialRetryDelayMillis} ms, ×${GAX_LRO_BACKOFF.retryDelayMultiplier}, ` +
       `≤ ${GAX_LRO_BACKOFF.maxRetryDelayMillis / 1000} s between one answer and the next request). RSS: VmRSS 0.5 s before the ` +
-      "completion (all waits pending) and VmHWM (peak); MB = 10^6 bytes; heap alive: V8's used heap after a full collection, idle → all pending. Reads: Store.get and Store.getMany calls counted in the server " +
+      "completion (all waits pending) and VmHWM (peak); MB = 10^6 bytes; heap alive: V8's used heap after a full collection, idle → all pending. Reads: Store.get and Store.getViews calls counted in the server " +
       "process (bench/serve-instrumented.ts).",
     "",
     table,
