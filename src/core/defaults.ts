@@ -1,0 +1,52 @@
+/**
+ * Every default of longrun, once: the library's options, the CLI's flags and docs/configuration.md read
+ * them from here (a test holds the docs against this table). Durations are in milliseconds, sizes in
+ * bytes; `shown` is how the CLI and the docs write the value.
+ */
+export interface DefaultSetting<T> {
+  readonly value: T;
+  /** The value as the CLI's help and docs/configuration.md write it. */
+  readonly shown: string;
+  /** What it sets, in a few words. */
+  readonly about: string;
+  /** The `longrun serve` flag, where there is one. */
+  readonly flag?: string;
+  /** The environment variable of that flag. */
+  readonly env?: string;
+}
+
+const SECOND_MS = 1000;
+const HOUR_MS = 60 * 60 * SECOND_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+function setting<T>(value: T, shown: string, about: string, flag?: string, env?: string): DefaultSetting<T> {
+  return { value, shown, about, ...(flag === undefined ? {} : { flag }), ...(env === undefined ? {} : { env }) };
+}
+
+export const DEFAULTS = {
+  host: setting("127.0.0.1", "127.0.0.1", "address the servers listen on", "--host", "LONGRUN_HOST"),
+  grpcPort: setting(50051, "50051", "gRPC port", "--grpc-port", "LONGRUN_GRPC_PORT"),
+  httpPort: setting(8080, "8080", "REST port", "--http-port", "LONGRUN_HTTP_PORT"),
+  concurrency: setting(64, "64", "handlers running at once in one process", "--concurrency", "LONGRUN_CONCURRENCY"),
+  leaseMs: setting(30 * SECOND_MS, "30s", "how long a claim holds an operation without a heartbeat", "--lease", "LONGRUN_LEASE"),
+  retryBackoff: setting(
+    { initialMs: SECOND_MS, maxMs: 60 * SECOND_MS } as const,
+    "1s doubling to 60s",
+    "backoff before an interrupted operation runs again",
+  ),
+  maxAttempts: setting(3, "3", "attempts in all before an interrupted operation ends ABORTED (per method)"),
+  retentionMs: setting(30 * DAY_MS, "30d", "how long done operations are kept (AIP-151)", "--retention", "LONGRUN_RETENTION"),
+  purgeIntervalMs: setting(HOUR_MS, "1h", "how often expired done operations are deleted"),
+  maxWaitMs: setting(60 * SECOND_MS, "60s", "the longest a WaitOperation call waits", "--max-wait", "LONGRUN_MAX_WAIT"),
+  shutdownGraceMs: setting(10 * SECOND_MS, "10s", "how long running handlers get to finish at shutdown", "--shutdown-grace", "LONGRUN_SHUTDOWN_GRACE"),
+  pageTokenTtlMs: setting(3 * DAY_MS, "3d", "how long a page token stays valid (AIP-158)", "--page-token-ttl", "LONGRUN_PAGE_TOKEN_TTL"),
+  defaultPageSize: setting(50, "50", "ListOperations page size when page_size is 0", "--default-page-size", "LONGRUN_DEFAULT_PAGE_SIZE"),
+  maxPageSize: setting(1000, "1000", "larger page sizes are coerced down to this", "--max-page-size", "LONGRUN_MAX_PAGE_SIZE"),
+  maxBodyBytes: setting(1024 * 1024, "1 MiB", "largest REST request body"),
+  maxReceiveMessageBytes: setting(4 * 1024 * 1024, "4 MiB", "largest gRPC request message (gRPC's own default)"),
+  errorDomain: setting("longrun.dev", "longrun.dev", "ErrorInfo.domain of errors (AIP-193)", "--error-domain", "LONGRUN_ERROR_DOMAIN"),
+  collection: setting("operations", "operations", "collection id of operation names", "--collection", "LONGRUN_COLLECTION"),
+  restPrefix: setting("/v1", "/v1", "version prefix of the Operations REST bindings"),
+} as const;
+
+export type DefaultName = keyof typeof DEFAULTS;
