@@ -1,13 +1,13 @@
-/** `npm run bench -- <name> [args]`: runs one benchmark from bench/<name>.ts. None runs in `npm test`. */
+/** `npm run bench -- <name> [args]`: runs one benchmark. None runs in `npm test`. */
 const [name, ...args] = process.argv.slice(2);
 const benchmarks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
-  e2e: () => import("./e2e.js"),
-  wake: () => import("./wake.js"),
-  list: () => import("./list.js"),
-  throughput: () => import("./throughput.js"),
-  latency: () => import("./latency.js"),
-  wait: () => import("./wait.js"),
-  rpc: () => import("./rpc.js"),
+  e2e: () => import("./throughput/e2e.js"),
+  wake: () => import("./wait/wake.js"),
+  list: () => import("./list/index.js"),
+  throughput: () => import("./throughput/index.js"),
+  latency: () => import("./latency/index.js"),
+  wait: () => import("./wait/index.js"),
+  rpc: () => import("./rpc/index.js"),
 };
 const load = name ? benchmarks[name] : undefined;
 if (!load) {

@@ -1,5 +1,5 @@
 /**
- * A longrun worker process for the drain benchmark (bench/throughput.ts forks it): opens the store and
+ * A longrun worker process for the drain benchmark (bench/throughput/ forks it): opens the store and
  * loads everything first, then starts the runtime serving Demo/Sleep only when told "go", so the measured
  * time is the draining, not Node's start-up. No gRPC or REST: nothing calls it.
  *
@@ -8,10 +8,10 @@
  * does nothing); DRAIN_EXPECTED (with the embedded store: report "drained" once that many operations are
  * done, counted from the store's change feed, since no other process may open the SQLite file it holds).
  */
-import { openStore } from "../src/store/open.js";
-import { startServer, type LongrunServer } from "../src/server.js";
-import { methods as demoMethods } from "../examples/demo/index.js";
-import { methods as noopMethods } from "./noop-methods.js";
+import { openStore } from "../../src/store/open.js";
+import { startServer, type LongrunServer } from "../../src/server.js";
+import { methods as demoMethods } from "../../examples/demo/index.js";
+import { methods as noopMethods } from "../support/noop-methods.js";
 
 export type DrainCommand = { type: "go" } | { type: "stop" };
 export type DrainReport = { type: "ready" } | { type: "drained" } | { type: "failed"; message: string };
@@ -21,7 +21,7 @@ function report(message: DrainReport): void {
 }
 
 const storeUrl = process.env.LONGRUN_STORE;
-if (!storeUrl || !process.send) throw new Error("drain-worker runs as a child of bench/throughput.ts (LONGRUN_STORE, IPC)");
+if (!storeUrl || !process.send) throw new Error("drain-worker runs as a child of bench/throughput/ (LONGRUN_STORE, IPC)");
 const methods = process.env.BENCH_HANDLER === "noop" ? noopMethods : demoMethods;
 const store = await openStore(storeUrl, { schema: process.env.LONGRUN_SCHEMA });
 const expected = Number(process.env.DRAIN_EXPECTED ?? 0);
@@ -47,7 +47,7 @@ process.on("message", (message: DrainCommand) => {
     );
   } else if (message.type === "stop") {
     // Exit at once when closed: the store's pool timers would keep an idle process alive for a while, and
-    // a CPU profile (bench/cpu-profile.ts) is written on exit either way.
+    // a CPU profile (bench/support/cpu-profile.ts) is written on exit either way.
     void (server ? server.close() : store.close()).finally(() => process.exit(0));
   }
 });

@@ -1,6 +1,6 @@
 /**
  * CPU profile of a whole process, for processes the benchmarks start: load it with
- * `NODE_OPTIONS="--import tsx --import ./bench/cpu-profile.ts"` and LONGRUN_CPU_PROFILE_DIR set (Node 20
+ * `NODE_OPTIONS="--import tsx --import ./bench/support/cpu-profile.ts"` and LONGRUN_CPU_PROFILE_DIR set (Node 20
  * refuses `--cpu-prof` in NODE_OPTIONS, and test/support/process.ts takes no node flags). Writes
  * `<dir>/<pid>.cpuprofile` (Chrome DevTools format, as `--cpu-prof` would) when the process exits.
  */

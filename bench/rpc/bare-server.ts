@@ -7,7 +7,7 @@
  * proto3 JSON with the Any registry, pretty-printed as longrun's default, for REST). No store, routing,
  * validation or error model: so longrun/bare is what longrun's own layers cost.
  *
- *   BARE_OPERATION=<base64> node --import tsx bench/bare-server.ts
+ *   BARE_OPERATION=<base64> node --import tsx bench/rpc/bare-server.ts
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,8 +18,8 @@ import {
   OperationSchema,
   type GetOperationRequest,
   type Operation,
-} from "../src/gen/google/longrunning/operations_pb.js";
-import { SleepMetadataSchema, SleepResponseSchema } from "../src/gen/longrun/demo/v1/demo_pb.js";
+} from "../../src/gen/google/longrunning/operations_pb.js";
+import { SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 
 const encoded = process.env.BARE_OPERATION;
 if (!encoded) throw new Error("BARE_OPERATION (the Operation to serve, base64 protobuf) is required");
@@ -60,7 +60,7 @@ const restServer = http.createServer((req, res) => {
 });
 await new Promise<void>((resolve) => restServer.listen(0, host, resolve));
 
-// The same lines `longrun serve` prints, so bench/server-process.ts starts either the same way.
+// The same lines `longrun serve` prints, so bench/support/server-process.ts starts either the same way.
 console.log(`gRPC listening on ${host}:${grpcPort}`);
 console.log(`REST listening on http://${host}:${(restServer.address() as AddressInfo).port}`);
 

@@ -7,7 +7,7 @@
  *   own "done" change events instead, since no other process may open its file).
  * - e2e (end to end): each job enqueued singly, `inflight` at a time, each awaited until done before its
  *   lane enqueues the next. longrun: a gRPC Demo/Sleep(0) call to real `longrun serve` processes,
- *   awaited with WaitOperation, sent by a minimal HTTP/2 client (bench/grpc-h2.ts). Peers: their producer
+ *   awaited with WaitOperation, sent by a minimal HTTP/2 client (bench/support/grpc-h2.ts). Peers: their producer
  *   call, awaited in-process (see `doneMeans` of each).
  *
  * Plus PostgreSQL's physical limit in the same run (one INSERT per transaction, 1 and 8 clients, with and
@@ -19,7 +19,7 @@
  * --handler noop (the default) runs longrun with a Demo/Sleep handler that only returns, as the peers' jobs
  * do; --handler demo runs the demo's Sleep(0) instead, which writes its progress once before returning.
  * --profile writes a CPU profile of each longrun process into DIR/<system>-<mode>/<pid>.cpuprofile
- * (bench/cpu-profile.ts); open it in Chrome DevTools or summarize its self time.
+ * (bench/support/cpu-profile.ts); open it in Chrome DevTools or summarize its self time.
  * Results: a table on stdout, bench/results/throughput.{jsonl,md,svg}.
  */
 import { execFileSync, fork, spawnSync, type ChildProcess } from "node:child_process";
@@ -31,23 +31,23 @@ import { parseArgs } from "node:util";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import pg from "pg";
-import { Operations, OperationSchema, WaitOperationRequestSchema } from "../src/gen/google/longrunning/operations_pb.js";
-import { Demo, SleepRequestSchema } from "../src/gen/longrun/demo/v1/demo_pb.js";
-import { startServer } from "../src/server.js";
-import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
-import { PostgresStore } from "../src/store/postgres/postgres-store.js";
-import type { Store } from "../src/store/store.js";
-import { methods as demoMethods } from "../examples/demo/index.js";
-import { TestGrpcClient } from "../test/support/grpc-client.js";
-import { spawnServer, type ServerProcess } from "../test/support/process.js";
-import { freshSchema, POSTGRES_URL, type TestSchema } from "../test/support/postgres.js";
-import { barChartSvg } from "./chart.js";
-import { H2GrpcClient } from "./grpc-h2.js";
-import { sleepMethodArgs } from "./noop-methods.js";
-import { methodPath } from "./grpc-raw.js";
+import { Operations, OperationSchema, WaitOperationRequestSchema } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { startServer } from "../../src/server.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import type { Store } from "../../src/store/store.js";
+import { methods as demoMethods } from "../../examples/demo/index.js";
+import { TestGrpcClient } from "../../test/support/grpc-client.js";
+import { spawnServer, type ServerProcess } from "../../test/support/process.js";
+import { freshSchema, POSTGRES_URL, type TestSchema } from "../../test/support/postgres.js";
+import { barChartSvg } from "../support/chart.js";
+import { H2GrpcClient } from "../support/grpc-h2.js";
+import { sleepMethodArgs } from "../support/noop-methods.js";
+import { methodPath } from "../support/grpc-raw.js";
 import type { DrainCommand, DrainReport } from "./drain-worker.js";
-import { appendJsonLines, machine, markdownTable, percentile, perJob, pgCounters, pollUntil, RESULTS_DIR, type PgCounters } from "./measure.js";
-import { BullMqSystem, GRAPHILE_BATCHING_PRESET, GraphileWorkerSystem, PgBossSystem, type QueueSystem } from "./peers.js";
+import { appendJsonLines, machine, markdownTable, percentile, perJob, pgCounters, pollUntil, RESULTS_DIR, type PgCounters } from "../support/measure.js";
+import { BullMqSystem, GRAPHILE_BATCHING_PRESET, GraphileWorkerSystem, PgBossSystem, type QueueSystem } from "../peers/index.js";
 
 type Mode = "drain" | "e2e";
 const SLEEP_PATH = methodPath(Demo.method.sleep);
@@ -56,7 +56,7 @@ const MODE_LABEL: Record<Mode, string> = { drain: "drain", e2e: "end to end" };
 
 /**
  * longrun's job: `demo`, the demo's Demo/Sleep with duration 0 (which writes progress 100 durably before
- * it returns), or `noop`, a Demo/Sleep handler that only returns (bench/noop-methods.ts), as the peers' jobs.
+ * it returns), or `noop`, a Demo/Sleep handler that only returns (bench/support/noop-methods.ts), as the peers' jobs.
  */
 export type LongrunHandler = "demo" | "noop";
 
@@ -100,7 +100,7 @@ const LONGRUN_DONE_DRAIN = "no operation left with done = false in the store";
 const CHUNK = 1000;
 const POLL_MS = 25;
 const DRAIN_WORKER = fileURLToPath(new URL("./drain-worker.ts", import.meta.url));
-const CPU_PROFILE_HOOK = fileURLToPath(new URL("./cpu-profile.ts", import.meta.url));
+const CPU_PROFILE_HOOK = fileURLToPath(new URL("../support/cpu-profile.ts", import.meta.url));
 
 /** How a longrun configuration runs its handlers, for the notes. */
 function longrunConcurrency(config: LongrunConfig): string {
@@ -350,7 +350,7 @@ export interface LongrunEndToEnd {
  * End to end against real `longrun serve --demo` processes: each operation started by its own gRPC call
  * (Demo/Sleep, duration 0) and awaited with WaitOperation, `inflight` at a time (calls spread over the
  * instances), after `warmup` operations run the same way. `idle`, if given, runs on the same servers after
- * the measurement (bench/e2e.ts times operations one by one there).
+ * the measurement (bench/throughput/e2e.ts times operations one by one there).
  */
 export async function longrunEndToEnd(
   config: LongrunConfig & { n: number; inflight: number; warmup: number; profileDir?: string | undefined; profileName?: string },
@@ -367,7 +367,7 @@ export async function longrunEndToEnd(
     servers.push(await spawnServer(methods, env));
     servers.push(...(await Promise.all(Array.from({ length: config.instances - 1 }, () => spawnServer(methods, env)))));
     clients.push(...servers.map((s) => new TestGrpcClient(s.grpcAddress)));
-    // The load goes through a minimal HTTP/2 client (bench/grpc-h2.ts), one connection per server, so
+    // The load goes through a minimal HTTP/2 client (bench/support/grpc-h2.ts), one connection per server, so
     // that it takes as little as it can of the CPU the servers need.
     loaders.push(...servers.map((s) => new H2GrpcClient(s.grpcAddress)));
     const sleepRequest = toBinary(SleepRequestSchema, create(SleepRequestSchema, { duration: durationFromMs(0) }));
@@ -626,7 +626,7 @@ async function runNodeLoop(statements: readonly string[], clients: number): Prom
 async function versions(): Promise<Record<string, string>> {
   const packageVersion = (name: string): string => {
     try {
-      return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")) as { version: string }).version;
+      return (JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), "utf8")) as { version: string }).version;
     } catch {
       return "not installed";
     }

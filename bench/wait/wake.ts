@@ -7,11 +7,11 @@
  */
 import { parseArgs } from "node:util";
 import { anyUnpack, durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Operations } from "../src/gen/google/longrunning/operations_pb.js";
-import { Demo, SleepMetadataSchema } from "../src/gen/longrun/demo/v1/demo_pb.js";
-import { TestGrpcClient } from "../test/support/grpc-client.js";
-import { spawnServer } from "../test/support/process.js";
-import { freshSchema } from "../test/support/postgres.js";
+import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo, SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { TestGrpcClient } from "../../test/support/grpc-client.js";
+import { spawnServer } from "../../test/support/process.js";
+import { freshSchema } from "../../test/support/postgres.js";
 
 export async function run(argv: string[]): Promise<void> {
   const n = Number(parseArgs({ args: argv, options: { n: { type: "string", default: "200" } } }).values.n);

@@ -17,14 +17,14 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Operations } from "../src/gen/google/longrunning/operations_pb.js";
-import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../src/gen/longrun/demo/v1/demo_pb.js";
-import { defineMethod } from "../src/runtime/methods.js";
-import { startServer } from "../src/server.js";
-import { TestGrpcClient } from "../test/support/grpc-client.js";
-import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "./measure.js";
-import { BullMqSystem, GraphileWorkerSystem, GRAPHILE_BATCHING_PRESET, PgBossSystem, type QueueSystem } from "./peers.js";
-import { longrunStore, type LongrunConfig } from "./throughput.js";
+import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { defineMethod } from "../../src/runtime/methods.js";
+import { startServer } from "../../src/server.js";
+import { TestGrpcClient } from "../../test/support/grpc-client.js";
+import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "../support/measure.js";
+import { BullMqSystem, GraphileWorkerSystem, GRAPHILE_BATCHING_PRESET, PgBossSystem, type QueueSystem } from "../peers/index.js";
+import { longrunStore, type LongrunConfig } from "../throughput/index.js";
 
 /** Pause between samples, so each start meets an idle system (no batch in flight, nothing queued). */
 const IDLE_GAP_MS = 5;

@@ -9,7 +9,7 @@ import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from "gra
 import { PgBoss } from "pg-boss";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { freshSchema, type TestSchema } from "../test/support/postgres.js";
+import { freshSchema, type TestSchema } from "../../test/support/postgres.js";
 
 /** What a handler reports, so the benchmark can time a job and await it in the same process. */
 export interface JobEvents {

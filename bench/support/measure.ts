@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type pg from "pg";
 
 /** bench/results/, where benchmarks keep what they measured (JSON lines, markdown, charts). */
-export const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
+export const RESULTS_DIR = fileURLToPath(new URL("../results/", import.meta.url));
 
 /** The value below which a fraction `p` of the values fall (nearest rank). */
 export function percentile(values: readonly number[], p: number): number {
@@ -98,7 +98,7 @@ export function machine(): { cpus: number; cpuModel: string; memoryGiB: number; 
 function sourceCommit(): string {
   const git = (args: string[]): string => {
     try {
-      return execFileSync("git", args, { cwd: fileURLToPath(new URL("..", import.meta.url)), encoding: "utf8" }).trim();
+      return execFileSync("git", args, { cwd: fileURLToPath(new URL("../..", import.meta.url)), encoding: "utf8" }).trim();
     } catch {
       return "";
     }

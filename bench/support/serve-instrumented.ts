@@ -1,6 +1,6 @@
 /**
  * `longrun serve`, unchanged, with two instruments the parent drives over the IPC channel
- * (bench/server-process.ts):
+ * (bench/support/server-process.ts):
  * - a count of every Store method call and the time its promise took to settle, so a benchmark can tell how
  *   many reads and writes the server made per phase (WaitOperation's reads before watching and after
  *   waking, say) on either store, and how long they took;
@@ -10,12 +10,12 @@
  *   the measured load only, not the process's start (module loading and compiling are most of a short one);
  * - V8's sampling heap profiler, likewise: what is still alive of what was allocated in a window, by stack.
  *
- *   node --import tsx bench/serve-instrumented.ts serve --demo …   (with an IPC channel)
+ *   node --import tsx bench/support/serve-instrumented.ts serve --demo …   (with an IPC channel)
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { PostgresStore } from "../src/store/postgres/index.js";
-import { SqliteStore } from "../src/store/sqlite/index.js";
+import { PostgresStore } from "../../src/store/postgres/index.js";
+import { SqliteStore } from "../../src/store/sqlite/index.js";
 import type { InstrumentReply, InstrumentRequest, StoreCalls } from "./server-process.js";
 
 let calls: StoreCalls = {};
@@ -109,4 +109,4 @@ process.on("message", (message: InstrumentRequest) => {
 // The IPC channel must not keep the server alive after its own shutdown.
 process.channel?.unref();
 
-await import("../src/cli/main.js");
+await import("../../src/cli/main.js");

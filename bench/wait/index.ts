@@ -4,7 +4,7 @@
  * Measured per operation: the delay from its completion as the server recorded it (the stored end_time:
  * when the finish write began; this machine's clock) to the client holding the answer; the server's
  * resident memory while the `n` waits are pending and at its peak; the Store calls the server made before
- * and after the completion (bench/serve-instrumented.ts counts them in the server process).
+ * and after the completion (bench/support/serve-instrumented.ts counts them in the server process).
  *
  * Then the same with google-gax's default LRO polling instead of Wait (`--modes poll`): after the start,
  * GetOperation at once, then after 100 ms, ×1.3 each time, at most 60 s apart — gax's
@@ -35,16 +35,16 @@ import type * as grpc from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack, durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { createDefaultBackoffSettings } from "google-gax";
-import { Operations, OperationSchema, type Operation } from "../src/gen/google/longrunning/operations_pb.js";
-import { Demo, SleepMetadataSchema } from "../src/gen/longrun/demo/v1/demo_pb.js";
-import { openStore } from "../src/store/open.js";
-import type { ListCursor } from "../src/store/store.js";
-import { freshSchema, type TestSchema } from "../test/support/postgres.js";
-import { heapProfileMarkdown, profileMarkdown, summarizeHeapProfile, summarizeProfile } from "./profile-summary.js";
-import { encodeRequest, methodPath, ownChannel, rawCall, type RawReply } from "./grpc-raw.js";
-import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "./measure.js";
-import { megabytes, serverSource, startBenchServer, type StoreCalls } from "./server-process.js";
-import { sleepMethodArgs } from "./noop-methods.js";
+import { Operations, OperationSchema, type Operation } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo, SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { openStore } from "../../src/store/open.js";
+import type { ListCursor } from "../../src/store/store.js";
+import { freshSchema, type TestSchema } from "../../test/support/postgres.js";
+import { heapProfileMarkdown, profileMarkdown, summarizeHeapProfile, summarizeProfile } from "../support/profile-summary.js";
+import { encodeRequest, methodPath, ownChannel, rawCall, type RawReply } from "../support/grpc-raw.js";
+import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "../support/measure.js";
+import { megabytes, serverSource, startBenchServer, type StoreCalls } from "../support/server-process.js";
+import { sleepMethodArgs } from "../support/noop-methods.js";
 
 type Store = "sqlite" | "postgres";
 type Mode = "wait" | "poll";
@@ -129,7 +129,7 @@ interface Settings {
    * the server can answer n waiters at once).
    */
   spreadMs: number;
-  /** With --complete sleep: `quiet` (bench/noop-methods.ts, one timer, no progress) or the demo's Sleep. */
+  /** With --complete sleep: `quiet` (bench/support/noop-methods.ts, one timer, no progress) or the demo's Sleep. */
   handler: "quiet" | "demo";
   profile: boolean;
 }
@@ -584,13 +584,13 @@ function report(results: readonly RunResult[], settings: Settings): void {
         ? `all operations complete ${settings.atMs / 1000} s after the first start, cancelled by the benchmark, ${settings.cancelInflight} CancelOperation calls in flight (the server runs no handlers: \`--no-worker\`; a queued operation's cancel ends it at once). `
         : `the operations complete from ${settings.atMs / 1000} s after the first start ` +
           (settings.spreadMs === 0 ? "all at one moment" : `over ${settings.spreadMs / 1000} s, ${Math.round(settings.n / (settings.spreadMs / 1000)).toLocaleString("en")} a second in the order they were started`) +
-          `, ending by themselves (${settings.handler === "quiet" ? "Demo/Sleep handlers sleeping in one timer without progress writes, bench/noop-methods.ts" : "the demo's Demo/Sleep handlers, writing progress about once a second"}, \`--concurrency n\`). `) +
+          `, ending by themselves (${settings.handler === "quiet" ? "Demo/Sleep handlers sleeping in one timer without progress writes, bench/support/noop-methods.ts" : "the demo's Demo/Sleep handlers, writing progress about once a second"}, \`--concurrency n\`). `) +
       "Delay: the client's clock when the answer saying done arrived, minus the operation's end_time as the store recorded it " +
       "(the finish write's time; same machine; read through the Store API after the run). " +
       `Polling: google-gax's defaults (${GAX_LRO_BACKOFF.initialRetryDelayMillis} ms, ×${GAX_LRO_BACKOFF.retryDelayMultiplier}, ` +
       `≤ ${GAX_LRO_BACKOFF.maxRetryDelayMillis / 1000} s between one answer and the next request). RSS: VmRSS 0.5 s before the ` +
       "completion (all waits pending) and VmHWM (peak); MB = 10^6 bytes; heap alive: V8's used heap after a full collection, idle → all pending. Reads: Store.get and Store.getViews calls counted in the server " +
-      "process (bench/serve-instrumented.ts).",
+      "process (bench/support/serve-instrumented.ts).",
     "",
     table,
     ...profiles,

@@ -3,16 +3,16 @@
  * once, Demo/Sleep(0) as the handler, against real `longrun serve` processes: one on SQLite, or
  * `instances` sharing one PostgreSQL schema (calls spread over them). Then start → done one at a time on
  * the idle system. On PostgreSQL, also commits per operation (pg_stat_database.xact_commit).
- * The load itself is bench/throughput.ts's end-to-end mode (which runs it beside the peers).
+ * The load itself is bench/throughput/'s end-to-end mode (which runs it beside the peers).
  *
  *   npm run bench -- e2e [--store sqlite|postgres] [--instances 1] [--n 3000] [--inflight 64]
  */
 import { parseArgs } from "node:util";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Operations } from "../src/gen/google/longrunning/operations_pb.js";
-import { Demo } from "../src/gen/longrun/demo/v1/demo_pb.js";
-import { percentile } from "./measure.js";
-import { longrunEndToEnd } from "./throughput.js";
+import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { percentile } from "../support/measure.js";
+import { longrunEndToEnd } from "./index.js";
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({

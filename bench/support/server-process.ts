@@ -1,15 +1,15 @@
 /**
  * A real `longrun serve` process for the wait and rpc benchmarks, as test/support/process.ts starts one,
  * plus what those benchmarks measure: its resident memory and CPU time (from /proc), and, through
- * bench/serve-instrumented.ts over IPC, its Store calls and a V8 CPU profile of a chosen window.
+ * bench/support/serve-instrumented.ts over IPC, its Store calls and a V8 CPU profile of a chosen window.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const INSTRUMENTED_CLI = fileURLToPath(new URL("./serve-instrumented.ts", import.meta.url));
-const CLI = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 /** /proc/<pid>/stat counts CPU time in clock ticks; Linux's USER_HZ is 100 on every common platform. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -19,7 +19,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
  */
 export type StoreCalls = Record<string, number>;
 
-/** What the parent asks bench/serve-instrumented.ts over IPC, one request at a time. */
+/** What the parent asks bench/support/serve-instrumented.ts over IPC, one request at a time. */
 export type InstrumentRequest =
   | { kind: "store-calls" }
   | { kind: "memory"; collectGarbage: boolean }
@@ -41,7 +41,7 @@ export interface BenchServerOptions {
   args: readonly string[];
   env?: Record<string, string>;
   /**
-   * Run longrun through bench/serve-instrumented.ts (Store call counts, profilers). Its wrappers cost the
+   * Run longrun through bench/support/serve-instrumented.ts (Store call counts, profilers). Its wrappers cost the
    * server about 2% per call: a throughput comparison runs without them. @default true
    */
   instruments?: boolean;
@@ -141,7 +141,7 @@ function procStatusKb(pid: number, field: string): number {
   return Number(match[1]);
 }
 
-/** Sends one request to bench/serve-instrumented.ts and waits for its reply (requests are not interleaved). */
+/** Sends one request to bench/support/serve-instrumented.ts and waits for its reply (requests are not interleaved). */
 function ask(child: ChildProcess, request: InstrumentRequest): Promise<InstrumentReply> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

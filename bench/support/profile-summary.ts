@@ -1,9 +1,9 @@
 /**
- * Reads a V8 `.cpuprofile` (what `node --cpu-prof` and bench/serve-instrumented.ts write) and ranks where the
+ * Reads a V8 `.cpuprofile` (what `node --cpu-prof` and bench/support/serve-instrumented.ts write) and ranks where the
  * time went: functions by self time, and the same summed by source (a file of src/, a package of
  * node_modules, one of node's own modules).
  *
- *   node --import tsx bench/profile-summary.ts PROFILE.cpuprofile [top]
+ *   node --import tsx bench/support/profile-summary.ts PROFILE.cpuprofile [top]
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -42,7 +42,7 @@ export interface ProfileSummary {
   sources: SelfTime[];
 }
 
-const ROOT_URL = new URL("..", import.meta.url).href;
+const ROOT_URL = new URL("../..", import.meta.url).href;
 /** CommonJS modules (node_modules) are named by path, ES modules by file URL. */
 const ROOT_PATH = fileURLToPath(ROOT_URL);
 
@@ -170,7 +170,7 @@ export function profileMarkdown(summary: ProfileSummary, title: string): string 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [path, top] = process.argv.slice(2);
   if (!path) {
-    console.error("usage: node --import tsx bench/profile-summary.ts PROFILE.cpuprofile [top]");
+    console.error("usage: node --import tsx bench/support/profile-summary.ts PROFILE.cpuprofile [top]");
     process.exit(2);
   }
   console.log(profileMarkdown(summarizeProfile(path, Number(top ?? 25)), path));

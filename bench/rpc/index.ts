@@ -1,11 +1,11 @@
 /**
  * GetOperation throughput: longrun (`longrun serve --demo` on SQLite, getting one done operation) against a
- * bare server doing only what any server must (bench/bare-server.ts: decode the request, encode the same
+ * bare server doing only what any server must (bench/rpc/bare-server.ts: decode the request, encode the same
  * Operation), each in a process of its own, over gRPC (a grpc-js client: one channel, `c` calls in flight,
  * for a fixed time) and REST (`GET /v1/operations/{id}` with autocannon, `c` connections). Each pair is
  * warmed up, then measured `repeat` times, longrun and bare taking turns (so drift on a noisy machine hits
  * both); reported: medians with min–max, and longrun/bare. With --profile, one more longrun process runs
- * each transport at the highest concurrency under V8's CPU profiler (bench/serve-instrumented.ts), and its top
+ * each transport at the highest concurrency under V8's CPU profiler (bench/support/serve-instrumented.ts), and its top
  * self-time functions are added; the profiles are kept in bench/results/profiles/.
  *
  *   npm run bench -- rpc [--seconds 5] [--repeat 5] [--warmup 5] [--concurrency 1,64] [--transports grpc,rest] [--profile]
@@ -19,12 +19,12 @@ import { fileURLToPath } from "node:url";
 import type * as grpc from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Operations, OperationSchema } from "../src/gen/google/longrunning/operations_pb.js";
-import { Demo } from "../src/gen/longrun/demo/v1/demo_pb.js";
-import { profileMarkdown, summarizeProfile } from "./profile-summary.js";
-import { encodeRequest, methodPath, ownChannel, rawCall } from "./grpc-raw.js";
-import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "./measure.js";
-import { serverSource, startBenchServer, type BenchServer } from "./server-process.js";
+import { Operations, OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { profileMarkdown, summarizeProfile } from "../support/profile-summary.js";
+import { encodeRequest, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
+import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
+import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 
 type Transport = "grpc" | "rest";
 type Target = "longrun" | "bare";
@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<void> {
   const measurements: Measurement[] = [];
   const profiles: string[] = [];
   try {
-    // Measured without bench/serve-instrumented.ts's wrappers, as the bare server runs without any.
+    // Measured without bench/support/serve-instrumented.ts's wrappers, as the bare server runs without any.
     const longrun = await startLongrun(join(dir, "longrun.db"), { instruments: false });
     const bare = await startBenchServer({ args: [], entry: BARE_SERVER, env: { BARE_OPERATION: longrun.operationBytes.toString("base64") } });
     const targets: Record<Target, Endpoint> = {
@@ -335,7 +335,7 @@ function report(measurements: readonly Measurement[], settings: { seconds: numbe
     "",
     `${date}; ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, Node ${host.node}. ` +
       `Each cell: ${settings.repeat} runs of ${settings.seconds} s after a ${settings.warmup} s warm-up, longrun and bare taking turns. ` +
-      "longrun: `longrun serve --demo` on SQLite, one done operation; bare: bench/bare-server.ts (decode the request, encode the same Operation). " +
+      "longrun: `longrun serve --demo` on SQLite, one done operation; bare: bench/rpc/bare-server.ts (decode the request, encode the same Operation). " +
       "gRPC: one channel, a grpc-js client keeping N calls in flight; REST: autocannon, N connections (its latencies are whole milliseconds). " +
       "Client and server share the 2 cores: where a server's CPU is well under 100% of a core, the client was the bottleneck, and the CPU per " +
       "request (in brackets: bare's as a share of longrun's, the throughput ratio the server alone would reach) is the fairer comparison." +
