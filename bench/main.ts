@@ -1,17 +1,35 @@
-/** `npm run bench -- <name> [args]`: runs one benchmark. None runs in `npm test`. */
-const [name, ...args] = process.argv.slice(2);
-const benchmarks: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
-  e2e: () => import("./throughput/e2e.js"),
-  wake: () => import("./wait/wake.js"),
-  list: () => import("./list/index.js"),
-  throughput: () => import("./throughput/index.js"),
-  latency: () => import("./latency/index.js"),
-  wait: () => import("./wait/index.js"),
-  rpc: () => import("./rpc/index.js"),
-};
-const load = name ? benchmarks[name] : undefined;
-if (!load) {
-  console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join("|")}> [args]`);
+/**
+ * `npm run bench -- <name> [flags]` runs one benchmark; `npm run bench -- --help` lists them all with their
+ * flags, `npm run bench -- <name> --help` one. None runs in `npm test`.
+ */
+import { parseBenchmarkArgs, usage, UsageError, type Benchmark } from "./support/args.js";
+import { latency } from "./latency/index.js";
+import { list } from "./list/index.js";
+import { rpc } from "./rpc/index.js";
+import { e2e, throughput } from "./throughput/index.js";
+import { wait, wake } from "./wait/index.js";
+
+// Each definition is typed by its own flags; the registry only needs to parse and run them.
+const benchmarks = [throughput, latency, e2e, wait, wake, rpc, list] as unknown as Benchmark[];
+
+const [name, ...argv] = process.argv.slice(2);
+const benchmark = benchmarks.find((b) => b.name === name);
+if (!benchmark) {
+  const help = name === "--help" || name === "-h";
+  const text = [`usage: npm run bench -- <${benchmarks.map((b) => b.name).join("|")}> [flags]`, "", ...benchmarks.map((b) => usage(b) + "\n")].join("\n");
+  (help ? console.log : console.error)(help ? text : `${name === undefined ? "no benchmark named" : `unknown benchmark ${name}`}\n\n${text}`);
+  process.exit(help ? 0 : 2);
+}
+if (argv.includes("--help") || argv.includes("-h")) {
+  console.log(usage(benchmark));
+  process.exit(0);
+}
+let args: ReturnType<typeof parseBenchmarkArgs>;
+try {
+  args = parseBenchmarkArgs(benchmark, argv);
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(`${error.message}\n\n${usage(benchmark)}`);
   process.exit(2);
 }
-await (await load()).run(args);
+await benchmark.run(args);

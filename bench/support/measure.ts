@@ -2,12 +2,18 @@
 import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
 
-/** bench/results/, where benchmarks keep what they measured (JSON lines, markdown, charts). */
-export const RESULTS_DIR = fileURLToPath(new URL("../results/", import.meta.url));
+/**
+ * bench/results/, where benchmarks keep what they measured (JSON lines, markdown, charts); or the directory
+ * in LONGRUN_BENCH_RESULTS_DIR, where a run that is not to be kept writes instead (a smoke run, or each
+ * side of `throughput --baseline`, whose parent reads the rows back from it).
+ */
+export const RESULTS_DIR = process.env.LONGRUN_BENCH_RESULTS_DIR
+  ? join(resolve(process.env.LONGRUN_BENCH_RESULTS_DIR), "/")
+  : fileURLToPath(new URL("../results/", import.meta.url));
 
 /** The value below which a fraction `p` of the values fall (nearest rank). */
 export function percentile(values: readonly number[], p: number): number {

@@ -7,27 +7,22 @@
  *
  *   npm run bench -- e2e [--store sqlite|postgres] [--instances 1] [--n 3000] [--inflight 64]
  */
-import { parseArgs } from "node:util";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { percentile } from "../support/measure.js";
-import { longrunEndToEnd } from "./index.js";
+import { longrunEndToEnd } from "./longrun-e2e.js";
 
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      store: { type: "string", default: "sqlite" },
-      instances: { type: "string", default: "1" },
-      n: { type: "string", default: "3000" },
-      inflight: { type: "string", default: "64" },
-    },
-  });
-  const n = Number(values.n);
-  const inflight = Number(values.inflight);
-  const instances = Number(values.instances);
-  const store = values.store === "postgres" ? "postgres" : "sqlite";
+/** What `npm run bench -- e2e` was asked (bench/throughput/index.ts declares the flags). */
+export interface EndToEndArgs {
+  store: "sqlite" | "postgres";
+  instances: number;
+  n: number;
+  inflight: number;
+}
+
+export async function run(args: EndToEndArgs): Promise<void> {
+  const { store, instances, n, inflight } = args;
   if (store === "sqlite" && instances !== 1) throw new Error("the embedded store serves one process: --instances 1");
 
   const idle: number[] = [];

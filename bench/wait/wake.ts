@@ -5,7 +5,6 @@
  *
  *   npm run bench -- wake [--n 200]
  */
-import { parseArgs } from "node:util";
 import { anyUnpack, durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo, SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
@@ -13,8 +12,13 @@ import { TestGrpcClient } from "../../test/support/grpc-client.js";
 import { spawnServer } from "../../test/support/process.js";
 import { freshSchema } from "../../test/support/postgres.js";
 
-export async function run(argv: string[]): Promise<void> {
-  const n = Number(parseArgs({ args: argv, options: { n: { type: "string", default: "200" } } }).values.n);
+/** What `npm run bench -- wake` was asked (bench/wait/index.ts declares the flags). */
+export interface WakeArgs {
+  n: number;
+}
+
+export async function run(args: WakeArgs): Promise<void> {
+  const { n } = args;
   const db = await freshSchema("lr_wake");
   const env = { LONGRUN_STORE: db.url, LONGRUN_SCHEMA: db.schema };
   const a = await spawnServer(["--demo"], env);

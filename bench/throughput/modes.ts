@@ -1,0 +1,28 @@
+/**
+ * What the two throughput modes share, for longrun and the peers alike: the modes, the size of a bulk
+ * store call, how often a drain checks the store, and how long a run may take before it counts as stuck.
+ */
+
+/** drain: N jobs stored first, then run; e2e: each job enqueued singly and awaited, `inflight` at a time. */
+export type Mode = "drain" | "e2e";
+export const MODES: readonly Mode[] = ["drain", "e2e"];
+export const MODE_LABEL: Record<Mode, string> = { drain: "drain", e2e: "end to end" };
+
+/** Jobs per bulk store call (longrun: `runtime.startOperations`; peers: their bulk API). */
+export const CHUNK = 1000;
+/** How often a drain asks the store whether any job is left. */
+export const POLL_MS = 25;
+
+/** A run slower than this (20 ms a job, at least 5 minutes) is stuck, not slow. */
+export function drainTimeoutMs(n: number): number {
+  return Math.max(300_000, n * 20);
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Throughput, side by side with peers, in two modes, every system measured in the same run with the same
+ * N and the same number of jobs in flight:
+ *
+ * - drain: N jobs stored first with the system's bulk API, no worker running; then the workers start and
+ *   the clock runs until the store says none is left (checked every 25 ms; longrun on SQLite counts its
+ *   own "done" change events instead, since no other process may open its file).
+ * - e2e (end to end): each job enqueued singly, `inflight` at a time, each awaited until done before its
+ *   lane enqueues the next. longrun: a gRPC Demo/Sleep(0) call to real `longrun serve` processes,
+ *   awaited with WaitOperation, sent by a minimal HTTP/2 client (bench/support/grpc-h2.ts). Peers: their producer
+ *   call, awaited in-process (see `doneMeans` of each).
+ *
+ * Plus PostgreSQL's physical limit in the same run (one INSERT per transaction, 1 and 8 clients, with and
+ * without a pg_notify in the transaction), and for every PostgreSQL run commits and WAL flushes per job.
+ *
+ *   npm run bench -- throughput [--n 20000] [--inflight 64] [--systems a,b,…] [--modes drain,e2e]
+ *                               [--warmup 200] [--handler demo|noop] [--profile DIR]
+ *
+ * --handler noop (the default) runs longrun with a Demo/Sleep handler that only returns, as the peers' jobs
+ * do; --handler demo runs the demo's Sleep(0) instead, which writes its progress once before returning.
+ * --profile writes a CPU profile of each longrun process into DIR/<system>-<mode>/<pid>.cpuprofile
+ * (bench/support/cpu-profile.ts); open it in Chrome DevTools or summarize its self time.
+ * Results: a table on stdout, bench/results/throughput.{jsonl,md,svg}.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { appendJsonLines, machine, RESULTS_DIR } from "../support/measure.js";
+import { longrunDrain } from "./longrun-drain.js";
+import { longrunEndToEndResult } from "./longrun-e2e.js";
+import { MODE_LABEL, type Mode } from "./modes.js";
+import { peerDrain, peerEndToEnd } from "./peer-modes.js";
+import { postgresLimit } from "./postgres-limit.js";
+import { describe, renderReport, throughputChart, versions } from "./report.js";
+import { POSTGRES_LIMIT, systemSpecs, type LongrunHandler, type ThroughputResult } from "./systems.js";
+
+/** What `npm run bench -- throughput` was asked (bench/throughput/index.ts declares the flags). */
+export interface ThroughputArgs {
+  n: number;
+  inflight: number;
+  /** Undefined: every system and PostgreSQL's limit. */
+  systems: string[] | undefined;
+  modes: Mode[];
+  warmup: number;
+  handler: LongrunHandler;
+  profile: string | undefined;
+}
+
+export async function run(args: ThroughputArgs): Promise<void> {
+  const { n, inflight, warmup, modes, handler } = args;
+  const specs = systemSpecs();
+  const wanted = args.systems ?? [...specs.map((s) => s.id), POSTGRES_LIMIT];
+  const runId = new Date().toISOString();
+  const env = { ...machine(), ...(await versions()) };
+  console.log(`throughput: N ${n}, ${inflight} in flight (end to end), run ${runId}`);
+  console.log(env);
+
+  const results: ThroughputResult[] = [];
+  for (const spec of specs.filter((s) => wanted.includes(s.id))) {
+    for (const mode of modes) {
+      console.log(`\n${spec.label}: ${MODE_LABEL[mode]}…`);
+      let result: ThroughputResult;
+      if ("longrun" in spec) {
+        result =
+          mode === "drain"
+            ? await longrunDrain(spec, { ...spec.longrun, handler }, n, args.profile)
+            : await longrunEndToEndResult(spec, { ...spec.longrun, handler }, n, inflight, warmup, args.profile);
+      } else {
+        const system = await spec.peer();
+        result = mode === "drain" ? await peerDrain(system, n) : await peerEndToEnd(system, n, inflight, warmup);
+      }
+      console.log(`  ${describe(result)}`);
+      results.push(result);
+    }
+  }
+  const limits = wanted.includes(POSTGRES_LIMIT) ? await postgresLimit() : [];
+
+  const report = renderReport(results, limits, { n, inflight, runId, env, handler });
+  console.log("\n" + report);
+  appendJsonLines("throughput.jsonl", [
+    ...results.map((r) => ({ bench: "throughput", runId, ...r, ...(r.system.startsWith("longrun") ? { longrunHandler: handler } : {}), environment: env })),
+    ...limits.map((l) => ({ bench: "throughput", runId, system: POSTGRES_LIMIT, ...l, environment: env })),
+  ]);
+  writeFileSync(join(RESULTS_DIR, "throughput.md"), report);
+  writeFileSync(join(RESULTS_DIR, "throughput.svg"), throughputChart(results, n, inflight, handler));
+  console.log(`written: ${RESULTS_DIR}throughput.{jsonl,md,svg}`);
+}
