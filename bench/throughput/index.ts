@@ -18,6 +18,9 @@ export const throughput = defineBenchmark({
     // The peers' jobs do nothing: by default longrun's do nothing either.
     handler: { type: "choice", choices: ["noop", "demo"], default: "noop", help: "longrun's job: a Demo/Sleep that only returns, or the demo's Sleep(0)" },
     profile: { type: "string", placeholder: "DIR", help: "write a CPU profile of every longrun process into DIR/<system>-<mode>/" },
+    baseline: { type: "string", placeholder: "REV", help: "also run longrun's rows from git revision REV (a temporary worktree), print current ÷ baseline" },
+    "baseline-dir": { type: "string", placeholder: "DIR", help: "the same with an existing checkout as the baseline" },
+    rounds: { type: "integer", default: 2, help: "with a baseline: times each row runs per tree, the trees taking turns" },
   },
   run: async (args) => (await import("./run.js")).run(args),
 });

@@ -15,12 +15,16 @@
  *
  *   npm run bench -- throughput [--n 20000] [--inflight 64] [--systems a,b,…] [--modes drain,e2e]
  *                               [--warmup 200] [--handler demo|noop] [--profile DIR]
+ *                               [--baseline REV | --baseline-dir DIR] [--rounds 2]
  *
  * --handler noop (the default) runs longrun with a Demo/Sleep handler that only returns, as the peers' jobs
  * do; --handler demo runs the demo's Sleep(0) instead, which writes its progress once before returning.
  * --profile writes a CPU profile of each longrun process into DIR/<system>-<mode>/<pid>.cpuprofile
  * (bench/support/cpu-profile.ts); open it in Chrome DevTools or summarize its self time.
  * Results: a table on stdout, bench/results/throughput.{jsonl,md,svg}.
+ *
+ * --baseline REV runs longrun's own rows from this tree and from revision REV, side by side, and prints
+ * current ÷ baseline per row (baseline.ts; results in bench/results/throughput-baseline.{jsonl,md}).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -43,10 +47,19 @@ export interface ThroughputArgs {
   warmup: number;
   handler: LongrunHandler;
   profile: string | undefined;
+  /** A git revision to compare longrun's rows with (baseline.ts), or a checkout of one. */
+  baseline: string | undefined;
+  "baseline-dir": string | undefined;
+  rounds: number;
 }
 
 export async function run(args: ThroughputArgs): Promise<void> {
   const { n, inflight, warmup, modes, handler } = args;
+  if (args.baseline !== undefined || args["baseline-dir"] !== undefined) {
+    if (args.baseline !== undefined && args["baseline-dir"] !== undefined) throw new Error("--baseline or --baseline-dir, not both");
+    const { compareWithBaseline } = await import("./baseline.js");
+    return compareWithBaseline({ ...args, baselineDir: args["baseline-dir"] });
+  }
   const specs = systemSpecs();
   const wanted = args.systems ?? [...specs.map((s) => s.id), POSTGRES_LIMIT];
   const runId = new Date().toISOString();
