@@ -14,9 +14,9 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { buildRegistry } from "../../src/core/registry.js";
 import { buildFilterSchema, compileFilter, type FilterExpr } from "../../src/filter/index.js";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
-import type { ListCursor, ListQuery, NewOperation, OperationRecord, Store } from "../../src/store/store.js";
+import { PostgresStore, SqliteStore, type OperationRecord, type Store } from "../../src/index.js";
+// The Store's own input types, which the package does not export: this benchmark calls the Store directly.
+import type { ListCursor, ListQuery, NewOperation } from "../../src/store/store.js";
 import { freshSchema } from "../../test/support/postgres.js";
 
 const PAGE = 50;

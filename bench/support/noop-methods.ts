@@ -9,7 +9,7 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { defineMethod } from "../../src/runtime/methods.js";
+import { defineMethod } from "../../src/index.js";
 import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 
 /** `longrun serve` arguments serving Demo/Sleep with this quiet handler, or (quiet false) the demo's. */

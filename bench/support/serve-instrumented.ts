@@ -14,8 +14,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { PostgresStore } from "../../src/store/postgres/index.js";
-import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { PostgresStore, SqliteStore } from "../../src/index.js";
 import type { InstrumentReply, InstrumentRequest, StoreCalls } from "./server-process.js";
 
 let calls: StoreCalls = {};
@@ -23,12 +22,14 @@ let calls: StoreCalls = {};
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 // The classes are the very modules the CLI imports (one module instance per URL), so wrapping their
-// prototypes here counts the server's own calls. Every method is wrapped, whatever the store grows.
+// prototypes here counts the server's own calls. Every method is wrapped, whatever the store grows, and
+// inherited ones too (a base class shared by the stores): each wrapper sits on the store's own prototype,
+// so a method that calls its base class's version through `super` counts once.
 for (const prototype of [SqliteStore.prototype, PostgresStore.prototype] as object[]) {
   const methods = prototype as Record<string, Method>;
-  for (const name of Object.getOwnPropertyNames(prototype)) {
-    const original = Object.getOwnPropertyDescriptor(prototype, name)?.value as unknown;
-    if (name === "constructor" || typeof original !== "function") continue;
+  for (const name of methodNames(prototype)) {
+    const original = methods[name] as unknown;
+    if (typeof original !== "function") continue;
     const method = original as Method;
     methods[name] = function (this: unknown, ...args: unknown[]): unknown {
       calls[name] = (calls[name] ?? 0) + 1;
@@ -45,6 +46,17 @@ for (const prototype of [SqliteStore.prototype, PostgresStore.prototype] as obje
       return result;
     };
   }
+}
+
+/** Method names along the prototype chain, up to (not including) Object.prototype; no constructors, no accessors. */
+function methodNames(prototype: object): Set<string> {
+  const names = new Set<string>();
+  for (let p: object | null = prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (name !== "constructor" && typeof Object.getOwnPropertyDescriptor(p, name)?.value === "function") names.add(name);
+    }
+  }
+  return names;
 }
 
 function addTime(name: string, ms: number): void {

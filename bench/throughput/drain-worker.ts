@@ -8,8 +8,7 @@
  * does nothing); DRAIN_EXPECTED (with the embedded store: report "drained" once that many operations are
  * done, counted from the store's change feed, since no other process may open the SQLite file it holds).
  */
-import { openStore } from "../../src/store/open.js";
-import { startServer, type LongrunServer } from "../../src/server.js";
+import { openStore, startServer, type LongrunServer } from "../../src/index.js";
 import { methods as demoMethods } from "../../examples/demo/index.js";
 import { methods as noopMethods } from "../support/noop-methods.js";
 

@@ -35,7 +35,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
-import { openStore } from "../../src/store/open.js";
+import { openStore } from "../../src/index.js";
 import type { ListCursor } from "../../src/store/store.js";
 import { freshSchema, type TestSchema } from "../../test/support/postgres.js";
 import { encodeRequest, ownChannel, rawCall } from "../support/grpc-raw.js";
