@@ -21,7 +21,6 @@ export interface LongrunConfig {
   concurrency?: number;
 }
 
-
 /** A fresh store for one run: a temporary SQLite file or a fresh PostgreSQL schema. */
 export interface LongrunStore {
   /** The environment `longrun serve` (and the drain worker) read the store from. */

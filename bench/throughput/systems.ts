@@ -59,7 +59,10 @@ export function systemSpecs(): SystemSpec[] {
     {
       id: "graphile-worker-batched",
       label: "graphile-worker, batching preset",
-      peer: async () => new (await peers()).GraphileWorkerSystem("graphile-worker-batched", "graphile-worker, batching preset", 10, (await peers()).GRAPHILE_BATCHING_PRESET),
+      peer: async () => {
+        const { GraphileWorkerSystem, GRAPHILE_BATCHING_PRESET } = await peers();
+        return new GraphileWorkerSystem("graphile-worker-batched", "graphile-worker, batching preset", 10, GRAPHILE_BATCHING_PRESET);
+      },
     },
     { id: "pg-boss", label: "pg-boss, polling", peer: async () => new (await peers()).PgBossSystem("pg-boss", "pg-boss, polling", false) },
     { id: "pg-boss-notify", label: "pg-boss, LISTEN/NOTIFY", peer: async () => new (await peers()).PgBossSystem("pg-boss-notify", "pg-boss, LISTEN/NOTIFY", true) },

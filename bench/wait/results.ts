@@ -93,5 +93,4 @@ export interface Followed {
   answersBeforeDone: number;
 }
 
-
 export type MemoryMB = Record<keyof NodeJS.MemoryUsage, number>;

@@ -308,7 +308,6 @@ function summarize(store: Store, mode: Mode, n: number, o: Observed, storedEndTi
   };
 }
 
-
 function megabytesOf(memory: NodeJS.MemoryUsage): MemoryMB {
   return {
     rss: megabytes(memory.rss),
