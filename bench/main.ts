@@ -32,4 +32,11 @@ try {
   console.error(`${error.message}\n\n${usage(benchmark)}`);
   process.exit(2);
 }
-await benchmark.run(args);
+try {
+  await benchmark.run(args);
+} catch (error) {
+  // Flags that parse but do not go together are found by the benchmark itself.
+  if (!(error instanceof UsageError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}

@@ -27,7 +27,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
+import { UsageError } from "../support/args.js";
+import { appendJsonLines, machine, markdownTable, median, RESULTS_DIR } from "../support/measure.js";
 import { MODE_LABEL, type Mode } from "./modes.js";
 import { rate } from "./report.js";
 import { systemSpecs, type LongrunHandler } from "./systems.js";
@@ -78,7 +79,7 @@ export async function compareWithBaseline(args: BaselineArgs): Promise<void> {
   const specs = systemSpecs().filter((s) => "longrun" in s);
   const ids = args.systems ?? specs.map((s) => s.id);
   const others = ids.filter((id) => !specs.some((s) => s.id === id));
-  if (others.length > 0) throw new Error(`with a baseline only longrun's own systems run (peers do not change with longrun's sources): not ${others.join(", ")}`);
+  if (others.length > 0) throw new UsageError(`throughput: with a baseline only longrun's own systems run (peers do not change with longrun's sources): not ${others.join(", ")}`);
   const rows = specs.filter((s) => ids.includes(s.id)).flatMap((spec) => args.modes.map((mode) => ({ spec, mode })));
 
   const current: Tree = { side: "current", root: ROOT, commit: commitOf(ROOT) };
@@ -124,7 +125,7 @@ export async function compareWithBaseline(args: BaselineArgs): Promise<void> {
       bench: "throughput-baseline",
       runId,
       ...c,
-      ratio: percentile(c.current, 0.5) / percentile(c.baseline, 0.5),
+      ratio: median(c.current) / median(c.baseline),
       currentCommit: current.commit,
       baselineCommit: baseline.commit,
       n: args.n,
@@ -237,17 +238,17 @@ function renderComparison(
   run: BaselineArgs & { runId: string; currentTree: Tree; baselineTree: Tree; env: ReturnType<typeof machine> },
 ): string {
   const spread = (values: readonly number[]): string =>
-    values.length === 1 ? rate(values[0]) : `${rate(percentile(values, 0.5))} (${rate(Math.min(...values))}–${rate(Math.max(...values))})`;
+    values.length === 1 ? rate(values[0]) : `${rate(median(values))} (${rate(Math.min(...values))}–${rate(Math.max(...values))})`;
   const commits = (values: readonly (number | undefined)[]): string => {
     const known = values.filter((v): v is number => v !== undefined);
-    return known.length === 0 ? "—" : percentile(known, 0.5).toFixed(2);
+    return known.length === 0 ? "—" : median(known).toFixed(2);
   };
   const rows = comparisons.map((c) => [
     c.label,
     MODE_LABEL[c.mode],
     spread(c.current),
     spread(c.baseline),
-    (percentile(c.current, 0.5) / percentile(c.baseline, 0.5)).toFixed(2),
+    (median(c.current) / median(c.baseline)).toFixed(2),
     `${commits(c.currentCommits)} / ${commits(c.baselineCommits)}`,
   ]);
   return [

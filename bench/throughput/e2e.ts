@@ -10,6 +10,7 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { UsageError } from "../support/args.js";
 import { percentile } from "../support/measure.js";
 import { longrunEndToEnd } from "./longrun-e2e.js";
 
@@ -23,7 +24,7 @@ export interface EndToEndArgs {
 
 export async function run(args: EndToEndArgs): Promise<void> {
   const { store, instances, n, inflight } = args;
-  if (store === "sqlite" && instances !== 1) throw new Error("the embedded store serves one process: --instances 1");
+  if (store === "sqlite" && instances !== 1) throw new UsageError("e2e: the embedded store serves one process: --instances 1");
 
   const idle: number[] = [];
   const result = await longrunEndToEnd({ store, instances, n, inflight, warmup: inflight }, async (clients) => {

@@ -28,6 +28,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { UsageError } from "../support/args.js";
 import { appendJsonLines, machine, RESULTS_DIR } from "../support/measure.js";
 import { longrunDrain } from "./longrun-drain.js";
 import { longrunEndToEndResult } from "./longrun-e2e.js";
@@ -56,7 +57,7 @@ export interface ThroughputArgs {
 export async function run(args: ThroughputArgs): Promise<void> {
   const { n, inflight, warmup, modes, handler } = args;
   if (args.baseline !== undefined || args["baseline-dir"] !== undefined) {
-    if (args.baseline !== undefined && args["baseline-dir"] !== undefined) throw new Error("--baseline or --baseline-dir, not both");
+    if (args.baseline !== undefined && args["baseline-dir"] !== undefined) throw new UsageError("throughput: --baseline or --baseline-dir, not both");
     const { compareWithBaseline } = await import("./baseline.js");
     return compareWithBaseline({ ...args, baselineDir: args["baseline-dir"] });
   }
