@@ -127,8 +127,13 @@ export const Reason = {
   UNKNOWN_PATH: "UNKNOWN_PATH",
   /** The store cannot be reached; retry with backoff. */
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
-  /** The server is shutting down. */
+  /** The server is shutting down: it starts no operation, and gives back those it runs; retry elsewhere. */
   SHUTTING_DOWN: "SHUTTING_DOWN",
+  /**
+   * The operation is no longer run by this worker (another took it over after its lease expired): what a
+   * handler's signal and its refused `ctx.progress` carry; metadata `name`.
+   */
+  LEASE_LOST: "LEASE_LOST",
   /** A bug in longrun; the message says no more than that. */
   INTERNAL: "INTERNAL",
 } as const;
@@ -163,4 +168,12 @@ export function unimplemented(what: string): RpcError {
     reason: Reason.UNIMPLEMENTED,
     metadata: { method: what },
   });
+}
+
+export function shuttingDown(): RpcError {
+  return new RpcError(Code.UNAVAILABLE, "The server is shutting down.", { reason: Reason.SHUTTING_DOWN });
+}
+
+export function leaseLost(name: string): RpcError {
+  return new RpcError(Code.ABORTED, "The operation is no longer run by this worker.", { reason: Reason.LEASE_LOST, metadata: { name } });
 }

@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary, type Message, type Registry } from "@bufbuild/protobuf";
 import type { Status } from "../gen/google/rpc/status_pb.js";
 import { Code } from "../core/code.js";
-import { RpcError, toRpcError } from "../core/errors.js";
+import { leaseLost, RpcError, toRpcError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { OperationRecord, ProgressUpdate, Store } from "../store/store.js";
 import type { Clock } from "./clock.js";
@@ -78,7 +78,7 @@ export class Executor {
     const current = await this.options.store.get(operation.id, this.options.clock.now());
     if (!operation.isHeld) return;
     if (current === undefined) operation.phase = "deleted";
-    else this.loseLease(operation, new RpcError(Code.ABORTED, "The operation is no longer run by this worker."));
+    else this.loseLease(operation, leaseLost(operation.record.name));
   }
 
   loseLease(operation: RunningOperation, reason: RpcError): void {
@@ -184,7 +184,7 @@ export class Executor {
         operation.metadata = operation.method.codec.merge(operation.metadata, partial);
         if (operation.phase === "deleted") return;
         const applied = await executor.writeProgress(operation);
-        if (!applied && !operation.wasDeleted) throw new RpcError(Code.ABORTED, "The operation is no longer run by this worker.");
+        if (!applied && !operation.wasDeleted) throw leaseLost(operation.record.name);
       },
     } as OperationContext;
   }

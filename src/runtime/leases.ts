@@ -1,5 +1,4 @@
-import { Code } from "../core/code.js";
-import { RpcError } from "../core/errors.js";
+import { shuttingDown } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Store } from "../store/store.js";
 import type { Clock, Timer } from "./clock.js";
@@ -83,7 +82,7 @@ export class Leases {
     const { store, clock, owner, executor, log } = this.options;
     const unfinished = [...executor.running.values()];
     // Its result, if any, must not be written after the lease is given back.
-    for (const operation of unfinished) executor.loseLease(operation, new RpcError(Code.UNAVAILABLE, "The server is shutting down."));
+    for (const operation of unfinished) executor.loseLease(operation, shuttingDown());
     if (unfinished.length === 0) return;
     try {
       const now = clock.now();

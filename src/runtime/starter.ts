@@ -1,6 +1,5 @@
 import { toBinary, type Message } from "@bufbuild/protobuf";
-import { Code } from "../core/code.js";
-import { invalidArgument, RpcError } from "../core/errors.js";
+import { invalidArgument, shuttingDown } from "../core/errors.js";
 import { newOperationId } from "../core/ids.js";
 import type { OperationNames } from "../core/names.js";
 import type { CreateResult, NewOperation, OperationRecord, Store } from "../store/store.js";
@@ -59,7 +58,7 @@ export class Starter {
 
   private newOperations(fullName: string, requests: readonly Message[]): NewOperation[] {
     const { definition, codec } = this.options.methods.require(fullName);
-    if (this.options.isStopping()) throw new RpcError(Code.UNAVAILABLE, "The server is shutting down.");
+    if (this.options.isStopping()) throw shuttingDown();
     const now = this.options.clock.now();
     const defaultMetadata = codec.encode(codec.initial(now));
     return requests.map((request) => {

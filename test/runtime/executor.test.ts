@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code } from "../../src/core/code.js";
-import { RpcError } from "../../src/core/errors.js";
+import { Reason, RpcError } from "../../src/core/errors.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 import { SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import type { ProgressUpdate, Store } from "../../src/store/store.js";
@@ -124,11 +124,12 @@ describe("Executor", () => {
   });
 
   it("a refused progress write on a taken-over operation: lease lost, the handler's signal aborts, its result is dropped", async () => {
+    let reason: unknown;
     const f = fixture([
       sleepMethod(async (_request, ctx) => {
         await ctx.progress({ progressPercent: 10 }).catch(() => undefined);
         if (!ctx.signal.aborted) await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-        assert.equal((ctx.signal.reason as RpcError).code, Code.ABORTED);
+        reason = ctx.signal.reason;
         return { slept: { seconds: 1n } };
       }),
     ]);
@@ -140,6 +141,8 @@ describe("Executor", () => {
     assert.equal(taken?.attempt, 2);
     executor.run([first!]);
     await until(() => executor.running.size === 0);
+    assert.equal((reason as RpcError).code, Code.ABORTED);
+    assert.equal((reason as RpcError).reason, Reason.LEASE_LOST);
     const record = await f.store.get(queued.id, f.clock.now());
     assert.equal(record?.state, "running", "worker-a's result is not written over worker-b's attempt");
     assert.equal(record?.leaseOwner, "worker-b");

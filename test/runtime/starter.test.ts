@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { Code } from "../../src/core/code.js";
-import { invalidArgument, type RpcError } from "../../src/core/errors.js";
+import { invalidArgument, Reason, type RpcError } from "../../src/core/errors.js";
 import { Starter } from "../../src/runtime/starter.js";
 import { SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { fixture, SLEEP, sleepMethod } from "./fixture.js";
@@ -64,7 +64,10 @@ describe("Starter", () => {
     await assert.rejects(starter.startOperation("x.Y.Z", create(SleepRequestSchema)), code(Code.UNIMPLEMENTED));
     f.close();
     const stopping = setUp({}, true);
-    await assert.rejects(stopping.starter.startOperation(SLEEP, create(SleepRequestSchema)), code(Code.UNAVAILABLE));
+    await assert.rejects(
+      stopping.starter.startOperation(SLEEP, create(SleepRequestSchema)),
+      (err: RpcError) => err.code === Code.UNAVAILABLE && err.reason === Reason.SHUTTING_DOWN,
+    );
     stopping.f.close();
   });
 });
