@@ -1,6 +1,6 @@
 import type { Registry } from "@bufbuild/protobuf";
 import { Code } from "../core/code.js";
-import { RpcError } from "../core/errors.js";
+import { Reason, RpcError } from "../core/errors.js";
 import type { OperationNames } from "../core/names.js";
 import { MetadataCodec } from "./metadata.js";
 import { resolveMethod, type MethodDeclaration, type MethodDefinition } from "./methods.js";
@@ -48,7 +48,9 @@ export class MethodRegistry {
   /** The method, or UNIMPLEMENTED: a start of a method this server does not serve. */
   require(fullName: string): RegisteredMethod {
     const method = this.byName.get(fullName);
-    if (!method) throw new RpcError(Code.UNIMPLEMENTED, `Method ${fullName} is not served here.`);
+    if (!method) {
+      throw new RpcError(Code.UNIMPLEMENTED, `Method ${fullName} is not served here.`, { reason: Reason.UNIMPLEMENTED, metadata: { method: fullName } });
+    }
     return method;
   }
 }

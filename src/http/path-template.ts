@@ -12,7 +12,8 @@
  * verb); this parser also accepts literal segments after it (`/v1/{name=operations/**}/lro`, which Cloud
  * Search serves): at most one `**`, followed by literals only, so a path still matches unambiguously (the
  * trailing literals are matched from the end).
- * Parsing happens once, when routes are built; a bad template throws PathTemplateError.
+ * The REST server (routes) and the REST client (request paths) both read templates with this parser, so they
+ * cannot disagree on the grammar. Parsing happens once per template; a bad one throws PathTemplateError.
  */
 
 export type TemplateSegment =

@@ -1,26 +1,18 @@
 import { toJson, type DescField, type DescMessage, type DescMethod, type JsonObject, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import { getOption, hasOption } from "@bufbuild/protobuf";
 import { http } from "../gen/google/api/annotations_pb.js";
-import type { HttpRule } from "../gen/google/api/http_pb.js";
-import { parsePathTemplate, type PathTemplate, type TemplateSegment } from "../transport/rest/path-template.js";
-import { resolveFieldPath } from "../transport/rest/fields.js";
+import { DEFAULTS } from "../core/defaults.js";
 import { OperationNames } from "../core/names.js";
-
-/** A REST binding of one RPC: `{ method: "POST", path: "/v1/{name=operations/**}:cancel", body: "*" }`. */
-export interface RestBinding {
-  /** The HTTP method: GET, POST, PUT, PATCH, DELETE (or a custom one). */
-  readonly method: string;
-  /** A google.api.http path template. */
-  readonly path: string;
-  /** `"*"`: the request (less path fields) is the body; a field name: that field is; absent: no body. */
-  readonly body?: string;
-}
+import { resolveFieldPath } from "../http/fields.js";
+import { expandPath, valueFits } from "../http/path-match.js";
+import { parsePathTemplate, type PathTemplate } from "../http/path-template.js";
+import { bindingOfRule, operationsRestBindings, type RestBinding } from "../http/rule.js";
 
 /** How a server names its operations, which decides its REST paths. */
 export interface OperationNaming {
-  /** The version prefix. @default "/v1" */
+  /** The version prefix. @default DEFAULTS.restPrefix ("/v1") */
   prefix?: string;
-  /** The collection id. @default "operations" */
+  /** The collection id. @default DEFAULTS.collection ("operations") */
   collection?: string;
   /** A parent pattern for parent-scoped names, as `longrun serve --parent-pattern` takes it. @default none */
   parent?: string;
@@ -29,40 +21,20 @@ export interface OperationNaming {
 /**
  * The bindings of google.longrunning.Operations a longrun server serves for its names (Wait's is the one
  * Cloud services use): `GET /v1/{name=operations/**}`, `GET /v1/{name=operations}`, …; with a parent
- * pattern P, `GET /v1/{name=P/operations/*}` and `GET /v1/{name=P}/operations` (as src/service/endpoints.ts).
+ * pattern P, `GET /v1/{name=P/operations/*}` and `GET /v1/{name=P}/operations` (the server's, from the same table).
  */
 export function operationsBindings(naming: OperationNaming = {}): Record<string, RestBinding> {
-  const { operation: one, list } = new OperationNames({ collection: naming.collection, parent: naming.parent }).restTemplates(naming.prefix);
-  return {
-    "google.longrunning.Operations.ListOperations": { method: "GET", path: list },
-    "google.longrunning.Operations.GetOperation": { method: "GET", path: one },
-    "google.longrunning.Operations.DeleteOperation": { method: "DELETE", path: one },
-    "google.longrunning.Operations.CancelOperation": { method: "POST", path: `${one}:cancel`, body: "*" },
-    "google.longrunning.Operations.WaitOperation": { method: "POST", path: `${one}:wait`, body: "*" },
-  };
+  const names = new OperationNames({ collection: naming.collection ?? DEFAULTS.collection.value, parent: naming.parent });
+  const bindings = operationsRestBindings(names.restTemplates(naming.prefix ?? DEFAULTS.restPrefix.value));
+  const byFullName: Record<string, RestBinding> = {};
+  for (const [rpc, binding] of Object.entries(bindings)) byFullName[`google.longrunning.Operations.${rpc}`] = binding;
+  return byFullName;
 }
 
 /** The method's `google.api.http` annotation as a RestBinding, if it has one. */
 export function annotatedBinding(method: DescMethod): RestBinding | undefined {
   if (!hasOption(method, http)) return undefined;
   return bindingOfRule(getOption(method, http));
-}
-
-export function bindingOfRule(rule: HttpRule): RestBinding | undefined {
-  const { pattern } = rule;
-  const body = rule.body === "" ? undefined : rule.body;
-  switch (pattern.case) {
-    case "get":
-    case "put":
-    case "post":
-    case "delete":
-    case "patch":
-      return { method: pattern.case.toUpperCase(), path: pattern.value, body };
-    case "custom":
-      return { method: pattern.value.kind.toUpperCase(), path: pattern.value.path, body };
-    default:
-      return undefined;
-  }
 }
 
 export interface HttpRequestParts {
@@ -98,29 +70,15 @@ export function transcodeRequest(binding: RestBinding, schema: DescMessage, requ
     if (typeof fields === "string") throw new BindingMismatchError(`${binding.path}: ${fields}`);
     const value = takeJsonPath(json, fields);
     const text = value === undefined || value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
-    const pattern = template.segments.slice(variable.start, variable.end);
-    if (!matches(pattern, text)) {
+    if (!valueFits(template, variable, text)) {
       throw new BindingMismatchError(
         `${variable.fieldPath.join(".")} "${text}" does not match the REST binding ${binding.method} ${binding.path}`,
       );
     }
     values.push(text);
   }
-  let path = "";
-  for (let i = 0; i < template.segments.length; ) {
-    const variableIndex = template.variables.findIndex((v) => v.start === i);
-    if (variableIndex !== -1) {
-      const variable = template.variables[variableIndex]!;
-      path += "/" + percentEncode(values[variableIndex]!, variable.multiSegment);
-      i = variable.end;
-      continue;
-    }
-    const segment = template.segments[i]!;
-    if (segment.kind !== "literal") throw new BindingMismatchError(`${binding.path}: a wildcard outside a variable cannot be expanded`);
-    path += "/" + segment.value;
-    i++;
-  }
-  if (template.verb !== undefined) path += ":" + template.verb;
+  const path = expandPath(template, values);
+  if (path === undefined) throw new BindingMismatchError(`${binding.path}: a wildcard outside a variable cannot be expanded`);
 
   let body: string | undefined;
   if (binding.body === "*") {
@@ -169,33 +127,4 @@ function addQuery(query: URLSearchParams, prefix: string, value: JsonValue): voi
     return;
   }
   query.append(prefix, String(value));
-}
-
-function matches(pattern: readonly TemplateSegment[], value: string): boolean {
-  const parts = value.split("/");
-  let i = 0;
-  for (const [k, segment] of pattern.entries()) {
-    if (segment.kind === "multi") {
-      // Literals may follow `**` (see path-template.ts): they match the value's last parts.
-      const tail = pattern.slice(k + 1);
-      if (parts.length - i < tail.length) return false;
-      const rest = parts.slice(parts.length - tail.length);
-      return tail.every((t, j) => t.kind === "literal" && rest[j] === t.value);
-    }
-    const part = parts[i++];
-    if (part === undefined || part === "") return false;
-    if (segment.kind === "literal" && part !== segment.value) return false;
-  }
-  return i === parts.length;
-}
-
-/** RFC 3986 percent-encoding of all but `[-_.~0-9a-zA-Z]` (and `/` when `keepSlash`), as http.proto asks of clients. */
-export function percentEncode(value: string, keepSlash: boolean): string {
-  let out = "";
-  for (const byte of new TextEncoder().encode(value)) {
-    const c = String.fromCharCode(byte);
-    if (/[-_.~0-9a-zA-Z]/.test(c) || (keepSlash && c === "/")) out += c;
-    else out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
-  }
-  return out;
 }
