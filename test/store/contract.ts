@@ -975,6 +975,56 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         ]);
       });
 
+      it("names each operation once per event, and answers per input, when a batch repeats an id", async () => {
+        const events = recordEvents();
+        await store.create([newOp("a"), newOp("b")], T);
+        await store.claim({ owner: "w", methods: [SLEEP], limit: 2, leaseMs: LEASE, now: T });
+        const m = (n: number) => anyOf("t/M", n);
+        // Two updates of one attempt both apply, the last one's metadata standing; a stale attempt does not.
+        assert.deepEqual(
+          await store.progress(
+            [
+              { id: "a", attempt: 1, metadata: m(1) },
+              { id: "b", attempt: 1, metadata: m(2) },
+              { id: "a", attempt: 1, metadata: m(3) },
+              { id: "a", attempt: 2, metadata: m(4) },
+            ],
+            T + 1,
+          ),
+          [true, true, true, false],
+        );
+        assert.deepEqual((await mustGet("a", T + 1)).metadata, m(3));
+        assert.deepEqual(await store.heartbeat("w", [{ id: "a", attempt: 1 }, { id: "a", attempt: 1 }], LEASE, T + 1).then((r) => r.map((h) => h.held)), [true, true]);
+        assert.deepEqual(ids(await store.getViews(["a", "missing", "a"], T + 1)), ["a", undefined, "a"]);
+        assert.deepEqual(ids(await store.requestCancel(["b", "missing", "b", "a"], T + 2)), ["b", undefined, "b", "a"]);
+        assert.deepEqual(ids(await store.requestControl(["a", "a"], "pause", T + 2)), ["a", "a"]);
+        // Of several results for one operation only the first that matches its attempt applies.
+        assert.deepEqual(
+          await store.finish(
+            [
+              { id: "a", attempt: 2, response: RESPONSE },
+              { id: "a", attempt: 1, error: ERROR },
+              { id: "a", attempt: 1, response: RESPONSE },
+            ],
+            RETENTION,
+            T + 3,
+          ),
+          [false, true, false],
+        );
+        assert.equal((await mustGet("a", T + 3)).error?.code, ERROR.code);
+        await store.release("w", [{ id: "b", attempt: 1 }, { id: "b", attempt: 1 }], T, T + 4);
+        assert.deepEqual(await store.delete(["b", "a", "missing", "b", "a"]), ["b", "a"]);
+        assert.deepEqual(events, [
+          { kind: "created", ids: ["a", "b"] },
+          { kind: "progress", ids: ["a", "b"] },
+          { kind: "cancel-requested", ids: ["b", "a"] },
+          { kind: "control-requested", ids: ["a"] },
+          { kind: "done", ids: ["a"] },
+          { kind: "released", ids: ["b"] },
+          { kind: "deleted", ids: ["b", "a"] },
+        ]);
+      });
+
       it("delivers an event when the change is already visible to readers", async () => {
         const seen: Promise<OperationRecord | undefined>[] = [];
         store.subscribe((event) => {

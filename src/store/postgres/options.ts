@@ -1,4 +1,4 @@
-import type { ListenerErrorHandler } from "../change-feed.js";
+import type { ListenerErrorHandler } from "../shared/change-feed.js";
 import { createHash, randomBytes } from "node:crypto";
 import type { ChangeEvent } from "../store.js";
 
