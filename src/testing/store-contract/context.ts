@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ChangeEvent, NewOperation, OperationRecord, Store } from "../../store/store.js";
-import { ids, LEASE, newOp, SLEEP, T } from "./fixtures.js";
+import { T, SLEEP, LEASE, newOp, ids } from "./fixtures.js";
 
 /**
  * The test functions the contract registers its tests with. node:test's `describe`, `it`, `beforeEach` and

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Contract } from "./context.js";
-import { T, RETENTION, RESPONSE, ERROR, meta, filter, newOp, plain, ids } from "./fixtures.js";
+import { T, RETENTION, RESPONSE, ERROR, meta, filter, newOp, ids } from "./fixtures.js";
 
 /**
  * Listing: newest first, keyset pages within a parent, and AIP-160 filters compiled to each store's SQL.
