@@ -15,7 +15,7 @@ import { typecheck } from "./typecheck.js";
 export type { FilterExpr } from "./expr.js";
 export { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./limits.js";
 export { buildFilterSchema, type FilterSchema } from "./schema.js";
-export { evaluate } from "./evaluate.js";
+export { evaluate, type FilterSubject } from "./evaluate.js";
 export { FilterError } from "./error.js";
 export { transferJsonDialect, TRANSFER_STATUSES, type TransferJsonOptions } from "./transfer-json.js";
 

@@ -1,8 +1,5 @@
-import type { ListenerErrorHandler } from "../change-feed.js";
 import { createHash, randomBytes } from "node:crypto";
-import type { ChangeEvent } from "../store.js";
-
-/** Told what a change listener threw (the write itself has committed). */
+import type { ListenerErrorHandler } from "../shared/change-feed.js";
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?…`, as node-postgres reads it. */

@@ -1,4 +1,4 @@
-import type { ChangeEvent, ChangeKind, ChangeListener } from "./store.js";
+import type { ChangeEvent, ChangeKind, ChangeListener } from "../store.js";
 
 /** Called with what a listener threw; the store's write has already committed and is not affected. */
 export type ListenerErrorHandler = (error: unknown, event: ChangeEvent) => void;

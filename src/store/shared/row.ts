@@ -1,4 +1,4 @@
-import type { OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "./store.js";
+import type { OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "../store.js";
 
 /**
  * A row of the `operations` table, as both stores' drivers return it: the same columns in SQLite and
