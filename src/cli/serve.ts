@@ -1,4 +1,4 @@
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import type { MethodDeclaration } from "../runtime/methods.js";
@@ -9,8 +9,7 @@ import type { DisabledMethods } from "../service/endpoints.js";
 import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 import { parseDuration } from "./duration.js";
 import { BUILTIN_PROFILES, loadProfile, type DeploymentProfile } from "../profiles/index.js";
-
-const DEMO_MODULE = fileURLToPath(new URL("../../examples/demo/index.ts", import.meta.url));
+import { methods as demoMethods } from "../demo/index.js";
 
 interface ServeFlags {
   store: string;
@@ -99,8 +98,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     collection === undefined && parent === undefined
       ? undefined
       : { ...profile?.names, ...(collection !== undefined && { collection }), ...(parent !== undefined && { parent }) };
-  const modules = [...(flags.demo ? [DEMO_MODULE] : []), ...flags.methods];
-  const methods = (await Promise.all(modules.map(loadMethods))).flat();
+  const methods = [...(flags.demo ? demoMethods : []), ...(await Promise.all(flags.methods.map(loadMethods))).flat()];
   const store = await openStore(flags.store, { schema: flags.schema, migrate: flags.migrate });
   const server = await startServer({
     store,
