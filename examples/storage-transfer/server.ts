@@ -19,6 +19,7 @@
  */
 import { storageTransferProfile, type ServerOptions } from "../../src/index.js";
 import { runExampleIfMain } from "../shared/run-example.js";
+import { transferJsonDialect } from "./filter.js";
 import { JobFiles } from "./jobs.js";
 import { runTransferJob, storageTransferEndpoints, type StorageTransferExampleOptions } from "./methods.js";
 
@@ -32,6 +33,7 @@ export function storageTransferOptions(dataDir: string, extra: StorageTransferEx
   return {
     methods: [runTransferJob(jobs, extra)],
     profile: storageTransferProfile,
+    filterDialects: { "storage-transfer-json": transferJsonDialect() },
     extraEndpoints: () => storageTransferEndpoints(jobs),
   } satisfies Partial<ServerOptions>;
 }

@@ -1,2 +1,2 @@
-export { profileOptions, loadProfile, type DeploymentProfile, type ProfileOptions, type FilterDialectName } from "./profile.js";
+export { profileOptions, loadProfile, AIP160_DIALECT_NAME, type DeploymentProfile, type ProfileOptions, type FilterDialectName, type FilterDialects } from "./profile.js";
 export { BUILTIN_PROFILES, longrunProfile, routeOptimizationProfile, cloudSearchProfile, storageTransferProfile } from "./builtin.js";

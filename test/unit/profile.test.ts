@@ -7,7 +7,7 @@ import { BUILTIN_PROFILES, loadProfile, profileOptions, storageTransferProfile, 
 
 describe("deployment profiles", () => {
   it("turn served-method lists into per-transport disabled sets, and the rest into server options", () => {
-    const o = profileOptions(storageTransferProfile);
+    const o = profileOptions(storageTransferProfile, { "storage-transfer-json": () => undefined });
     assert.deepEqual(o.names, { collection: "transferOperations" });
     assert.deepEqual(o.disabled, { rest: ["DeleteOperation", "WaitOperation"], grpc: [] });
     assert.equal(o.maxPageSize, 256);
@@ -23,7 +23,7 @@ describe("deployment profiles", () => {
   it("every built-in profile is valid and named by its key", () => {
     for (const [name, profile] of BUILTIN_PROFILES) {
       assert.equal(profile.name, name);
-      assert.doesNotThrow(() => profileOptions(profile));
+      assert.doesNotThrow(() => profileOptions(profile, { "storage-transfer-json": () => undefined }));
     }
   });
 
@@ -47,10 +47,18 @@ describe("deployment profiles", () => {
       [{ ...ok, rest: { methods: ["GetOperation", "PurgeOperations"] } }, /rest\.methods must be a list of GetOperation, ListOperations/],
       [{ ...ok, rest: { additionalBindings: [{ method: "GetOperation", put: "/x" }] } }, /rest\.additionalBindings\[0\]: unknown key "put"/],
       [{ ...ok, listing: { maxPageSize: 0 } }, /listing\.maxPageSize must be a positive integer/],
-      [{ ...ok, listing: { filterDialect: "sql" } }, /listing\.filterDialect must be one of aip-160, storage-transfer-json/],
+      [{ ...ok, listing: { filterDialect: 160 } }, /listing\.filterDialect must be a dialect's name/],
       [{ ...ok, controls: [{ method: "Pause", command: "pause" }] }, /controls\[0\]\.method must be an RPC's full name/],
     ];
     for (const [value, error] of cases) assert.throws(() => loadProfile(write(value)), error);
     assert.throws(() => profileOptions({ name: "x", grpc: { methods: ["ListOperations"] } }), /GetOperation must be served/);
+    // Which dialect names exist depends on the server's filterDialects, so that is checked by profileOptions.
+    const sql: DeploymentProfile = { name: "x", listing: { filterDialect: "sql" } };
+    assert.deepEqual(loadProfile(write(sql)), sql);
+    assert.throws(() => profileOptions(sql, { "storage-transfer-json": () => undefined }), /listing\.filterDialect must be one of aip-160, storage-transfer-json/);
+    assert.throws(() => profileOptions(sql), /listing\.filterDialect must be one of aip-160 /);
+    const registered = () => undefined;
+    assert.equal(profileOptions({ name: "x", listing: { filterDialect: "sql" } }, { sql: registered }).filterDialect, registered);
+    assert.throws(() => profileOptions({ name: "x" }, { "aip-160": registered }), /"aip-160" is built in/);
   });
 });
