@@ -38,12 +38,11 @@ export type { OperationControl } from "./runtime/control.js";
 export {
   profileOptions,
   loadProfile,
-  BUILTIN_PROFILES,
+  loadProfileModule,
+  checkProfileModule,
   longrunProfile,
-  routeOptimizationProfile,
-  cloudSearchProfile,
-  storageTransferProfile,
   type DeploymentProfile,
+  type ProfileModule,
   type FilterDialectName,
   type FilterDialects,
 } from "./profiles/index.js";

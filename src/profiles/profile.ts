@@ -3,7 +3,7 @@
  * — names, REST bindings, which methods each transport serves, listing rules, custom methods on operations —
  * so that reproducing a real service's surface is configuration, not code. A profile is plain data (it
  * can live in a JSON file: `longrun serve --profile ./profile.json`); `profileOptions` turns it into
- * server options. The built-in profiles of the seed services are in ./builtin.ts.
+ * server options. A profile module (module.ts) adds the plug-ins a profile names.
  */
 import { readFileSync } from "node:fs";
 import type { OperationNamesOptions } from "../core/names.js";
