@@ -31,7 +31,10 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    */
   filterDialects?: FilterDialects;
   methods: readonly MethodDeclaration[];
-  /** Extra proto files whose types may appear in Any (metadata, responses, error details). */
+  /**
+   * Extra proto files: those declaring the RPCs `controls` name by full name (a profile module brings
+   * them), and any whose types may appear in Any (metadata, responses, error details).
+   */
   files?: readonly DescFile[];
   /** gRPC listen address; `false` for no gRPC. Port 0 picks a free port. @default 127.0.0.1:50051 */
   grpc?: { host: string; port: number } | false;
