@@ -10,7 +10,7 @@
  */
 import { openStore } from "../src/store/open.js";
 import { startServer, type LongrunServer } from "../src/server.js";
-import { methods as demoMethods } from "../examples/demo/index.js";
+import { methods as demoMethods } from "../src/demo/index.js";
 import { methods as noopMethods } from "./noop-methods.js";
 
 export type DrainCommand = { type: "go" } | { type: "stop" };

@@ -37,7 +37,7 @@ import { startServer } from "../src/server.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import type { Store } from "../src/store/store.js";
-import { methods as demoMethods } from "../examples/demo/index.js";
+import { methods as demoMethods } from "../src/demo/index.js";
 import { TestGrpcClient } from "../test/support/grpc-client.js";
 import { spawnServer, type ServerProcess } from "../test/support/process.js";
 import { freshSchema, POSTGRES_URL, type TestSchema } from "../test/support/postgres.js";

@@ -8,7 +8,7 @@ import type { MethodDeclaration } from "./runtime/methods.js";
 import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
 import { PageTokens } from "./service/page-token.js";
 import { methodEndpoint, operationControlEndpoint, operationsEndpoints, type AdditionalBinding, type DisabledMethods, type OperationControlOptions } from "./service/endpoints.js";
-import { profileOptions, type DeploymentProfile, type ProfileOptions } from "./profiles/profile.js";
+import { profileOptions, type DeploymentProfile, type FilterDialects, type ProfileOptions } from "./profiles/profile.js";
 import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
 import { startRestServer } from "./transport/rest/server.js";
@@ -25,8 +25,16 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * custom methods on operations), as one declarative profile. Options given here override it.
    */
   profile?: DeploymentProfile;
+  /**
+   * Filter dialects by name, beside the built-in "aip-160", for the profile's `listing.filterDialect` to
+   * name (a plug-in such as the Storage Transfer example's JSON filter registers itself here).
+   */
+  filterDialects?: FilterDialects;
   methods: readonly MethodDeclaration[];
-  /** Extra proto files whose types may appear in Any (metadata, responses, error details). */
+  /**
+   * Extra proto files: those declaring the RPCs `controls` name by full name (a profile module brings
+   * them), and any whose types may appear in Any (metadata, responses, error details).
+   */
   files?: readonly DescFile[];
   /** gRPC listen address; `false` for no gRPC. Port 0 picks a free port. @default 127.0.0.1:50051 */
   grpc?: { host: string; port: number } | false;
@@ -74,7 +82,7 @@ export interface LongrunServer {
 
 /** Starts a longrun server: the runtime (worker) and the Operations service over gRPC and REST. */
 export async function startServer(options: ServerOptions): Promise<LongrunServer> {
-  const profile = options.profile ? profileOptions(options.profile) : undefined;
+  const profile = options.profile ? profileOptions(options.profile, options.filterDialects) : undefined;
   options = { ...options, ...overrides(profile, options) };
   const files = [
     ...options.methods.map((m) => m.method.parent.file),

@@ -1,4 +1,4 @@
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import type { MethodDeclaration } from "../runtime/methods.js";
@@ -8,9 +8,8 @@ import { startServer } from "../server.js";
 import type { DisabledMethods } from "../service/endpoints.js";
 import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 import { parseDuration } from "./duration.js";
-import { BUILTIN_PROFILES, loadProfile, type DeploymentProfile } from "../profiles/index.js";
-
-const DEMO_MODULE = fileURLToPath(new URL("../../examples/demo/index.ts", import.meta.url));
+import { profileNames, resolveProfile } from "./profile.js";
+import { methods as demoMethods } from "../demo/index.js";
 
 interface ServeFlags {
   store: string;
@@ -74,7 +73,7 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         "--profile <name|file>",
-        `deployment profile: ${[...BUILTIN_PROFILES.keys()].join(", ")}, or a JSON file (see docs/profiles.md); flags given explicitly override it`,
+        `deployment profile: ${profileNames().join(", ")}, or a profile module (.ts/.js) or JSON file (see docs/profiles.md); flags given explicitly override it`,
       ).env("LONGRUN_PROFILE"),
     )
     .action(async (flags: ServeFlags, command: Command) => {
@@ -82,13 +81,10 @@ export function serveCommand(): Command {
     });
 }
 
-/** A built-in profile by name, else a JSON file. */
-function resolveProfile(nameOrPath: string): DeploymentProfile {
-  return BUILTIN_PROFILES.get(nameOrPath) ?? loadProfile(nameOrPath);
-}
-
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
-  const profile = flags.profile === undefined ? undefined : resolveProfile(flags.profile);
+  // The profile comes with the plug-ins it names (proto files of its controls, filter dialects, methods).
+  const profileModule = flags.profile === undefined ? undefined : await resolveProfile(flags.profile);
+  const profile = profileModule?.profile;
   // With a profile, a setting it also makes is passed on only when given (flag or environment), so that
   // the flags' defaults do not override the profile.
   const given = <K extends keyof ServeFlags>(key: K): ServeFlags[K] | undefined =>
@@ -99,8 +95,11 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     collection === undefined && parent === undefined
       ? undefined
       : { ...profile?.names, ...(collection !== undefined && { collection }), ...(parent !== undefined && { parent }) };
-  const modules = [...(flags.demo ? [DEMO_MODULE] : []), ...flags.methods];
-  const methods = (await Promise.all(modules.map(loadMethods))).flat();
+  const methods = [
+    ...(flags.demo ? demoMethods : []),
+    ...(await Promise.all(flags.methods.map(loadMethods))).flat(),
+    ...(profileModule?.methods ?? []),
+  ];
   const store = await openStore(flags.store, { schema: flags.schema, migrate: flags.migrate });
   const server = await startServer({
     store,
@@ -116,6 +115,8 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     pageTokenSecret: flags.pageTokenSecret,
     pageTokenTtlMs: flags.pageTokenTtl,
     profile,
+    files: profileModule?.files,
+    filterDialects: profileModule?.filterDialects,
     defaultPageSize: given("defaultPageSize"),
     maxPageSize: given("maxPageSize"),
     errorDomain: flags.errorDomain,

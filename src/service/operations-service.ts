@@ -44,7 +44,7 @@ export interface OperationsServiceOptions {
   filterSchema?: FilterSchema;
   /**
    * The language of `ListOperationsRequest.filter`: AIP-160, or another producing the same typed filter
-   * (`transferJsonDialect()`: Storage Transfer's JSON object). @default aip160Dialect
+   * (such as the Storage Transfer example's JSON object). @default aip160Dialect
    */
   filterDialect?: FilterDialect;
   /** An empty filter is INVALID_ARGUMENT "filter is required" (Storage Transfer). @default false */

@@ -18,11 +18,11 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_google_api_annotations } from "../../api/annotations_pb.js";
-import { file_google_api_client } from "../../api/client_pb.js";
-import { file_google_api_field_behavior } from "../../api/field_behavior_pb.js";
-import type { OperationSchema } from "../../longrunning/operations_pb.js";
-import { file_google_longrunning_operations } from "../../longrunning/operations_pb.js";
+import { file_google_api_annotations } from "../../../../../../src/gen/google/api/annotations_pb.js";
+import { file_google_api_client } from "../../../../../../src/gen/google/api/client_pb.js";
+import { file_google_api_field_behavior } from "../../../../../../src/gen/google/api/field_behavior_pb.js";
+import type { OperationSchema } from "../../../../../../src/gen/google/longrunning/operations_pb.js";
+import { file_google_longrunning_operations } from "../../../../../../src/gen/google/longrunning/operations_pb.js";
 import type { EmptySchema, FieldMask } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_empty, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import type { AgentPool, AgentPoolSchema, GoogleServiceAccountSchema, TransferJob, TransferJobSchema } from "./transfer_types_pb.js";

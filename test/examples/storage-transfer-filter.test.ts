@@ -1,20 +1,21 @@
 /**
- * Storage Transfer's JSON filter dialect: its errors (each naming the key), its equivalence with the
+ * The Storage Transfer example's JSON filter dialect (examples/storage-transfer/filter.ts), a plug-in written
+ * against longrun's public API: its errors (each naming the key), its equivalence with the
  * AIP-160 filter saying the same thing (on the evaluator), and the same results from both stores.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { create, createFileRegistry, toJson, type DescMessage } from "@bufbuild/protobuf";
 import { FieldDescriptorProto_Label as Label, FieldDescriptorProto_Type as Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { aip160Dialect, buildFilterSchema, compileFilter, evaluate, transferJsonDialect } from "../../src/filter/index.js";
+import { aip160Dialect, buildFilterSchema, compileFilter, evaluate, type FilterDialect } from "../../src/index.js";
+import { transferJsonDialect } from "../../examples/storage-transfer/filter.js";
 import { RpcError } from "../../src/core/errors.js";
 import { Code } from "../../src/core/code.js";
 import type { OperationRecord, StoredAny } from "../../src/store/store.js";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
-import type { FilterDialect } from "../../src/filter/index.js";
 import { callError } from "../support/grpc-client.js";
 import { startTestServer } from "../support/server.js";
-import { fill, listAll, openStorePair, T, type OperationPlan, type StorePair } from "./stores.js";
+import { fill, listAll, openStorePair, T, type OperationPlan, type StorePair } from "../filter/stores.js";
 
 // package longrun.transfertest.v1;
 // enum Status { STATUS_UNSPECIFIED = 0; IN_PROGRESS = 1; PAUSED = 2; SUCCESS = 3; FAILED = 4; ABORTED = 5; QUEUED = 6; SUSPENDING = 7; }

@@ -1,6 +1,8 @@
 /**
  * Storage Transfer's ListOperations filter (transferOperations.list): a JSON object instead of AIP-160,
- * compiled to the same typed FilterExpr, so both stores and evaluate.ts run it unchanged.
+ * compiled to the same typed FilterExpr, so both stores and longrun's evaluator run it unchanged. A filter
+ * dialect written only against longrun's public API, as a user's own would be; the example's profile
+ * (profile.ts) registers it as "storage-transfer-json".
  *
  *   {"projectId": "p", "jobNames": ["transferJobs/1"], "jobNamePattern": "transferJobs/*",
  *    "operationNames": ["transferOperations/a"], "operationNamePattern": "transferOperations/*",
@@ -12,12 +14,24 @@
  * projectId, jobNames/jobNamePattern and transferStatuses restrict metadata fields (configurable names),
  * checked against the schema as AIP-160 paths are.
  */
-import { invalidArgument, Reason, type RpcError } from "../core/errors.js";
-import type { Compare, FilterExpr, JsonField, StringMatch, Value } from "./expr.js";
-import type { FilterDialect } from "./index.js";
-import { FIXED_FIELDS, resolveMetadataPath, type FilterSchema, type MetadataPath } from "./schema.js";
-import { parseTimestamp } from "./time.js";
-import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./limits.js";
+import {
+  DEFAULT_FILTER_LIMITS,
+  FIXED_FIELDS,
+  invalidArgument,
+  parseFilterTimestamp,
+  Reason,
+  resolveMetadataPath,
+  type Compare,
+  type FilterDialect,
+  type FilterExpr,
+  type FilterLimits,
+  type FilterSchema,
+  type JsonField,
+  type MetadataPath,
+  type RpcError,
+  type StringMatch,
+  type Value,
+} from "../../src/index.js";
 
 export interface TransferJsonOptions {
   /** Metadata field (proto name) holding the project id; a string. @default "project_id" */
@@ -137,7 +151,7 @@ function strings(object: Record<string, unknown>, key: Key): string[] {
 
 function timestamp(object: Record<string, unknown>, key: Key): Value {
   const text = string(object, key);
-  const value = parseTimestamp(text);
+  const value = parseFilterTimestamp(text);
   if (value === undefined) throw bad(`${key} ${JSON.stringify(text)} is not an RFC 3339 timestamp, such as "2024-01-31T12:00:00Z"`);
   return { type: "timestamp", value };
 }

@@ -18,12 +18,12 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_google_api_field_behavior } from "../../api/field_behavior_pb.js";
-import { file_google_api_resource } from "../../api/resource_pb.js";
+import { file_google_api_field_behavior } from "../../../../../../src/gen/google/api/field_behavior_pb.js";
+import { file_google_api_resource } from "../../../../../../src/gen/google/api/resource_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Code } from "../../rpc/code_pb.js";
-import { file_google_rpc_code } from "../../rpc/code_pb.js";
+import type { Code } from "../../../../../../src/gen/google/rpc/code_pb.js";
+import { file_google_rpc_code } from "../../../../../../src/gen/google/rpc/code_pb.js";
 import type { Date } from "../../type/date_pb.js";
 import { file_google_type_date } from "../../type/date_pb.js";
 import type { TimeOfDay } from "../../type/timeofday_pb.js";

@@ -10,9 +10,9 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_google_api_annotations } from "../../../../google/api/annotations_pb.js";
-import type { OperationSchema } from "../../../../google/longrunning/operations_pb.js";
-import { file_google_longrunning_operations } from "../../../../google/longrunning/operations_pb.js";
+import { file_google_api_annotations } from "../../../../../../../src/gen/google/api/annotations_pb.js";
+import type { OperationSchema } from "../../../../../../../src/gen/google/longrunning/operations_pb.js";
+import { file_google_longrunning_operations } from "../../../../../../../src/gen/google/longrunning/operations_pb.js";
 import { file_google_protobuf_empty, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 

@@ -1,11 +1,10 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
-import { defineMethod, invalidArgument, isErrorCode, nonNegativeDurationMs, RpcError } from "../../src/index.js";
-import {
-  Demo,
-  SleepMetadataSchema,
-  SleepResponseSchema,
-} from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { defineMethod } from "../runtime/methods.js";
+import { invalidArgument, RpcError } from "../core/errors.js";
+import { isErrorCode } from "../core/code.js";
+import { nonNegativeDurationMs } from "../core/duration.js";
+import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../gen/longrun/demo/v1/demo_pb.js";
 
 const MAX_SLEEP_MS = 24 * 60 * 60 * 1000;
 /** Progress is reported about 20 times per sleep, at most once per second and at least every 10 ms. */
