@@ -1,4 +1,5 @@
 import type { DescFile, DescMethod, Registry } from "@bufbuild/protobuf";
+import { DEFAULTS } from "./core/defaults.js";
 import { DEFAULT_ERROR_DOMAIN } from "./core/errors.js";
 import { OperationNames, type OperationNamesOptions } from "./core/names.js";
 import { buildRegistry } from "./core/registry.js";
@@ -123,8 +124,8 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     ...(options.extraEndpoints?.(service) ?? []),
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
-  const grpcListen = options.grpc === undefined ? { host: "127.0.0.1", port: 50051 } : options.grpc;
-  const httpListen = options.http === undefined ? { host: "127.0.0.1", port: 8080 } : options.http;
+  const grpcListen = options.grpc === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.grpcPort.value } : options.grpc;
+  const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
 
   let grpcServer: GrpcServer | undefined;
   let restServer: Awaited<ReturnType<typeof startRestServer>> | undefined;
