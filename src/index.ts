@@ -38,15 +38,48 @@ export type { OperationControl } from "./runtime/control.js";
 export {
   profileOptions,
   loadProfile,
-  BUILTIN_PROFILES,
+  loadProfileModule,
+  checkProfileModule,
   longrunProfile,
-  routeOptimizationProfile,
-  cloudSearchProfile,
-  storageTransferProfile,
   type DeploymentProfile,
+  type ProfileModule,
   type FilterDialectName,
+  type FilterDialects,
 } from "./profiles/index.js";
-export { aip160Dialect, transferJsonDialect, type FilterDialect, type TransferJsonOptions } from "./filter/index.js";
+
+// Writing a ListOperations filter dialect (a plug-in a profile names; see examples/storage-transfer/filter.ts):
+// turn the request's filter into the typed FilterExpr the stores run, checking metadata paths against the
+// schema, and refuse what cannot be used with INVALID_ARGUMENT (reason INVALID_FILTER).
+export {
+  aip160Dialect,
+  compileFilter,
+  evaluate,
+  buildFilterSchema,
+  FilterError,
+  DEFAULT_FILTER_LIMITS,
+  type FilterDialect,
+  type FilterLimits,
+  type FilterSchema,
+} from "./filter/index.js";
+export { FIXED_FIELDS, resolveMetadataPath, type MetadataPath, type PathError } from "./filter/schema.js";
+export { parseTimestamp as parseFilterTimestamp } from "./filter/time.js";
+export type {
+  FilterExpr,
+  Compare,
+  CompareOp,
+  Present,
+  AnyElement,
+  Field,
+  Column,
+  ColumnField,
+  ObjectField,
+  TypeNameField,
+  JsonField,
+  ElementField,
+  Value,
+  ValueType,
+  StringMatch,
+} from "./filter/expr.js";
 
 // Stores
 export type { Store, OperationRecord } from "./store/store.js";

@@ -1,4 +1,5 @@
 import type { DescFile, DescMethod, Registry } from "@bufbuild/protobuf";
+import { DEFAULTS } from "./core/defaults.js";
 import { DEFAULT_ERROR_DOMAIN } from "./core/errors.js";
 import { OperationNames, type OperationNamesOptions } from "./core/names.js";
 import { buildRegistry } from "./core/registry.js";
@@ -8,7 +9,7 @@ import type { MethodDeclaration } from "./runtime/methods.js";
 import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
 import { PageTokens } from "./service/page-token.js";
 import { methodEndpoint, operationControlEndpoint, operationsEndpoints, type AdditionalBinding, type DisabledMethods, type OperationControlOptions } from "./service/endpoints.js";
-import { profileOptions, type DeploymentProfile, type ProfileOptions } from "./profiles/profile.js";
+import { profileOptions, type DeploymentProfile, type FilterDialects, type ProfileOptions } from "./profiles/profile.js";
 import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
 import { startRestServer } from "./transport/rest/server.js";
@@ -25,8 +26,16 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * custom methods on operations), as one declarative profile. Options given here override it.
    */
   profile?: DeploymentProfile;
+  /**
+   * Filter dialects by name, beside the built-in "aip-160", for the profile's `listing.filterDialect` to
+   * name (a plug-in such as the Storage Transfer example's JSON filter registers itself here).
+   */
+  filterDialects?: FilterDialects;
   methods: readonly MethodDeclaration[];
-  /** Extra proto files whose types may appear in Any (metadata, responses, error details). */
+  /**
+   * Extra proto files: those declaring the RPCs `controls` name by full name (a profile module brings
+   * them), and any whose types may appear in Any (metadata, responses, error details).
+   */
   files?: readonly DescFile[];
   /** gRPC listen address; `false` for no gRPC. Port 0 picks a free port. @default 127.0.0.1:50051 */
   grpc?: { host: string; port: number } | false;
@@ -74,7 +83,7 @@ export interface LongrunServer {
 
 /** Starts a longrun server: the runtime (worker) and the Operations service over gRPC and REST. */
 export async function startServer(options: ServerOptions): Promise<LongrunServer> {
-  const profile = options.profile ? profileOptions(options.profile) : undefined;
+  const profile = options.profile ? profileOptions(options.profile, options.filterDialects) : undefined;
   options = { ...options, ...overrides(profile, options) };
   const files = [
     ...options.methods.map((m) => m.method.parent.file),
@@ -115,8 +124,8 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     ...(options.extraEndpoints?.(service) ?? []),
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
-  const grpcListen = options.grpc === undefined ? { host: "127.0.0.1", port: 50051 } : options.grpc;
-  const httpListen = options.http === undefined ? { host: "127.0.0.1", port: 8080 } : options.http;
+  const grpcListen = options.grpc === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.grpcPort.value } : options.grpc;
+  const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
 
   let grpcServer: GrpcServer | undefined;
   let restServer: Awaited<ReturnType<typeof startRestServer>> | undefined;

@@ -9,7 +9,7 @@
  * done, counted from the store's change feed, since no other process may open the SQLite file it holds).
  */
 import { openStore, startServer, type LongrunServer } from "../../src/index.js";
-import { methods as demoMethods } from "../../examples/demo/index.js";
+import { methods as demoMethods } from "../../src/demo/index.js";
 import { methods as noopMethods } from "../support/noop-methods.js";
 
 export type DrainCommand = { type: "go" } | { type: "stop" };

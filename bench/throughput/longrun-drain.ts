@@ -10,7 +10,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { startServer } from "../../src/index.js";
-import { methods as demoMethods } from "../../examples/demo/index.js";
+import { methods as demoMethods } from "../../src/demo/index.js";
 import { perJob, pgCounters, pollUntil } from "../support/measure.js";
 import { longrunStore } from "../support/longrun-store.js";
 import type { DrainCommand, DrainReport } from "./drain-worker.js";

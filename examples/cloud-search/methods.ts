@@ -1,6 +1,6 @@
 /**
  * Cloud Search's `indexing.datasources.updateSchema` and `deleteSchema`, served by longrun from a proto that
- * models their public REST surface (proto/longrun/examples/cloudsearch/v1/cloudsearch.proto). Each starts
+ * models their public REST surface (this folder's proto/longrun/examples/cloudsearch/v1/cloudsearch.proto). Each starts
  * an operation; the schema is validated in the operation (a bad schema ends it with INVALID_ARGUMENT) and
  * stored as a JSON file per data source under a data directory. `server.ts` starts them configured as
  * cloudsearch.googleapis.com is (names, REST surface, error domain).
@@ -15,7 +15,7 @@ import {
   SchemaOperationMetadataSchema,
   SchemaSchema,
   type Schema,
-} from "../../src/gen/longrun/examples/cloudsearch/v1/cloudsearch_pb.js";
+} from "./gen/longrun/examples/cloudsearch/v1/cloudsearch_pb.js";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 
 /** `datasources/{source_id}`, as the REST binding `PUT /v1/indexing/{name=datasources/*}/schema` captures. */

@@ -13,13 +13,14 @@
  * LONGRUN_HTTP_PORT, LONGRUN_STORE) and CLOUD_SEARCH_DATA; defaults 127.0.0.1, 50051, 8080,
  * sqlite:./cloud-search.db, ./cloud-search-data.
  */
-import { cloudSearchProfile, type ServerOptions } from "../../src/index.js";
+import type { ServerOptions } from "../../src/index.js";
 import { runExampleIfMain } from "../shared/run-example.js";
 import { schemaMethods } from "./methods.js";
+import { profile } from "./profile.js";
 
 /** The server options that make longrun look like the real service (its profile, and the handlers); tests use the same. */
 export function cloudSearchOptions(dataDir: string) {
-  return { methods: schemaMethods(dataDir), profile: cloudSearchProfile } satisfies Partial<ServerOptions>;
+  return { methods: schemaMethods(dataDir), profile } satisfies Partial<ServerOptions>;
 }
 
 await runExampleIfMain(import.meta.url, {

@@ -27,8 +27,8 @@ import {
   type Shipment_VisitRequest,
   type ShipmentRoute,
   type Vehicle,
-} from "../../src/gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
-import type { LatLng } from "../../src/gen/google/type/latlng_pb.js";
+} from "./gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
+import type { LatLng } from "./gen/google/type/latlng_pb.js";
 
 /** How many shipments are assigned between two looks at the cancellation signal. */
 const CHECK_EVERY = 500;

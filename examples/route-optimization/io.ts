@@ -22,7 +22,7 @@ import {
   type BatchOptimizeToursRequest,
   type OptimizeToursRequest,
   type OptimizeToursResponse,
-} from "../../src/gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
+} from "./gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
 
 const registry = createRegistry(file_google_maps_routeoptimization_v1_route_optimization_service);
 

@@ -1,6 +1,6 @@
 /**
  * google.maps.routeoptimization.v1.RouteOptimization/BatchOptimizeTours, served by longrun from the official
- * proto (vendored in proto/google/maps/routeoptimization/v1). `longrun serve --methods
+ * proto (vendored in this folder's proto/google/maps/routeoptimization/v1). `longrun serve --methods
  * examples/route-optimization/methods.ts --parent-pattern 'projects/*\/locations/*'` loads this module; `server.ts` starts it configured as the real
  * service is (names, REST surface, error domain).
  */
@@ -9,7 +9,7 @@ import {
   BatchOptimizeToursMetadataSchema,
   BatchOptimizeToursResponseSchema,
   RouteOptimization,
-} from "../../src/gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
+} from "./gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
 import { greedyAssign } from "./greedy.js";
 import { inputUri, outputUri, readModel, validateBatchRequest, writeResult } from "./io.js";
 

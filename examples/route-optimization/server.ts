@@ -11,9 +11,10 @@
  * Flags fall back to the same environment variables as `longrun serve` (LONGRUN_HOST, LONGRUN_GRPC_PORT,
  * LONGRUN_HTTP_PORT, LONGRUN_STORE); defaults 127.0.0.1, 50051, 8080, sqlite:./route-optimization.db.
  */
-import { routeOptimizationProfile, type ServerOptions } from "../../src/index.js";
+import type { ServerOptions } from "../../src/index.js";
 import { runExampleIfMain } from "../shared/run-example.js";
 import { methods } from "./methods.js";
+import { profile } from "./profile.js";
 
 /**
  * The server options that make longrun look like the real service (its deployment profile, see
@@ -21,7 +22,7 @@ import { methods } from "./methods.js";
  */
 export const routeOptimizationOptions = {
   methods,
-  profile: routeOptimizationProfile,
+  profile,
 } satisfies Partial<ServerOptions>;
 
 await runExampleIfMain(import.meta.url, {

@@ -18,7 +18,7 @@ import {
   TransferJobSchema,
   TransferOptions_OverwriteWhen as OverwriteWhen,
   type TransferJob,
-} from "../../src/gen/google/storagetransfer/v1/transfer_types_pb.js";
+} from "./gen/google/storagetransfer/v1/transfer_types_pb.js";
 
 /**
  * `transferJobs/{id}`. Google allows `[A-Za-z0-9-._~]` ending in a letter or digit, up to 128 characters;

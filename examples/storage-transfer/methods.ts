@@ -1,5 +1,5 @@
 /**
- * google.storagetransfer.v1.StorageTransferService, from the official proto (vendored in
+ * google.storagetransfer.v1.StorageTransferService, from the official proto (vendored in this folder's
  * proto/google/storagetransfer/v1): CreateTransferJob and GetTransferJob (plain unary RPCs, served as extra
  * endpoints), RunTransferJob (the long-running method: it copies a POSIX directory to another on this
  * machine), PauseTransferOperation and ResumeTransferOperation (custom methods on operations). `server.ts`
@@ -12,7 +12,7 @@ import { clone, create, getOption, hasOption, type DescMessage, type DescMethodU
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, defineMethod, RpcError, type Endpoint, type MethodDeclaration, type OperationContext } from "../../src/index.js";
 import { http } from "../../src/gen/google/api/annotations_pb.js";
-import { StorageTransferService } from "../../src/gen/google/storagetransfer/v1/transfer_pb.js";
+import { StorageTransferService } from "./gen/google/storagetransfer/v1/transfer_pb.js";
 import {
   ErrorLogEntrySchema,
   ErrorSummarySchema,
@@ -23,7 +23,7 @@ import {
   type TransferCounters,
   type TransferOperation,
   type TransferSpec,
-} from "../../src/gen/google/storagetransfer/v1/transfer_types_pb.js";
+} from "./gen/google/storagetransfer/v1/transfer_types_pb.js";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import { codeOfFsError, copyFile, listSource, sinkFile, upToDate, type SourceFile } from "./copy.js";
 import { JobFiles, newJob, operationIdPrefix } from "./jobs.js";

@@ -17,21 +17,24 @@
  * LONGRUN_HTTP_PORT, LONGRUN_STORE), STORAGE_TRANSFER_DATA and STORAGE_TRANSFER_COPY_DELAY_MS; defaults
  * 127.0.0.1, 50051, 8080, sqlite:./storage-transfer.db, ./storage-transfer-data, 0.
  */
-import { storageTransferProfile, type ServerOptions } from "../../src/index.js";
+import type { ServerOptions } from "../../src/index.js";
 import { runExampleIfMain } from "../shared/run-example.js";
 import { JobFiles } from "./jobs.js";
 import { runTransferJob, storageTransferEndpoints, type StorageTransferExampleOptions } from "./methods.js";
+import { files, filterDialects, profile } from "./profile.js";
 
 /**
- * The server options that make longrun look like the real service — its deployment profile (names, the
- * JSON list filter, page size, REST methods, pause/resume as controls; docs/profiles.md) — with the job
+ * The server options that make longrun look like the real service — its profile module (names, the JSON
+ * list filter, page size, REST methods, pause/resume as controls; profile.ts, docs/profiles.md) — with the job
  * RPCs and the handler, jobs kept under `dataDir`; tests use the same.
  */
 export function storageTransferOptions(dataDir: string, extra: StorageTransferExampleOptions = {}) {
   const jobs = new JobFiles(dataDir);
   return {
     methods: [runTransferJob(jobs, extra)],
-    profile: storageTransferProfile,
+    profile,
+    files,
+    filterDialects,
     extraEndpoints: () => storageTransferEndpoints(jobs),
   } satisfies Partial<ServerOptions>;
 }

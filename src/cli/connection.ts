@@ -6,6 +6,7 @@ import { LongrunClient } from "../client/client.js";
 import { GrpcTransport } from "../client/grpc.js";
 import { ServerReflection } from "../client/reflection.js";
 import { Code } from "../core/code.js";
+import { DEFAULTS } from "../core/defaults.js";
 import { file_longrun_demo_v1_demo } from "../gen/longrun/demo/v1/demo_pb.js";
 import { CliError } from "./exit.js";
 import { ServerTypes } from "./server-types.js";
@@ -19,8 +20,9 @@ export interface ClientFlags {
   parentPattern: string;
 }
 
-export const DEFAULT_GRPC_SERVER = "127.0.0.1:50051";
-export const DEFAULT_REST_SERVER = "http://127.0.0.1:8080";
+/** Where `longrun serve` listens by default. */
+export const DEFAULT_GRPC_SERVER = `${DEFAULTS.host.value}:${DEFAULTS.grpcPort.value}`;
+export const DEFAULT_REST_SERVER = `http://${DEFAULTS.host.value}:${DEFAULTS.httpPort.value}`;
 
 /** The options every client command takes. */
 export function clientOptions(): Option[] {
@@ -32,7 +34,7 @@ export function clientOptions(): Option[] {
       "--descriptors <file>",
       "a FileDescriptorSet with the server's types (buf build -o FILE); over gRPC the CLI asks the server by reflection instead",
     ).env("LONGRUN_DESCRIPTORS"),
-    new Option("--collection <id>", "REST: the collection id of the server's operation names (as serve --collection)").env("LONGRUN_COLLECTION").default("operations"),
+    new Option("--collection <id>", "REST: the collection id of the server's operation names (as serve --collection)").env("LONGRUN_COLLECTION").default(DEFAULTS.collection.value),
     new Option("--parent-pattern <pattern>", "REST: the server's parent pattern, e.g. projects/*/locations/* (as serve --parent-pattern)")
       .env("LONGRUN_PARENT_PATTERN")
       .default(""),

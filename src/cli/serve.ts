@@ -1,6 +1,7 @@
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
+import { DEFAULTS, type DefaultName, type DefaultSetting } from "../core/defaults.js";
 import type { MethodDeclaration } from "../runtime/methods.js";
 import { isPostgresUrl, openStore } from "../store/open.js";
 import { redactUrl, storeOptions } from "./store-options.js";
@@ -8,9 +9,8 @@ import { startServer } from "../server.js";
 import type { DisabledMethods } from "../service/endpoints.js";
 import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 import { parseDuration } from "./duration.js";
-import { BUILTIN_PROFILES, loadProfile, type DeploymentProfile } from "../profiles/index.js";
-
-const DEMO_MODULE = fileURLToPath(new URL("../../examples/demo/index.ts", import.meta.url));
+import { profileNames, resolveProfile } from "./profile.js";
+import { methods as demoMethods } from "../demo/index.js";
 
 interface ServeFlags {
   store: string;
@@ -43,23 +43,24 @@ export function serveCommand(): Command {
   for (const option of storeOptions()) command.addOption(option);
   return command
     .addOption(new Option("--no-migrate", "do not apply schema migrations on start (run `longrun migrate` instead)"))
-    .addOption(new Option("--host <host>", "address to listen on").env("LONGRUN_HOST").default("127.0.0.1"))
-    .addOption(new Option("--grpc-port <port>", "gRPC port (0: pick a free one)").env("LONGRUN_GRPC_PORT").default(50051).argParser(port))
-    .addOption(new Option("--http-port <port>", "REST port (0: pick a free one)").env("LONGRUN_HTTP_PORT").default(8080).argParser(port))
+    .addOption(flagOf("host", "<host>"))
+    .addOption(flagOf("grpcPort", "<port>", port, "(0: pick a free one)"))
+    .addOption(flagOf("httpPort", "<port>", port, "(0: pick a free one)"))
     .addOption(new Option("--methods <module...>", "modules exporting `methods` (long-running method declarations)").env("LONGRUN_METHODS").default([]))
     .addOption(new Option("--demo", "also serve the demo (longrun.demo.v1.Demo/Sleep)").env("LONGRUN_DEMO").default(false))
     .addOption(new Option("--no-worker", "only serve RPCs; run no handlers in this process"))
-    .addOption(new Option("--concurrency <n>", "handlers running at once").env("LONGRUN_CONCURRENCY").default(64).argParser(positiveInt))
-    .addOption(new Option("--lease <duration>", "how long a worker holds an operation between heartbeats").env("LONGRUN_LEASE").default(30_000, "30s").argParser(parseDuration))
-    .addOption(new Option("--retention <duration>", "how long done operations are kept").env("LONGRUN_RETENTION").default(30 * 86_400_000, "30d").argParser(parseDuration))
-    .addOption(new Option("--max-wait <duration>", "longest WaitOperation").env("LONGRUN_MAX_WAIT").default(60_000, "60s").argParser(parseDuration))
-    .addOption(new Option("--shutdown-grace <duration>", "on SIGTERM, how long running handlers get to finish before their leases are released").env("LONGRUN_SHUTDOWN_GRACE").default(10_000, "10s").argParser(parseDuration))
+    .addOption(flagOf("concurrency", "<n>", positiveInt))
+    .addOption(flagOf("leaseMs", "<duration>", parseDuration))
+    .addOption(flagOf("retentionMs", "<duration>", parseDuration))
+    .addOption(flagOf("maxWaitMs", "<duration>", parseDuration))
+    .addOption(flagOf("shutdownGraceMs", "<duration>", parseDuration, "(on SIGTERM; then their leases are released)"))
     .addOption(new Option("--page-token-secret <secret>", "HMAC key for page tokens (default: random per process)").env("LONGRUN_PAGE_TOKEN_SECRET"))
-    .addOption(new Option("--page-token-ttl <duration>", "how long a page token stays valid").env("LONGRUN_PAGE_TOKEN_TTL").default(3 * 86_400_000, "3d").argParser(parseDuration))
-    .addOption(new Option("--default-page-size <n>", "ListOperations page size when page_size is 0").env("LONGRUN_DEFAULT_PAGE_SIZE").default(50).argParser(positiveInt))
-    .addOption(new Option("--max-page-size <n>", "larger page sizes are coerced down to this").env("LONGRUN_MAX_PAGE_SIZE").default(1000).argParser(positiveInt))
-    .addOption(new Option("--error-domain <domain>", "ErrorInfo.domain of errors").env("LONGRUN_ERROR_DOMAIN"))
-    .addOption(new Option("--collection <id>", "collection id of operation names").env("LONGRUN_COLLECTION").default("operations"))
+    .addOption(flagOf("pageTokenTtlMs", "<duration>", parseDuration))
+    .addOption(flagOf("defaultPageSize", "<n>", positiveInt))
+    .addOption(flagOf("maxPageSize", "<n>", positiveInt))
+    // No default here: a profile's own domain applies unless the flag is given.
+    .addOption(new Option("--error-domain <domain>", `${DEFAULTS.errorDomain.about} (default: the profile's, else "${DEFAULTS.errorDomain.shown}")`).env("LONGRUN_ERROR_DOMAIN"))
+    .addOption(flagOf("collection", "<id>"))
     .addOption(
       new Option("--parent-pattern <pattern>", "name operations under a parent, e.g. projects/*/locations/* (names: {parent}/{collection}/{id})")
         .env("LONGRUN_PARENT_PATTERN")
@@ -74,7 +75,7 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         "--profile <name|file>",
-        `deployment profile: ${[...BUILTIN_PROFILES.keys()].join(", ")}, or a JSON file (see docs/profiles.md); flags given explicitly override it`,
+        `deployment profile: ${profileNames().join(", ")}, or a profile module (.ts/.js) or JSON file (see docs/profiles.md); flags given explicitly override it`,
       ).env("LONGRUN_PROFILE"),
     )
     .action(async (flags: ServeFlags, command: Command) => {
@@ -82,13 +83,10 @@ export function serveCommand(): Command {
     });
 }
 
-/** A built-in profile by name, else a JSON file. */
-function resolveProfile(nameOrPath: string): DeploymentProfile {
-  return BUILTIN_PROFILES.get(nameOrPath) ?? loadProfile(nameOrPath);
-}
-
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
-  const profile = flags.profile === undefined ? undefined : resolveProfile(flags.profile);
+  // The profile comes with the plug-ins it names (proto files of its controls, filter dialects, methods).
+  const profileModule = flags.profile === undefined ? undefined : await resolveProfile(flags.profile);
+  const profile = profileModule?.profile;
   // With a profile, a setting it also makes is passed on only when given (flag or environment), so that
   // the flags' defaults do not override the profile.
   const given = <K extends keyof ServeFlags>(key: K): ServeFlags[K] | undefined =>
@@ -99,8 +97,11 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     collection === undefined && parent === undefined
       ? undefined
       : { ...profile?.names, ...(collection !== undefined && { collection }), ...(parent !== undefined && { parent }) };
-  const modules = [...(flags.demo ? [DEMO_MODULE] : []), ...flags.methods];
-  const methods = (await Promise.all(modules.map(loadMethods))).flat();
+  const methods = [
+    ...(flags.demo ? demoMethods : []),
+    ...(await Promise.all(flags.methods.map(loadMethods))).flat(),
+    ...(profileModule?.methods ?? []),
+  ];
   const store = await openStore(flags.store, { schema: flags.schema, migrate: flags.migrate });
   const server = await startServer({
     store,
@@ -116,6 +117,8 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     pageTokenSecret: flags.pageTokenSecret,
     pageTokenTtlMs: flags.pageTokenTtl,
     profile,
+    files: profileModule?.files,
+    filterDialects: profileModule?.filterDialects,
     defaultPageSize: given("defaultPageSize"),
     maxPageSize: given("maxPageSize"),
     errorDomain: flags.errorDomain,
@@ -163,6 +166,19 @@ export function parseDisabled(value: string): DisabledMethods {
     if (transport !== "grpc") rest.push(method as OptionalMethod);
   }
   return { grpc, rest };
+}
+
+/**
+ * The option of a setting in the table of defaults: its flag, environment variable, description and
+ * default all come from `DEFAULTS`, so the CLI, the library and docs/configuration.md cannot disagree.
+ */
+function flagOf(name: DefaultName, argument: string, parse?: (value: string) => unknown, note?: string): Option {
+  const setting: DefaultSetting<unknown> = DEFAULTS[name];
+  if (setting.flag === undefined || setting.env === undefined) throw new Error(`${name} has no flag`);
+  const option = new Option(`${setting.flag} ${argument}`, note === undefined ? setting.about : `${setting.about} ${note}`)
+    .env(setting.env)
+    .default(setting.value, setting.shown);
+  return parse === undefined ? option : option.argParser(parse);
 }
 
 function port(value: string): number {

@@ -13,6 +13,7 @@ import {
 } from "@bufbuild/protobuf";
 import { durationFromMs, EmptySchema } from "@bufbuild/protobuf/wkt";
 import type * as grpc from "@grpc/grpc-js";
+import { DEFAULTS } from "../core/defaults.js";
 import { resolveMessage } from "../core/registry.js";
 import {
   ListOperationsRequestSchema,
@@ -26,7 +27,8 @@ import {
 import { CallFailedError, UnknownTypeError } from "./errors.js";
 import { GrpcTransport } from "./grpc.js";
 import { OperationHandle, type HandleHost, type OperationTypes } from "./handle.js";
-import type { OperationNaming, RestBinding } from "./http-rule.js";
+import type { RestBinding } from "../http/rule.js";
+import type { OperationNaming } from "./rest-request.js";
 import { ClientRegistry } from "./registry.js";
 import { RestTransport } from "./rest.js";
 import { DEFAULT_RETRY_POLICY, retryBackoffMs, retryPolicy, shouldRetry, type RetryPolicy } from "./retry.js";
@@ -55,7 +57,7 @@ export interface LongrunClientOptions {
   retry?: Partial<RetryPolicy> | false;
   /** The polling schedule when the server has no WaitOperation. @default google-gax's: 100 ms ×1.3 up to 60 s (+ 20 % jitter) */
   polling?: Partial<PollingPolicy>;
-  /** The longest single WaitOperation. @default 60_000 */
+  /** The longest single WaitOperation. @default DEFAULTS.maxWaitMs (60 s) */
   waitChunkMs?: number;
   /** gRPC only. */
   grpc?: { credentials?: grpc.ChannelCredentials; metadata?: Record<string, string>; channelOptions?: grpc.ChannelOptions };
@@ -79,7 +81,7 @@ export interface StartOptions<R extends DescMessage = DescMessage, M extends Des
 }
 
 export interface ListOptions extends CallOptions {
-  /** The collection, or a parent for parent-scoped names. @default "operations" */
+  /** The collection, or a parent for parent-scoped names. @default DEFAULTS.collection ("operations") */
   name?: string;
   /** An AIP-160 filter, `done = false`. */
   filter?: string;
@@ -150,7 +152,7 @@ export class LongrunClient {
 
   /** Every operation ListOperations returns, page after page (newest first on longrun). */
   async *list(options: ListOptions = {}): AsyncGenerator<Operation, void, undefined> {
-    const { name = "operations", filter = "", pageSize = 0, ...call } = options;
+    const { name = DEFAULTS.collection.value, filter = "", pageSize = 0, ...call } = options;
     let pageToken = "";
     do {
       const page = await this.listPage({ name, filter, pageSize, pageToken }, call);

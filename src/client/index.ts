@@ -36,5 +36,6 @@ export {
 export { unpackAny, typeNameOf } from "./any.js";
 export { progressPercent, progressField } from "./progress.js";
 export { ServerReflection } from "./reflection.js";
-export type { RestBinding, OperationNaming } from "./http-rule.js";
+export type { OperationNaming } from "./rest-request.js";
+export type { RestBinding } from "../http/rule.js";
 export { Code, codeName } from "../core/code.js";

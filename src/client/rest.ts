@@ -1,9 +1,10 @@
 import { create, fromJson, type DescMessage, type DescMethod, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
-import { Code } from "../core/code.js";
+import { Code, codeOfEnvelopeStatus, codeOfHttpStatus } from "../core/code.js";
 import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
 import { CallFailedError, UnknownTypeError } from "./errors.js";
-import { annotatedBinding, BindingMismatchError, operationsBindings, transcodeRequest, type OperationNaming, type RestBinding } from "./http-rule.js";
+import type { RestBinding } from "../http/rule.js";
+import { annotatedBinding, BindingMismatchError, operationsBindings, transcodeRequest, type OperationNaming } from "./rest-request.js";
 import { methodPath, type Attempt, type OperationsTransport } from "./transport.js";
 
 export interface RestTransportOptions {
@@ -157,38 +158,6 @@ export function assertKnownTypes(json: JsonValue, registry: Registry, where: str
     if (registry.getMessage(typeName) === undefined) throw new UnknownTypeError(typeName, `an Any in ${where}`);
   }
   for (const value of Object.values(json)) assertKnownTypes(value, registry, where);
-}
-
-/** gRPC's mapping of an HTTP status to a code, for answers that carry no google.rpc.Status. */
-export function codeOfHttpStatus(status: number): Code {
-  switch (status) {
-    case 400: return Code.INTERNAL;
-    case 401: return Code.UNAUTHENTICATED;
-    case 403: return Code.PERMISSION_DENIED;
-    case 404: return Code.UNIMPLEMENTED;
-    case 429:
-    case 502:
-    case 503:
-    case 504: return Code.UNAVAILABLE;
-    default: return Code.UNKNOWN;
-  }
-}
-
-/** The code of an error envelope without `status`: the inverse of Google's code → HTTP table, where it is one-to-one enough. */
-function codeOfEnvelopeStatus(status: number): Code {
-  switch (status) {
-    case 400: return Code.INVALID_ARGUMENT;
-    case 401: return Code.UNAUTHENTICATED;
-    case 403: return Code.PERMISSION_DENIED;
-    case 404: return Code.NOT_FOUND;
-    case 409: return Code.ABORTED;
-    case 429: return Code.RESOURCE_EXHAUSTED;
-    case 499: return Code.CANCELLED;
-    case 501: return Code.UNIMPLEMENTED;
-    case 503: return Code.UNAVAILABLE;
-    case 504: return Code.DEADLINE_EXCEEDED;
-    default: return status >= 500 ? Code.INTERNAL : Code.UNKNOWN;
-  }
 }
 
 /** `host:port` → `http://host:port`; a URL as given, without a trailing slash. */

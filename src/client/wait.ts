@@ -1,5 +1,6 @@
 import { equals } from "@bufbuild/protobuf";
 import { Code } from "../core/code.js";
+import { DEFAULTS } from "../core/defaults.js";
 import { OperationSchema, type Operation } from "../gen/google/longrunning/operations_pb.js";
 import { CallFailedError, WaitTimeoutError } from "./errors.js";
 import { sleep } from "./transport.js";
@@ -59,7 +60,7 @@ export interface WaitOptions {
   /**
    * The longest single WaitOperation; a longer wait is re-issued in chunks, each under an RPC deadline a
    * little longer than the chunk (servers answer before the deadline, with the latest state).
-   * @default 60_000 (longrun's and Cloud's cap)
+   * @default DEFAULTS.maxWaitMs (60 s, longrun's and Cloud's cap)
    */
   waitChunkMs?: number;
 }
@@ -72,7 +73,8 @@ export interface WaitRpc {
   readonly waitSupport: { unimplemented: boolean };
 }
 
-export const DEFAULT_WAIT_CHUNK_MS = 60_000;
+/** A server's cap on one WaitOperation: longrun's default, and Cloud's. */
+export const DEFAULT_WAIT_CHUNK_MS: number = DEFAULTS.maxWaitMs.value;
 /** How much longer than the wait it asks for the RPC deadline of a WaitOperation is. */
 export const WAIT_DEADLINE_SLACK_MS = 5_000;
 

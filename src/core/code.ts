@@ -38,3 +38,41 @@ export function httpStatusFromCode(code: Code): number {
     default: return 500;
   }
 }
+
+/**
+ * HTTP status → google.rpc.Code for an answer that carries no google.rpc.Status (a proxy's page, a server
+ * without the route): gRPC's mapping (grpc/doc/http-grpc-status-mapping.md), which the REST client follows.
+ */
+export function codeOfHttpStatus(status: number): Code {
+  switch (status) {
+    case 400: return Code.INTERNAL;
+    case 401: return Code.UNAUTHENTICATED;
+    case 403: return Code.PERMISSION_DENIED;
+    case 404: return Code.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504: return Code.UNAVAILABLE;
+    default: return Code.UNKNOWN;
+  }
+}
+
+/**
+ * The code of a Google error envelope that has no `status`: the inverse of the table above
+ * (httpStatusFromCode), where it is one-to-one enough.
+ */
+export function codeOfEnvelopeStatus(status: number): Code {
+  switch (status) {
+    case 400: return Code.INVALID_ARGUMENT;
+    case 401: return Code.UNAUTHENTICATED;
+    case 403: return Code.PERMISSION_DENIED;
+    case 404: return Code.NOT_FOUND;
+    case 409: return Code.ABORTED;
+    case 429: return Code.RESOURCE_EXHAUSTED;
+    case 499: return Code.CANCELLED;
+    case 501: return Code.UNIMPLEMENTED;
+    case 503: return Code.UNAVAILABLE;
+    case 504: return Code.DEADLINE_EXCEEDED;
+    default: return status >= 500 ? Code.INTERNAL : Code.UNKNOWN;
+  }
+}

@@ -1,6 +1,7 @@
 import { create, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { Code, codeName, isErrorCode } from "./code.js";
+import { DEFAULTS } from "./defaults.js";
 import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
 import {
   BadRequestSchema,
@@ -9,7 +10,7 @@ import {
 } from "../gen/google/rpc/error_details_pb.js";
 
 /** The ErrorInfo domain longrun uses unless a deployment names its own service (AIP-193). */
-export const DEFAULT_ERROR_DOMAIN = "longrun.dev";
+export const DEFAULT_ERROR_DOMAIN: string = DEFAULTS.errorDomain.value;
 
 export interface RpcErrorOptions {
   /** UPPER_SNAKE_CASE reason for the ErrorInfo detail (AIP-193); one of `Reason` for longrun's own errors. */
@@ -125,10 +126,17 @@ export const Reason = {
   REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
   /** No REST binding matches the method and path. */
   UNKNOWN_PATH: "UNKNOWN_PATH",
+  /** The caller went away (connection closed, call cancelled) before it was answered. */
+  CANCELLED: "CANCELLED",
   /** The store cannot be reached; retry with backoff. */
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
-  /** The server is shutting down. */
+  /** The server is shutting down: it starts no operation, and gives back those it runs; retry elsewhere. */
   SHUTTING_DOWN: "SHUTTING_DOWN",
+  /**
+   * The operation is no longer run by this worker (another took it over after its lease expired): what a
+   * handler's signal and its refused `ctx.progress` carry; metadata `name`.
+   */
+  LEASE_LOST: "LEASE_LOST",
   /** A bug in longrun; the message says no more than that. */
   INTERNAL: "INTERNAL",
 } as const;
@@ -163,4 +171,64 @@ export function unimplemented(what: string): RpcError {
     reason: Reason.UNIMPLEMENTED,
     metadata: { method: what },
   });
+}
+
+export function shuttingDown(): RpcError {
+  return new RpcError(Code.UNAVAILABLE, "The server is shutting down.", { reason: Reason.SHUTTING_DOWN });
+}
+
+export function leaseLost(name: string): RpcError {
+  return new RpcError(Code.ABORTED, "The operation is no longer run by this worker.", { reason: Reason.LEASE_LOST, metadata: { name } });
+}
+
+// ---- The errors the transports themselves answer with (the same on gRPC and REST). ----
+
+/**
+ * INVALID_ARGUMENT for a request that cannot be turned into the request message (bad JSON, unknown field,
+ * bad query parameter, undecodable protobuf…). `field` names the offending field or parameter when there is
+ * one; `detail` is the ErrorInfo metadata of that name (the message unless given).
+ */
+export function malformedRequest(message: string, field?: string, detail: string = message): RpcError {
+  const metadata: Record<string, string> = { detail };
+  const details: Any[] = [];
+  if (field !== undefined) {
+    metadata["field"] = field;
+    const violation = create(BadRequest_FieldViolationSchema, { field, description: message });
+    details.push(anyPack(BadRequestSchema, create(BadRequestSchema, { fieldViolations: [violation] })));
+  }
+  return new RpcError(Code.INVALID_ARGUMENT, message, { reason: Reason.MALFORMED_REQUEST, metadata, details });
+}
+
+/** What Google's front end answers for an oversized body. */
+export function requestTooLarge(limit: number): RpcError {
+  return new RpcError(Code.INVALID_ARGUMENT, `Request payload size exceeds the limit: ${limit} bytes.`, {
+    reason: Reason.REQUEST_TOO_LARGE,
+    metadata: { limit: String(limit) },
+  });
+}
+
+export function unknownPath(method: string, path: string): RpcError {
+  return new RpcError(Code.NOT_FOUND, `No REST binding matches ${method} ${path}.`, {
+    reason: Reason.UNKNOWN_PATH,
+    metadata: { method, path },
+  });
+}
+
+/** The path exists for other HTTP methods only; answered as NOT_FOUND like Google does. */
+export function methodNotBound(method: string, path: string, allowed: readonly string[]): RpcError {
+  return new RpcError(
+    Code.NOT_FOUND,
+    `No REST binding matches ${method} ${path} (that path is bound for ${allowed.join(", ")}).`,
+    { reason: Reason.UNKNOWN_PATH, metadata: { method, path, allowed: allowed.join(",") } },
+  );
+}
+
+/** The caller went away before the answer; `message` says when. */
+export function callerGone(message: string): RpcError {
+  return new RpcError(Code.CANCELLED, message, { reason: Reason.CANCELLED });
+}
+
+/** A bug or an unexpected failure: the wire never carries its cause. */
+export function internalError(): RpcError {
+  return new RpcError(Code.INTERNAL, "Internal error.", { reason: Reason.INTERNAL });
 }

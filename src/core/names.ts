@@ -1,3 +1,4 @@
+import { DEFAULTS } from "./defaults.js";
 import { invalidArgument, Reason } from "./errors.js";
 import { OPERATION_ID_PATTERN } from "./ids.js";
 
@@ -28,7 +29,7 @@ export class OperationNames {
   private readonly parentSegments: string[];
 
   constructor(options: OperationNamesOptions = {}) {
-    this.collection = options.collection ?? "operations";
+    this.collection = options.collection ?? DEFAULTS.collection.value;
     this.parentPattern = options.parent ?? "";
     this.parentSegments = this.parentPattern === "" ? [] : this.parentPattern.split("/");
   }
@@ -38,7 +39,7 @@ export class OperationNames {
    * (`{prefix}/{name=operations/**}`, or `{prefix}/{name=P/operations/*}` under a parent pattern P) and the
    * list (`{prefix}/{name=operations}`, or `{prefix}/{name=P}/operations`).
    */
-  restTemplates(prefix = "/v1"): { operation: string; list: string } {
+  restTemplates(prefix: string = DEFAULTS.restPrefix.value): { operation: string; list: string } {
     const { collection, parentPattern: parent } = this;
     return parent === ""
       ? { operation: `${prefix}/{name=${collection}/**}`, list: `${prefix}/{name=${collection}}` }

@@ -1,6 +1,22 @@
-import type { OperationRecord } from "../store/store.js";
 import type { Column, Compare, CompareOp, ElementField, Field, FilterExpr, JsonField, Value } from "./expr.js";
 import { parseDuration, parseTimestamp } from "./time.js";
+
+/**
+ * What a filter reads of an operation: the fields of a store's OperationRecord that filters name.
+ * Declared here, not imported from the store, because the filter sits below the store (the store compiles
+ * its typed AST): an OperationRecord is one of these.
+ */
+export interface FilterSubject {
+  readonly name: string;
+  readonly method: string;
+  readonly state: string;
+  readonly createTime: number;
+  readonly updateTime: number;
+  readonly endTime: number | undefined;
+  readonly error: { readonly code: number; readonly message: string } | undefined;
+  readonly metadata: { readonly typeUrl: string } | undefined;
+  readonly response: { readonly typeUrl: string } | undefined;
+}
 
 /**
  * The reference semantics of a typed filter, in memory: whether an operation matches. The SQL each store
@@ -10,7 +26,7 @@ import { parseDuration, parseTimestamp } from "./time.js";
  * `metadata` is the operation's metadata as proto3 JSON parsed (`JSON.parse(StoredAny.json)`), or
  * undefined when there is none (or it was stored without JSON, as before store migration 2).
  */
-export function evaluate(expr: FilterExpr, operation: OperationRecord, metadata: unknown): boolean {
+export function evaluate(expr: FilterExpr, operation: FilterSubject, metadata: unknown): boolean {
   return truth(expr, { operation, metadata, element: undefined }) === true;
 }
 
@@ -18,7 +34,7 @@ export function evaluate(expr: FilterExpr, operation: OperationRecord, metadata:
 type Truth = boolean | undefined;
 
 interface Context {
-  readonly operation: OperationRecord;
+  readonly operation: FilterSubject;
   readonly metadata: unknown;
   /** Inside AnyElement.where: the element at hand. */
   readonly element: unknown;
@@ -96,7 +112,7 @@ function jsonAt(field: JsonField | ElementField, ctx: Context): unknown {
   return field.kind === "json" ? valueAtPath(jsonOf(field.typeUrls, ctx), field.path) : valueAtPath(ctx.element, field.path);
 }
 
-function columnValue(column: Column, op: OperationRecord): Held | undefined {
+function columnValue(column: Column, op: FilterSubject): Held | undefined {
   switch (column) {
     case "name":
       return op.name;

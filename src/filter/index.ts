@@ -15,15 +15,15 @@ import { typecheck } from "./typecheck.js";
 export type { FilterExpr } from "./expr.js";
 export { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./limits.js";
 export { buildFilterSchema, type FilterSchema } from "./schema.js";
-export { evaluate } from "./evaluate.js";
+export { evaluate, type FilterSubject } from "./evaluate.js";
 export { FilterError } from "./error.js";
-export { transferJsonDialect, TRANSFER_STATUSES, type TransferJsonOptions } from "./transfer-json.js";
 
 /**
  * A ListOperations filter language: turns `ListOperationsRequest.filter` into the typed FilterExpr the
  * stores compile (undefined: no restriction), checked against the schema. Throws INVALID_ARGUMENT
  * (reason INVALID_FILTER, a BadRequest violation on `filter`) for input it cannot use. The default is
- * `aip160Dialect`; `transferJsonDialect()` is Storage Transfer's JSON object.
+ * `aip160Dialect`; a deployment profile names others, which the server is given in `filterDialects`
+ * (examples/storage-transfer/filter.ts is Storage Transfer's JSON object, written as a user would).
  */
 export type FilterDialect = (filter: string, schema: FilterSchema) => FilterExpr | undefined;
 

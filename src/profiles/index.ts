@@ -1,2 +1,11 @@
-export { profileOptions, loadProfile, type DeploymentProfile, type ProfileOptions, type FilterDialectName } from "./profile.js";
-export { BUILTIN_PROFILES, longrunProfile, routeOptimizationProfile, cloudSearchProfile, storageTransferProfile } from "./builtin.js";
+export {
+  profileOptions,
+  loadProfile,
+  AIP160_DIALECT_NAME,
+  type DeploymentProfile,
+  type ProfileOptions,
+  type FilterDialectName,
+  type FilterDialects,
+} from "./profile.js";
+export { longrunProfile } from "./builtin.js";
+export { loadProfileModule, checkProfileModule, type ProfileModule } from "./module.js";

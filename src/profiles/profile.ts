@@ -3,11 +3,11 @@
  * — names, REST bindings, which methods each transport serves, listing rules, custom methods on operations —
  * so that reproducing a real service's surface is configuration, not code. A profile is plain data (it
  * can live in a JSON file: `longrun serve --profile ./profile.json`); `profileOptions` turns it into
- * server options. The built-in profiles of the seed services are in ./builtin.ts.
+ * server options. A profile module (module.ts) adds the plug-ins a profile names.
  */
 import { readFileSync } from "node:fs";
 import type { OperationNamesOptions } from "../core/names.js";
-import { aip160Dialect, transferJsonDialect, type FilterDialect } from "../filter/index.js";
+import { aip160Dialect, type FilterDialect } from "../filter/index.js";
 import type { AdditionalBinding, DisabledMethods, OperationControlOptions, OperationsMethodName } from "../service/endpoints.js";
 import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 
@@ -41,22 +41,27 @@ export interface DeploymentProfile {
     maxPageSize?: number;
     /** ListOperations without a filter is INVALID_ARGUMENT. @default false */
     filterRequired?: boolean;
-    /** The filter language. @default "aip-160" */
+    /**
+     * The filter language, by name: "aip-160", or a dialect the server is given in `filterDialects`
+     * (the Storage Transfer example's profile registers "storage-transfer-json"). @default "aip-160"
+     */
     filterDialect?: FilterDialectName;
   };
   /** ErrorInfo.domain of errors. @default "longrun.dev" */
   errorDomain?: string;
 }
 
-export type FilterDialectName = "aip-160" | "storage-transfer-json";
+/** A filter dialect's name in a profile: "aip-160" (built in), or a key of the server's `filterDialects`. */
+export type FilterDialectName = string;
+
+/** Filter dialects by the name profiles give them (`listing.filterDialect`). */
+export type FilterDialects = Readonly<Record<FilterDialectName, FilterDialect>>;
+
+/** The dialect every server knows; others are registered through `filterDialects`. */
+export const AIP160_DIALECT_NAME = "aip-160";
 
 /** A custom method on operations as data: the RPC by its full name. */
 export type ProfileControl = Omit<OperationControlOptions, "method"> & { method: string };
-
-const DIALECTS: Record<FilterDialectName, () => FilterDialect> = {
-  "aip-160": () => aip160Dialect,
-  "storage-transfer-json": () => transferJsonDialect(),
-};
 
 const ALL_METHODS: readonly OperationsMethodName[] = ["GetOperation", ...OPTIONAL_METHODS];
 
@@ -74,8 +79,11 @@ export interface ProfileOptions {
   errorDomain: string | undefined;
 }
 
-/** Checks a profile (it may come from a JSON file) and turns it into server options; throws naming the problem. */
-export function profileOptions(profile: DeploymentProfile): ProfileOptions {
+/**
+ * Checks a profile (it may come from a JSON file) and turns it into server options; throws naming the
+ * problem. `filterDialects` are the dialects, beside "aip-160", that `listing.filterDialect` may name.
+ */
+export function profileOptions(profile: DeploymentProfile, filterDialects: FilterDialects = {}): ProfileOptions {
   checkProfile(profile);
   const unserved = (served: readonly OperationsMethodName[] | undefined): OptionalMethod[] => {
     if (served === undefined) return [];
@@ -83,6 +91,10 @@ export function profileOptions(profile: DeploymentProfile): ProfileOptions {
     return OPTIONAL_METHODS.filter((m) => !served.includes(m));
   };
   const dialect = profile.listing?.filterDialect;
+  const dialects = knownDialects(filterDialects);
+  if (dialect !== undefined && !Object.hasOwn(dialects, dialect)) {
+    throw new Error(`profile ${profile.name}: listing.filterDialect must be one of ${Object.keys(dialects).join(", ")} (a dialect is registered through filterDialects)`);
+  }
   return {
     names: profile.names,
     restPrefix: profile.rest?.prefix,
@@ -92,9 +104,15 @@ export function profileOptions(profile: DeploymentProfile): ProfileOptions {
     defaultPageSize: profile.listing?.defaultPageSize,
     maxPageSize: profile.listing?.maxPageSize,
     filterRequired: profile.listing?.filterRequired,
-    filterDialect: dialect === undefined ? undefined : DIALECTS[dialect](),
+    filterDialect: dialect === undefined ? undefined : dialects[dialect],
     errorDomain: profile.errorDomain,
   };
+}
+
+/** The built-in dialect and the registered ones; a registered one may not take the built-in's name. */
+function knownDialects(registered: FilterDialects): FilterDialects {
+  if (Object.hasOwn(registered, AIP160_DIALECT_NAME)) throw new Error(`filterDialects: "${AIP160_DIALECT_NAME}" is built in; register a dialect under another name`);
+  return { [AIP160_DIALECT_NAME]: aip160Dialect, ...registered };
 }
 
 /** Reads a profile from a JSON file and checks it. */
@@ -168,8 +186,9 @@ function checkProfile(value: DeploymentProfile, source = "profile"): void {
   if (listing?.filterRequired !== undefined && typeof listing.filterRequired !== "boolean") {
     throw new Error(`${where("listing.filterRequired")} must be true or false`);
   }
-  if (listing?.filterDialect !== undefined && !Object.hasOwn(DIALECTS, listing.filterDialect as string)) {
-    throw new Error(`${where("listing.filterDialect")} must be one of ${Object.keys(DIALECTS).join(", ")}`);
+  // Which names exist is known only once the server's filterDialects are (profileOptions checks it).
+  if (listing?.filterDialect !== undefined && (typeof listing.filterDialect !== "string" || listing.filterDialect === "")) {
+    throw new Error(`${where("listing.filterDialect")} must be a dialect's name, such as "aip-160"`);
   }
   string(root.errorDomain, "errorDomain");
 }

@@ -1,5 +1,5 @@
 import { create, getOption, hasOption, ScalarType, type DescMethod, type Message } from "@bufbuild/protobuf";
-import { HttpRuleSchema, type HttpRule } from "../gen/google/api/http_pb.js";
+import type { HttpRule } from "../gen/google/api/http_pb.js";
 import { http } from "../gen/google/api/annotations_pb.js";
 import {
   Operations,
@@ -12,7 +12,9 @@ import {
 import type { MethodDefinition } from "../runtime/methods.js";
 import type { CallContext, Endpoint } from "./endpoint.js";
 import type { OperationsService, OptionalMethod } from "./operations-service.js";
+import { DEFAULTS } from "../core/defaults.js";
 import { unimplemented } from "../core/errors.js";
+import { operationsRestBindings, ruleOfBinding } from "../http/rule.js";
 
 /** Methods a deployment switches off, per transport: they answer UNIMPLEMENTED there. */
 export interface DisabledMethods {
@@ -21,7 +23,7 @@ export interface DisabledMethods {
 }
 
 export interface OperationsEndpointOptions {
-  /** The version prefix of the Operations bindings. @default "/v1" */
+  /** The version prefix of the Operations bindings. @default DEFAULTS.restPrefix ("/v1") */
   prefix?: string;
   disabled?: DisabledMethods;
   /**
@@ -58,9 +60,9 @@ export interface AdditionalBinding {
  * proto leaves out but Cloud services add.
  */
 export function operationsEndpoints(service: OperationsService, options: OperationsEndpointOptions = {}): Endpoint[] {
-  const prefix = options.prefix ?? "/v1";
+  const prefix = options.prefix ?? DEFAULTS.restPrefix.value;
   const { collection, parentPattern } = service.names;
-  const { operation: one, list } = service.names.restTemplates(prefix);
+  const rest = operationsRestBindings(service.names.restTemplates(prefix));
   const off = { grpc: new Set(options.disabled?.grpc ?? []), rest: new Set(options.disabled?.rest ?? []) };
   /** The method, answering UNIMPLEMENTED on the transports the deployment switched it off for. */
   const unless = (name: OptionalMethod, invoke: Invoke): Invoke => (request, ctx) => {
@@ -70,11 +72,11 @@ export function operationsEndpoints(service: OperationsService, options: Operati
   const m = Operations.method;
   /** Each method with its standard binding; additional bindings reuse the method and its invoke. */
   const methods: Record<OperationsMethodName, { method: DescMethod; binding: HttpRule; invoke: Invoke }> = {
-    ListOperations: { method: m.listOperations, binding: rule("get", list), invoke: (r) => service.listOperations(r as ListOperationsRequest) },
-    GetOperation: { method: m.getOperation, binding: rule("get", one), invoke: (r) => service.getOperation(r as GetOperationRequest) },
-    DeleteOperation: { method: m.deleteOperation, binding: rule("delete", one), invoke: (r) => service.deleteOperation(r as DeleteOperationRequest) },
-    CancelOperation: { method: m.cancelOperation, binding: rule("post", `${one}:cancel`, "*"), invoke: (r) => service.cancelOperation(r as CancelOperationRequest) },
-    WaitOperation: { method: m.waitOperation, binding: rule("post", `${one}:wait`, "*"), invoke: (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx) },
+    ListOperations: { method: m.listOperations, binding: ruleOfBinding(rest.ListOperations), invoke: (r) => service.listOperations(r as ListOperationsRequest) },
+    GetOperation: { method: m.getOperation, binding: ruleOfBinding(rest.GetOperation), invoke: (r) => service.getOperation(r as GetOperationRequest) },
+    DeleteOperation: { method: m.deleteOperation, binding: ruleOfBinding(rest.DeleteOperation), invoke: (r) => service.deleteOperation(r as DeleteOperationRequest) },
+    CancelOperation: { method: m.cancelOperation, binding: ruleOfBinding(rest.CancelOperation), invoke: (r) => service.cancelOperation(r as CancelOperationRequest) },
+    WaitOperation: { method: m.waitOperation, binding: ruleOfBinding(rest.WaitOperation), invoke: (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx) },
   };
   const endpoints: Endpoint[] = (Object.keys(methods) as OperationsMethodName[]).map((name) => {
     const { method, binding, invoke } = methods[name];
@@ -89,7 +91,7 @@ export function operationsEndpoints(service: OperationsService, options: Operati
     // The single segment is the whole name percent-encoded, or just the id: both mean the same operation.
     endpoints.push({
       method: m.getOperation,
-      httpRules: [rule("get", `${prefix}/${collection}/{name}`)],
+      httpRules: [ruleOfBinding({ method: "GET", path: `${prefix}/${collection}/{name}` })],
       grpc: false,
       invoke: (r) => {
         const request = r as GetOperationRequest;
@@ -149,9 +151,5 @@ function additionalRule(binding: AdditionalBinding): HttpRule {
   const verbs = (["get", "post", "delete"] as const).filter((verb) => binding[verb] !== undefined);
   if (verbs.length !== 1) throw new Error(`an additional binding of ${binding.method} needs exactly one of get, post, delete`);
   const verb = verbs[0]!;
-  return rule(verb, binding[verb]!, binding.body ?? (verb === "post" ? "*" : ""));
-}
-
-function rule(verb: "get" | "post" | "delete", path: string, body = ""): HttpRule {
-  return create(HttpRuleSchema, { pattern: { case: verb, value: path }, body });
+  return ruleOfBinding({ method: verb.toUpperCase(), path: binding[verb]!, body: binding.body ?? (verb === "post" ? "*" : "") });
 }

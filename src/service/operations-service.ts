@@ -11,6 +11,7 @@ import {
   type WaitOperationRequest,
 } from "../gen/google/longrunning/operations_pb.js";
 import { invalidArgument, notFound, Reason, unimplemented } from "../core/errors.js";
+import { DEFAULTS } from "../core/defaults.js";
 import { nonNegativeDurationMs } from "../core/duration.js";
 import type { OperationNames } from "../core/names.js";
 import type { OperationView, Store } from "../store/store.js";
@@ -29,11 +30,11 @@ export const OPTIONAL_METHODS: readonly OptionalMethod[] = ["ListOperations", "C
 export interface OperationsServiceOptions {
   store: Store;
   runtime: Runtime;
-  /** @default 50 */
+  /** @default DEFAULTS.defaultPageSize (50) */
   defaultPageSize?: number;
-  /** Larger page sizes are coerced down to this (AIP-158). @default 1000 */
+  /** Larger page sizes are coerced down to this (AIP-158). @default DEFAULTS.maxPageSize (1000) */
   maxPageSize?: number;
-  /** The longest a WaitOperation call waits, whatever its timeout. @default 60_000 */
+  /** The longest a WaitOperation call waits, whatever its timeout. @default DEFAULTS.maxWaitMs (60 s) */
   maxWaitMs?: number;
   pageTokens?: PageTokens;
   /**
@@ -43,7 +44,7 @@ export interface OperationsServiceOptions {
   filterSchema?: FilterSchema;
   /**
    * The language of `ListOperationsRequest.filter`: AIP-160, or another producing the same typed filter
-   * (`transferJsonDialect()`: Storage Transfer's JSON object). @default aip160Dialect
+   * (such as the Storage Transfer example's JSON object). @default aip160Dialect
    */
   filterDialect?: FilterDialect;
   /** An empty filter is INVALID_ARGUMENT "filter is required" (Storage Transfer). @default false */
@@ -83,9 +84,9 @@ export class OperationsService {
     this.store = options.store;
     this.runtime = options.runtime;
     this.names = options.runtime.names;
-    this.defaultPageSize = options.defaultPageSize ?? 50;
-    this.maxPageSize = options.maxPageSize ?? 1000;
-    this.maxWaitMs = options.maxWaitMs ?? 60_000;
+    this.defaultPageSize = options.defaultPageSize ?? DEFAULTS.defaultPageSize.value;
+    this.maxPageSize = options.maxPageSize ?? DEFAULTS.maxPageSize.value;
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs.value;
     this.pageTokens = options.pageTokens ?? new PageTokens();
     this.filterSchema = options.filterSchema ?? buildFilterSchema([...options.runtime.methods.values()].map((m) => m.metadata));
     this.filterDialect = options.filterDialect ?? aip160Dialect;

@@ -1,11 +1,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { DEFAULTS } from "../core/defaults.js";
 import { Reason, invalidArgument } from "../core/errors.js";
 import type { ListCursor } from "../store/store.js";
 
 export interface PageTokenOptions {
   /** HMAC key. Tokens signed with another key are refused; @default random per process (tokens die on restart). */
   secret?: string | Uint8Array;
-  /** @default 3 days (AIP-158's rule of thumb) */
+  /** @default DEFAULTS.pageTokenTtlMs (3 days, AIP-158's rule of thumb) */
   ttlMs?: number;
 }
 
@@ -34,7 +35,7 @@ export class PageTokens {
 
   constructor(options: PageTokenOptions = {}) {
     this.secret = typeof options.secret === "string" ? Buffer.from(options.secret) : (options.secret ?? randomBytes(32));
-    this.ttlMs = options.ttlMs ?? 3 * 24 * 60 * 60 * 1000;
+    this.ttlMs = options.ttlMs ?? DEFAULTS.pageTokenTtlMs.value;
   }
 
   issue(cursor: ListCursor, request: { name: string; filter: string }, now: number): string {

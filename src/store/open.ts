@@ -1,3 +1,4 @@
+import type { Logger } from "../core/logger.js";
 import { resolve } from "node:path";
 import type { Store } from "./store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
@@ -8,7 +9,7 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Apply pending schema migrations when opening. @default true */
   migrate?: boolean;
-  log?: (message: string, err?: unknown) => void;
+  log?: Logger;
 }
 
 /**

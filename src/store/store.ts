@@ -1,6 +1,7 @@
 /**
  * The Store contract: where operations live. Every store (SQLite embedded, PostgreSQL shared) implements
- * this interface and passes the one contract suite in test/store/contract.ts.
+ * this interface (both through the shared core, shared/store-core.ts) and passes the one contract suite,
+ * exported as `longrun/testing` (src/testing/) so that a store written elsewhere can run it too.
  *
  * Shape rules, because throughput depends on them:
  * - writes take arrays and run as one statement / one transaction per call, whatever the array's length;

@@ -2,12 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Code } from "../../src/core/code.js";
+import { Code, codeOfHttpStatus } from "../../src/core/code.js";
 import { buildRegistry } from "../../src/core/registry.js";
 import { DEFAULT_RETRY_POLICY, retryBackoffMs, retryPolicy, shouldRetry } from "../../src/client/retry.js";
 import { DEFAULT_POLLING_POLICY, jitteredMs, pollSchedule, pollingPolicy } from "../../src/client/wait.js";
-import { annotatedBinding, operationsBindings, percentEncode, transcodeRequest, BindingMismatchError } from "../../src/client/http-rule.js";
-import { codeOfHttpStatus, restBaseUrl } from "../../src/client/rest.js";
+import { annotatedBinding, operationsBindings, transcodeRequest, BindingMismatchError } from "../../src/client/rest-request.js";
+import { percentEncode } from "../../src/http/path-match.js";
+import { restBaseUrl } from "../../src/client/rest.js";
 import { grpcTarget } from "../../src/client/grpc.js";
 import { progressField, progressPercent } from "../../src/client/progress.js";
 import {

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import { v1 } from "@googlemaps/routeoptimization";
-import { OptimizeToursResponseSchema } from "../../src/gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
+import { OptimizeToursResponseSchema } from "../../examples/route-optimization/gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
 import { routeOptimizationOptions } from "../../examples/route-optimization/server.js";
 import { operationParent } from "../../examples/route-optimization/methods.js";
 import { backoff, offlineAuth, rejectionOf, waitUntil } from "../compat/gax-clients.js";

@@ -18,8 +18,8 @@ import { storageTransferOptions } from "../../examples/storage-transfer/server.j
 /** Storage Transfer's largest ListOperations page: "The max allowed value is 256." */
 const MAX_PAGE_SIZE = 256;
 import { PARTIAL_SUFFIX } from "../../examples/storage-transfer/copy.js";
-import { RunTransferJobRequestSchema, StorageTransferService } from "../../src/gen/google/storagetransfer/v1/transfer_pb.js";
-import { TransferOperationSchema } from "../../src/gen/google/storagetransfer/v1/transfer_types_pb.js";
+import { RunTransferJobRequestSchema, StorageTransferService } from "../../examples/storage-transfer/gen/google/storagetransfer/v1/transfer_pb.js";
+import { TransferOperationSchema } from "../../examples/storage-transfer/gen/google/storagetransfer/v1/transfer_types_pb.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { startServer, type LongrunServer } from "../../src/server.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";

@@ -7,7 +7,7 @@ import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Code } from "../../src/core/code.js";
 import { defineMethod } from "../../src/index.js";
 import { parseDisabled } from "../../src/cli/serve.js";
-import { methods as demoMethods } from "../../examples/demo/index.js";
+import { methods as demoMethods } from "../../src/demo/index.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

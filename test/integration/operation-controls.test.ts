@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
-import { StorageTransferService } from "../../src/gen/google/storagetransfer/v1/transfer_pb.js";
+import { StorageTransferService } from "../../examples/storage-transfer/gen/google/storagetransfer/v1/transfer_pb.js";
 import { Code, defineMethod, type OperationContext, type ServerOptions } from "../../src/index.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { callError } from "../support/grpc-client.js";

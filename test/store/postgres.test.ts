@@ -21,7 +21,7 @@ import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
 const ALL_VERSIONS = MIGRATIONS.map((_, i) => i + 1);
 import { buildFilterSchema, compileFilter } from "../../src/filter/index.js";
 import type { ChangeEvent, NewOperation } from "../../src/store/store.js";
-import { newOp as newContractOp, SLEEP, storeContract } from "./contract.js";
+import { newOp as newContractOp, runStoreContract, SLEEP } from "longrun/testing";
 import { SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 
 const POSTGRES_URL = process.env.LONGRUN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -96,16 +96,18 @@ async function connectionsOf(pattern: string): Promise<number> {
 // --- The contract: one schema for the file, emptied before each test. ---
 
 const contractSchema = newSchema("contract");
-storeContract("PostgresStore", async () => {
-  // The contract makes a listener throw on purpose; keep the test output quiet about it.
-  const store = await PostgresStore.open({
-    connectionString: urlFor("contract"),
-    schema: contractSchema,
-    onListenerError: () => {},
-    log: () => {},
-  });
-  await admin.query(`TRUNCATE "${contractSchema}".operations`);
-  return { store, cleanup: () => store.close() };
+runStoreContract("PostgresStore", {
+  async open() {
+    // The contract makes a listener throw on purpose; keep the test output quiet about it.
+    const store = await PostgresStore.open({
+      connectionString: urlFor("contract"),
+      schema: contractSchema,
+      onListenerError: () => {},
+      log: () => {},
+    });
+    await admin.query(`TRUNCATE "${contractSchema}".operations`);
+    return store;
+  },
 });
 
 // --- PostgreSQL specifics. ---

@@ -10,24 +10,28 @@ import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { migrate, MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { buildFilterSchema, compileFilter } from "../../src/filter/index.js";
 import { SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
-import type { ChangeEvent, NewOperation } from "../../src/store/store.js";
-import { newOp as newContractOp, SLEEP, storeContract } from "./contract.js";
+import type { ChangeEvent, NewOperation, Store } from "../../src/store/store.js";
+import { newOp as newContractOp, runStoreContract, SLEEP } from "longrun/testing";
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "longrun-sqlite-"));
 }
 
-storeContract("SqliteStore", async () => {
-  const dir = tempDir();
-  // The contract makes a listener throw on purpose; keep the test output quiet about it.
-  const store = SqliteStore.open(path.join(dir, "longrun.db"), { onListenerError: () => {} });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** The directory of each store the contract opened, removed when the contract closes the store. */
+const contractDirs = new Map<Store, string>();
+runStoreContract("SqliteStore", {
+  async open() {
+    const dir = tempDir();
+    // The contract makes a listener throw on purpose; keep the test output quiet about it.
+    const store = SqliteStore.open(path.join(dir, "longrun.db"), { onListenerError: () => {} });
+    contractDirs.set(store, dir);
+    return store;
+  },
+  async close(store) {
+    await store.close();
+    fs.rmSync(contractDirs.get(store)!, { recursive: true, force: true });
+    contractDirs.delete(store);
+  },
 });
 
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { startServer, type LongrunServer, type ServerOptions } from "../../src/server.js";
-import { methods as demoMethods } from "../../examples/demo/index.js";
+import { methods as demoMethods } from "../../src/demo/index.js";
 import { TestGrpcClient } from "./grpc-client.js";
 
 export interface TestServer {

@@ -48,8 +48,6 @@ import {
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import {
   createRestHandler,
-  parsePathTemplate,
-  PathTemplateError,
   Router,
   startRestServer,
   type RestServer,
@@ -326,72 +324,6 @@ function raw(
 // =========================================================================================================
 
 describe("path templates", () => {
-  it("parses segments, variables and verbs", () => {
-    const t = parsePathTemplate("/v1/{name=operations/**}:cancel");
-    assert.deepEqual(t.segments, [{ kind: "literal", value: "v1" }, { kind: "literal", value: "operations" }, { kind: "multi" }]);
-    assert.deepEqual(t.variables, [{ fieldPath: ["name"], start: 1, end: 3, multiSegment: true }]);
-    assert.equal(t.verb, "cancel");
-    assert.equal(t.endsWithMulti, true);
-
-    const g = parsePathTemplate("/v1/operations/{name}");
-    assert.deepEqual(g.variables, [{ fieldPath: ["name"], start: 2, end: 3, multiSegment: false }]);
-    assert.equal(g.verb, undefined);
-
-    const d = parsePathTemplate("/v1/demo:sleep");
-    assert.deepEqual(d.segments, [{ kind: "literal", value: "v1" }, { kind: "literal", value: "demo" }]);
-    assert.equal(d.verb, "sleep");
-
-    const n = parsePathTemplate("/v1/{book.name=shelves/*/books/*}/x/*");
-    assert.deepEqual(n.variables[0], { fieldPath: ["book", "name"], start: 1, end: 5, multiSegment: true });
-    assert.equal(n.segments.length, 7);
-
-    assert.equal(parsePathTemplate("/v1/{name=operations}").variables[0]!.multiSegment, false);
-    assert.equal(parsePathTemplate("/{x=**}").variables[0]!.multiSegment, true);
-    assert.equal(t.multiAt, 2);
-    assert.equal(g.multiAt, -1);
-
-    // Literals after `**` (Cloud Search's `operations.lro.list`), beyond http.proto's grammar.
-    const lro = parsePathTemplate("/v1/{name=operations/**}/lro");
-    assert.deepEqual(lro.segments, [
-      { kind: "literal", value: "v1" },
-      { kind: "literal", value: "operations" },
-      { kind: "multi" },
-      { kind: "literal", value: "lro" },
-    ]);
-    assert.deepEqual(lro.variables, [{ fieldPath: ["name"], start: 1, end: 3, multiSegment: true }]);
-    assert.equal(lro.endsWithMulti, false);
-    assert.equal(lro.multiAt, 2);
-    assert.equal(parsePathTemplate("/v1/{name=**/x/y}:go").multiAt, 1);
-  });
-
-  it("rejects invalid templates", () => {
-    for (const bad of [
-      "",
-      "v1/x",
-      "/",
-      "/v1//x",
-      "/v1/x/",
-      "/v1/**/*",
-      "/v1/**/x/*",
-      "/v1/**/{a}",
-      "/v1/{a=**}/**",
-      "/v1/**/{a=**}",
-      "/v1/{a={b}}",
-      "/v1/{a",
-      "/v1/{}",
-      "/v1/{1a}",
-      "/v1/{a.}",
-      "/v1/{a}/{a}",
-      "/v1/x:",
-      "/v1/x:a/b",
-      "/v1/{a=x:y}",
-      "/v1/a}",
-      "/v1/{a=}",
-    ]) {
-      assert.throws(() => parsePathTemplate(bad), PathTemplateError, `accepted ${JSON.stringify(bad)}`);
-    }
-  });
-
   it("makes invalid rules fail when the handler is built", () => {
     const bad: [DescMethod, HttpRule][] = [
       [Operations.method.getOperation, rule("get", "/v1/{name=operations/**}/*")],

@@ -6,10 +6,10 @@ import { columns, toRecord, type OperationRow } from "./rows.js";
  * Claims up to `limit` due operations in one statement. The CTE picks and row-locks them, skipping rows
  * another claimer has locked (SKIP LOCKED), so concurrent claimers take disjoint sets without waiting;
  * a row claimed and committed by another since this statement's snapshot is re-checked against the
- * conditions on its new version (READ COMMITTED) and dropped. Oldest due first.
+ * conditions on its new version (READ COMMITTED) and dropped. Oldest due first; returned in no
+ * particular order (the store core sorts them).
  */
 export async function claim(db: Db, request: ClaimRequest): Promise<OperationRecord[]> {
-  if (request.methods.length === 0 || request.limit <= 0) return [];
   const o = db.options;
   const { rows } = await db.query<OperationRow>(
     "claim",
@@ -38,7 +38,5 @@ export async function claim(db: Db, request: ClaimRequest): Promise<OperationRec
       request.retryBackoff?.maxMs ?? 0,
     ],
   );
-  // RETURNING gives rows in no defined order; callers expect oldest first.
-  rows.sort((a, b) => a.create_time - b.create_time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return rows.map(toRecord);
 }

@@ -14,7 +14,6 @@ type CreateRow = OperationRow & { created: boolean };
  * the batch is inserted. Results in input order.
  */
 export async function create(db: Db, operations: readonly NewOperation[], now: number): Promise<CreateResult[]> {
-  if (operations.length === 0) return [];
   const o = db.options;
   const text = `
     WITH input AS (
@@ -101,9 +100,4 @@ async function resolveConcurrent(db: Db, operations: readonly NewOperation[], re
 
 function requestKey(method: string, requestId: string): string {
   return `${method}\u0000${requestId}`;
-}
-
-/** The ids a create call inserted, in input order: what its "created" event names. */
-export function createdIds(results: readonly CreateResult[]): string[] {
-  return results.filter((r) => r.created).map((r) => r.record.id);
 }

@@ -2,9 +2,8 @@ import type { Db } from "./db.js";
 import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
 import { inInputOrder } from "./results.js";
 
-/** Deletes the operations, whatever their state; returns the ids that existed, in input order. */
+/** Deletes the operations, whatever their state; returns the ids that existed, in input order (repeats as in `ids`). */
 export async function deleteOperations(db: Db, ids: readonly string[]): Promise<string[]> {
-  if (ids.length === 0) return [];
   const o = db.options;
   const { rows } = await db.query<{ id: string }>(
     "delete",

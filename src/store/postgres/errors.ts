@@ -1,5 +1,4 @@
-import { Code } from "../../core/code.js";
-import { Reason, RpcError } from "../../core/errors.js";
+import { toStoreError as mapStoreError } from "../shared/errors.js";
 
 /**
  * SQLSTATEs that mean "the server or the connection is gone for now": the call may well succeed if
@@ -60,15 +59,7 @@ export function isUnavailable(error: unknown): boolean {
   return UNAVAILABLE_MESSAGES.test(error.message);
 }
 
-/** What callers of the store see for an unreachable store: UNAVAILABLE, the driver's error as the cause. */
-export function storeUnavailable(cause: unknown): RpcError {
-  return new RpcError(Code.UNAVAILABLE, "The operations store is unavailable; retry.", {
-    reason: Reason.STORE_UNAVAILABLE,
-    cause,
-  });
-}
-
 /** Rethrow helper: connection-class failures become UNAVAILABLE, anything else stays as it is. */
 export function toStoreError(error: unknown): unknown {
-  return isUnavailable(error) ? storeUnavailable(error) : error;
+  return mapStoreError(error, isUnavailable);
 }

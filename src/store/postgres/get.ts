@@ -18,7 +18,6 @@ export async function get(db: Db, id: string, now: number): Promise<OperationRec
  * served fields (OperationView).
  */
 export async function getViews(db: Db, ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
-  if (ids.length === 0) return [];
   const { rows } = await db.query<ViewRow>(
     "get_views",
     `SELECT ${viewColumns()} FROM ${db.options.table}

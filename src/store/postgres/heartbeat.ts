@@ -7,7 +7,6 @@ import type { Db } from "./db.js";
  * the row either way).
  */
 export async function heartbeat(db: Db, owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Promise<HeartbeatResult[]> {
-  if (leases.length === 0) return [];
   const o = db.options;
   const { rows } = await db.query<{ held: boolean; cancel_requested: boolean; control: string | null }>(
     "heartbeat",

@@ -1,3 +1,5 @@
+import { MIGRATION_1_INDEXES } from "../shared/indexes.js";
+
 /**
  * The schema, as numbered migrations: migration N (1-based) is `MIGRATIONS[N - 1]`, plain SQL run with
  * `search_path` set to the store's schema (so it names no schema itself). Applied migrations are recorded
@@ -44,19 +46,7 @@ export const MIGRATIONS: readonly string[] = [
   )
   -- Heartbeats and progress change no indexed column: room on the page lets them be HOT updates.
   WITH (fillfactor = 90);
-
-  -- AIP-155 idempotency: one operation per (method, request_id).
-  CREATE UNIQUE INDEX operations_request_id ON operations (method, request_id) WHERE request_id IS NOT NULL;
-
-  -- ListOperations: keyset pages in newest-first order within a parent.
-  CREATE INDEX operations_list ON operations (parent, create_time DESC, id DESC);
-
-  -- claim / nextDueTime only look at unfinished rows, a small share of the table.
-  CREATE INDEX operations_due ON operations (run_after, create_time, id) WHERE state <> 'done';
-
-  -- purgeExpired.
-  CREATE INDEX operations_expire ON operations (expire_time) WHERE expire_time IS NOT NULL;
-  `,
+  ${MIGRATION_1_INDEXES}`,
   // 2: filterable copies of what the serialized columns hold (AIP-160 filters on error.message and on
   // metadata fields). Adding nullable columns without a default rewrites nothing; the constraints are
   // NOT VALID so that upgrading a large table does not scan it under an exclusive lock (rows written

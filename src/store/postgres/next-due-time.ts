@@ -5,7 +5,6 @@ import type { Db } from "./db.js";
  * its runAfter, a running one when both its backoff and its lease have run out.
  */
 export async function nextDueTime(db: Db, methods: readonly string[], now: number): Promise<number | undefined> {
-  if (methods.length === 0) return undefined;
   const { rows } = await db.query<{ time: number | null }>(
     "next_due_time",
     `SELECT min(due) AS time FROM (

@@ -1,14 +1,7 @@
-import type { OperationRecord } from "../store.js";
+import type { MarkResult } from "../shared/driver.js";
 import type { Db } from "./db.js";
 import { notifiedCte, NOTIFIED_JOIN, type NotifiedKind } from "./notify.js";
 import { columns, toRecord, type OperationRow } from "./rows.js";
-
-export interface MarkResult {
-  /** Per input id, the record after the call (undefined if it does not exist). */
-  records: (OperationRecord | undefined)[];
-  /** The ids marked (not done), each once, in input order: what the change event names. */
-  marked: string[];
-}
 
 /** Marks cancellation requested on the operations not done (see `mark`). */
 export function requestCancel(db: Db, ids: readonly string[], now: number): Promise<MarkResult> {
@@ -32,7 +25,6 @@ async function mark(
   how: { statement: string; set: string; kind: NotifiedKind },
   extraParams: readonly unknown[] = [],
 ): Promise<MarkResult> {
-  if (ids.length === 0) return { records: [], marked: [] };
   const o = db.options;
   const { rows } = await db.query<OperationRow & { marked: boolean }>(
     how.statement,
@@ -56,6 +48,6 @@ async function mark(
       const row = byId.get(id);
       return row === undefined ? undefined : toRecord(row);
     }),
-    marked: [...new Set(ids)].filter((id) => markedIds.has(id)),
+    marked: ids.filter((id) => markedIds.has(id)),
   };
 }

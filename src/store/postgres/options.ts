@@ -1,8 +1,6 @@
-import type { ListenerErrorHandler } from "../change-feed.js";
+import type { Logger } from "../../core/logger.js";
 import { createHash, randomBytes } from "node:crypto";
-import type { ChangeEvent } from "../store.js";
-
-/** Told what a change listener threw (the write itself has committed). */
+import type { ListenerErrorHandler } from "../shared/change-feed.js";
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?…`, as node-postgres reads it. */
@@ -24,7 +22,7 @@ export interface PostgresStoreOptions {
   /** Told what a change listener threw (the write itself has committed). Default: logs through `log`. */
   onListenerError?: ListenerErrorHandler | undefined;
   /** Where the store reports what it survives (a lost connection, a reconnect). @default console.error */
-  log?: ((message: string, err?: unknown) => void) | undefined;
+  log?: Logger | undefined;
 }
 
 /** The options, checked and with defaults applied, plus what every statement derives from them. */
@@ -43,7 +41,7 @@ export interface CompiledOptions {
   /** The application_name of the pool's connections; the LISTEN connection adds `-listener`. */
   applicationName: string;
   onListenerError: ListenerErrorHandler;
-  log: (message: string, err?: unknown) => void;
+  log: Logger;
 }
 
 export const DEFAULT_SCHEMA = "longrun";

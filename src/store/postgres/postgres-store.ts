@@ -1,21 +1,10 @@
 import type pg from "pg";
-import type {
-  ChangeListener,
-  ClaimRequest,
-  CreateResult,
-  Fenced,
-  FinishRequest,
-  HeartbeatResult,
-  ListQuery,
-  NewOperation,
-  OperationRecord,
-  OperationView,
-  ProgressUpdate,
-  Store,
-} from "../store.js";
-import { ChangeFeed } from "../change-feed.js";
+import type { ListQuery } from "../store.js";
+import { ChangeFeed } from "../shared/change-feed.js";
+import type { StoreDriver } from "../shared/driver.js";
+import { StoreCore } from "../shared/store-core.js";
 import { claim } from "./claim.js";
-import { create, createdIds } from "./create.js";
+import { create } from "./create.js";
 import { clientConfig, createPool, poolDb, type Db } from "./db.js";
 import { deleteOperations } from "./delete.js";
 import { toStoreError } from "./errors.js";
@@ -39,24 +28,19 @@ export type { PostgresStoreOptions } from "./options.js";
  * The shared store: one PostgreSQL schema that any number of instances open at once. Every write call is
  * one statement whatever the number of operations it names (arrays in, `unnest`), and sends its change
  * notification from inside that statement, so other instances hear of it exactly when it commits; this
- * instance's own listeners hear of it at once, in-process. Connection failures surface as UNAVAILABLE
- * (errors.ts); the pool and the LISTEN connection recover by themselves once PostgreSQL is back.
+ * instance's own listeners hear of it at once, in-process (StoreCore). Connection failures surface as
+ * UNAVAILABLE (errors.ts); the pool and the LISTEN connection recover by themselves once PostgreSQL is back.
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends StoreCore {
   readonly #options: CompiledOptions;
-  readonly #pool: pg.Pool;
   readonly #db: Db;
   readonly #listener: Listener;
-  readonly #feed: ChangeFeed;
-  #closing: Promise<void> | undefined;
 
   private constructor(options: CompiledOptions, pool: pg.Pool) {
-    this.#options = options;
-    this.#pool = pool;
-    this.#db = poolDb(options, pool);
-    this.#feed = new ChangeFeed(options.onListenerError);
+    const db = poolDb(options, pool);
+    const feed = new ChangeFeed(options.onListenerError);
     const listenerName = `${options.applicationName}-listener`;
-    this.#listener = new Listener({
+    const listener = new Listener({
       client: {
         ...clientConfig(options),
         connectionString: withApplicationName(options.connectionString, listenerName),
@@ -65,11 +49,15 @@ export class PostgresStore implements Store {
       channel: options.channel,
       onNotification: (payload) => {
         const event = decodeNotification(payload, options.instanceId);
-        if (event !== undefined) this.#feed.emit(event.kind, event.ids);
+        if (event !== undefined) feed.emit(event.kind, event.ids);
       },
-      onReconnect: () => this.#feed.emit("resync", []),
+      onReconnect: () => feed.emit("resync", []),
       log: options.log,
     });
+    super(postgresDriver(db, pool, listener), feed);
+    this.#options = options;
+    this.#db = db;
+    this.#listener = listener;
   }
 
   /**
@@ -101,98 +89,32 @@ export class PostgresStore implements Store {
     return this.#options.instanceId;
   }
 
-  async create(operations: readonly NewOperation[], now: number): Promise<CreateResult[]> {
-    const results = await create(this.#db, operations, now);
-    this.#feed.emit("created", createdIds(results));
-    return results;
-  }
-
-  get(id: string, now: number): Promise<OperationRecord | undefined> {
-    return get(this.#db, id, now);
-  }
-
-  getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
-    return getViews(this.#db, ids, now);
-  }
-
-  list(query: ListQuery): Promise<OperationRecord[]> {
-    return list(this.#db, query);
-  }
-
-  /** The plan PostgreSQL picks for `list(query)`, as EXPLAIN prints it. */
   /** The plan of a list query; with `analyze`, EXPLAIN (ANALYZE, BUFFERS). For benchmarks and tests. */
   explainList(query: ListQuery, analyze = false): Promise<string> {
     return explainList(this.#db, query, analyze);
   }
-
-  async delete(ids: readonly string[]): Promise<string[]> {
-    const deleted = await deleteOperations(this.#db, ids);
-    this.#feed.emit("deleted", deleted);
-    return deleted;
-  }
-
-  async requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
-    const { records, marked } = await requestCancel(this.#db, ids, now);
-    this.#feed.emit("cancel-requested", marked);
-    return records;
-  }
-
-  async requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]> {
-    const { records, marked } = await requestControl(this.#db, ids, command, now);
-    this.#feed.emit("control-requested", marked);
-    return records;
-  }
-
-  claim(request: ClaimRequest): Promise<OperationRecord[]> {
-    return claim(this.#db, request);
-  }
-
-  heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Promise<HeartbeatResult[]> {
-    return heartbeat(this.#db, owner, leases, leaseMs, now);
-  }
-
-  async progress(updates: readonly ProgressUpdate[], now: number): Promise<boolean[]> {
-    const applied = await progress(this.#db, updates, now);
-    this.#feed.emit("progress", appliedIds(updates, applied));
-    return applied;
-  }
-
-  async finish(results: readonly FinishRequest[], retentionMs: number, now: number): Promise<boolean[]> {
-    const applied = await finish(this.#db, results, retentionMs, now);
-    this.#feed.emit("done", appliedIds(results, applied));
-    return applied;
-  }
-
-  async release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Promise<void> {
-    const released = await release(this.#db, owner, leases, runAfter, now);
-    this.#feed.emit("released", released);
-  }
-
-  nextDueTime(methods: readonly string[], now: number): Promise<number | undefined> {
-    return nextDueTime(this.#db, methods, now);
-  }
-
-  purgeExpired(now: number): Promise<number> {
-    // Not announced: expired operations are already invisible to every reader.
-    return purgeExpired(this.#db, now);
-  }
-
-  subscribe(listener: ChangeListener): () => void {
-    return this.#feed.subscribe(listener);
-  }
-
-  /** Ends the LISTEN connection and the pool (waiting for queries in flight). Idempotent. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#feed.clear();
-      await this.#listener.close();
-      await this.#pool.end();
-    })();
-    return this.#closing;
-  }
 }
 
-/** The ids of the requests applied, each once, in input order. */
-function appliedIds(requests: readonly { id: string }[], applied: readonly boolean[]): string[] {
-  return [...new Set(requests.filter((_, i) => applied[i] === true).map((r) => r.id))];
+/** This store's statements (one file each), over the pool; closing ends the LISTEN connection, then the pool. */
+function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver {
+  return {
+    create: (operations, now) => create(db, operations, now),
+    get: (id, now) => get(db, id, now),
+    getViews: (ids, now) => getViews(db, ids, now),
+    list: (query) => list(db, query),
+    delete: (ids) => deleteOperations(db, ids),
+    requestCancel: (ids, now) => requestCancel(db, ids, now),
+    requestControl: (ids, command, now) => requestControl(db, ids, command, now),
+    claim: (request) => claim(db, request),
+    heartbeat: (owner, leases, leaseMs, now) => heartbeat(db, owner, leases, leaseMs, now),
+    progress: (updates, now) => progress(db, updates, now),
+    finish: (results, retentionMs, now) => finish(db, results, retentionMs, now),
+    release: (owner, leases, runAfter, now) => release(db, owner, leases, runAfter, now),
+    nextDueTime: (methods, now) => nextDueTime(db, methods, now),
+    purgeExpired: (now) => purgeExpired(db, now),
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
+  };
 }

@@ -15,7 +15,6 @@ import { jsonArrayElement, jsonArrayParameter } from "./text.js";
  * throughput: 7,403 commits/s with 8 clients without, 1,562 with). The local feed still has it.
  */
 export async function progress(db: Db, updates: readonly ProgressUpdate[], now: number): Promise<boolean[]> {
-  if (updates.length === 0) return [];
   const o = db.options;
   const bytes = new PackedBytes();
   const metadata = bytes.column(updates.map((u) => u.metadata.value));

@@ -5,10 +5,10 @@ import { inInputOrder } from "./results.js";
 
 /**
  * Gives back the leases `owner` holds at these attempts, in one statement: queued again, claimable at
- * `runAfter`, the attempt kept. Returns the ids released, in input order.
+ * `runAfter`, the attempt kept. Returns the ids released, in input order (repeats as in
+ * `leases`).
  */
 export async function release(db: Db, owner: string, leases: readonly Fenced[], runAfter: number, now: number): Promise<string[]> {
-  if (leases.length === 0) return [];
   const o = db.options;
   const { rows } = await db.query<{ id: string }>(
     "release",

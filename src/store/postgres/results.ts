@@ -1,8 +1,8 @@
 /** Shaping a batch statement's rows into per-input answers, in input order. */
 
-/** The ids of `ids` that are in `found`, each once, in the order of `ids`. */
+/** The ids of `ids` that are in `found`, in the order of `ids` (the store core drops repeats). */
 export function inInputOrder(ids: readonly string[], found: ReadonlySet<string>): string[] {
-  return [...new Set(ids)].filter((id) => found.has(id));
+  return ids.filter((id) => found.has(id));
 }
 
 /** Per input, whether its 1-based ordinality (`WITH ORDINALITY`) is among `rows`. */

@@ -1,2 +1,2 @@
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
-export type { ListenerErrorHandler } from "../change-feed.js";
+export type { ListenerErrorHandler } from "../shared/change-feed.js";

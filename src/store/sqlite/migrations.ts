@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { MIGRATION_1_INDEXES } from "../shared/indexes.js";
 
 /**
  * The schema, as an ordered list of migrations: migration N (1-based) is `MIGRATIONS[N - 1]`. Applied
@@ -41,20 +42,7 @@ export const MIGRATIONS: readonly string[] = [
     -- Only a running operation has a lease holder.
     CHECK ((state = 'running') = (lease_owner IS NOT NULL))
   ) STRICT;
-
-  -- AIP-155 idempotency: one operation per (method, request_id).
-  CREATE UNIQUE INDEX operations_request_id ON operations (method, request_id)
-    WHERE request_id IS NOT NULL;
-
-  -- ListOperations: keyset pages in newest-first order within a parent.
-  CREATE INDEX operations_list ON operations (parent, create_time DESC, id DESC);
-
-  -- claim / nextDueTime only look at unfinished rows, a small share of the table.
-  CREATE INDEX operations_due ON operations (run_after, create_time, id) WHERE state <> 'done';
-
-  -- purgeExpired.
-  CREATE INDEX operations_expire ON operations (expire_time) WHERE expire_time IS NOT NULL;
-  `,
+  ${MIGRATION_1_INDEXES}`,
   // 2: filterable copies of what the serialized columns hold (AIP-160 filters on error.message and on
   // metadata fields). Rows written before this migration keep NULL in both: filters on error.message and
   // metadata.* fields do not match them (no backfill: it would mean decoding protobuf in SQL).

@@ -1,27 +1,8 @@
-import type { Database, Statement } from "better-sqlite3";
-import { toSqlite } from "../../filter/sqlite.js";
-import type {
-  ChangeKind,
-  ChangeListener,
-  ClaimRequest,
-  CreateResult,
-  Fenced,
-  FinishRequest,
-  HeartbeatResult,
-  ListQuery,
-  NewOperation,
-  OperationRecord,
-  OperationView,
-  ProgressUpdate,
-  Store,
-} from "../store.js";
-import { ChangeFeed, type ListenerErrorHandler } from "../change-feed.js";
+import type { ListQuery } from "../store.js";
+import { ChangeFeed, type ListenerErrorHandler } from "../shared/change-feed.js";
+import { StoreCore } from "../shared/store-core.js";
+import { SqliteDriver } from "./driver.js";
 import { openDatabase, type OpenOptions } from "./open.js";
-import { toRecord, toView, type OperationRow } from "./rows.js";
-import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
-
-/** Filtered-list statements kept prepared (least recently used evicted first). */
-const FILTERED_LIST_CACHE_SIZE = 64;
 
 export interface SqliteStoreOptions extends OpenOptions {
   /** Told what a change listener threw (the write itself has committed). Default: console.error. */
@@ -31,278 +12,35 @@ export interface SqliteStoreOptions extends OpenOptions {
 /**
  * The embedded store: one SQLite file, owned by one process (an exclusive lock, taken at open, keeps
  * others out). better-sqlite3 is synchronous; the methods are async only to honour the Store contract.
- * Each write call is one transaction whatever the number of operations it names.
+ * Each write call is one transaction whatever the number of operations it names (driver.ts).
  */
-export class SqliteStore implements Store {
-  readonly #db: Database;
-  readonly #sql: Statements;
-  readonly #feed: ChangeFeed;
-  readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, OperationRow>>();
-  /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
-  readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
+export class SqliteStore extends StoreCore {
+  readonly #driver: SqliteDriver;
 
-  private constructor(db: Database, options: SqliteStoreOptions) {
-    this.#db = db;
-    this.#sql = prepareStatements(db);
-    this.#viewMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#view(id, now)));
-    this.#feed = new ChangeFeed(
-      options.onListenerError ??
-        ((error, event) => console.error(`longrun: a store change listener threw on "${event.kind}":`, error)),
+  private constructor(driver: SqliteDriver, options: SqliteStoreOptions) {
+    super(
+      driver,
+      new ChangeFeed(
+        options.onListenerError ??
+          ((error, event) => console.error(`longrun: a store change listener threw on "${event.kind}":`, error)),
+      ),
     );
+    this.#driver = driver;
   }
 
   /** Opens (creating if needed) and migrates the database file; fails if another process has it open. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     const db = openDatabase(path, options);
     try {
-      return new SqliteStore(db, options);
+      return new SqliteStore(new SqliteDriver(db), options);
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  async create(operations: readonly NewOperation[], now: number): Promise<CreateResult[]> {
-    const results = this.#db.transaction(() =>
-      operations.map((op): CreateResult => {
-        const inserted = this.#sql.insert.get({
-          id: op.id,
-          name: op.name,
-          parent: op.parent,
-          method: op.method,
-          requestId: op.requestId ?? null,
-          request: op.request,
-          metadataType: op.metadata?.typeUrl ?? null,
-          metadata: op.metadata?.value ?? null,
-          metadataJson: op.metadata?.json ?? null,
-          runAfter: op.runAfter,
-          now,
-        });
-        if (inserted !== undefined) return { record: toRecord(inserted), created: true };
-        // Only the (method, request_id) conflict is ignored, so requestId is set and the row exists.
-        const existing = this.#sql.byRequestId.get(op.method, op.requestId ?? "");
-        if (existing === undefined) throw new Error(`operation ${op.id} was neither inserted nor found`);
-        return { record: toRecord(existing), created: false };
-      }),
-    )();
-    this.#feed.emit(
-      "created",
-      results.filter((r) => r.created).map((r) => r.record.id),
-    );
-    return results;
-  }
-
-  async get(id: string, now: number): Promise<OperationRecord | undefined> {
-    return this.#read(id, now);
-  }
-
-  async getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
-    // One read needs no transaction (its BEGIN/COMMIT cost as much as the read: bench rpc); several
-    // share one so they see one state.
-    return ids.length === 1 ? [this.#view(ids[0]!, now)] : this.#viewMany(ids, now);
-  }
-
-  #read(id: string, now: number): OperationRecord | undefined {
-    const row = this.#sql.get.get(id, now);
-    return row === undefined ? undefined : toRecord(row);
-  }
-
-  #view(id: string, now: number): OperationView | undefined {
-    const row = this.#sql.getView.get(id, now);
-    return row === undefined ? undefined : toView(row);
-  }
-
-  async list(query: ListQuery): Promise<OperationRecord[]> {
-    const { statement, params } = this.#listStatement(query);
-    return statement.all(params).map(toRecord);
-  }
-
   /** The plan SQLite picks for `list(query)`, as EXPLAIN QUERY PLAN prints it (one step a line). */
   async explainList(query: ListQuery): Promise<string> {
-    const { statement, params } = this.#listStatement(query);
-    return this.#db
-      .prepare<Record<string, unknown>, { detail: string }>(`EXPLAIN QUERY PLAN ${statement.source}`)
-      .all(params)
-      .map((row) => row.detail)
-      .join("\n");
+    return this.#driver.explainList(query);
   }
-
-  #listStatement(query: ListQuery): { statement: Statement<Record<string, unknown>, OperationRow>; params: Record<string, unknown> } {
-    const params: Record<string, unknown> = { parent: query.parent, now: query.now, limit: query.limit };
-    if (query.after !== undefined) Object.assign(params, { afterTime: query.after.createTime, afterId: query.after.id });
-    if (query.filter === undefined) {
-      return { statement: query.after === undefined ? this.#sql.list.all : this.#sql.list.allAfter, params };
-    }
-    const filter = toSqlite(query.filter);
-    return { statement: this.#filteredList(listStatementText(query.after !== undefined, filter.sql)), params: { ...params, ...filter.params } };
-  }
-
-  /**
-   * The prepared statement of a filtered list, from a cache bounded in size: the text depends only on
-   * the filter's shape (its values are parameters), so the few shapes a deployment's clients use are
-   * prepared once, and a client sending ever new shapes cannot grow the cache.
-   */
-  #filteredList(text: string): Statement<Record<string, unknown>, OperationRow> {
-    let statement = this.#filteredLists.get(text);
-    if (statement !== undefined) {
-      // Refresh its place in the insertion order: the map's first entry is the least recently used.
-      this.#filteredLists.delete(text);
-    } else {
-      statement = this.#db.prepare<Record<string, unknown>, OperationRow>(text);
-      if (this.#filteredLists.size >= FILTERED_LIST_CACHE_SIZE) {
-        this.#filteredLists.delete(this.#filteredLists.keys().next().value!);
-      }
-    }
-    this.#filteredLists.set(text, statement);
-    return statement;
-  }
-
-  async delete(ids: readonly string[]): Promise<string[]> {
-    const deleted = this.#db.transaction(() =>
-      ids.flatMap((id) => this.#sql.delete.all(id).map((row) => row.id)),
-    )();
-    this.#feed.emit("deleted", deleted);
-    return deleted;
-  }
-
-  async requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
-    return this.#mark(ids, now, "cancel-requested", (id) => this.#sql.requestCancel.get({ id, now }));
-  }
-
-  async requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]> {
-    return this.#mark(ids, now, "control-requested", (id) => this.#sql.requestControl.get({ id, command, now }));
-  }
-
-  /** Runs `update` on each id in one transaction; returns each record after it (read if not updated). */
-  #mark(
-    ids: readonly string[],
-    now: number,
-    kind: ChangeKind,
-    update: (id: string) => OperationRow | undefined,
-  ): (OperationRecord | undefined)[] {
-    const marked: string[] = [];
-    const records = this.#db.transaction(() =>
-      ids.map((id) => {
-        const updated = update(id);
-        if (updated !== undefined) {
-          marked.push(id);
-          return toRecord(updated);
-        }
-        return this.#read(id, now);
-      }),
-    )();
-    this.#feed.emit(kind, [...new Set(marked)]);
-    return records;
-  }
-
-  async claim(request: ClaimRequest): Promise<OperationRecord[]> {
-    if (request.methods.length === 0 || request.limit <= 0) return [];
-    const rows = this.#db.transaction(() =>
-      this.#sql.claim.all({
-        owner: request.owner,
-        methods: JSON.stringify(request.methods),
-        limit: request.limit,
-        leaseExpireTime: request.now + request.leaseMs,
-        now: request.now,
-        retryInitialMs: request.retryBackoff?.initialMs ?? 0,
-        retryMaxMs: request.retryBackoff?.maxMs ?? 0,
-      }),
-    )();
-    // RETURNING gives rows in no defined order; callers expect oldest first.
-    rows.sort((a, b) => a.create_time - b.create_time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return rows.map(toRecord);
-  }
-
-  async heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Promise<HeartbeatResult[]> {
-    return this.#db.transaction(() =>
-      leases.map(({ id, attempt }): HeartbeatResult => {
-        const held = this.#sql.heartbeat.get({ id, owner, attempt, leaseExpireTime: now + leaseMs });
-        const requests = held ?? this.#sql.requests.get(id);
-        return { id, held: held !== undefined, cancelRequested: requests?.cancel_requested === 1, control: requests?.control ?? undefined };
-      }),
-    )();
-  }
-
-  async progress(updates: readonly ProgressUpdate[], now: number): Promise<boolean[]> {
-    const applied = this.#db.transaction(() =>
-      updates.map(
-        (u) =>
-          this.#sql.progress.run({
-            id: u.id,
-            attempt: u.attempt,
-            metadataType: u.metadata.typeUrl,
-            metadata: u.metadata.value,
-            metadataJson: u.metadata.json ?? null,
-            now,
-          }).changes === 1,
-      ),
-    )();
-    this.#feed.emit("progress", appliedIds(updates, applied));
-    return applied;
-  }
-
-  async finish(results: readonly FinishRequest[], retentionMs: number, now: number): Promise<boolean[]> {
-    // Checked up front: the CHECK constraint would catch it too, but only by failing the whole batch.
-    for (const r of results) {
-      if ((r.error === undefined) === (r.response === undefined)) {
-        throw new TypeError(`finish of operation ${r.id} needs exactly one of error and response`);
-      }
-    }
-    const applied = this.#db.transaction(() =>
-      results.map((r) => {
-        const params: FinishParams = {
-          id: r.id,
-          setMetadata: r.metadata === undefined ? 0 : 1,
-          metadataType: r.metadata?.typeUrl ?? null,
-          metadata: r.metadata?.value ?? null,
-          metadataJson: r.metadata?.json ?? null,
-          errorCode: r.error?.code ?? null,
-          errorMessage: r.error?.message ?? null,
-          error: r.error?.status ?? null,
-          responseType: r.response?.typeUrl ?? null,
-          response: r.response?.value ?? null,
-          expireTime: now + retentionMs,
-          now,
-        };
-        return this.#sql.finishAttempt.run({ ...params, attempt: r.attempt }).changes === 1;
-      }),
-    )();
-    this.#feed.emit("done", appliedIds(results, applied));
-    return applied;
-  }
-
-  async release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Promise<void> {
-    const released = this.#db.transaction(() =>
-      leases.filter(({ id, attempt }) => this.#sql.release.run({ id, owner, attempt, runAfter, now }).changes === 1),
-    )();
-    this.#feed.emit(
-      "released",
-      released.map((l) => l.id),
-    );
-  }
-
-  async nextDueTime(methods: readonly string[], now: number): Promise<number | undefined> {
-    if (methods.length === 0) return undefined;
-    const row = this.#sql.nextDueTime.get({ methods: JSON.stringify(methods), now });
-    return row?.time ?? undefined;
-  }
-
-  async purgeExpired(now: number): Promise<number> {
-    // Not announced: expired operations are already invisible to every reader.
-    return this.#sql.purgeExpired.run(now).changes;
-  }
-
-  subscribe(listener: ChangeListener): () => void {
-    return this.#feed.subscribe(listener);
-  }
-
-  async close(): Promise<void> {
-    if (!this.#db.open) return;
-    this.#feed.clear();
-    this.#db.close();
-  }
-}
-
-function appliedIds(requests: readonly { id: string }[], applied: readonly boolean[]): string[] {
-  return requests.filter((_, i) => applied[i] === true).map((r) => r.id);
 }

@@ -1,23 +1,17 @@
 import * as grpc from "@grpc/grpc-js";
 import { toBinary } from "@bufbuild/protobuf";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { Code } from "../../core/code.js";
-import { Reason, RpcError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import { failureStatus } from "../status.js";
 
 /**
- * The one place a gRPC error is built: code, message, and the full google.rpc.Status (with its ErrorInfo)
- * in `grpc-status-details-bin`, as Google's client libraries read it. Anything that is not an RpcError
- * is a bug: INTERNAL with a generic message, logged, never its text or stack on the wire.
+ * A failure as grpc-js sends it: code, message, and the full google.rpc.Status (with its ErrorInfo) in
+ * `grpc-status-details-bin`, as Google's client libraries read it. The status itself comes from
+ * failureStatus, as REST's does.
  */
-export function toGrpcError(err: unknown, domain: string, log: (message: string, err: unknown) => void): Partial<grpc.StatusObject> {
-  const rpcError = err instanceof RpcError ? err : internal(err, log);
-  const status = rpcError.toStatus(domain);
+export function toGrpcError(err: unknown, domain: string, log: Logger): Partial<grpc.StatusObject> {
+  const status = failureStatus(err, domain, log, "internal error answering a gRPC call");
   const metadata = new grpc.Metadata();
   metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, status)));
-  return { code: rpcError.code as number as grpc.status, details: rpcError.message, metadata };
-}
-
-function internal(err: unknown, log: (message: string, err: unknown) => void): RpcError {
-  log("internal error answering a gRPC call", err);
-  return new RpcError(Code.INTERNAL, "Internal error.", { reason: Reason.INTERNAL });
+  return { code: status.code as number as grpc.status, details: status.message, metadata };
 }

@@ -1,8 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { fromBinary, toBinary, type DescService, type Message } from "@bufbuild/protobuf";
-import { Code } from "../../core/code.js";
-import { Reason, RpcError } from "../../core/errors.js";
+import { DEFAULTS } from "../../core/defaults.js";
+import { malformedRequest, type RpcError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import { toGrpcError } from "./errors.js";
 import { addReflection } from "./reflection.js";
@@ -13,9 +14,10 @@ export interface GrpcServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** Largest request accepted. @default 4 MiB (gRPC's default) */
+  /** Largest request accepted. @default DEFAULTS.maxReceiveMessageBytes (4 MiB, gRPC's default) */
   maxReceiveMessageBytes?: number;
-  log?: (message: string, err: unknown) => void;
+  /** Where failures that are bugs (not the client's) are reported. @default console.error */
+  log?: Logger;
 }
 
 export interface GrpcServer {
@@ -32,9 +34,9 @@ export interface GrpcServer {
  * server reflection (v1 and v1alpha) built from the same descriptors, so grpcurl works with no proto files.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const log = options.log ?? ((message: string, err: unknown) => console.error(`longrun: ${message}`, err));
+  const log: Logger = options.log ?? ((message, err) => console.error(`longrun: ${message}`, err));
   const server = new grpc.Server({
-    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? DEFAULTS.maxReceiveMessageBytes.value,
     // Channelz keeps per-call bookkeeping (about 1 KB per pending call: bench wait) that nothing here reads.
     "grpc.enable_channelz": 0,
   });
@@ -92,7 +94,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   };
 }
 
-function unaryHandler(endpoint: Endpoint, domain: string, log: (message: string, err: unknown) => void): grpc.handleUnaryCall<Buffer, Message> {
+function unaryHandler(endpoint: Endpoint, domain: string, log: Logger): grpc.handleUnaryCall<Buffer, Message> {
   const { method } = endpoint;
   return (call, callback) => {
     // The signal is made only for the calls that look at it (WaitOperation), and fired only if the call is
@@ -134,8 +136,5 @@ function unaryHandler(endpoint: Endpoint, domain: string, log: (message: string,
 
 function malformed(typeName: string, err: unknown): RpcError {
   const detail = err instanceof Error ? err.message : String(err);
-  return new RpcError(Code.INVALID_ARGUMENT, `The request is not a valid ${typeName}: ${detail}`, {
-    reason: Reason.MALFORMED_REQUEST,
-    metadata: { detail },
-  });
+  return malformedRequest(`The request is not a valid ${typeName}: ${detail}`, undefined, detail);
 }

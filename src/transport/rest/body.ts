@@ -1,7 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { Code } from "../../core/code.js";
-import { RpcError } from "../../core/errors.js";
-import { malformedRequest, requestTooLarge } from "./errors.js";
+import { callerGone, malformedRequest, requestTooLarge, type RpcError } from "../../core/errors.js";
 
 /**
  * Reads the request body as UTF-8 text, up to `limit` bytes. A larger body (by Content-Length, or
@@ -64,5 +62,5 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> |
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 function clientGone(): RpcError {
-  return new RpcError(Code.CANCELLED, "The client closed the connection before sending the whole request.");
+  return callerGone("The client closed the connection before sending the whole request.");
 }

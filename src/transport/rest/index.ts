@@ -6,6 +6,5 @@ export {
   type RestServer,
   type RestServerOptions,
 } from "./server.js";
-export { parsePathTemplate, PathTemplateError, type PathTemplate } from "./path-template.js";
 export { Router, type Route, type RouteLookup } from "./router.js";
 export { renderError, type ErrorResponse } from "./errors.js";

@@ -1,6 +1,6 @@
 import type { DescMessage } from "@bufbuild/protobuf";
-import { fieldByName } from "./fields.js";
-import { malformedRequest } from "./errors.js";
+import { malformedRequest } from "../../core/errors.js";
+import { fieldByName } from "../../http/fields.js";
 import type { ResponseFormat } from "./json.js";
 
 /**

@@ -1,8 +1,9 @@
 import type { Endpoint } from "../../service/endpoint.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
-import { parsePathTemplate, type PathTemplate } from "./path-template.js";
+import { acceptUrlSegment, fixedSegments, literalAt, matchParts, partIndex, sameLiteral, variableValues } from "../../http/path-match.js";
+import { parsePathTemplate, type PathTemplate } from "../../http/path-template.js";
+import { bindingOfRule } from "../../http/rule.js";
 import { compileBinding, type RequestBinding } from "./transcode.js";
-import { malformedRequest } from "./errors.js";
 
 /**
  * The REST routes of a set of endpoints: every `google.api.http` rule and its `additional_bindings`,
@@ -95,7 +96,7 @@ export class Router {
     }
     const best = bestMatch(this.byMethod.get(method) ?? this.anyMethod, segs, verb, verbSegs);
     if (best !== undefined) {
-      return { kind: "match", match: { route: best.route, values: decodeValues(best.route, best.segs) } };
+      return { kind: "match", match: { route: best.route, values: variableValues(best.route.template, best.segs) } };
     }
     const allowed = new Set<string>();
     for (const r of this.routes) {
@@ -107,29 +108,12 @@ export class Router {
 }
 
 function compileRoute(endpoint: Endpoint, rule: HttpRule, order: number, where: string): Route {
-  let httpMethod: string;
-  let path: string;
-  switch (rule.pattern.case) {
-    case "get":
-    case "put":
-    case "post":
-    case "delete":
-    case "patch":
-      httpMethod = rule.pattern.case.toUpperCase();
-      path = rule.pattern.value;
-      break;
-    case "custom":
-      httpMethod = rule.pattern.value.kind.toUpperCase();
-      path = rule.pattern.value.path;
-      if (httpMethod === "") throw new Error(`${where}: custom pattern without a kind`);
-      break;
-    default:
-      throw new Error(`${where}: no pattern (get/put/post/delete/patch/custom)`);
-  }
-  const template = parsePathTemplate(path);
+  const bound = bindingOfRule(rule);
+  if (bound === undefined) throw new Error(`${where}: no pattern (get/put/post/delete/patch/custom)`);
+  if (bound.method === "") throw new Error(`${where}: custom pattern without a kind`);
+  const template = parsePathTemplate(bound.path);
   const binding = compileBinding(endpoint.method, rule, template);
-  const fixed = template.multiAt === -1 ? template.segments.length : template.segments.length - 1;
-  return { httpMethod, template, endpoint, binding, order, fixed };
+  return { httpMethod: bound.method, template, endpoint, binding, order, fixed: fixedSegments(template) };
 }
 
 // ---- Matching ----
@@ -162,50 +146,7 @@ function bestMatch(
 }
 
 function matches(route: Route, segs: readonly string[]): boolean {
-  const { segments, multiAt } = route.template;
-  if (multiAt === -1 ? segs.length !== route.fixed : segs.length < route.fixed) return false;
-  for (let t = 0; t < segments.length; t++) {
-    if (t === multiAt) continue;
-    const tpl = segments[t]!;
-    const s = segs[urlIndex(route, t, segs.length)]!;
-    if (tpl.kind === "literal") {
-      if (!sameLiteral(s, tpl.value)) return false;
-    } else if (s === "") {
-      return false;
-    }
-  }
-  if (multiAt !== -1) {
-    const end = urlIndex(route, multiAt + 1, segs.length);
-    for (let i = multiAt; i < end; i++) if (segs[i] === "") return false;
-  }
-  return true;
-}
-
-/**
- * The URL segment index of template index `t` (or the end index after it) for a path of `n` segments: the
- * same before the `**`, shifted by what the `**` took after it (the literals after `**` match from the end).
- */
-function urlIndex(route: Route, t: number, n: number): number {
-  const { multiAt, segments } = route.template;
-  return multiAt !== -1 && t > multiAt ? t + n - segments.length : t;
-}
-
-/** Whether URL segment `i` of a path of `n` segments is matched by a literal of the route's template. */
-function literalAt(route: Route, i: number, n: number): boolean {
-  const { multiAt, segments } = route.template;
-  if (multiAt === -1 || i < multiAt) return segments[i]!.kind === "literal";
-  return i >= urlIndex(route, multiAt + 1, n); // after the `**`: literals only
-}
-
-/** A raw URL segment against a template literal; the segment may percent-encode characters. */
-function sameLiteral(raw: string, literal: string): boolean {
-  if (raw === literal) return true;
-  if (raw.indexOf("%") === -1) return false;
-  try {
-    return decodeURIComponent(raw) === literal;
-  } catch {
-    return false;
-  }
+  return matchParts(route.template, segs, route.fixed, acceptUrlSegment);
 }
 
 /** Whether candidate a should be preferred over b (see the Router comment for the order). */
@@ -216,8 +157,8 @@ function better(a: Candidate, b: Candidate): boolean {
   // Same verb-ness, so the same segments.
   const n = a.segs.length;
   for (let i = 0; i < n; i++) {
-    const al = literalAt(a.route, i, n);
-    const bl = literalAt(b.route, i, n);
+    const al = literalAt(a.route.template, i, n);
+    const bl = literalAt(b.route.template, i, n);
     if (al !== bl) return al;
   }
   const as = multiCapturesEncodedSlash(a);
@@ -234,43 +175,8 @@ const ENCODED_SLASH = /%2f/i;
 function multiCapturesEncodedSlash(c: Candidate): boolean {
   for (const v of c.route.template.variables) {
     if (!v.multiSegment) continue;
-    const end = urlIndex(c.route, v.end, c.segs.length);
-    for (let i = urlIndex(c.route, v.start, c.segs.length); i < end; i++) if (ENCODED_SLASH.test(c.segs[i]!)) return true;
+    const end = partIndex(c.route.template, v.end, c.segs.length);
+    for (let i = partIndex(c.route.template, v.start, c.segs.length); i < end; i++) if (ENCODED_SLASH.test(c.segs[i]!)) return true;
   }
   return false;
-}
-
-function decodeValues(route: Route, segs: readonly string[]): string[] {
-  const vars = route.template.variables;
-  const values: string[] = new Array<string>(vars.length);
-  for (let k = 0; k < vars.length; k++) {
-    const v = vars[k]!;
-    const start = urlIndex(route, v.start, segs.length);
-    const end = urlIndex(route, v.end, segs.length);
-    const raw = end - start === 1 ? segs[start]! : segs.slice(start, end).join("/");
-    values[k] = v.multiSegment ? decodeKeepingSlashes(raw) : decodeAll(raw);
-  }
-  return values;
-}
-
-/** Single-segment variables: every %XX decoded, `%2F` included. */
-function decodeAll(raw: string): string {
-  if (raw.indexOf("%") === -1) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw malformedRequest(`Malformed percent-encoding in the URL path: "${raw}".`);
-  }
-}
-
-/** Multi-segment variables: every %XX decoded except `%2F`/`%2f`, left as they are (http.proto). */
-function decodeKeepingSlashes(raw: string): string {
-  if (raw.indexOf("%") === -1) return raw;
-  const parts = raw.split(/(%2[fF])/);
-  try {
-    for (let i = 0; i < parts.length; i += 2) parts[i] = decodeURIComponent(parts[i]!);
-  } catch {
-    throw malformedRequest(`Malformed percent-encoding in the URL path: "${raw}".`);
-  }
-  return parts.join("");
 }

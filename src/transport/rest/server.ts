@@ -1,11 +1,12 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Message, Registry } from "@bufbuild/protobuf";
-import { Code } from "../../core/code.js";
-import { Reason, RpcError } from "../../core/errors.js";
+import { DEFAULTS } from "../../core/defaults.js";
+import { callerGone, internalError, methodNotBound, Reason, RpcError, unknownPath } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import { readBody } from "./body.js";
-import { internalError, methodNotBound, renderError, unknownPath } from "./errors.js";
+import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
 import { parseQuery } from "./query.js";
 import { Router } from "./router.js";
@@ -18,10 +19,10 @@ export interface RestServerOptions {
   registry: Registry;
   /** ErrorInfo domain of error responses. */
   errorDomain: string;
-  /** Largest accepted request body; default 1 MiB. */
+  /** Largest accepted request body. @default DEFAULTS.maxBodyBytes (1 MiB) */
   maxBodyBytes?: number;
   /** Where failures that are bugs (not the client's) are reported. @default console.error */
-  log?: (message: string, err?: unknown) => void;
+  log?: Logger;
 }
 
 export interface RestServer {
@@ -32,7 +33,7 @@ export interface RestServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES: number = DEFAULTS.maxBodyBytes.value;
 
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
@@ -45,7 +46,7 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
   const registry = options.registry;
   const domain = options.errorDomain;
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const log = options.log ?? ((message: string, err?: unknown) => console.error(`longrun rest: ${message}`, err ?? ""));
+  const log: Logger = options.log ?? ((message, err) => console.error(`longrun rest: ${message}`, err ?? ""));
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat): void => {
     if (res.headersSent || res.destroyed) return;
@@ -172,7 +173,7 @@ function callContext(res: ServerResponse): CallContext {
 }
 
 function clientClosed(): RpcError {
-  return new RpcError(Code.CANCELLED, "The client closed the connection.");
+  return callerGone("The client closed the connection.");
 }
 
 /** Serves the endpoints over HTTP/1.1 on host:port (port 0 picks a free one). */

@@ -13,10 +13,9 @@ import {
 } from "@bufbuild/protobuf";
 import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
-import { canonicalPath, fieldByName, resolveFieldPath } from "./fields.js";
-import type { RpcError } from "../../core/errors.js";
-import { malformedRequest } from "./errors.js";
-import type { PathTemplate } from "./path-template.js";
+import { malformedRequest, type RpcError } from "../../core/errors.js";
+import { canonicalPath, fieldByName, resolveFieldPath } from "../../http/fields.js";
+import type { PathTemplate } from "../../http/path-template.js";
 import type { QueryParam } from "./query.js";
 
 /**

@@ -1,0 +1,13 @@
+/**
+ * The Route Optimization profile (routeoptimization.googleapis.com; set beside the real service in
+ * docs/profiles.md): parent-scoped names; over REST only GetOperation, over gRPC all five. A profile module:
+ * `longrun serve --profile route-optimization` loads it, and server.ts serves it with the example's handler.
+ */
+import type { DeploymentProfile } from "../../src/index.js";
+
+export const profile: DeploymentProfile = {
+  name: "route-optimization",
+  names: { parent: "projects/*/locations/*" },
+  rest: { methods: ["GetOperation"] },
+  errorDomain: "routeoptimization.googleapis.com",
+};

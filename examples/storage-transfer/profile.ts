@@ -1,0 +1,27 @@
+/**
+ * The Storage Transfer profile (storagetransfer.googleapis.com; set beside the real service in
+ * docs/profiles.md): `transferOperations/{id}`; List needs the JSON filter (projectId required), at most 256
+ * a page; no Delete or Wait over REST; pause and resume are custom methods on operations. A profile module:
+ * `longrun serve --profile storage-transfer` loads it, and server.ts serves it with the example's handlers.
+ */
+import type { DeploymentProfile, FilterDialects } from "../../src/index.js";
+import { transferJsonDialect } from "./filter.js";
+import { file_google_storagetransfer_v1_transfer } from "./gen/google/storagetransfer/v1/transfer_pb.js";
+
+export const profile: DeploymentProfile = {
+  name: "storage-transfer",
+  names: { collection: "transferOperations" },
+  rest: { methods: ["GetOperation", "ListOperations", "CancelOperation"] },
+  controls: [
+    { method: "google.storagetransfer.v1.StorageTransferService.PauseTransferOperation", command: "pause" },
+    { method: "google.storagetransfer.v1.StorageTransferService.ResumeTransferOperation", command: "resume" },
+  ],
+  listing: { maxPageSize: 256, filterRequired: true, filterDialect: "storage-transfer-json" },
+  errorDomain: "storagetransfer.googleapis.com",
+};
+
+/** The proto declaring the RPCs `controls` name, so that a server given only this profile finds them. */
+export const files = [file_google_storagetransfer_v1_transfer];
+
+/** The JSON list filter the profile names (filter.ts). */
+export const filterDialects: FilterDialects = { "storage-transfer-json": transferJsonDialect() };

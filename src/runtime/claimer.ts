@@ -1,0 +1,116 @@
+import type { Logger } from "../core/logger.js";
+import type { OperationRecord, Store } from "../store/store.js";
+import type { Clock, Timer } from "./clock.js";
+
+/** Backoff before re-trying a claim after the store failed, so an outage is not a busy loop. */
+const CLAIM_RETRY_MS = 1000;
+
+export interface ClaimerOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /** This instance, as the leases name it. */
+  owner: string;
+  /** The methods this instance runs. */
+  methods: readonly string[];
+  leaseMs: number;
+  retryBackoff: { initialMs: number; maxMs: number };
+  /** How many more operations may run now: what a claim asks for (backpressure). */
+  freeSlots: () => number;
+  /** Runs what was claimed. */
+  run: (records: readonly OperationRecord[]) => void;
+}
+
+/**
+ * The claim loop: claims due operations up to the free slots whenever it is woken — by the change feed
+ * (a start, a released lease), by a slot freed while saturated, or by the timer of the next operation that
+ * becomes due (retry backoff, a lost worker's lease expiring) — and never polls otherwise.
+ */
+export class Claimer {
+  private claiming = false;
+  private claimAgain = false;
+  private saturated = false;
+  private stopped = false;
+  private lookAheadsStarted = 0;
+  private dueTimer: Timer | undefined;
+
+  constructor(private readonly options: ClaimerOptions) {}
+
+  /** Claims due operations up to the free capacity; re-runs while there may be more. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    // On the next turn, not now: a wake comes from the change feed inside a write (a start's create), and
+    // with a synchronous store the claim — its commit included — would run before that start's RPC is
+    // answered (bench latency: SQLite start calls took the claim's time too).
+    this.claiming = true;
+    setImmediate(() => void this.claimLoop());
+  }
+
+  /** A slot was freed: claim again if the last claim stopped for want of one. */
+  slotFreed(): void {
+    if (this.saturated) this.wake();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.dueTimer?.cancel();
+  }
+
+  /**
+   * Claims until nothing is left to claim. A wake-up that arrives while a claim is in flight only sets
+   * `claimAgain`, checked after it, or it would be lost. The look-ahead for the next due operation runs
+   * beside the loop rather than in it: awaited, it held the next claim back by a round trip per cycle
+   * (bench e2e: 162 look-aheads per 10,200 operations, each blocking the claim after it); a wake-up
+   * while it runs starts a claim (and a look-ahead of its own) at once.
+   */
+  private async claimLoop(): Promise<void> {
+    const { store, clock, owner, methods, leaseMs, retryBackoff } = this.options;
+    this.claiming = true;
+    try {
+      for (;;) {
+        this.claimAgain = false;
+        const free = this.options.freeSlots();
+        this.saturated = free <= 0;
+        if (free <= 0 || this.stopped) break; // a freed slot wakes us when saturated
+        const claimed = await store.claim({ owner, methods, limit: free, leaseMs, now: clock.now(), retryBackoff });
+        this.options.run(claimed);
+        if (claimed.length === free || this.claimAgain) continue; // there may be more
+        void this.scheduleNextDue();
+        break;
+      }
+    } catch (err) {
+      this.options.log("claiming operations failed; retrying", err);
+      this.scheduleWake(CLAIM_RETRY_MS);
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  /**
+   * One timer for the next operation that becomes due. Look-aheads may overlap and answer out of order:
+   * only the latest started sets the timer, since an older one, blind to what was committed after it
+   * began, could move the timer past a due operation.
+   */
+  private async scheduleNextDue(): Promise<void> {
+    const sequence = ++this.lookAheadsStarted;
+    const now = this.options.clock.now();
+    try {
+      const due = await this.options.store.nextDueTime(this.options.methods, now);
+      if (sequence !== this.lookAheadsStarted) return;
+      if (due !== undefined) this.scheduleWake(due - now);
+    } catch (err) {
+      this.options.log("looking for the next due operation failed; retrying", err);
+      this.scheduleWake(CLAIM_RETRY_MS);
+    }
+  }
+
+  private scheduleWake(delayMs: number): void {
+    if (this.stopped) return;
+    this.dueTimer?.cancel();
+    this.dueTimer = this.options.clock.after(delayMs, () => this.wake());
+  }
+}

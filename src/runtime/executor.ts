@@ -1,0 +1,233 @@
+import { create, fromBinary, toBinary, type Message, type Registry } from "@bufbuild/protobuf";
+import type { Status } from "../gen/google/rpc/status_pb.js";
+import { Code } from "../core/code.js";
+import { leaseLost, RpcError, toRpcError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { OperationRecord, ProgressUpdate, Store } from "../store/store.js";
+import type { Clock } from "./clock.js";
+import type { OperationContext } from "./methods.js";
+import type { MethodRegistry } from "./registry.js";
+import { RunningOperation } from "./running-operation.js";
+import { cancelledStatus, encodeError, packStored, servableStatus, statusOf } from "./status.js";
+import type { ResultWriter } from "./writer.js";
+
+type Outcome = { response: Message } | { error: Status };
+
+export interface ExecutorOptions {
+  methods: MethodRegistry;
+  /** The protobuf registry: which error details can be served. */
+  registry: Registry;
+  writer: ResultWriter;
+  /** Read once when a write is refused, to tell a deleted operation from a lost lease. */
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /** Handlers running at once. */
+  concurrency: number;
+  /** A handler returned: its slot is free for the next claim. */
+  onSlotFreed: () => void;
+}
+
+/**
+ * Runs claimed operations: one handler's life each — its context, its signal, coalesced progress writes,
+ * and its outcome (a response, or a `google.rpc.Status`) handed to the writer — and counts the slots
+ * they take (`concurrency`).
+ */
+export class Executor {
+  /** Claimed operations whose handler runs or whose result is being written, by id. */
+  readonly running = new Map<string, RunningOperation>();
+  /** Handlers running now: what `concurrency` bounds. */
+  private handlersRunning = 0;
+  /** Called once `running` is empty: what a stop waits for, within its grace period. */
+  private readonly onIdle: (() => void)[] = [];
+
+  constructor(private readonly options: ExecutorOptions) {}
+
+  get freeSlots(): number {
+    return this.options.concurrency - this.handlersRunning;
+  }
+
+  /** Starts the handler of each claimed operation; never throws. */
+  run(records: readonly OperationRecord[]): void {
+    const now = this.options.clock.now();
+    for (const record of records) {
+      const method = this.options.methods.get(record.method);
+      if (!method) continue; // claim only returns our methods
+      const operation = new RunningOperation(record, method, now);
+      this.running.set(record.id, operation);
+      this.handlersRunning++;
+      void this.runToEnd(operation);
+    }
+  }
+
+  /** Cancellation was requested: the handler's signal fires, and readers see cancel_requested at once. */
+  cancel(operation: RunningOperation): void {
+    if (operation.phase !== "running") return;
+    operation.phase = "cancelling";
+    operation.abort(new RpcError(Code.CANCELLED, "The operation was cancelled."));
+    operation.metadata = operation.method.codec.markCancelRequested(operation.metadata);
+    void this.writeProgress(operation).catch(() => undefined);
+  }
+
+  /**
+   * A fenced write or heartbeat was refused: either the operation was deleted (the handler carries on,
+   * unheard) or another worker took it over (the handler is aborted). One read tells which; it is rare.
+   */
+  async refused(operation: RunningOperation): Promise<void> {
+    if (!operation.isHeld) return;
+    const current = await this.options.store.get(operation.id, this.options.clock.now());
+    if (!operation.isHeld) return;
+    if (current === undefined) operation.phase = "deleted";
+    else this.loseLease(operation, leaseLost(operation.record.name));
+  }
+
+  loseLease(operation: RunningOperation, reason: RpcError): void {
+    if (!operation.isHeld) return;
+    operation.phase = "lease-lost";
+    operation.abort(reason);
+  }
+
+  /** Resolves once nothing runs here, or after `graceMs`, whichever is first. */
+  async whenIdle(graceMs: number): Promise<void> {
+    if (this.running.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = this.options.clock.after(graceMs, resolve);
+      this.onIdle.push(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Runs the handler and writes its result; never rejects. One async function, not a chain of them or of
+   * .then handlers: each link would be one more promise kept alive per running operation (bench wait:
+   * 10,000 pending).
+   */
+  private async runToEnd(operation: RunningOperation): Promise<void> {
+    try {
+      let outcome: Outcome;
+      try {
+        outcome = await this.outcomeOf(operation);
+      } finally {
+        // A handler that returned gives its slot to the next operation at once: its result's write (batched,
+        // and retried through store outages) need not hold a slot, so claiming the next batch overlaps with
+        // committing this one's results.
+        this.handlersRunning--;
+        this.options.onSlotFreed();
+      }
+      // Lease lost: another worker owns it now and its result wins. Deleted: nobody wants the result.
+      if (operation.isAbandoned) return;
+      const cancelled = operation.phase === "cancelling";
+      operation.phase = "writing";
+      await this.options.writer.finish(this.finishRequest(operation, outcome, cancelled));
+    } catch (err) {
+      this.options.log(`finishing ${operation.record.name} failed`, err);
+    } finally {
+      this.running.delete(operation.id);
+      if (this.running.size === 0) for (const resolve of this.onIdle.splice(0)) resolve();
+    }
+  }
+
+  /** What the operation ends with: its handler's result, or why it could not run. */
+  private async outcomeOf(operation: RunningOperation): Promise<Outcome> {
+    const { record, method } = operation;
+    const { definition } = method;
+    const interrupted = interruptedOutcome(operation);
+    if (interrupted) return { error: interrupted };
+    let request: Message;
+    try {
+      request = fromBinary(definition.request, record.request);
+    } catch {
+      return { error: statusOf(Code.DATA_LOSS, "The stored request could not be decoded.") };
+    }
+    try {
+      const result = await definition.handler(request, this.contextFor(operation));
+      return { response: create(definition.response, result as never) as Message };
+    } catch (err) {
+      return { error: this.errorOutcome(operation, err) };
+    }
+  }
+
+  private errorOutcome(operation: RunningOperation, err: unknown): Status {
+    // A handler that stops because of cancellation (throwing the signal's reason or anything else)
+    // ends CANCELLED; an RpcError it throws on purpose with another code keeps that code.
+    if (operation.phase === "cancelling" && !(err instanceof RpcError && err.code !== Code.CANCELLED)) {
+      return cancelledStatus();
+    }
+    return servableStatus(toRpcError(err).toOperationStatus(), this.options.registry, operation.record.name, this.options.log);
+  }
+
+  private finishRequest(operation: RunningOperation, outcome: Outcome, cancelled: boolean) {
+    const { record, method } = operation;
+    const { codec, definition } = method;
+    const metadata = codec.encode(codec.final(operation.metadata, this.options.clock.now(), cancelled));
+    const fenced = { id: record.id, name: record.name, attempt: record.attempt, metadata };
+    return "response" in outcome
+      ? { ...fenced, response: packStored(definition.response.typeName, toBinary(definition.response, outcome.response)) }
+      : { ...fenced, error: encodeError(outcome.error) };
+  }
+
+  private contextFor(operation: RunningOperation): OperationContext {
+    const executor = this;
+    return {
+      name: operation.record.name,
+      attempt: operation.record.attempt,
+      get signal() {
+        return operation.signal;
+      },
+      control: operation.control,
+      get metadata() {
+        return operation.metadata;
+      },
+      async progress(partial: object): Promise<void> {
+        operation.metadata = operation.method.codec.merge(operation.metadata, partial);
+        if (operation.phase === "deleted") return;
+        const applied = await executor.writeProgress(operation);
+        if (!applied && !operation.wasDeleted) throw leaseLost(operation.record.name);
+      },
+    } as OperationContext;
+  }
+
+  /** Queues the current metadata; a write still queued for this operation takes it instead of a new one. */
+  private writeProgress(operation: RunningOperation): Promise<boolean> {
+    const metadata = operation.method.codec.encode(operation.metadata);
+    const pending = operation.pendingProgress;
+    if (pending) {
+      pending.update.metadata = metadata;
+      return pending.done;
+    }
+    const update: ProgressUpdate = { id: operation.id, attempt: operation.record.attempt, metadata };
+    const done = this.options.writer.progress(update).then(async (applied) => {
+      if (!applied) await this.refused(operation);
+      return applied;
+    });
+    operation.pendingProgress = { update, done };
+    // The batcher reads `update` when it flushes; from then on a new call must queue a new write.
+    void done.finally(() => {
+      if (operation.pendingProgress?.update === update) operation.pendingProgress = undefined;
+    });
+    return done;
+  }
+}
+
+/** The status an operation ends with before running, when its previous attempts were interrupted. */
+function interruptedOutcome(operation: RunningOperation): Status | undefined {
+  const { record, method } = operation;
+  const { definition } = method;
+  if (record.cancelRequested) return cancelledStatus();
+  if (record.attempt <= 1) return undefined;
+  if (!definition.retryable) {
+    return statusOf(
+      Code.ABORTED,
+      `The operation was interrupted (its worker stopped or lost its lease) and ${definition.fullName} is not retryable.`,
+    );
+  }
+  if (record.attempt > definition.maxAttempts) {
+    return statusOf(
+      Code.ABORTED,
+      `The operation was interrupted ${record.attempt - 1} times (its worker stopped or lost its lease); gave up after ${definition.maxAttempts} attempts.`,
+    );
+  }
+  return undefined;
+}

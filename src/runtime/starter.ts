@@ -1,0 +1,108 @@
+import { toBinary, type Message } from "@bufbuild/protobuf";
+import { invalidArgument, shuttingDown } from "../core/errors.js";
+import { newOperationId } from "../core/ids.js";
+import type { OperationNames } from "../core/names.js";
+import type { CreateResult, NewOperation, OperationRecord, Store } from "../store/store.js";
+import { Batcher } from "./batch.js";
+import type { Clock } from "./clock.js";
+import type { MethodDefinition } from "./methods.js";
+import type { MethodRegistry } from "./registry.js";
+
+/** AIP-155: a request id is a UUID, or at least short and printable. */
+const MAX_REQUEST_ID_LENGTH = 64;
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+/** What an id prefix may hold: the whole id must still fit OPERATION_ID_PATTERN with its 22 random characters. */
+const ID_PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,100}$/;
+
+export interface StarterOptions {
+  store: Store;
+  clock: Clock;
+  methods: MethodRegistry;
+  names: OperationNames;
+  /** While stopping, starts are refused with UNAVAILABLE (the client retries elsewhere). */
+  isStopping: () => boolean;
+}
+
+/**
+ * Creates operations: checks each request (the method's own validation, the request id, the parent, the
+ * id prefix), names it, and writes it queued. Concurrent single starts share one statement (group commit).
+ * A start during a store outage answers UNAVAILABLE at once: the client retries.
+ */
+export class Starter {
+  private readonly creates: Batcher<NewOperation, CreateResult>;
+
+  constructor(private readonly options: StarterOptions) {
+    this.creates = new Batcher((items) => options.store.create(items, options.clock.now()));
+  }
+
+  /**
+   * Creates an operation of `method` for `request` and returns its record (not done). With a request id
+   * (AIP-155), a start repeated with the same id returns the operation the first start created.
+   */
+  async startOperation(fullName: string, request: Message): Promise<OperationRecord> {
+    const [operation] = this.newOperations(fullName, [request]);
+    return (await this.creates.add(operation as NewOperation)).record;
+  }
+
+  /**
+   * The batch API: creates one operation per request in one store write (one statement, one commit, one
+   * change notification), returning their records in the order of `requests`. All are validated first;
+   * one invalid request fails the call and creates nothing.
+   */
+  async startOperations(fullName: string, requests: readonly Message[]): Promise<OperationRecord[]> {
+    const operations = this.newOperations(fullName, requests);
+    if (operations.length === 0) return [];
+    const results = await this.options.store.create(operations, this.options.clock.now());
+    return results.map((r) => r.record);
+  }
+
+  private newOperations(fullName: string, requests: readonly Message[]): NewOperation[] {
+    const { definition, codec } = this.options.methods.require(fullName);
+    if (this.options.isStopping()) throw shuttingDown();
+    const now = this.options.clock.now();
+    const defaultMetadata = codec.encode(codec.initial(now));
+    return requests.map((request) => {
+      definition.validate?.(request);
+      const given = definition.initialMetadata?.(request);
+      const metadata = given === undefined ? defaultMetadata : codec.encode(codec.merge(codec.initial(now), given));
+      const parent = this.parentOf(definition, request);
+      const id = idPrefixOf(definition, request) + newOperationId();
+      return {
+        id,
+        name: this.options.names.format(parent, id),
+        parent,
+        method: fullName,
+        requestId: requestIdOf(definition, request),
+        request: toBinary(definition.request, request),
+        metadata,
+        runAfter: now,
+      };
+    });
+  }
+
+  /** "" for unscoped names; else the method's parent for the request, checked against the name pattern. */
+  private parentOf(definition: MethodDefinition, request: Message): string {
+    const { names } = this.options;
+    if (names.parentPattern === "" || !definition.parentOf) return "";
+    return names.parseListName(definition.parentOf(request), "parent");
+  }
+}
+
+function idPrefixOf(definition: MethodDefinition, request: Message): string {
+  const prefix = definition.operationIdPrefix?.(request) ?? "";
+  if (!ID_PREFIX_PATTERN.test(prefix)) {
+    throw invalidArgument("name", `cannot name an operation with prefix ${JSON.stringify(prefix.slice(0, 120))}: letters, digits, - and _ only, at most 100`);
+  }
+  return prefix;
+}
+
+function requestIdOf(definition: MethodDefinition, request: Message): string | undefined {
+  const field = definition.requestIdField;
+  if (!field) return undefined;
+  const value = (request as unknown as Record<string, unknown>)[field.localName];
+  if (typeof value !== "string" || value === "") return undefined;
+  if (value.length > MAX_REQUEST_ID_LENGTH || !PRINTABLE_ASCII.test(value)) {
+    throw invalidArgument(field.name, `must be at most ${MAX_REQUEST_ID_LENGTH} printable ASCII characters (a UUID is recommended)`);
+  }
+  return value;
+}

@@ -1,0 +1,131 @@
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { FinishRequest, OperationView, ProgressUpdate, Store } from "../store/store.js";
+import { Batcher } from "./batch.js";
+import type { Clock } from "./clock.js";
+
+/** A finish this runtime writes: the store's request, and the name it serves the operation under. */
+export type NamedFinish = FinishRequest & { name: string };
+
+/**
+ * An operation this runtime just finished, as readers would now find it: what a local WaitOperation is
+ * answered with, instead of reading the row it just wrote.
+ */
+export interface FinishedOperation {
+  id: string;
+  /** The operation as stored, done; undefined if the write was refused (another result won): read it. */
+  record: (Omit<OperationView, "id" | "state"> & { state: "done"; expireTime: number }) | undefined;
+}
+
+/**
+ * What the runtime tells the service's waiters about the results it writes. A "done" change event for an
+ * operation whose finish is still being written here is left to `onFinished`, which follows it at once
+ * with the written result (or with none, if the write was refused).
+ */
+export interface LocalFinishes {
+  isFinishing(id: string): boolean;
+  onFinished(listener: (finished: readonly FinishedOperation[]) => void): () => void;
+}
+
+/** Backoff of result and progress writes while the store is unavailable: from the first to the last. */
+const WRITE_RETRY_MS = { initial: 100, max: 5000 };
+
+export interface ResultWriterOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  retentionMs: number;
+  /** While stopping, a write the store refused as unavailable fails instead of being retried. */
+  isStopping: () => boolean;
+}
+
+/**
+ * The write path of running operations: progress and results, each batched into one fenced statement for
+ * all concurrent writers (the store refuses a write whose attempt no longer holds the operation), retried
+ * through store outages — dropping a result would lose work, and fencing makes a late write of a lost
+ * attempt harmless.
+ */
+export class ResultWriter implements LocalFinishes {
+  private readonly progressWrites: Batcher<ProgressUpdate, boolean>;
+  private readonly finishes: Batcher<NamedFinish, boolean>;
+  /** Ids in the finish statement being written now (the batcher writes one at a time). */
+  private readonly finishing = new Set<string>();
+  private readonly finishedListeners = new Set<(finished: readonly FinishedOperation[]) => void>();
+
+  constructor(private readonly options: ResultWriterOptions) {
+    const { store, clock } = options;
+    this.progressWrites = new Batcher((items) => this.whileUnavailable(() => store.progress(items, clock.now())));
+    this.finishes = new Batcher((items) => this.whileUnavailable(() => this.writeFinishes(items)));
+  }
+
+  /** Writes the metadata if the attempt still holds the operation; false if the store refused it. */
+  progress(update: ProgressUpdate): Promise<boolean> {
+    return this.progressWrites.add(update);
+  }
+
+  /** Writes the result if the attempt still holds the operation; false if the store refused it. */
+  finish(request: NamedFinish): Promise<boolean> {
+    return this.finishes.add(request);
+  }
+
+  isFinishing(id: string): boolean {
+    return this.finishing.has(id);
+  }
+
+  onFinished(listener: (finished: readonly FinishedOperation[]) => void): () => void {
+    this.finishedListeners.add(listener);
+    return () => this.finishedListeners.delete(listener);
+  }
+
+  /**
+   * One finish statement, announced to `onFinished` listeners once it returns (or fails): each applied
+   * result as the operation now stands, each refused one (or all, if it failed) without. An operation with
+   * two results in the statement (a cancel racing its worker) is announced without one: which of them won
+   * is the store's to say.
+   */
+  private async writeFinishes(items: readonly NamedFinish[]): Promise<boolean[]> {
+    const { store, clock, retentionMs } = this.options;
+    const now = clock.now();
+    const results = new Map<string, number>();
+    for (const item of items) results.set(item.id, (results.get(item.id) ?? 0) + 1);
+    for (const id of results.keys()) this.finishing.add(id);
+    let applied: boolean[] | undefined;
+    try {
+      applied = await store.finish(items, retentionMs, now);
+      return applied;
+    } finally {
+      for (const id of results.keys()) this.finishing.delete(id);
+      const finished = items.map((item, i): FinishedOperation => {
+        // A finish without metadata keeps the stored one, which only a read can tell (the runtime always gives it).
+        const written = applied?.[i] === true && results.get(item.id) === 1 && item.metadata !== undefined;
+        const { name, metadata, error, response } = item;
+        return { id: item.id, record: written ? { name, state: "done", metadata, error, response, expireTime: now + retentionMs } : undefined };
+      });
+      this.announce(finished);
+    }
+  }
+
+  private announce(finished: readonly FinishedOperation[]): void {
+    for (const listener of this.finishedListeners) {
+      try {
+        listener(finished);
+      } catch (err) {
+        this.options.log("a finished-operations listener failed", err);
+      }
+    }
+  }
+
+  /** Runs `write`, again and again with backoff while the store answers UNAVAILABLE and we are not stopping. */
+  private async whileUnavailable<T>(write: () => Promise<T>): Promise<T> {
+    for (let delay = WRITE_RETRY_MS.initial; ; delay = Math.min(delay * 2, WRITE_RETRY_MS.max)) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!(err instanceof RpcError && err.code === Code.UNAVAILABLE) || this.options.isStopping()) throw err;
+        this.options.log(`the store is unavailable; retrying a write in ${delay} ms`, err);
+        await this.options.clock.sleep(delay);
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type {
+  ClaimRequest,
+  CreateResult,
+  Fenced,
+  FinishRequest,
+  HeartbeatResult,
+  ListQuery,
+  NewOperation,
+  OperationRecord,
+  OperationView,
+  ProgressUpdate,
+} from "../store.js";
+
+/** A value now (SQLite's synchronous driver) or later (PostgreSQL's). */
+export type Eventually<T> = T | Promise<T>;
+
+/** What requestCancel / requestControl statements give back. */
+export interface MarkResult {
+  /** Per input id, the record after the call (undefined if it does not exist or has expired). */
+  records: (OperationRecord | undefined)[];
+  /** The ids the statement marked (not done), in input order; repeats allowed (the core drops them). */
+  marked: string[];
+}
+
+/**
+ * What one store supplies: its SQL, run through its driver, batch-shaped. Everything the stores share —
+ * input checks, empty batches, claim order, which ids a change event names, the change feed — is done
+ * once by StoreCore (store-core.ts) around these calls, which therefore only ever see checked input:
+ * non-empty arrays, finish requests with exactly one of error and response, claims with methods and a
+ * positive limit. Records are made with row.ts, the one row ↔ record mapping.
+ */
+export interface StoreDriver {
+  /** Per input, in input order: the inserted record, or the existing one of the same (method, requestId). */
+  create(operations: readonly NewOperation[], now: number): Eventually<CreateResult[]>;
+  get(id: string, now: number): Eventually<OperationRecord | undefined>;
+  /** In input order. */
+  getViews(ids: readonly string[], now: number): Eventually<(OperationView | undefined)[]>;
+  list(query: ListQuery): Eventually<OperationRecord[]>;
+  /** The ids deleted, in input order (repeats allowed). */
+  delete(ids: readonly string[]): Eventually<string[]>;
+  requestCancel(ids: readonly string[], now: number): Eventually<MarkResult>;
+  requestControl(ids: readonly string[], command: string, now: number): Eventually<MarkResult>;
+  /** The claimed records, in any order. */
+  claim(request: ClaimRequest): Eventually<OperationRecord[]>;
+  /** In input order. */
+  heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Eventually<HeartbeatResult[]>;
+  /** Per update, whether it applied. */
+  progress(updates: readonly ProgressUpdate[], now: number): Eventually<boolean[]>;
+  /** Per result, whether it applied; of several for one operation, only the first matching its attempt. */
+  finish(results: readonly FinishRequest[], retentionMs: number, now: number): Eventually<boolean[]>;
+  /** The ids released, in input order (repeats allowed). */
+  release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Eventually<string[]>;
+  nextDueTime(methods: readonly string[], now: number): Eventually<number | undefined>;
+  purgeExpired(now: number): Eventually<number>;
+  /** Releases the connection(s); called once. */
+  close(): Eventually<void>;
+}

@@ -1,0 +1,131 @@
+import type { OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "../store.js";
+
+/**
+ * A row of the `operations` table, as both stores' drivers return it: the same columns in SQLite and
+ * PostgreSQL; only `cancel_requested` differs in type (SQLite integer 0/1, PostgreSQL boolean).
+ * `metadata_json` is written for filtering and never read back (see StoredAny.json).
+ */
+export interface OperationRow {
+  id: string;
+  name: string;
+  parent: string;
+  method: string;
+  request_id: string | null;
+  request: Uint8Array;
+  metadata_type: string | null;
+  metadata: Uint8Array | null;
+  state: OperationState;
+  error_code: number | null;
+  error_message: string | null;
+  error: Uint8Array | null;
+  response_type: string | null;
+  response: Uint8Array | null;
+  cancel_requested: boolean | 0 | 1;
+  control: string | null;
+  attempt: number;
+  lease_owner: string | null;
+  lease_expire_time: number | null;
+  run_after: number;
+  create_time: number;
+  update_time: number;
+  end_time: number | null;
+  expire_time: number | null;
+}
+
+/** The columns of an OperationView: what the Operations service serves. */
+const VIEW_COLUMN_NAMES = [
+  "id",
+  "name",
+  "metadata_type",
+  "metadata",
+  "state",
+  "error_code",
+  "error_message",
+  "error",
+  "response_type",
+  "response",
+] as const satisfies readonly (keyof OperationRow)[];
+
+const COLUMN_NAMES = [
+  ...VIEW_COLUMN_NAMES,
+  "parent",
+  "method",
+  "request_id",
+  "request",
+  "cancel_requested",
+  "control",
+  "attempt",
+  "lease_owner",
+  "lease_expire_time",
+  "run_after",
+  "create_time",
+  "update_time",
+  "end_time",
+  "expire_time",
+] as const satisfies readonly (keyof OperationRow)[];
+
+/**
+ * The select list of a whole row (all but `metadata_json`, which is written for filtering and never read
+ * back: reading it would only cost), optionally qualified by a table alias. Named, not `*`: a prepared
+ * statement keeps its result shape even if a later migration adds columns.
+ */
+export function columns(alias?: string): string {
+  return alias === undefined ? COLUMN_NAMES.join(", ") : COLUMN_NAMES.map((c) => `${alias}.${c}`).join(", ");
+}
+
+export type ViewRow = Pick<OperationRow, (typeof VIEW_COLUMN_NAMES)[number]>;
+
+export function viewColumns(): string {
+  return VIEW_COLUMN_NAMES.join(", ");
+}
+
+export function toView(row: ViewRow): OperationView {
+  return {
+    id: row.id,
+    name: row.name,
+    metadata: storedAny(row.metadata_type, row.metadata),
+    state: row.state,
+    error: storedError(row),
+    response: storedAny(row.response_type, row.response),
+  };
+}
+
+export function toRecord(row: OperationRow): OperationRecord {
+  return {
+    ...toView(row),
+    parent: row.parent,
+    method: row.method,
+    requestId: orUndefined(row.request_id),
+    request: bytes(row.request),
+    cancelRequested: row.cancel_requested === true || row.cancel_requested === 1,
+    control: orUndefined(row.control),
+    attempt: row.attempt,
+    leaseOwner: orUndefined(row.lease_owner),
+    leaseExpireTime: orUndefined(row.lease_expire_time),
+    runAfter: row.run_after,
+    createTime: row.create_time,
+    updateTime: row.update_time,
+    endTime: orUndefined(row.end_time),
+    expireTime: orUndefined(row.expire_time),
+  };
+}
+
+function storedError(row: Pick<OperationRow, "error" | "error_code" | "error_message">): StoredError | undefined {
+  return row.error === null || row.error_code === null ? undefined : { code: row.error_code, message: row.error_message ?? "", status: bytes(row.error) };
+}
+
+function storedAny(typeUrl: string | null, value: Uint8Array | null): StoredAny | undefined {
+  return typeUrl === null || value === null ? undefined : { typeUrl, value: bytes(value) };
+}
+
+/**
+ * Both drivers return BLOB/bytea as Buffers; callers get plain Uint8Arrays (a view, no copy), so records
+ * compare equal to what was stored whichever store produced them.
+ */
+function bytes(blob: Uint8Array): Uint8Array {
+  return new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+}
+
+function orUndefined<T>(value: T | null): T | undefined {
+  return value === null ? undefined : value;
+}

@@ -1,0 +1,133 @@
+import type {
+  ChangeListener,
+  ClaimRequest,
+  CreateResult,
+  Fenced,
+  FinishRequest,
+  HeartbeatResult,
+  ListQuery,
+  NewOperation,
+  OperationRecord,
+  OperationView,
+  ProgressUpdate,
+  Store,
+} from "../store.js";
+import { appliedIds, inClaimOrder, uniqueIds } from "./applied.js";
+import type { ChangeFeed } from "./change-feed.js";
+import type { StoreDriver } from "./driver.js";
+import { checkFinishRequests, claimsNothing } from "./validate.js";
+
+/**
+ * The Store contract over one store's driver: what every store does the same way, written once. It checks
+ * input, answers empty batches without a statement, orders claims oldest first, and after each write
+ * tells this instance's listeners which operations changed (each id once). A store extends it with its
+ * driver and adds only what is its own (opening, EXPLAIN, its instance id).
+ *
+ * The driver does the rest in one statement or transaction per call, as the Store contract requires;
+ * nothing here adds a round trip.
+ */
+export class StoreCore implements Store {
+  readonly #driver: StoreDriver;
+  readonly #feed: ChangeFeed;
+  #closing: Promise<void> | undefined;
+
+  protected constructor(driver: StoreDriver, feed: ChangeFeed) {
+    this.#driver = driver;
+    this.#feed = feed;
+  }
+
+  async create(operations: readonly NewOperation[], now: number): Promise<CreateResult[]> {
+    if (operations.length === 0) return [];
+    const results = await this.#driver.create(operations, now);
+    this.#feed.emit(
+      "created",
+      results.filter((r) => r.created).map((r) => r.record.id),
+    );
+    return results;
+  }
+
+  async get(id: string, now: number): Promise<OperationRecord | undefined> {
+    return this.#driver.get(id, now);
+  }
+
+  async getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]> {
+    return ids.length === 0 ? [] : this.#driver.getViews(ids, now);
+  }
+
+  async list(query: ListQuery): Promise<OperationRecord[]> {
+    return this.#driver.list(query);
+  }
+
+  async delete(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const deleted = uniqueIds(await this.#driver.delete(ids));
+    this.#feed.emit("deleted", deleted);
+    return deleted;
+  }
+
+  async requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
+    if (ids.length === 0) return [];
+    const { records, marked } = await this.#driver.requestCancel(ids, now);
+    this.#feed.emit("cancel-requested", uniqueIds(marked));
+    return records;
+  }
+
+  async requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]> {
+    if (ids.length === 0) return [];
+    const { records, marked } = await this.#driver.requestControl(ids, command, now);
+    this.#feed.emit("control-requested", uniqueIds(marked));
+    return records;
+  }
+
+  async claim(request: ClaimRequest): Promise<OperationRecord[]> {
+    if (claimsNothing(request)) return [];
+    // RETURNING gives rows in no defined order; callers expect oldest first.
+    return inClaimOrder(await this.#driver.claim(request));
+  }
+
+  async heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Promise<HeartbeatResult[]> {
+    return leases.length === 0 ? [] : this.#driver.heartbeat(owner, leases, leaseMs, now);
+  }
+
+  async progress(updates: readonly ProgressUpdate[], now: number): Promise<boolean[]> {
+    if (updates.length === 0) return [];
+    const applied = await this.#driver.progress(updates, now);
+    this.#feed.emit("progress", appliedIds(updates, applied));
+    return applied;
+  }
+
+  async finish(results: readonly FinishRequest[], retentionMs: number, now: number): Promise<boolean[]> {
+    checkFinishRequests(results);
+    if (results.length === 0) return [];
+    const applied = await this.#driver.finish(results, retentionMs, now);
+    this.#feed.emit("done", appliedIds(results, applied));
+    return applied;
+  }
+
+  async release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Promise<void> {
+    if (leases.length === 0) return;
+    this.#feed.emit("released", uniqueIds(await this.#driver.release(owner, leases, runAfter, now)));
+  }
+
+  async nextDueTime(methods: readonly string[], now: number): Promise<number | undefined> {
+    return methods.length === 0 ? undefined : this.#driver.nextDueTime(methods, now);
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    // Not announced: expired operations are already invisible to every reader.
+    return this.#driver.purgeExpired(now);
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    return this.#feed.subscribe(listener);
+  }
+
+  /** Stops the feed and closes the driver (waiting for work in flight). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#feed.clear();
+      await this.#driver.close();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,236 @@
+import type { Database, Statement } from "better-sqlite3";
+import { toSqlite } from "../../filter/sqlite.js";
+import type {
+  ClaimRequest,
+  CreateResult,
+  Fenced,
+  FinishRequest,
+  HeartbeatResult,
+  ListQuery,
+  NewOperation,
+  OperationRecord,
+  OperationView,
+  ProgressUpdate,
+} from "../store.js";
+import type { MarkResult, StoreDriver } from "../shared/driver.js";
+import { toRecord, toView, type OperationRow } from "./rows.js";
+import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
+
+/** Filtered-list statements kept prepared (least recently used evicted first). */
+const FILTERED_LIST_CACHE_SIZE = 64;
+
+/**
+ * The embedded store's statements (statements.ts) over one better-sqlite3 connection. better-sqlite3 is
+ * synchronous, so every call answers at once; each write call is one transaction whatever the number of
+ * operations it names.
+ */
+export class SqliteDriver implements StoreDriver {
+  readonly #db: Database;
+  readonly #sql: Statements;
+  readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, OperationRow>>();
+  /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
+  readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#sql = prepareStatements(db);
+    this.#viewMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#view(id, now)));
+  }
+
+  create(operations: readonly NewOperation[], now: number): CreateResult[] {
+    return this.#db.transaction(() =>
+      operations.map((op): CreateResult => {
+        const inserted = this.#sql.insert.get({
+          id: op.id,
+          name: op.name,
+          parent: op.parent,
+          method: op.method,
+          requestId: op.requestId ?? null,
+          request: op.request,
+          metadataType: op.metadata?.typeUrl ?? null,
+          metadata: op.metadata?.value ?? null,
+          metadataJson: op.metadata?.json ?? null,
+          runAfter: op.runAfter,
+          now,
+        });
+        if (inserted !== undefined) return { record: toRecord(inserted), created: true };
+        // Only the (method, request_id) conflict is ignored, so requestId is set and the row exists.
+        const existing = this.#sql.byRequestId.get(op.method, op.requestId ?? "");
+        if (existing === undefined) throw new Error(`operation ${op.id} was neither inserted nor found`);
+        return { record: toRecord(existing), created: false };
+      }),
+    )();
+  }
+
+  get(id: string, now: number): OperationRecord | undefined {
+    const row = this.#sql.get.get(id, now);
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  getViews(ids: readonly string[], now: number): (OperationView | undefined)[] {
+    // One read needs no transaction (its BEGIN/COMMIT cost as much as the read: bench rpc); several
+    // share one so they see one state.
+    return ids.length === 1 ? [this.#view(ids[0]!, now)] : this.#viewMany(ids, now);
+  }
+
+  #view(id: string, now: number): OperationView | undefined {
+    const row = this.#sql.getView.get(id, now);
+    return row === undefined ? undefined : toView(row);
+  }
+
+  list(query: ListQuery): OperationRecord[] {
+    const { statement, params } = this.#listStatement(query);
+    return statement.all(params).map(toRecord);
+  }
+
+  /** The plan SQLite picks for `list(query)`, as EXPLAIN QUERY PLAN prints it (one step a line). */
+  explainList(query: ListQuery): string {
+    const { statement, params } = this.#listStatement(query);
+    return this.#db
+      .prepare<Record<string, unknown>, { detail: string }>(`EXPLAIN QUERY PLAN ${statement.source}`)
+      .all(params)
+      .map((row) => row.detail)
+      .join("\n");
+  }
+
+  #listStatement(query: ListQuery): { statement: Statement<Record<string, unknown>, OperationRow>; params: Record<string, unknown> } {
+    const params: Record<string, unknown> = { parent: query.parent, now: query.now, limit: query.limit };
+    if (query.after !== undefined) Object.assign(params, { afterTime: query.after.createTime, afterId: query.after.id });
+    if (query.filter === undefined) {
+      return { statement: query.after === undefined ? this.#sql.list.all : this.#sql.list.allAfter, params };
+    }
+    const filter = toSqlite(query.filter);
+    return { statement: this.#filteredList(listStatementText(query.after !== undefined, filter.sql)), params: { ...params, ...filter.params } };
+  }
+
+  /**
+   * The prepared statement of a filtered list, from a cache bounded in size: the text depends only on
+   * the filter's shape (its values are parameters), so the few shapes a deployment's clients use are
+   * prepared once, and a client sending ever new shapes cannot grow the cache.
+   */
+  #filteredList(text: string): Statement<Record<string, unknown>, OperationRow> {
+    let statement = this.#filteredLists.get(text);
+    if (statement !== undefined) {
+      // Refresh its place in the insertion order: the map's first entry is the least recently used.
+      this.#filteredLists.delete(text);
+    } else {
+      statement = this.#db.prepare<Record<string, unknown>, OperationRow>(text);
+      if (this.#filteredLists.size >= FILTERED_LIST_CACHE_SIZE) {
+        this.#filteredLists.delete(this.#filteredLists.keys().next().value!);
+      }
+    }
+    this.#filteredLists.set(text, statement);
+    return statement;
+  }
+
+  delete(ids: readonly string[]): string[] {
+    return this.#db.transaction(() => ids.flatMap((id) => this.#sql.delete.all(id).map((row) => row.id)))();
+  }
+
+  requestCancel(ids: readonly string[], now: number): MarkResult {
+    return this.#mark(ids, now, (id) => this.#sql.requestCancel.get({ id, now }));
+  }
+
+  requestControl(ids: readonly string[], command: string, now: number): MarkResult {
+    return this.#mark(ids, now, (id) => this.#sql.requestControl.get({ id, command, now }));
+  }
+
+  /** Runs `update` on each id in one transaction; returns each record after it (read if not updated). */
+  #mark(ids: readonly string[], now: number, update: (id: string) => OperationRow | undefined): MarkResult {
+    const marked: string[] = [];
+    const records = this.#db.transaction(() =>
+      ids.map((id) => {
+        const updated = update(id);
+        if (updated !== undefined) {
+          marked.push(id);
+          return toRecord(updated);
+        }
+        return this.get(id, now);
+      }),
+    )();
+    return { records, marked };
+  }
+
+  claim(request: ClaimRequest): OperationRecord[] {
+    return this.#db
+      .transaction(() =>
+        this.#sql.claim.all({
+          owner: request.owner,
+          methods: JSON.stringify(request.methods),
+          limit: request.limit,
+          leaseExpireTime: request.now + request.leaseMs,
+          now: request.now,
+          retryInitialMs: request.retryBackoff?.initialMs ?? 0,
+          retryMaxMs: request.retryBackoff?.maxMs ?? 0,
+        }),
+      )()
+      .map(toRecord);
+  }
+
+  heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): HeartbeatResult[] {
+    return this.#db.transaction(() =>
+      leases.map(({ id, attempt }): HeartbeatResult => {
+        const held = this.#sql.heartbeat.get({ id, owner, attempt, leaseExpireTime: now + leaseMs });
+        const requests = held ?? this.#sql.requests.get(id);
+        return { id, held: held !== undefined, cancelRequested: requests?.cancel_requested === 1, control: requests?.control ?? undefined };
+      }),
+    )();
+  }
+
+  progress(updates: readonly ProgressUpdate[], now: number): boolean[] {
+    return this.#db.transaction(() =>
+      updates.map(
+        (u) =>
+          this.#sql.progress.run({
+            id: u.id,
+            attempt: u.attempt,
+            metadataType: u.metadata.typeUrl,
+            metadata: u.metadata.value,
+            metadataJson: u.metadata.json ?? null,
+            now,
+          }).changes === 1,
+      ),
+    )();
+  }
+
+  finish(results: readonly FinishRequest[], retentionMs: number, now: number): boolean[] {
+    return this.#db.transaction(() =>
+      results.map((r) => {
+        const params: FinishParams = {
+          id: r.id,
+          setMetadata: r.metadata === undefined ? 0 : 1,
+          metadataType: r.metadata?.typeUrl ?? null,
+          metadata: r.metadata?.value ?? null,
+          metadataJson: r.metadata?.json ?? null,
+          errorCode: r.error?.code ?? null,
+          errorMessage: r.error?.message ?? null,
+          error: r.error?.status ?? null,
+          responseType: r.response?.typeUrl ?? null,
+          response: r.response?.value ?? null,
+          expireTime: now + retentionMs,
+          now,
+        };
+        return this.#sql.finishAttempt.run({ ...params, attempt: r.attempt }).changes === 1;
+      }),
+    )();
+  }
+
+  release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): string[] {
+    return this.#db.transaction(() =>
+      leases.filter(({ id, attempt }) => this.#sql.release.run({ id, owner, attempt, runAfter, now }).changes === 1).map((l) => l.id),
+    )();
+  }
+
+  nextDueTime(methods: readonly string[], now: number): number | undefined {
+    const row = this.#sql.nextDueTime.get({ methods: JSON.stringify(methods), now });
+    return row?.time ?? undefined;
+  }
+
+  purgeExpired(now: number): number {
+    return this.#sql.purgeExpired.run(now).changes;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}

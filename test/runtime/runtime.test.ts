@@ -1,0 +1,94 @@
+// The facade: its parts composed — start → claim → run → finish, cancel through the change feed, stop.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { Code } from "../../src/core/code.js";
+import type { RpcError } from "../../src/core/errors.js";
+import { Runtime } from "../../src/runtime/runtime.js";
+import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { buildRegistry } from "../../src/core/registry.js";
+import { settle, until } from "../support/manual-clock.js";
+import { deferred, fixture, SLEEP, sleepMethod } from "./fixture.js";
+
+function runtimeOf(f: ReturnType<typeof fixture>, declarations: Parameters<typeof fixture>[0], worker = true) {
+  return new Runtime({ store: f.store, registry: buildRegistry([Demo.file]), methods: declarations, clock: f.clock, log: f.log, worker, instanceId: "test" });
+}
+
+describe("Runtime", () => {
+  it("runs a started operation to its response, woken by the change feed", async () => {
+    const declarations = [sleepMethod(async (request) => ({ slept: request.duration }))];
+    const f = fixture(declarations);
+    const runtime = runtimeOf(f, declarations);
+    runtime.start();
+    const record = await runtime.startOperation(SLEEP, create(SleepRequestSchema, { duration: { seconds: 2n } }));
+    await until(async () => (await f.store.get(record.id, f.clock.now()))?.state === "done");
+    assert.ok((await f.store.get(record.id, f.clock.now()))?.response);
+    assert.deepEqual([...runtime.methods.keys()], [SLEEP]);
+    await runtime.stop(0);
+    f.close();
+  });
+
+  it("a cancel reaches the running handler through the change feed; it ends CANCELLED", async () => {
+    const started = deferred();
+    const declarations = [
+      sleepMethod(async (_request, ctx) => {
+        started.resolve();
+        throw await new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve(ctx.signal.reason), { once: true }));
+      }),
+    ];
+    const f = fixture(declarations);
+    const runtime = runtimeOf(f, declarations);
+    runtime.start();
+    const record = await runtime.startOperation(SLEEP, create(SleepRequestSchema));
+    await started.promise;
+    await runtime.cancel(record.id, record.name);
+    await until(async () => (await f.store.get(record.id, f.clock.now()))?.state === "done");
+    assert.equal((await f.store.get(record.id, f.clock.now()))?.error?.code, Code.CANCELLED);
+    await runtime.stop(0);
+    f.close();
+  });
+
+  it("stop: refuses new starts, waits out the grace period, then aborts and releases what still runs", async () => {
+    const started = deferred();
+    let reason: unknown;
+    const declarations = [
+      sleepMethod(async (_request, ctx) => {
+        started.resolve();
+        reason = await new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve(ctx.signal.reason), { once: true }));
+        return {};
+      }),
+    ];
+    const f = fixture(declarations);
+    const runtime = runtimeOf(f, declarations);
+    runtime.start();
+    const record = await runtime.startOperation(SLEEP, create(SleepRequestSchema));
+    await started.promise;
+    let stopped = false;
+    const stopping = runtime.stop(5000).then(() => (stopped = true));
+    await settle();
+    await assert.rejects(runtime.startOperation(SLEEP, create(SleepRequestSchema)), (err: RpcError) => err.code === Code.UNAVAILABLE);
+    await f.clock.advance(4999);
+    assert.equal(stopped, false);
+    await f.clock.advance(1);
+    await stopping;
+    assert.equal((reason as RpcError).code, Code.UNAVAILABLE);
+    const released = await f.store.get(record.id, f.clock.now());
+    assert.equal(released?.state, "queued");
+    assert.equal(released?.leaseOwner, undefined);
+    f.close();
+  });
+
+  it("worker: false only starts operations; it claims none", async () => {
+    let ran = 0;
+    const declarations = [sleepMethod(async () => (ran++, {}))];
+    const f = fixture(declarations);
+    const runtime = runtimeOf(f, declarations, false);
+    runtime.start();
+    const record = await runtime.startOperation(SLEEP, create(SleepRequestSchema));
+    await settle(20);
+    assert.equal(ran, 0);
+    assert.equal((await f.store.get(record.id, f.clock.now()))?.state, "queued");
+    await runtime.stop(0);
+    f.close();
+  });
+});

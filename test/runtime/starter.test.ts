@@ -1,0 +1,73 @@
+// Starting operations: validation, names, request-id idempotency, batch starts, refusal while stopping.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { Code } from "../../src/core/code.js";
+import { invalidArgument, Reason, type RpcError } from "../../src/core/errors.js";
+import { Starter } from "../../src/runtime/starter.js";
+import { SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { fixture, SLEEP, sleepMethod } from "./fixture.js";
+
+function setUp(extra: Parameters<typeof sleepMethod>[1] = {}, stopping = false) {
+  const f = fixture([sleepMethod(async () => ({}), extra)]);
+  const starter = new Starter({ store: f.store, clock: f.clock, methods: f.methods, names: f.names, isStopping: () => stopping });
+  return { f, starter };
+}
+
+const code = (expected: Code) => (err: RpcError) => err.code === expected;
+
+describe("Starter", () => {
+  it("creates a queued operation named in the collection, with the metadata's create_time", async () => {
+    const { f, starter } = setUp();
+    const record = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    assert.match(record.name, /^operations\/[A-Za-z0-9_-]{22}$/);
+    assert.equal(record.state, "queued");
+    assert.equal(record.createTime, f.clock.now());
+    f.close();
+  });
+
+  it("a repeated request_id returns the first operation (AIP-155); a bad one is INVALID_ARGUMENT", async () => {
+    const { f, starter } = setUp();
+    const first = await starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "7d3c0d7e-1" }));
+    const again = await starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "7d3c0d7e-1" }));
+    assert.equal(again.name, first.name);
+    await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "has space" })), code(Code.INVALID_ARGUMENT));
+    await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "x".repeat(65) })), code(Code.INVALID_ARGUMENT));
+    f.close();
+  });
+
+  it("the method's validate refuses the start; a batch with one invalid request creates nothing", async () => {
+    const { f, starter } = setUp({
+      validate: (request) => {
+        if ((request as { requestId?: string }).requestId === "bad") throw invalidArgument("request_id", "bad");
+      },
+    });
+    await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "bad" })), code(Code.INVALID_ARGUMENT));
+    const requests = [create(SleepRequestSchema), create(SleepRequestSchema, { requestId: "bad" })];
+    await assert.rejects(starter.startOperations(SLEEP, requests), code(Code.INVALID_ARGUMENT));
+    assert.deepEqual(await f.store.list({ parent: "", limit: 10, now: f.clock.now() }), []);
+    const made = await starter.startOperations(SLEEP, [create(SleepRequestSchema), create(SleepRequestSchema)]);
+    assert.equal(made.length, 2);
+    assert.equal((await f.store.list({ parent: "", limit: 10, now: f.clock.now() })).length, 2);
+    f.close();
+  });
+
+  it("an id prefix goes before the random part; one with other characters is INVALID_ARGUMENT", async () => {
+    const { f, starter } = setUp({ operationIdPrefix: (request) => ((request as { requestId?: string }).requestId === "odd" ? "a/b" : "jobs-7-") });
+    assert.match((await starter.startOperation(SLEEP, create(SleepRequestSchema))).name, /^operations\/jobs-7-[A-Za-z0-9_-]{22}$/);
+    await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "odd" })), code(Code.INVALID_ARGUMENT));
+    f.close();
+  });
+
+  it("an unknown method is UNIMPLEMENTED; while stopping, starts are UNAVAILABLE", async () => {
+    const { f, starter } = setUp();
+    await assert.rejects(starter.startOperation("x.Y.Z", create(SleepRequestSchema)), code(Code.UNIMPLEMENTED));
+    f.close();
+    const stopping = setUp({}, true);
+    await assert.rejects(
+      stopping.starter.startOperation(SLEEP, create(SleepRequestSchema)),
+      (err: RpcError) => err.code === Code.UNAVAILABLE && err.reason === Reason.SHUTTING_DOWN,
+    );
+    stopping.f.close();
+  });
+});
