@@ -203,10 +203,13 @@ export class Executor {
       return applied;
     });
     operation.pendingProgress = { update, done };
-    // The batcher reads `update` when it flushes; from then on a new call must queue a new write.
-    void done.finally(() => {
+    // The batcher reads `update` when it flushes; from then on a new call must queue a new write. Both
+    // outcomes handled here: `finally` would pass a failed write on as a rejection nobody awaits (a store
+    // closed under a cancel at shutdown made it an unhandled rejection).
+    const settled = () => {
       if (operation.pendingProgress?.update === update) operation.pendingProgress = undefined;
-    });
+    };
+    done.then(settled, settled);
     return done;
   }
 }

@@ -149,6 +149,40 @@ describe("Executor", () => {
     f.close();
   });
 
+  it("a progress write the store fails rejects ctx.progress only: no unhandled rejection, the next write goes out", async () => {
+    let failures = 1;
+    const f = fixture([
+      sleepMethod(async (_request, ctx) => {
+        await assert.rejects(ctx.progress({ progressPercent: 10 }), /pool has ended/);
+        await ctx.progress({ progressPercent: 20 });
+        return {};
+      }),
+    ]);
+    const failing = new Proxy(f.store, {
+      get(target, key, receiver) {
+        if (key === "progress" && failures > 0) return () => (failures--, Promise.reject(new Error("the pool has ended")));
+        const value = Reflect.get(target, key, receiver) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as Store;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const { executor } = executorOf(f, { store: failing });
+      const queued = await f.createQueued();
+      executor.run(await claimAll(f));
+      await until(() => executor.running.size === 0);
+      await settle(10);
+      assert.deepEqual(unhandled, []);
+      const done = await f.store.get(queued.id, f.clock.now());
+      assert.equal(fromBinary(SleepMetadataSchema, done!.metadata!.value).progressPercent, 20);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    f.close();
+  });
+
   it("an operation interrupted more often than maxAttempts ends ABORTED without running its handler", async () => {
     let ran = 0;
     const f = fixture([sleepMethod(async () => (ran++, {}), { maxAttempts: 1 })]);
