@@ -11,6 +11,7 @@ import {
 } from "@bufbuild/protobuf";
 import { operation_info } from "../gen/google/longrunning/operations_pb.js";
 import { OperationMetadataSchema } from "../gen/google/cloud/common/operation_metadata_pb.js";
+import { DEFAULTS } from "../core/defaults.js";
 import { resolveMessage } from "../core/registry.js";
 
 import type { OperationControl } from "./control.js";
@@ -147,7 +148,7 @@ export function resolveMethod(declaration: MethodDeclaration, registry: Registry
   const parentOf =
     declaration.parent ??
     (parentField ? (request: MessageShape<DescMessage>) => String((request as unknown as Record<string, unknown>)[parentField.localName] ?? "") : undefined);
-  const maxAttempts = declaration.maxAttempts ?? 3;
+  const maxAttempts = declaration.maxAttempts ?? DEFAULTS.maxAttempts.value;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`${fullName}: maxAttempts must be an integer >= 1`);
   return {
     method,
