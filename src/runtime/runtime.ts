@@ -56,7 +56,7 @@ export class Runtime implements LocalFinishes {
   readonly names: OperationNames;
   readonly instanceId: string;
   private readonly store: Store;
-  private readonly registry: MethodRegistry;
+  private readonly methodRegistry: MethodRegistry;
   private readonly writer: ResultWriter;
   private readonly starter: Starter;
   private readonly commands: OperationCommands;
@@ -73,16 +73,16 @@ export class Runtime implements LocalFinishes {
     this.store = store;
     this.names = options.names ?? new OperationNames();
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-    this.registry = new MethodRegistry(options.methods, options.registry, this.names);
+    this.methodRegistry = new MethodRegistry(options.methods, options.registry, this.names);
     const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs.value;
     this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping });
-    this.starter = new Starter({ store, clock, methods: this.registry, names: this.names, isStopping });
-    this.commands = new OperationCommands({ store, clock, methods: this.registry, writer: this.writer });
+    this.starter = new Starter({ store, clock, methods: this.methodRegistry, names: this.names, isStopping });
+    this.commands = new OperationCommands({ store, clock, methods: this.methodRegistry, writer: this.writer });
     if (options.worker === false) return;
     const leaseMs = options.leaseMs ?? DEFAULTS.leaseMs.value;
     const owner = this.instanceId;
     const executor: Executor = new Executor({
-      methods: this.registry,
+      methods: this.methodRegistry,
       registry: options.registry,
       writer: this.writer,
       store,
@@ -96,7 +96,7 @@ export class Runtime implements LocalFinishes {
       clock,
       log,
       owner,
-      methods: this.registry.fullNames,
+      methods: this.methodRegistry.fullNames,
       leaseMs,
       retryBackoff: options.retryBackoff ?? DEFAULTS.retryBackoff.value,
       freeSlots: () => executor.freeSlots,
@@ -109,7 +109,7 @@ export class Runtime implements LocalFinishes {
 
   /** The methods this runtime serves, by full name (`pkg.Service.Method`). */
   get methods(): ReadonlyMap<string, MethodDefinition> {
-    return this.registry.definitions;
+    return this.methodRegistry.definitions;
   }
 
   isFinishing(id: string): boolean {

@@ -3,7 +3,7 @@ import { HealthImplementation } from "grpc-health-check";
 import { fromBinary, toBinary, type DescService, type Message } from "@bufbuild/protobuf";
 import { DEFAULTS } from "../../core/defaults.js";
 import { malformedRequest, type RpcError } from "../../core/errors.js";
-import type { Logger } from "../../core/logger.js";
+import { consoleLogger, type Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import { toGrpcError } from "./errors.js";
 import { addReflection } from "./reflection.js";
@@ -34,7 +34,7 @@ export interface GrpcServer {
  * server reflection (v1 and v1alpha) built from the same descriptors, so grpcurl works with no proto files.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const log: Logger = options.log ?? ((message, err) => console.error(`longrun: ${message}`, err));
+  const log: Logger = options.log ?? consoleLogger;
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? DEFAULTS.maxReceiveMessageBytes.value,
     // Channelz keeps per-call bookkeeping (about 1 KB per pending call: bench wait) that nothing here reads.
