@@ -2,11 +2,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Claimer } from "../../src/runtime/claimer.js";
-import type { OperationRecord } from "../../src/store/store.js";
+import type { OperationRecord, Store } from "../../src/store/store.js";
 import { settle, until } from "../support/manual-clock.js";
-import { fixture, SLEEP, sleepMethod } from "./fixture.js";
+import { fixture, SLEEP, sleepMethod, storeWith } from "./fixture.js";
 
-function claimerOf(f: ReturnType<typeof fixture>, slots: { free: number }, store = f.store) {
+function claimerOf(f: ReturnType<typeof fixture>, slots: { free: number }, store: Store = f.store) {
   const ran: OperationRecord[] = [];
   const claimer = new Claimer({
     store,
@@ -81,17 +81,8 @@ describe("Claimer", () => {
     const f = fixture([sleepMethod(async () => ({}))]);
     await f.createQueued();
     let failures = 1;
-    const flaky = new Proxy(f.store, {
-      get(target, key, receiver) {
-        if (key === "claim" && failures > 0) {
-          return () => {
-            failures--;
-            return Promise.reject(new Error("store down"));
-          };
-        }
-        const value = Reflect.get(target, key, receiver) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const flaky = storeWith(f.store, {
+      claim: (request) => (failures-- > 0 ? Promise.reject(new Error("store down")) : f.store.claim(request)),
     });
     const { claimer, ran } = claimerOf(f, { free: 10 }, flaky);
     claimer.wake();

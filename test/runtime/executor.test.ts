@@ -6,9 +6,9 @@ import { Code } from "../../src/core/code.js";
 import { Reason, RpcError } from "../../src/core/errors.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 import { SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
-import type { ProgressUpdate, Store } from "../../src/store/store.js";
+import type { ProgressUpdate } from "../../src/store/store.js";
 import { settle, until } from "../support/manual-clock.js";
-import { claimAll, deferred, executorOf, fixture, sleepMethod } from "./fixture.js";
+import { claimAll, deferred, executorOf, fixture, sleepMethod, storeWith } from "./fixture.js";
 
 describe("Executor", () => {
   it("runs the handler with the operation's context and writes its response; frees the slot when it returns", async () => {
@@ -80,13 +80,9 @@ describe("Executor", () => {
       }),
     ]);
     const writes: ProgressUpdate[][] = [];
-    const counting = new Proxy(f.store, {
-      get(target, key, receiver) {
-        if (key === "progress") return (items: ProgressUpdate[], now: number) => (writes.push([...items]), target.progress(items, now));
-        const value = Reflect.get(target, key, receiver) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as Store;
+    const counting = storeWith(f.store, {
+      progress: (items: readonly ProgressUpdate[], now: number) => (writes.push([...items]), f.store.progress(items, now)),
+    });
     const { executor } = executorOf(f, { store: counting });
     const queued = await f.createQueued();
     executor.run(await claimAll(f));
@@ -158,13 +154,10 @@ describe("Executor", () => {
         return {};
       }),
     ]);
-    const failing = new Proxy(f.store, {
-      get(target, key, receiver) {
-        if (key === "progress" && failures > 0) return () => (failures--, Promise.reject(new Error("the pool has ended")));
-        const value = Reflect.get(target, key, receiver) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as Store;
+    const failing = storeWith(f.store, {
+      progress: (items: readonly ProgressUpdate[], now: number) =>
+        failures-- > 0 ? Promise.reject(new Error("the pool has ended")) : f.store.progress(items, now),
+    });
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);

@@ -107,6 +107,20 @@ export function claimAll(f: Fixture, owner = "worker-a", leaseMs = 30_000): Prom
   return f.store.claim({ owner, methods: [SLEEP], limit: 100, leaseMs, now: f.clock.now() });
 }
 
+/**
+ * The store with some of its methods replaced (to count, fail or watch calls); the others are the store's
+ * own, bound to it.
+ */
+export function storeWith(store: Store, overrides: Partial<Store>): Store {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (Object.hasOwn(overrides, key)) return overrides[key as keyof Store];
+      const value = Reflect.get(target, key, receiver) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 /** A promise with its resolve and reject, for handlers the test finishes by hand. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
   let resolve!: (value: T) => void;

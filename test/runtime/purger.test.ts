@@ -6,19 +6,13 @@ import { encodeError, statusOf } from "../../src/runtime/status.js";
 import { Purger } from "../../src/runtime/purger.js";
 import type { Store } from "../../src/store/store.js";
 import { until } from "../support/manual-clock.js";
-import { fixture, sleepMethod } from "./fixture.js";
+import { fixture, sleepMethod, storeWith } from "./fixture.js";
 
 describe("Purger", () => {
   it("purges once at start and then every interval, at the clock's time; stop ends it", async () => {
     const f = fixture([sleepMethod(async () => ({}))]);
     const calls: number[] = [];
-    const store = new Proxy(f.store, {
-      get(target, key, receiver) {
-        if (key === "purgeExpired") return (now: number) => (calls.push(now), target.purgeExpired(now));
-        const value = Reflect.get(target, key, receiver) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as Store;
+    const store = storeWith(f.store, { purgeExpired: (now: number) => (calls.push(now), f.store.purgeExpired(now)) });
     const purger = new Purger({ store, clock: f.clock, log: f.log, intervalMs: 3_600_000 });
     const start = f.clock.now();
     purger.start();

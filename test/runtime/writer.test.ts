@@ -5,29 +5,21 @@ import { Code } from "../../src/core/code.js";
 import { RpcError } from "../../src/core/errors.js";
 import { ResultWriter, type FinishedOperation } from "../../src/runtime/writer.js";
 import { encodeError, statusOf } from "../../src/runtime/status.js";
-import type { FinishRequest, Store } from "../../src/store/store.js";
+import type { FinishRequest } from "../../src/store/store.js";
 import { until } from "../support/manual-clock.js";
-import { claimAll, fixture, SLEEP, sleepMethod } from "./fixture.js";
-
-function storeWith(store: Store, finish: Store["finish"]): Store {
-  return new Proxy(store, {
-    get(target, key, receiver) {
-      if (key === "finish") return finish;
-      const value = Reflect.get(target, key, receiver) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
+import { claimAll, fixture, SLEEP, sleepMethod, storeWith } from "./fixture.js";
 
 describe("ResultWriter", () => {
   it("writes concurrent finishes in one statement, and announces each as it now stands", async () => {
     const f = fixture([sleepMethod(async () => ({}))]);
     const statements: number[] = [];
     const finishingDuringWrite: boolean[] = [];
-    const store = storeWith(f.store, (items, retentionMs, now) => {
-      statements.push(items.length);
-      finishingDuringWrite.push(...items.map((item) => writer.isFinishing(item.id)));
-      return f.store.finish(items, retentionMs, now);
+    const store = storeWith(f.store, {
+      finish: (items, retentionMs, now) => {
+        statements.push(items.length);
+        finishingDuringWrite.push(...items.map((item) => writer.isFinishing(item.id)));
+        return f.store.finish(items, retentionMs, now);
+      },
     });
     const writer: ResultWriter = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false });
     const announced: FinishedOperation[] = [];
@@ -56,9 +48,10 @@ describe("ResultWriter", () => {
   it("retries a write while the store is unavailable, with backoff from the clock", async () => {
     const f = fixture([sleepMethod(async () => ({}))]);
     let outages = 2;
-    const store = storeWith(f.store, (items: readonly FinishRequest[], retentionMs: number, now: number) =>
-      outages-- > 0 ? Promise.reject(new RpcError(Code.UNAVAILABLE, "down")) : f.store.finish(items, retentionMs, now),
-    );
+    const store = storeWith(f.store, {
+      finish: (items: readonly FinishRequest[], retentionMs: number, now: number) =>
+        outages-- > 0 ? Promise.reject(new RpcError(Code.UNAVAILABLE, "down")) : f.store.finish(items, retentionMs, now),
+    });
     const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false });
     const queued = await f.createQueued();
     const [claimed] = await claimAll(f);
@@ -79,7 +72,7 @@ describe("ResultWriter", () => {
 
   it("while stopping, an unavailable store fails the write instead of retrying it", async () => {
     const f = fixture([sleepMethod(async () => ({}))]);
-    const store = storeWith(f.store, () => Promise.reject(new RpcError(Code.UNAVAILABLE, "down")));
+    const store = storeWith(f.store, { finish: () => Promise.reject(new RpcError(Code.UNAVAILABLE, "down")) });
     const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => true });
     await assert.rejects(writer.finish({ id: "x", name: "operations/x", attempt: 1 }), (err: RpcError) => err.code === Code.UNAVAILABLE);
     f.close();
