@@ -137,6 +137,21 @@ export const Reason = {
    * handler's signal and its refused `ctx.progress` carry; metadata `name`.
    */
   LEASE_LOST: "LEASE_LOST",
+  /** The call carries no credentials, and the server requires them. */
+  CREDENTIALS_MISSING: "CREDENTIALS_MISSING",
+  /** The API key is not one this server knows. */
+  API_KEY_INVALID: "API_KEY_INVALID",
+  /** The bearer token cannot be verified (signature, key, issuer, audience, form). */
+  ACCESS_TOKEN_INVALID: "ACCESS_TOKEN_INVALID",
+  /** The bearer token has expired (or is not valid yet). */
+  ACCESS_TOKEN_EXPIRED: "ACCESS_TOKEN_EXPIRED",
+  /** The token lacks every OAuth scope the method accepts; metadata `method`. */
+  ACCESS_TOKEN_SCOPE_INSUFFICIENT: "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+  /**
+   * The caller lacks the permission on the resource, or the resource does not exist (a denial does not
+   * tell which, AIP-211); metadata `permission`, `resource`.
+   */
+  IAM_PERMISSION_DENIED: "IAM_PERMISSION_DENIED",
   /** A bug in longrun; the message says no more than that. */
   INTERNAL: "INTERNAL",
 } as const;
@@ -179,6 +194,34 @@ export function shuttingDown(): RpcError {
 
 export function leaseLost(name: string): RpcError {
   return new RpcError(Code.ABORTED, "The operation is no longer run by this worker.", { reason: Reason.LEASE_LOST, metadata: { name } });
+}
+
+/**
+ * UNAUTHENTICATED with one of the credential reasons. The message is the same for every reason (Google's
+ * words): the reason says what kind of problem it is, nothing says more about a rejected token or key.
+ */
+export function unauthenticated(reason: string): RpcError {
+  return new RpcError(
+    Code.UNAUTHENTICATED,
+    "Request is missing required authentication credential or had invalid authentication credentials.",
+    { reason },
+  );
+}
+
+/** PERMISSION_DENIED for a permission on a resource, whether or not the resource exists (AIP-211). */
+export function permissionDenied(permission: string, resource: string): RpcError {
+  return new RpcError(Code.PERMISSION_DENIED, `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`, {
+    reason: Reason.IAM_PERMISSION_DENIED,
+    metadata: { permission, resource },
+  });
+}
+
+/** PERMISSION_DENIED for a token that carries none of the OAuth scopes the method accepts. */
+export function scopeInsufficient(method: string): RpcError {
+  return new RpcError(Code.PERMISSION_DENIED, "Request had insufficient authentication scopes.", {
+    reason: Reason.ACCESS_TOKEN_SCOPE_INSUFFICIENT,
+    metadata: { method },
+  });
 }
 
 // ---- The errors the transports themselves answer with (the same on gRPC and REST). ----

@@ -5,6 +5,7 @@ import { DEFAULTS } from "../../core/defaults.js";
 import { malformedRequest, type RpcError } from "../../core/errors.js";
 import { consoleLogger, type Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
+import type { Credentials } from "../../auth/credentials.js";
 import { toGrpcError } from "./errors.js";
 import { addReflection } from "./reflection.js";
 
@@ -113,6 +114,10 @@ function unaryHandler(endpoint: Endpoint, domain: string, log: Logger): grpc.han
         return (controller ??= new AbortController()).signal;
       },
       transport: "grpc",
+      get credentials() {
+        return credentialsOf(call.metadata);
+      },
+      principal: undefined,
     };
     let request: Message;
     try {
@@ -132,6 +137,20 @@ function unaryHandler(endpoint: Endpoint, domain: string, log: Logger): grpc.han
       },
     );
   };
+}
+
+/** The call credentials in the metadata (the first value of each key; grpc-js lower-cases keys). */
+function credentialsOf(metadata: grpc.Metadata): Credentials {
+  return {
+    apiKey: firstString(metadata.get("x-goog-api-key")),
+    authorization: firstString(metadata.get("authorization")),
+    certificate: undefined,
+  };
+}
+
+function firstString(values: grpc.MetadataValue[]): string | undefined {
+  const value = values[0];
+  return typeof value === "string" ? value : undefined;
 }
 
 function malformed(typeName: string, err: unknown): RpcError {

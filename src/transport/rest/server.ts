@@ -5,6 +5,7 @@ import { DEFAULTS } from "../../core/defaults.js";
 import { callerGone, internalError, methodNotBound, Reason, RpcError, unknownPath } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
+import type { Credentials } from "../../auth/credentials.js";
 import { readBody } from "./body.js";
 import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
@@ -88,7 +89,7 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
       const pendingBody = readBody(req, limit);
       const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
       const request = buildRequest(binding, values, query.params, bodyText, registry);
-      const ctx = callContext(res);
+      const ctx = callContext(req, res);
 
       let response: Message;
       try {
@@ -141,8 +142,21 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
 class RestCallContext implements CallContext {
   readonly deadline = undefined;
   readonly transport = "rest" as const;
+  principal: string | undefined = undefined;
   private controller: AbortController | undefined;
   private gone = false;
+
+  constructor(private readonly req: IncomingMessage) {}
+
+  get credentials(): Credentials {
+    const { headers } = this.req;
+    const apiKey = headers["x-goog-api-key"];
+    return {
+      apiKey: typeof apiKey === "string" ? apiKey : undefined,
+      authorization: headers.authorization,
+      certificate: undefined,
+    };
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -165,8 +179,8 @@ function onResponseClose(this: ResponseWithContext): void {
   if (!this.writableFinished) this[CONTEXT]?.clientGone();
 }
 
-function callContext(res: ServerResponse): CallContext {
-  const ctx = new RestCallContext();
+function callContext(req: IncomingMessage, res: ServerResponse): CallContext {
+  const ctx = new RestCallContext(req);
   (res as ResponseWithContext)[CONTEXT] = ctx;
   res.once("close", onResponseClose);
   return ctx;
