@@ -13,6 +13,14 @@ import { profileOptions, type DeploymentProfile, type FilterDialects, type Profi
 import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
 import { startRestServer } from "./transport/rest/server.js";
+import type { TlsOptions } from "./transport/tls.js";
+import type { AuthConfig } from "./auth/config.js";
+import type { Authorize } from "./auth/policy.js";
+import { buildAuth } from "./auth/auth.js";
+import { checkAuth, loadAuthFile } from "./auth/load.js";
+import { guardEndpoints, permissionCatalogue } from "./service/guard.js";
+import { jsonLinesAuditSink, type AuditSink } from "./service/audit.js";
+import { consoleLogger } from "./core/logger.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
 type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log">;
@@ -68,6 +76,23 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
   maxBodyBytes?: number;
   /** How long running handlers get to finish at close before their leases are released. @default 10_000 */
   shutdownGraceMs?: number;
+  /**
+   * Turns authentication and authorization on (docs/security.md): the auth file's path (YAML or JSON) or
+   * its contents. Off by default: without it, anyone who reaches the ports may call every method.
+   */
+  auth?: AuthConfig | string;
+  /** Your own IAM in place of the auth file's roles and bindings; asked once per call. Needs `auth`. */
+  authorize?: Authorize;
+  /** Where the audit log of mutations goes when auth is on. @default JSON lines on standard error */
+  audit?: AuditSink;
+  /** TLS for both ports (and mutual TLS with `clientCa`). */
+  tls?: TlsOptions;
+  /** Allows auth without TLS on an address other than loopback (credentials then cross the network in clear). */
+  insecure?: boolean;
+  /** The service part of permission names: `cloudtranslate.operations.get`. @default "longrun" */
+  permissionPrefix?: string;
+  /** The permission starting each long-running method, by the RPC's full name. */
+  methodPermissions?: Readonly<Record<string, string>>;
 }
 
 export interface LongrunServer {
@@ -117,22 +142,29 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     pageTokens: new PageTokens({ secret: options.pageTokenSecret, ttlMs: options.pageTokenTtlMs }),
   });
   const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
+  const { permissionPrefix, methodPermissions = {} } = options;
+  for (const method of Object.keys(methodPermissions)) {
+    if (!runtime.methods.has(method)) throw new Error(`methodPermissions: ${method} is not a served long-running method`);
+  }
   const endpoints = [
-    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings }),
-    ...[...runtime.methods.values()].map((definition) => methodEndpoint(service, definition)),
-    ...controls.map((control) => operationControlEndpoint(service, control)),
+    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix }),
+    ...[...runtime.methods.values()].map((definition) =>
+      methodEndpoint(service, definition, { permissionPrefix, permission: methodPermissions[definition.fullName] }),
+    ),
+    ...controls.map((control) => operationControlEndpoint(service, { permissionPrefix, ...control })),
     ...(options.extraEndpoints?.(service) ?? []),
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
   const grpcListen = options.grpc === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.grpcPort.value } : options.grpc;
   const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
+  const served = guard(endpoints, options, [grpcListen, httpListen]);
 
   let grpcServer: GrpcServer | undefined;
   let restServer: Awaited<ReturnType<typeof startRestServer>> | undefined;
   try {
-    if (grpcListen) grpcServer = await startGrpcServer({ endpoints, errorDomain, ...grpcListen, log: options.log });
+    if (grpcListen) grpcServer = await startGrpcServer({ endpoints: served, errorDomain, ...grpcListen, log: options.log });
     if (httpListen) {
-      restServer = await startRestServer({ endpoints, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen });
+      restServer = await startRestServer({ endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen });
     }
   } catch (err) {
     await grpcServer?.close();
@@ -155,6 +187,32 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
         await options.store.close();
       })()),
   };
+}
+
+/**
+ * The endpoints behind the guard when auth is on; as they are when it is off. With auth on, refuses to
+ * listen beyond loopback without TLS (credentials would cross the network in clear) unless `insecure`.
+ */
+function guard(endpoints: Endpoint[], options: ServerOptions, listen: readonly ({ host: string } | false)[]): Endpoint[] {
+  if (options.auth === undefined) {
+    if (options.authorize) throw new Error("authorize needs auth: the credentials the callers present (ServerOptions.auth)");
+    return endpoints;
+  }
+  if (!options.tls && !options.insecure) {
+    const exposed = listen.find((l) => l && !isLoopback(l.host));
+    if (exposed) {
+      throw new Error(
+        `auth is on but TLS is not: refusing to listen on ${exposed.host || "every address"} where credentials would cross the network in clear (give tls, or insecure to allow it)`,
+      );
+    }
+  }
+  const loaded = typeof options.auth === "string" ? loadAuthFile(options.auth) : checkAuth(options.auth);
+  const auth = buildAuth(loaded, permissionCatalogue(endpoints), options.authorize);
+  return guardEndpoints(endpoints, { auth, audit: options.audit ?? jsonLinesAuditSink, log: options.log ?? consoleLogger });
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The profile's settings that `options` does not set itself. */

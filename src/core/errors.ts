@@ -145,6 +145,8 @@ export const Reason = {
   ACCESS_TOKEN_INVALID: "ACCESS_TOKEN_INVALID",
   /** The bearer token has expired (or is not valid yet). */
   ACCESS_TOKEN_EXPIRED: "ACCESS_TOKEN_EXPIRED",
+  /** The JWKS that verifies bearer tokens cannot be fetched right now; retry. */
+  JWKS_UNAVAILABLE: "JWKS_UNAVAILABLE",
   /** The token lacks every OAuth scope the method accepts; metadata `method`. */
   ACCESS_TOKEN_SCOPE_INSUFFICIENT: "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
   /**

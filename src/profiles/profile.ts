@@ -49,6 +49,13 @@ export interface DeploymentProfile {
   };
   /** ErrorInfo.domain of errors. @default "longrun.dev" */
   errorDomain?: string;
+  /** How the service names the permissions it checks when auth is on (docs/security.md). */
+  permissions?: {
+    /** The service part: `cloudtranslate` → `cloudtranslate.operations.get`. @default "longrun" */
+    prefix?: string;
+    /** The permission starting each long-running method, by the RPC's full name. @default `<prefix>.operations.<method>` */
+    methods?: Readonly<Record<string, string>>;
+  };
 }
 
 /** A filter dialect's name in a profile: "aip-160" (built in), or a key of the server's `filterDialects`. */
@@ -77,6 +84,8 @@ export interface ProfileOptions {
   filterRequired: boolean | undefined;
   filterDialect: FilterDialect | undefined;
   errorDomain: string | undefined;
+  permissionPrefix: string | undefined;
+  methodPermissions: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -106,6 +115,8 @@ export function profileOptions(profile: DeploymentProfile, filterDialects: Filte
     filterRequired: profile.listing?.filterRequired,
     filterDialect: dialect === undefined ? undefined : dialects[dialect],
     errorDomain: profile.errorDomain,
+    permissionPrefix: profile.permissions?.prefix,
+    methodPermissions: profile.permissions?.methods,
   };
 }
 
@@ -152,7 +163,7 @@ function checkProfile(value: DeploymentProfile, source = "profile"): void {
     if (!Array.isArray(v) || !v.every((m) => ALL_METHODS.includes(m))) throw new Error(`${where(path)} must be a list of ${ALL_METHODS.join(", ")}`);
   };
 
-  const root = object(value, "(root)", ["$schema", "name", "names", "rest", "grpc", "controls", "listing", "errorDomain"])!;
+  const root = object(value, "(root)", ["$schema", "name", "names", "rest", "grpc", "controls", "listing", "errorDomain", "permissions"])!;
   if (typeof root.name !== "string" || root.name === "") throw new Error(`${where("name")} is required`);
   const names = object(root.names, "names", ["collection", "parent"]);
   string(names?.collection, "names.collection");
@@ -191,4 +202,14 @@ function checkProfile(value: DeploymentProfile, source = "profile"): void {
     throw new Error(`${where("listing.filterDialect")} must be a dialect's name, such as "aip-160"`);
   }
   string(root.errorDomain, "errorDomain");
+  const permissions = object(root.permissions, "permissions", ["prefix", "methods"]);
+  if (permissions?.prefix !== undefined && (typeof permissions.prefix !== "string" || !/^[a-z][a-zA-Z0-9]*$/.test(permissions.prefix))) {
+    throw new Error(`${where("permissions.prefix")} must be a service's short name, such as "cloudtranslate"`);
+  }
+  const methods = object(permissions?.methods, "permissions.methods", Object.keys(permissions?.methods ?? {}));
+  for (const [method, permission] of Object.entries(methods ?? {})) {
+    if (typeof permission !== "string" || !/^[a-z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*){2,}$/.test(permission)) {
+      throw new Error(`${where(`permissions.methods.${method}`)} must be a permission, service.resource.verb`);
+    }
+  }
 }

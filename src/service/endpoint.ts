@@ -1,6 +1,7 @@
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { HttpRule } from "../gen/google/api/http_pb.js";
 import type { Credentials } from "../auth/credentials.js";
+import type { RoleLevel } from "../auth/roles.js";
 
 /** What a transport knows about the call it is serving. */
 export interface CallContext {
@@ -32,6 +33,8 @@ export interface EndpointAccess {
   resource(request: Message): string;
   /** Whether the call changes state (start, cancel, delete, control): those are written to the audit log. */
   mutation: boolean;
+  /** The least predefined role that grants the permission (viewer reads, operator steers, editor starts and deletes). */
+  role: RoleLevel;
 }
 
 /**

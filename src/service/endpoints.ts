@@ -10,7 +10,8 @@ import {
   type WaitOperationRequest,
 } from "../gen/google/longrunning/operations_pb.js";
 import type { MethodDefinition } from "../runtime/methods.js";
-import type { CallContext, Endpoint } from "./endpoint.js";
+import type { CallContext, Endpoint, EndpointAccess } from "./endpoint.js";
+import type { RoleLevel } from "../auth/roles.js";
 import type { OperationsService, OptionalMethod } from "./operations-service.js";
 import { DEFAULTS } from "../core/defaults.js";
 import { unimplemented } from "../core/errors.js";
@@ -37,7 +38,15 @@ export interface OperationsEndpointOptions {
    * service's own routes, such as Cloud Search's `GET /v1/{name=operations/**}/lro` for ListOperations.
    */
   additionalBindings?: readonly AdditionalBinding[];
+  /**
+   * The service part of the permissions the endpoints need (`<prefix>.operations.get` …), as the served
+   * service names its IAM permissions: `cloudtranslate` for Cloud Translation. @default "longrun"
+   */
+  permissionPrefix?: string;
 }
+
+/** The service part of permission names unless a deployment sets its own. */
+export const DEFAULT_PERMISSION_PREFIX = "longrun";
 
 /** The Operations methods by name. */
 export type OperationsMethodName = "GetOperation" | OptionalMethod;
@@ -70,43 +79,84 @@ export function operationsEndpoints(service: OperationsService, options: Operati
     return invoke(request, ctx);
   };
   const m = Operations.method;
+  const permission = `${options.permissionPrefix ?? DEFAULT_PERMISSION_PREFIX}.operations`;
+  /** Every Operations request names its resource in `name`: the operation, or the list's parent (collection). */
+  const on = (verb: string, role: RoleLevel, mutation: boolean): EndpointAccess => ({
+    permission: `${permission}.${verb}`,
+    resource: (r) => (r as unknown as { name: string }).name,
+    mutation,
+    role,
+  });
   /** Each method with its standard binding; additional bindings reuse the method and its invoke. */
-  const methods: Record<OperationsMethodName, { method: DescMethod; binding: HttpRule; invoke: Invoke }> = {
-    ListOperations: { method: m.listOperations, binding: ruleOfBinding(rest.ListOperations), invoke: (r) => service.listOperations(r as ListOperationsRequest) },
-    GetOperation: { method: m.getOperation, binding: ruleOfBinding(rest.GetOperation), invoke: (r) => service.getOperation(r as GetOperationRequest) },
-    DeleteOperation: { method: m.deleteOperation, binding: ruleOfBinding(rest.DeleteOperation), invoke: (r) => service.deleteOperation(r as DeleteOperationRequest) },
-    CancelOperation: { method: m.cancelOperation, binding: ruleOfBinding(rest.CancelOperation), invoke: (r) => service.cancelOperation(r as CancelOperationRequest) },
-    WaitOperation: { method: m.waitOperation, binding: ruleOfBinding(rest.WaitOperation), invoke: (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx) },
+  const methods: Record<OperationsMethodName, { method: DescMethod; binding: HttpRule; invoke: Invoke; access: EndpointAccess }> = {
+    ListOperations: { method: m.listOperations, binding: ruleOfBinding(rest.ListOperations), invoke: (r) => service.listOperations(r as ListOperationsRequest), access: on("list", "viewer", false) },
+    GetOperation: { method: m.getOperation, binding: ruleOfBinding(rest.GetOperation), invoke: (r) => service.getOperation(r as GetOperationRequest), access: on("get", "viewer", false) },
+    DeleteOperation: { method: m.deleteOperation, binding: ruleOfBinding(rest.DeleteOperation), invoke: (r) => service.deleteOperation(r as DeleteOperationRequest), access: on("delete", "editor", true) },
+    CancelOperation: { method: m.cancelOperation, binding: ruleOfBinding(rest.CancelOperation), invoke: (r) => service.cancelOperation(r as CancelOperationRequest), access: on("cancel", "operator", true) },
+    WaitOperation: { method: m.waitOperation, binding: ruleOfBinding(rest.WaitOperation), invoke: (r, ctx) => service.waitOperation(r as WaitOperationRequest, ctx), access: on("wait", "viewer", false) },
   };
   const endpoints: Endpoint[] = (Object.keys(methods) as OperationsMethodName[]).map((name) => {
-    const { method, binding, invoke } = methods[name];
-    return endpoint(method, [binding], name === "GetOperation" ? invoke : unless(name, invoke));
+    const { method, binding, invoke, access } = methods[name];
+    return { method, httpRules: [binding], grpc: true, invoke: name === "GetOperation" ? invoke : unless(name, invoke), access };
   });
   for (const binding of options.additionalBindings ?? []) {
     const target = methods[binding.method];
     if (!target) throw new Error(`additional binding for an unknown Operations method ${JSON.stringify(binding.method)}`);
-    endpoints.push({ method: target.method, httpRules: [additionalRule(binding)], grpc: false, invoke: target.invoke });
+    endpoints.push({ method: target.method, httpRules: [additionalRule(binding)], grpc: false, invoke: target.invoke, access: target.access });
   }
   if (parentPattern === "" && (options.gaxFallbackBinding ?? true)) {
     // The single segment is the whole name percent-encoded, or just the id: both mean the same operation.
+    const fullName = (request: GetOperationRequest): string =>
+      request.name.startsWith(`${collection}/`) ? request.name : `${collection}/${request.name}`;
     endpoints.push({
       method: m.getOperation,
       httpRules: [ruleOfBinding({ method: "GET", path: `${prefix}/${collection}/{name}` })],
       grpc: false,
       invoke: (r) => {
         const request = r as GetOperationRequest;
-        if (!request.name.startsWith(`${collection}/`)) request.name = `${collection}/${request.name}`;
+        request.name = fullName(request);
         return service.getOperation(request);
       },
+      access: { ...methods.GetOperation.access, resource: (r) => fullName(r as GetOperationRequest) },
     });
   }
   return endpoints;
 }
 
-/** The endpoint of a served long-running method: its own RPC, answered with a new Operation. */
-export function methodEndpoint(service: OperationsService, definition: MethodDefinition): Endpoint {
+export interface MethodEndpointOptions {
+  /** @default DEFAULT_PERMISSION_PREFIX */
+  permissionPrefix?: string;
+  /**
+   * The permission that starts the method's operations, as the served service names it (Cloud
+   * Translation's batch methods: `cloudtranslate.operations.create`). @default `<prefix>.operations.<method>`, the
+   * RPC's name in lowerCamelCase (`longrun.operations.sleep`)
+   */
+  permission?: string;
+}
+
+/**
+ * The endpoint of a served long-running method: its own RPC, answered with a new Operation. Its
+ * permission is checked on the parent the operation will be named under (the collection for unscoped
+ * names), so a tenant's bindings decide where it may start work.
+ */
+export function methodEndpoint(service: OperationsService, definition: MethodDefinition, options: MethodEndpointOptions = {}): Endpoint {
   const rules: HttpRule[] = hasOption(definition.method, http) ? [getOption(definition.method, http)] : [];
-  return endpoint(definition.method, rules, (request) => service.startOperation(definition.fullName, request));
+  const { names } = service;
+  const prefix = options.permissionPrefix ?? DEFAULT_PERMISSION_PREFIX;
+  const name = definition.method.name;
+  const access: EndpointAccess = {
+    permission: options.permission ?? `${prefix}.operations.${name.charAt(0).toLowerCase()}${name.slice(1)}`,
+    resource: (request) => (names.parentPattern !== "" && definition.parentOf ? definition.parentOf(request) : names.collection),
+    mutation: true,
+    role: "editor",
+  };
+  return {
+    method: definition.method,
+    httpRules: rules,
+    grpc: true,
+    invoke: (request, ctx) => service.startOperation(definition.fullName, request, ctx.principal),
+    access,
+  };
 }
 
 export interface OperationControlOptions {
@@ -119,6 +169,8 @@ export interface OperationControlOptions {
   command: string;
   /** The request field holding the operation's name. @default "name" */
   nameField?: string;
+  /** @default DEFAULT_PERMISSION_PREFIX */
+  permissionPrefix?: string;
 }
 
 /**
@@ -135,17 +187,25 @@ export function operationControlEndpoint(service: OperationsService, options: Op
     throw new Error(`${method.parent.typeName}.${method.name}: its request has no string field "${fieldName}" naming the operation`);
   }
   const rules: HttpRule[] = hasOption(method, http) ? [getOption(method, http)] : [];
-  return endpoint(method, rules, async (request) => {
-    await service.controlOperation((request as unknown as Record<string, string>)[field.localName] ?? "", command);
-    return create(method.output);
-  });
+  const nameOf = (request: Message): string => (request as unknown as Record<string, string>)[field.localName] ?? "";
+  return {
+    method,
+    httpRules: rules,
+    grpc: true,
+    invoke: async (request) => {
+      await service.controlOperation(nameOf(request), command);
+      return create(method.output);
+    },
+    access: {
+      permission: `${options.permissionPrefix ?? DEFAULT_PERMISSION_PREFIX}.operations.${command}`,
+      resource: nameOf,
+      mutation: true,
+      role: "operator",
+    },
+  };
 }
 
 type Invoke = (request: Message, ctx: CallContext) => Promise<Message>;
-
-function endpoint(method: DescMethod, httpRules: HttpRule[], invoke: Invoke): Endpoint {
-  return { method, httpRules, grpc: true, invoke };
-}
 
 function additionalRule(binding: AdditionalBinding): HttpRule {
   const verbs = (["get", "post", "delete"] as const).filter((verb) => binding[verb] !== undefined);
