@@ -173,6 +173,7 @@ export class Executor {
     return {
       name: operation.record.name,
       attempt: operation.record.attempt,
+      principal: operation.record.principal,
       get signal() {
         return operation.signal;
       },
