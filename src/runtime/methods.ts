@@ -22,6 +22,11 @@ export interface OperationContext<Metadata extends DescMessage = DescMessage> {
   readonly name: string;
   /** 1 on the first run; higher when the operation is run again after its worker was lost. */
   readonly attempt: number;
+  /**
+   * Who started the operation (the authenticated caller, e.g. `user:alice`), undefined when the server
+   * does not authenticate. Kept with the operation, so a retried attempt sees the same one.
+   */
+  readonly principal: string | undefined;
   /** Fires when the operation is cancelled (reason: an RpcError with code CANCELLED) or its lease is lost. */
   readonly signal: AbortSignal;
   /** The metadata as last written. */

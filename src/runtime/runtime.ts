@@ -14,10 +14,11 @@ import { Leases } from "./leases.js";
 import type { MethodDeclaration, MethodDefinition } from "./methods.js";
 import { Purger } from "./purger.js";
 import { MethodRegistry } from "./registry.js";
-import { Starter } from "./starter.js";
+import { Starter, type StartOptions } from "./starter.js";
 import { ResultWriter, type FinishedOperation, type LocalFinishes } from "./writer.js";
 
 export type { FinishedOperation, LocalFinishes } from "./writer.js";
+export type { StartOptions } from "./starter.js";
 
 export interface RuntimeOptions {
   store: Store;
@@ -153,13 +154,13 @@ export class Runtime implements LocalFinishes {
   }
 
   /** See `Starter.startOperation`: one operation, committed with concurrent starts (group commit). */
-  startOperation(fullName: string, request: Message): Promise<OperationRecord> {
-    return this.starter.startOperation(fullName, request);
+  startOperation(fullName: string, request: Message, options?: StartOptions): Promise<OperationRecord> {
+    return this.starter.startOperation(fullName, request, options);
   }
 
   /** See `Starter.startOperations`: one store write for all of `requests`, or none if one is invalid. */
-  startOperations(fullName: string, requests: readonly Message[]): Promise<OperationRecord[]> {
-    return this.starter.startOperations(fullName, requests);
+  startOperations(fullName: string, requests: readonly Message[], options?: StartOptions): Promise<OperationRecord[]> {
+    return this.starter.startOperations(fullName, requests, options);
   }
 
   /** See `OperationCommands.cancel`. */

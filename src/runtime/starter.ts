@@ -2,6 +2,7 @@ import { toBinary, type Message } from "@bufbuild/protobuf";
 import { invalidArgument, shuttingDown } from "../core/errors.js";
 import { newOperationId } from "../core/ids.js";
 import type { OperationNames } from "../core/names.js";
+import { checkNewOperations } from "../store/shared/validate.js";
 import type { CreateResult, NewOperation, OperationRecord, Store } from "../store/store.js";
 import { Batcher } from "./batch.js";
 import type { Clock } from "./clock.js";
@@ -13,6 +14,16 @@ const MAX_REQUEST_ID_LENGTH = 64;
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 /** What an id prefix may hold: the whole id must still fit OPERATION_ID_PATTERN with its 22 random characters. */
 const ID_PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,100}$/;
+
+/** How an operation is started, besides its method and request. */
+export interface StartOptions {
+  /**
+   * Who starts it: the authenticated caller's principal (`user:alice`, `serviceAccount:ci@example`), kept
+   * with the operation and shown to its handler as `ctx.principal`; omitted when the server does not
+   * authenticate. At most 1024 characters, without NUL or lone surrogates (the store refuses others).
+   */
+  principal?: string | undefined;
+}
 
 export interface StarterOptions {
   store: Store;
@@ -39,24 +50,27 @@ export class Starter {
    * Creates an operation of `method` for `request` and returns its record (not done). With a request id
    * (AIP-155), a start repeated with the same id returns the operation the first start created.
    */
-  async startOperation(fullName: string, request: Message): Promise<OperationRecord> {
-    const [operation] = this.newOperations(fullName, [request]);
-    return (await this.creates.add(operation as NewOperation)).record;
+  async startOperation(fullName: string, request: Message, options: StartOptions = {}): Promise<OperationRecord> {
+    const operations = this.newOperations(fullName, [request], options);
+    // Checked before joining the group commit: an unstorable principal would fail every start sharing
+    // its statement, not only its own.
+    checkNewOperations(operations);
+    return (await this.creates.add(operations[0]!)).record;
   }
 
   /**
    * The batch API: creates one operation per request in one store write (one statement, one commit, one
-   * change notification), returning their records in the order of `requests`. All are validated first;
-   * one invalid request fails the call and creates nothing.
+   * change notification), returning their records in the order of `requests`, all started by
+   * `options.principal`. All are validated first; one invalid request fails the call and creates nothing.
    */
-  async startOperations(fullName: string, requests: readonly Message[]): Promise<OperationRecord[]> {
-    const operations = this.newOperations(fullName, requests);
+  async startOperations(fullName: string, requests: readonly Message[], options: StartOptions = {}): Promise<OperationRecord[]> {
+    const operations = this.newOperations(fullName, requests, options);
     if (operations.length === 0) return [];
     const results = await this.options.store.create(operations, this.options.clock.now());
     return results.map((r) => r.record);
   }
 
-  private newOperations(fullName: string, requests: readonly Message[]): NewOperation[] {
+  private newOperations(fullName: string, requests: readonly Message[], { principal }: StartOptions): NewOperation[] {
     const { definition, codec } = this.options.methods.require(fullName);
     if (this.options.isStopping()) throw shuttingDown();
     const now = this.options.clock.now();
@@ -74,6 +88,7 @@ export class Starter {
         method: fullName,
         requestId: requestIdOf(definition, request),
         request: toBinary(definition.request, request),
+        principal,
         metadata,
         runAfter: now,
       };

@@ -5,8 +5,11 @@ import type { FinishRequest, OperationView, ProgressUpdate, Store } from "../sto
 import { Batcher } from "./batch.js";
 import type { Clock } from "./clock.js";
 
-/** A finish this runtime writes: the store's request, and the name it serves the operation under. */
-export type NamedFinish = FinishRequest & { name: string };
+/**
+ * A finish this runtime writes: the store's request, and what readers are served besides the result (the
+ * operation's name and who started it), for the local waiters told without a read.
+ */
+export type NamedFinish = FinishRequest & Pick<OperationView, "name" | "principal">;
 
 /**
  * An operation this runtime just finished, as readers would now find it: what a local WaitOperation is
@@ -99,8 +102,11 @@ export class ResultWriter implements LocalFinishes {
       const finished = items.map((item, i): FinishedOperation => {
         // A finish without metadata keeps the stored one, which only a read can tell (the runtime always gives it).
         const written = applied?.[i] === true && results.get(item.id) === 1 && item.metadata !== undefined;
-        const { name, metadata, error, response } = item;
-        return { id: item.id, record: written ? { name, state: "done", metadata, error, response, expireTime: now + retentionMs } : undefined };
+        const { name, principal, metadata, error, response } = item;
+        return {
+          id: item.id,
+          record: written ? { name, principal, state: "done", metadata, error, response, expireTime: now + retentionMs } : undefined,
+        };
       });
       this.announce(finished);
     }

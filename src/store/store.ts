@@ -54,6 +54,12 @@ export interface OperationRecord {
   requestId: string | undefined;
   /** The serialized request message the handler runs with. */
   request: Uint8Array;
+  /**
+   * Who started the operation: the authenticated caller's principal (`user:alice`,
+   * `serviceAccount:ci@example`), undefined when the server does not authenticate (and for operations
+   * stored before store migration 4). Set at create, never changed.
+   */
+  principal: string | undefined;
   metadata: StoredAny | undefined;
   state: OperationState;
   /** Exactly one of `error` / `response` is set when state is "done", and neither before. */
@@ -85,10 +91,17 @@ export interface OperationRecord {
 }
 
 /** An operation as the Operations service serves it: a google.longrunning.Operation's fields. */
-export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response">;
+export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal">;
 
 /** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
-export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter">;
+export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter"> & {
+  /**
+   * Who starts it (OperationRecord.principal); absent when the server does not authenticate. A string
+   * of at most 1024 characters, with no NUL and no lone surrogate: a create giving another is refused
+   * with a TypeError, none of its batch inserted.
+   */
+  principal?: string | undefined;
+};
 
 export interface CreateResult {
   record: OperationRecord;

@@ -39,6 +39,26 @@ describe("Executor", () => {
     f.close();
   });
 
+  it("ctx.principal is who started the operation, on a retried attempt too; undefined without one", async () => {
+    const seen: [string, number, string | undefined][] = [];
+    const f = fixture([sleepMethod(async (_request, ctx) => (seen.push([ctx.name, ctx.attempt, ctx.principal]), {}))]);
+    const { executor } = executorOf(f);
+    const alice = await f.createQueued("alice", { principal: "user:alice" });
+    const anonymous = await f.createQueued("anonymous");
+    await claimAll(f, "worker-a", 1000); // worker-a is lost: its lease expires
+    await f.clock.advance(5000);
+    executor.run(await claimAll(f, "worker-b"));
+    await until(() => executor.running.size === 0);
+    assert.deepEqual(
+      seen.sort(([a], [b]) => a.localeCompare(b)),
+      [
+        [alice.name, 2, "user:alice"],
+        [anonymous.name, 2, undefined],
+      ],
+    );
+    f.close();
+  });
+
   it("an RpcError thrown by the handler becomes the operation's error, with its code", async () => {
     const f = fixture([sleepMethod(async () => Promise.reject(new RpcError(Code.FAILED_PRECONDITION, "no disk")))]);
     const { executor } = executorOf(f);

@@ -34,8 +34,8 @@ export interface Fixture {
   methods: MethodRegistry;
   logged: string[];
   log: (message: string, err?: unknown) => void;
-  /** A queued operation of Demo/Sleep, created directly in the store. */
-  createQueued(id?: string): Promise<OperationRecord>;
+  /** A queued operation of Demo/Sleep, created directly in the store (started by `principal`, if given). */
+  createQueued(id?: string, options?: { principal?: string }): Promise<OperationRecord>;
   close(): void;
 }
 
@@ -59,7 +59,7 @@ export function fixture(declarations: readonly MethodDeclaration[], store?: (pat
     methods,
     logged,
     log,
-    async createQueued(id = `op${++counter}`) {
+    async createQueued(id = `op${++counter}`, options = {}) {
       const codec = methods.require(SLEEP).codec;
       const [result] = await sqlite.create(
         [
@@ -70,6 +70,7 @@ export function fixture(declarations: readonly MethodDeclaration[], store?: (pat
             method: SLEEP,
             requestId: undefined,
             request: new Uint8Array(),
+            principal: options.principal,
             metadata: codec.encode(codec.initial(clock.now())),
             runAfter: clock.now(),
           },

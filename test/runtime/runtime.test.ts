@@ -28,6 +28,29 @@ describe("Runtime", () => {
     f.close();
   });
 
+  it("a handler sees the principal its operation was started with (one start or a batch), undefined without", async () => {
+    const seen = new Map<string, string | undefined>();
+    const declarations = [sleepMethod(async (_request, ctx) => (seen.set(ctx.name, ctx.principal), {}))];
+    const f = fixture(declarations);
+    const runtime = runtimeOf(f, declarations);
+    runtime.start();
+    const alice = await runtime.startOperation(SLEEP, create(SleepRequestSchema), { principal: "user:alice" });
+    const anonymous = await runtime.startOperation(SLEEP, create(SleepRequestSchema));
+    const batch = await runtime.startOperations(SLEEP, [create(SleepRequestSchema), create(SleepRequestSchema)], { principal: "serviceAccount:ci@example" });
+    await until(() => seen.size === 4);
+    assert.deepEqual(
+      [alice, anonymous, ...batch].map((r) => [seen.has(r.name), seen.get(r.name)]),
+      [
+        [true, "user:alice"],
+        [true, undefined],
+        [true, "serviceAccount:ci@example"],
+        [true, "serviceAccount:ci@example"],
+      ],
+    );
+    await runtime.stop(0);
+    f.close();
+  });
+
   it("a cancel reaches the running handler through the change feed; it ends CANCELLED", async () => {
     const started = deferred();
     const declarations = [

@@ -59,6 +59,30 @@ describe("Starter", () => {
     f.close();
   });
 
+  it("keeps who started an operation: one start, a batch, and none without a principal", async () => {
+    const { f, starter } = setUp();
+    const alice = await starter.startOperation(SLEEP, create(SleepRequestSchema), { principal: "user:alice" });
+    assert.equal(alice.principal, "user:alice");
+    assert.equal((await f.store.get(alice.id, f.clock.now()))?.principal, "user:alice");
+    const batch = await starter.startOperations(SLEEP, [create(SleepRequestSchema), create(SleepRequestSchema)], { principal: "serviceAccount:ci@example" });
+    assert.deepEqual(batch.map((r) => r.principal), ["serviceAccount:ci@example", "serviceAccount:ci@example"]);
+    assert.equal((await starter.startOperation(SLEEP, create(SleepRequestSchema))).principal, undefined);
+    assert.deepEqual((await starter.startOperations(SLEEP, [create(SleepRequestSchema)])).map((r) => r.principal), [undefined]);
+    f.close();
+  });
+
+  it("an unstorable principal fails its own start only, not the others committed with it", async () => {
+    const { f, starter } = setUp();
+    const [bad, good] = await Promise.allSettled([
+      starter.startOperation(SLEEP, create(SleepRequestSchema), { principal: "x".repeat(1025) }),
+      starter.startOperation(SLEEP, create(SleepRequestSchema), { principal: "user:alice" }),
+    ]);
+    assert.equal(bad?.status, "rejected");
+    assert.equal(good?.status === "fulfilled" && good.value.principal, "user:alice");
+    assert.equal((await f.store.list({ parent: "", limit: 10, now: f.clock.now() })).length, 1);
+    f.close();
+  });
+
   it("an unknown method is UNIMPLEMENTED; while stopping, starts are UNAVAILABLE", async () => {
     const { f, starter } = setUp();
     await assert.rejects(starter.startOperation("x.Y.Z", create(SleepRequestSchema)), code(Code.UNIMPLEMENTED));

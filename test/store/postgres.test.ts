@@ -187,6 +187,8 @@ describe("PostgresStore", () => {
       const store = await open({ schema });
       const record = await store.get("old", 6);
       assert.deepEqual(record?.error, { code: 5, message: "", status: new Uint8Array([8, 5]) });
+      assert.equal(record?.principal, undefined, "who started it was never known");
+      assert.deepEqual((await store.getViews(["old"], 6)).map((v) => v?.principal), [undefined]);
       const filters = buildFilterSchema([]);
       const list = async (filter: string) => (await store.list({ parent: "", filter: compileFilter(filter, filters), limit: 10, now: 6 })).map((r) => r.id);
       assert.deepEqual(await list("error.code = 5 AND metadata:*"), ["old"]);

@@ -66,4 +66,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN control text COLLATE "C";
   `,
+  // 4: who started the operation (the authenticated caller), NULL when the server does not authenticate;
+  // rows written before keep NULL. Nullable without a default: nothing is rewritten. "C" collation, as
+  // for the other identifiers: byte order and equality, the same as in SQLite.
+  `
+  ALTER TABLE operations ADD COLUMN principal text COLLATE "C";
+  `,
 ];

@@ -12,6 +12,7 @@ export interface OperationRow {
   method: string;
   request_id: string | null;
   request: Uint8Array;
+  principal: string | null;
   metadata_type: string | null;
   metadata: Uint8Array | null;
   state: OperationState;
@@ -44,6 +45,7 @@ const VIEW_COLUMN_NAMES = [
   "error",
   "response_type",
   "response",
+  "principal",
 ] as const satisfies readonly (keyof OperationRow)[];
 
 const COLUMN_NAMES = [
@@ -87,6 +89,7 @@ export function toView(row: ViewRow): OperationView {
     state: row.state,
     error: storedError(row),
     response: storedAny(row.response_type, row.response),
+    principal: orUndefined(row.principal),
   };
 }
 

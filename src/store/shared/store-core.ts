@@ -15,7 +15,7 @@ import type {
 import { appliedIds, inClaimOrder, uniqueIds } from "./applied.js";
 import type { ChangeFeed } from "./change-feed.js";
 import type { StoreDriver } from "./driver.js";
-import { checkFinishRequests, claimsNothing } from "./validate.js";
+import { checkFinishRequests, checkNewOperations, claimsNothing } from "./validate.js";
 
 /**
  * The Store contract over one store's driver: what every store does the same way, written once. It checks
@@ -37,6 +37,7 @@ export class StoreCore implements Store {
   }
 
   async create(operations: readonly NewOperation[], now: number): Promise<CreateResult[]> {
+    checkNewOperations(operations);
     if (operations.length === 0) return [];
     const results = await this.#driver.create(operations, now);
     this.#feed.emit(

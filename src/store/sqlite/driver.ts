@@ -47,6 +47,7 @@ export class SqliteDriver implements StoreDriver {
           method: op.method,
           requestId: op.requestId ?? null,
           request: op.request,
+          principal: op.principal ?? null,
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,

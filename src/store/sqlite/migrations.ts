@@ -57,6 +57,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN control TEXT;
   `,
+  // 4: who started the operation (the authenticated caller), NULL when the server does not authenticate.
+  // Rows written before keep NULL: who started them was never known.
+  `
+  ALTER TABLE operations ADD COLUMN principal TEXT;
+  `,
 ];
 
 /**

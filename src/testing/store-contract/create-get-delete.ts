@@ -18,6 +18,7 @@ export function createGetDelete(c: Contract): void {
         parent: "projects/p",
         requestId: "req-1",
         request: bytes(0, 1, 2, 255),
+        principal: "user:alice",
         metadata: anyOf("type.googleapis.com/longrun.test.v1.SleepMetadata", 8, 150, 1),
         runAfter: T + 500,
       });
@@ -28,6 +29,7 @@ export function createGetDelete(c: Contract): void {
         method: SLEEP,
         requestId: "req-1",
         request: bytes(0, 1, 2, 255),
+        principal: "user:alice",
         metadata: anyOf("type.googleapis.com/longrun.test.v1.SleepMetadata", 8, 150, 1),
         state: "queued",
         error: undefined,
@@ -53,6 +55,7 @@ export function createGetDelete(c: Contract): void {
       await c.store.create([newOp("op-1", { request: bytes() })], T);
       const record = await mustGet("op-1");
       assert.equal(record.requestId, undefined);
+      assert.equal(record.principal, undefined);
       assert.equal(record.metadata, undefined);
       assert.deepStrictEqual(new Uint8Array(record.request), bytes());
     });

@@ -57,6 +57,7 @@ export function progressAndFinish(c: Contract): void {
       const record = plain(await mustGet("op-1", T + 100));
       assert.deepStrictEqual(record, {
         ...newOp("op-1"),
+        principal: undefined,
         metadata: anyOf("t/Meta", 2),
         state: "done",
         error: undefined,

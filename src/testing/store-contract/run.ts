@@ -6,6 +6,7 @@ import { claimAndLeases } from "./claim-leases.js";
 import { contractOver, type TestFunctions } from "./context.js";
 import { createGetDelete } from "./create-get-delete.js";
 import { listing } from "./list.js";
+import { principals } from "./principal.js";
 import { progressAndFinish } from "./progress-finish.js";
 import { retention } from "./retention.js";
 
@@ -58,5 +59,6 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     claimAndLeases(c);
     progressAndFinish(c);
     changeFeed(c);
+    principals(c);
   });
 }
