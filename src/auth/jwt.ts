@@ -36,6 +36,8 @@ export interface JwtVerifierOptions {
  */
 const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
+const PRINCIPAL_NAME = /^[^\p{C}\s]{1,512}$/u;
+
 /** Far larger than any real access token; refused before any parsing. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
@@ -95,7 +97,8 @@ export class JwtVerifier {
       throw verificationError(err);
     }
     const subject = payload[this.principalClaim];
-    if (typeof subject !== "string" || subject === "") throw unauthenticated(Reason.ACCESS_TOKEN_INVALID);
+    // A principal is stored with the operations it starts: keep it to a printable line of sane length.
+    if (typeof subject !== "string" || !PRINCIPAL_NAME.test(subject)) throw unauthenticated(Reason.ACCESS_TOKEN_INVALID);
     const principal: Principal = Object.freeze({ id: this.principalPrefix + subject, via: "jwt" as const, scopes: scopesOf(payload) });
     const expires = (payload.exp ?? 0) * 1000 + this.toleranceMs;
     this.remember(token, { principal, expires, until: Math.min(expires, now + this.cacheTtlMs) });

@@ -143,7 +143,7 @@ function locateJwks(where: string, baseDir: string, at: string): JSONWebKeySet |
 
 function principal(value: unknown, at: string): string {
   const s = string(value, at);
-  if (!/^[a-zA-Z]+:\S+$/.test(s)) throw new Error(`${at}: a principal is kind:name, such as user:alice or serviceAccount:ci@example`);
+  if (!/^[a-zA-Z]+:[^\p{C}\s]{1,512}$/u.test(s)) throw new Error(`${at}: a principal is kind:name, such as user:alice or serviceAccount:ci@example`);
   return s;
 }
 

@@ -166,8 +166,8 @@ export class OperationsService {
   }
 
   /** Starts an operation of a served long-running method: the answer to the method's own RPC. */
-  async startOperation(method: string, request: Message, _principal?: string): Promise<Operation> {
-    return toOperation(await this.runtime.startOperation(method, request));
+  async startOperation(method: string, request: Message, principal?: string): Promise<Operation> {
+    return toOperation(await this.runtime.startOperation(method, request, { principal }));
   }
 
   close(): void {

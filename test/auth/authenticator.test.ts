@@ -127,3 +127,11 @@ test("JWTs: a JWKS URL is fetched, refetched for a new kid (key rotation), and U
   const unreachable = new JwtVerifier({ jwks: new URL(`http://127.0.0.1:${port}/jwks.json`), issuer: first.issuer, audience: first.audience });
   await rejects(unreachable.verify(await first.token()), Code.UNAVAILABLE, "JWKS_UNAVAILABLE");
 });
+
+test("JWTs: a principal claim that is not a printable name of sane length is refused", async () => {
+  const issuer = await testIssuer();
+  const verifier = new JwtVerifier({ jwks: issuer.jwks, issuer: issuer.issuer, audience: issuer.audience });
+  for (const sub of ["a".repeat(513), "alice\u0000", "ali ce", "\u202eecila"]) {
+    await rejects(verifier.verify(await issuer.token({ sub })), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
+  }
+});
