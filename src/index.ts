@@ -26,7 +26,17 @@ export { nonNegativeDurationMs } from "./core/duration.js";
 export { startServer, type ServerOptions, type LongrunServer } from "./server.js";
 export { OperationNames, type OperationNamesOptions } from "./core/names.js";
 export type { OptionalMethod, OperationsService } from "./service/operations-service.js";
-export type { Endpoint, CallContext } from "./service/endpoint.js";
+export type { Endpoint, CallContext, EndpointAccess } from "./service/endpoint.js";
+
+// Security (docs/security.md)
+export type { AuthConfig, ApiKeyEntry, JwtConfig, Binding } from "./auth/config.js";
+export type { Authorize } from "./auth/policy.js";
+export type { Credentials, PeerCertificate } from "./auth/credentials.js";
+export type { RoleLevel } from "./auth/roles.js";
+export { hashApiKey } from "./auth/api-key-hash.js";
+export { loadAuthFile, checkAuth, type LoadedAuth } from "./auth/load.js";
+export { jsonLinesAuditSink, type AuditEntry, type AuditSink } from "./service/audit.js";
+export type { TlsOptions } from "./server.js";
 export {
   operationControlEndpoint,
   type DisabledMethods,

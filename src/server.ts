@@ -14,6 +14,7 @@ import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
 import { startRestServer } from "./transport/rest/server.js";
 import type { TlsOptions } from "./transport/tls.js";
+export type { TlsOptions };
 import type { AuthConfig } from "./auth/config.js";
 import type { Authorize } from "./auth/policy.js";
 import { buildAuth } from "./auth/auth.js";
@@ -143,9 +144,6 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   });
   const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
   const { permissionPrefix, methodPermissions = {} } = options;
-  for (const method of Object.keys(methodPermissions)) {
-    if (!runtime.methods.has(method)) throw new Error(`methodPermissions: ${method} is not a served long-running method`);
-  }
   const endpoints = [
     ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix }),
     ...[...runtime.methods.values()].map((definition) =>

@@ -17,4 +17,11 @@ export const profile: DeploymentProfile = {
   },
   grpc: { methods: ["GetOperation"] },
   errorDomain: "cloudsearch.googleapis.com",
+  permissions: {
+    prefix: "cloudsearch",
+    methods: {
+      "google.cloudsearch.v1.Datasources.UpdateSchema": "cloudsearch.schemas.update",
+      "google.cloudsearch.v1.Datasources.DeleteSchema": "cloudsearch.schemas.delete",
+    },
+  },
 };

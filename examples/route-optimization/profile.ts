@@ -10,4 +10,9 @@ export const profile: DeploymentProfile = {
   names: { parent: "projects/*/locations/*" },
   rest: { methods: ["GetOperation"] },
   errorDomain: "routeoptimization.googleapis.com",
+  // IAM as Google documents it: routeoptimization.operations.get (viewer), .create for BatchOptimizeTours (editor).
+  permissions: {
+    prefix: "routeoptimization",
+    methods: { "google.maps.routeoptimization.v1.RouteOptimization.BatchOptimizeTours": "routeoptimization.operations.create" },
+  },
 };

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { clone, create, getOption, hasOption, type DescMessage, type DescMethodUnary, type MessageShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Code, defineMethod, RpcError, type Endpoint, type MethodDeclaration, type OperationContext } from "../../src/index.js";
+import { Code, defineMethod, RpcError, type Endpoint, type EndpointAccess, type MethodDeclaration, type OperationContext } from "../../src/index.js";
 import { http } from "../../src/gen/google/api/annotations_pb.js";
 import { StorageTransferService } from "./gen/google/storagetransfer/v1/transfer_pb.js";
 import {
@@ -256,12 +256,22 @@ class Transfer {
 export function storageTransferEndpoints(jobs: JobFiles): Endpoint[] {
   const m = StorageTransferService.method;
   return [
-    unaryEndpoint(m.createTransferJob, (request) => {
-      const job = newJob(request.transferJob);
-      jobs.create(job);
-      return job;
+    unaryEndpoint(
+      m.createTransferJob,
+      (request) => {
+        const job = newJob(request.transferJob);
+        jobs.create(job);
+        return job;
+      },
+      // Jobs belong to a project: the permission is checked on it, as Google's IAM does.
+      { permission: "storagetransfer.jobs.create", resource: (r) => `projects/${r.transferJob?.projectId ?? ""}`, mutation: true, role: "editor" },
+    ),
+    unaryEndpoint(m.getTransferJob, (request) => jobs.getSync(request.jobName, request.projectId), {
+      permission: "storagetransfer.jobs.get",
+      resource: (r) => `projects/${r.projectId}`,
+      mutation: false,
+      role: "viewer",
     }),
-    unaryEndpoint(m.getTransferJob, (request) => jobs.getSync(request.jobName, request.projectId)),
   ];
 }
 
@@ -269,11 +279,13 @@ export function storageTransferEndpoints(jobs: JobFiles): Endpoint[] {
 function unaryEndpoint<I extends DescMessage, O extends DescMessage>(
   method: DescMethodUnary<I, O>,
   answer: (request: MessageShape<I>) => MessageShape<O>,
+  access: Omit<EndpointAccess, "resource"> & { resource: (request: MessageShape<I>) => string },
 ): Endpoint {
   return {
     method,
     httpRules: hasOption(method, http) ? [getOption(method, http)] : [],
     grpc: true,
     invoke: async (request) => answer(request as MessageShape<I>),
+    access: { ...access, resource: (request) => access.resource(request as MessageShape<I>) },
   };
 }

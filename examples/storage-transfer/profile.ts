@@ -18,6 +18,11 @@ export const profile: DeploymentProfile = {
   ],
   listing: { maxPageSize: 256, filterRequired: true, filterDialect: "storage-transfer-json" },
   errorDomain: "storagetransfer.googleapis.com",
+  // IAM as Google names it: storagetransfer.operations.get|list|cancel|pause|resume, storagetransfer.jobs.run.
+  permissions: {
+    prefix: "storagetransfer",
+    methods: { "google.storagetransfer.v1.StorageTransferService.RunTransferJob": "storagetransfer.jobs.run" },
+  },
 };
 
 /** The proto declaring the RPCs `controls` name, so that a server given only this profile finds them. */
