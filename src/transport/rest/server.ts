@@ -64,6 +64,7 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
     };
     // The rest of an oversized body is not read: node:http closes the connection after this answer.
     if (err.reason === Reason.REQUEST_TOO_LARGE && !req.complete) headers["connection"] = "close";
+    if (rendered.challenge !== undefined) headers["www-authenticate"] = rendered.challenge;
     res.writeHead(rendered.httpStatus, headers);
     res.end(rendered.body);
   };
