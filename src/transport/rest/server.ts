@@ -9,7 +9,7 @@ import type { Credentials } from "../../auth/credentials.js";
 import { readBody } from "./body.js";
 import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
-import { parseQuery } from "./query.js";
+import { parseQuery, type ParsedQuery } from "./query.js";
 import { Router } from "./router.js";
 import { buildRequest } from "./transcode.js";
 
@@ -90,7 +90,7 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
       const pendingBody = readBody(req, limit);
       const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
       const request = buildRequest(binding, values, query.params, bodyText, registry);
-      const ctx = callContext(req, res);
+      const ctx = callContext(req, res, query);
 
       let response: Message;
       try {
@@ -146,17 +146,28 @@ class RestCallContext implements CallContext {
   principal: string | undefined = undefined;
   private controller: AbortController | undefined;
   private gone = false;
+  private found: Credentials | undefined;
 
-  constructor(private readonly req: IncomingMessage) {}
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly query: ParsedQuery,
+  ) {}
 
+  /**
+   * A header wins over the query's `key=` / `access_token=`, which count only when no header carries one.
+   * Built on first read and kept: the guard may read it more than once.
+   */
   get credentials(): Credentials {
+    if (this.found !== undefined) return this.found;
     const { headers } = this.req;
     const apiKey = headers["x-goog-api-key"];
-    return {
-      apiKey: typeof apiKey === "string" ? apiKey : undefined,
-      authorization: headers.authorization,
+    const { accessToken } = this.query;
+    this.found = {
+      apiKey: typeof apiKey === "string" ? apiKey : this.query.apiKey,
+      authorization: headers.authorization ?? (accessToken === undefined ? undefined : `Bearer ${accessToken}`),
       certificate: undefined,
     };
+    return this.found;
   }
 
   get signal(): AbortSignal {
@@ -180,8 +191,8 @@ function onResponseClose(this: ResponseWithContext): void {
   if (!this.writableFinished) this[CONTEXT]?.clientGone();
 }
 
-function callContext(req: IncomingMessage, res: ServerResponse): CallContext {
-  const ctx = new RestCallContext(req);
+function callContext(req: IncomingMessage, res: ServerResponse, query: ParsedQuery): CallContext {
+  const ctx = new RestCallContext(req, query);
   (res as ResponseWithContext)[CONTEXT] = ctx;
   res.once("close", onResponseClose);
   return ctx;
