@@ -720,7 +720,7 @@ describe("REST server", () => {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.text, "{}");
 
-      r = await call("GET", "/v1/operations/abc?$fields=name&key=k&access_token=t&$key=k2");
+      r = await call("GET", "/v1/operations/abc?$fields=name&key=k&$access_token=t");
       assert.equal(r.status, 200, r.text);
 
       // A request field named like a system parameter is the field.

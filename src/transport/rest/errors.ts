@@ -1,6 +1,6 @@
 import { createRegistry, toJson, type JsonValue, type Registry } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
-import { codeName, httpStatusFromCode } from "../../core/code.js";
+import { Code, codeName, httpStatusFromCode } from "../../core/code.js";
 import type { RpcError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
@@ -19,7 +19,12 @@ import { stringifyJson } from "./json.js";
 export interface ErrorResponse {
   httpStatus: number;
   body: string;
+  /** The `WWW-Authenticate` header: RFC 6750 §3 has every 401 name the scheme that would get through. */
+  challenge: string | undefined;
 }
+
+/** The challenge of a 401. Only the scheme and realm: which credential failed is the body's ErrorInfo. */
+const BEARER_CHALLENGE = 'Bearer realm="longrun"';
 
 /** google.rpc detail types are always renderable, even when the caller's registry lacks them. */
 const fallbackRegistry = createRegistry(file_google_rpc_error_details);
@@ -47,7 +52,8 @@ export function renderError(
       details,
     },
   };
-  return { httpStatus, body: stringifyJson(envelope, pretty) };
+  const challenge = code === Code.UNAUTHENTICATED ? BEARER_CHALLENGE : undefined;
+  return { httpStatus, body: stringifyJson(envelope, pretty), challenge };
 }
 
 function detailToJson(detail: Any, registry: Registry, log: Logger): JsonValue | undefined {

@@ -3,6 +3,7 @@ export {
   createRestHandler,
   startRestServer,
   DEFAULT_MAX_BODY_BYTES,
+  type RestListenOptions,
   type RestServer,
   type RestServerOptions,
 } from "./server.js";

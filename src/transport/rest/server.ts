@@ -1,15 +1,18 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { TLSSocket } from "node:tls";
 import type { Message, Registry } from "@bufbuild/protobuf";
 import { DEFAULTS } from "../../core/defaults.js";
 import { callerGone, internalError, methodNotBound, Reason, RpcError, unknownPath } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import type { Credentials } from "../../auth/credentials.js";
+import { certificateOf, type TlsOptions } from "../tls.js";
 import { readBody } from "./body.js";
 import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
-import { parseQuery } from "./query.js";
+import { parseQuery, type ParsedQuery } from "./query.js";
 import { Router } from "./router.js";
 import { buildRequest } from "./transcode.js";
 
@@ -26,7 +29,20 @@ export interface RestServerOptions {
   log?: Logger;
 }
 
+/** Where and how startRestServer listens. */
+export interface RestListenOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /**
+   * Serve HTTPS; with `clientCa`, every connection must present a client certificate signed by it, and
+   * calls carry that certificate in `ctx.credentials.certificate`. @default plain HTTP
+   */
+  tls?: TlsOptions;
+}
+
 export interface RestServer {
+  /** An https.Server when served over TLS. */
   server: http.Server;
   port: number;
   url: string;
@@ -64,6 +80,7 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
     };
     // The rest of an oversized body is not read: node:http closes the connection after this answer.
     if (err.reason === Reason.REQUEST_TOO_LARGE && !req.complete) headers["connection"] = "close";
+    if (rendered.challenge !== undefined) headers["www-authenticate"] = rendered.challenge;
     res.writeHead(rendered.httpStatus, headers);
     res.end(rendered.body);
   };
@@ -89,7 +106,7 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
       const pendingBody = readBody(req, limit);
       const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
       const request = buildRequest(binding, values, query.params, bodyText, registry);
-      const ctx = callContext(req, res);
+      const ctx = callContext(req, res, query);
 
       let response: Message;
       try {
@@ -145,17 +162,30 @@ class RestCallContext implements CallContext {
   principal: string | undefined = undefined;
   private controller: AbortController | undefined;
   private gone = false;
+  private found: Credentials | undefined;
 
-  constructor(private readonly req: IncomingMessage) {}
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly query: ParsedQuery,
+  ) {}
 
+  /**
+   * A header wins over the query's `key=` / `access_token=`, which count only when no header carries one.
+   * Built on first read and kept: the guard may read it more than once. The certificate is read only
+   * off a socket whose handshake verified it: a server that does not ask for one, or one that lets
+   * unverified certificates through (`rejectUnauthorized: false`), gives none.
+   */
   get credentials(): Credentials {
-    const { headers } = this.req;
+    if (this.found !== undefined) return this.found;
+    const { headers, socket } = this.req;
     const apiKey = headers["x-goog-api-key"];
-    return {
-      apiKey: typeof apiKey === "string" ? apiKey : undefined,
-      authorization: headers.authorization,
-      certificate: undefined,
+    const { accessToken } = this.query;
+    this.found = {
+      apiKey: typeof apiKey === "string" ? apiKey : this.query.apiKey,
+      authorization: headers.authorization ?? (accessToken === undefined ? undefined : `Bearer ${accessToken}`),
+      certificate: socket instanceof TLSSocket && socket.authorized ? certificateOf(socket.getPeerCertificate()) : undefined,
     };
+    return this.found;
   }
 
   get signal(): AbortSignal {
@@ -179,8 +209,8 @@ function onResponseClose(this: ResponseWithContext): void {
   if (!this.writableFinished) this[CONTEXT]?.clientGone();
 }
 
-function callContext(req: IncomingMessage, res: ServerResponse): CallContext {
-  const ctx = new RestCallContext(req);
+function callContext(req: IncomingMessage, res: ServerResponse, query: ParsedQuery): CallContext {
+  const ctx = new RestCallContext(req, query);
   (res as ResponseWithContext)[CONTEXT] = ctx;
   res.once("close", onResponseClose);
   return ctx;
@@ -190,11 +220,19 @@ function clientClosed(): RpcError {
   return callerGone("The client closed the connection.");
 }
 
-/** Serves the endpoints over HTTP/1.1 on host:port (port 0 picks a free one). */
-export async function startRestServer(
-  options: RestServerOptions & { host: string; port: number },
-): Promise<RestServer> {
-  const server = http.createServer(createRestHandler(options));
+/** Serves the endpoints over HTTP/1.1, or HTTPS with `tls`, on host:port. */
+export async function startRestServer(options: RestServerOptions & RestListenOptions): Promise<RestServer> {
+  const handler = createRestHandler(options);
+  const { tls } = options;
+  const server: http.Server =
+    tls === undefined
+      ? http.createServer(handler)
+      : https.createServer(
+          tls.clientCa === undefined
+            ? { cert: tls.cert, key: tls.key }
+            : { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: true },
+          handler,
+        );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -206,7 +244,7 @@ export async function startRestServer(
   return {
     server,
     port,
-    url: `http://${urlHost(options.host)}:${port}`,
+    url: `${tls === undefined ? "http" : "https"}://${urlHost(options.host)}:${port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
