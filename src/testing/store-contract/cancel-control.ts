@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Contract } from "./context.js";
-import { T, SLEEP, LEASE, RETENTION, RESPONSE, newOp, plain, ids } from "./fixtures.js";
+import { T, SLEEP, LEASE, RETENTION, RESPONSE, newOp, plain, ids, refs } from "./fixtures.js";
 
 /**
  * Cancellation and control commands requested on operations that are not done.
@@ -16,7 +16,7 @@ export function cancelAndControl(c: Contract): void {
       await c.store.finish([{ id: "done", attempt: 0, response: RESPONSE }], RETENTION, T);
       const doneBefore = await mustGet("done");
 
-      const records = await c.store.requestCancel(["running", "missing", "queued", "done"], T + 5);
+      const records = await c.store.requestCancel(refs("running", "missing", "queued", "done"), T + 5);
       assert.deepEqual(ids(records), ["running", undefined, "queued", "done"]);
       const [run, missing, queued, done] = records;
       assert.equal(missing, undefined);
@@ -46,7 +46,7 @@ export function cancelAndControl(c: Contract): void {
       await c.store.finish([{ id: "done", attempt: 0, response: RESPONSE }], RETENTION, T);
       const doneBefore = await mustGet("done");
 
-      const records = await c.store.requestControl(["running", "missing", "queued", "done"], "pause", T + 5);
+      const records = await c.store.requestControl(refs("running", "missing", "queued", "done"), "pause", T + 5);
       assert.deepEqual(ids(records), ["running", undefined, "queued", "done"]);
       const [run, , queued, done] = records;
       assert.equal(run?.control, "pause");
@@ -58,14 +58,14 @@ export function cancelAndControl(c: Contract): void {
       assert.deepStrictEqual(plain(done), plain(doneBefore));
       assert.equal(done?.control, undefined);
 
-      await c.store.requestControl(["running"], "resume", T + 6);
+      await c.store.requestControl(refs("running"), "resume", T + 6);
       assert.equal((await mustGet("running")).control, "resume");
       assert.deepStrictEqual(plain(await c.store.get("queued", T + 6)), plain(queued));
     });
 
     it("survives a retry: the next claim and every heartbeat carry the command", async () => {
       await running("op-1", "worker-a", T);
-      await c.store.requestControl(["op-1"], "pause", T + 1);
+      await c.store.requestControl(refs("op-1"), "pause", T + 1);
       const [beat] = await c.store.heartbeat("worker-a", [{ id: "op-1", attempt: 1 }], LEASE, T + 2);
       assert.deepEqual([beat?.held, beat?.control, beat?.cancelRequested], [true, "pause", false]);
       const [lost] = await c.store.heartbeat("worker-z", [{ id: "op-1", attempt: 1 }], LEASE, T + 2);
