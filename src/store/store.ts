@@ -155,6 +155,16 @@ export interface HeartbeatResult {
   control: string | undefined;
 }
 
+/**
+ * An operation as a caller names it: its id (the primary key) and the full name the caller gave. A
+ * request on it (cancel, control) applies only if the stored operation has both, so a caller allowed on
+ * one parent cannot act on another parent's operation by sending its id under the wrong name.
+ */
+export interface OperationRef {
+  readonly id: string;
+  readonly name: string;
+}
+
 /** A write guarded by the fencing token. */
 export interface Fenced {
   id: string;
@@ -224,17 +234,19 @@ export interface Store {
   delete(ids: readonly string[]): Promise<string[]>;
 
   /**
-   * Marks cancellation requested on operations that are not done. Returns the records as they are after
-   * the call (undefined for ids that do not exist), so the caller can end queued ones at once.
+   * Marks cancellation requested on operations that are not done. Only an operation whose id and name
+   * both match is marked: a ref with an existing id but another name is answered like an operation that
+   * does not exist (undefined, nothing changed, no event). Returns, per ref in input order, the record as
+   * it is after the call (undefined where none matches), so the caller can end queued ones at once.
    */
-  requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]>;
+  requestCancel(operations: readonly OperationRef[], now: number): Promise<(OperationRecord | undefined)[]>;
 
   /**
    * Records `command` as the last control command of the operations that are not done (emitting
-   * "control-requested" for them, even when the command is the one already recorded). Returns the records
-   * as they are after the call (undefined for ids that do not exist), like requestCancel.
+   * "control-requested" for them, even when the command is the one already recorded). Matches id and name
+   * and returns the records as they are after the call (undefined where none matches), like requestCancel.
    */
-  requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]>;
+  requestControl(operations: readonly OperationRef[], command: string, now: number): Promise<(OperationRecord | undefined)[]>;
 
   /**
    * Claims up to `limit` operations that are due: not done, `runAfter <= now`, of one of `methods`, and

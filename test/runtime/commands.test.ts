@@ -47,6 +47,10 @@ describe("OperationCommands", () => {
     await assert.rejects(commands.cancel("nope", "operations/nope"), (err: RpcError) => err.code === Code.NOT_FOUND);
     await assert.rejects(commands.cancel(queued.id, "operations/other"), (err: RpcError) => err.code === Code.NOT_FOUND);
     await assert.rejects(commands.control("nope", "operations/nope", "pause"), (err: RpcError) => err.code === Code.NOT_FOUND);
+    await assert.rejects(commands.control(queued.id, "operations/other", "pause"), (err: RpcError) => err.code === Code.NOT_FOUND);
+    // Refused before anything was recorded: not cancelled, not ended, no command.
+    const after = await f.store.get(queued.id, f.clock.now());
+    assert.deepEqual([after?.state, after?.cancelRequested, after?.control, after?.updateTime], ["queued", false, undefined, queued.updateTime]);
     f.close();
   });
 

@@ -34,8 +34,11 @@ export interface Fixture {
   methods: MethodRegistry;
   logged: string[];
   log: (message: string, err?: unknown) => void;
-  /** A queued operation of Demo/Sleep, created directly in the store (started by `principal`, if given). */
-  createQueued(id?: string, options?: { principal?: string }): Promise<OperationRecord>;
+  /**
+   * A queued operation of Demo/Sleep, created directly in the store (started by `principal`, if given;
+   * named under `parent`, "" unless given).
+   */
+  createQueued(id?: string, options?: { principal?: string; parent?: string }): Promise<OperationRecord>;
   close(): void;
 }
 
@@ -65,8 +68,8 @@ export function fixture(declarations: readonly MethodDeclaration[], store?: (pat
         [
           {
             id,
-            name: names.format("", id),
-            parent: "",
+            name: names.format(options.parent ?? "", id),
+            parent: options.parent ?? "",
             method: SLEEP,
             requestId: undefined,
             request: new Uint8Array(),

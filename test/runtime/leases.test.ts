@@ -45,10 +45,10 @@ describe("Leases", () => {
     const queued = await f.createQueued();
     executor.run(await claimAll(f));
     const running = executor.running.get(queued.id)!;
-    await f.store.requestControl([queued.id], "pause", f.clock.now());
+    await f.store.requestControl([queued], "pause", f.clock.now());
     await leases.heartbeat();
     assert.equal(running.control.current, "pause");
-    await f.store.requestCancel([queued.id], f.clock.now());
+    await f.store.requestCancel([queued], f.clock.now());
     await leases.heartbeat();
     assert.equal(running.phase === "cancelling" || running.phase === "writing", true);
     await until(() => executor.running.size === 0);

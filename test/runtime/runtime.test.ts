@@ -71,6 +71,45 @@ describe("Runtime", () => {
     f.close();
   });
 
+  it("a cancel or control command naming the id under another parent's name is NOT_FOUND and never reaches the handler", async () => {
+    const started = deferred();
+    let signal: AbortSignal | undefined;
+    let control: { readonly current: string | undefined } | undefined;
+    const declarations = [
+      sleepMethod(async (_request, ctx) => {
+        ({ signal, control } = ctx);
+        started.resolve();
+        throw await new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve(ctx.signal.reason), { once: true }));
+      }),
+    ];
+    const f = fixture(declarations);
+    const runtime = runtimeOf(f, declarations);
+    const events: string[] = [];
+    f.store.subscribe((event) => void events.push(event.kind));
+    runtime.start();
+    // projects/b's operation; the caller (allowed on projects/a) sends its id under a projects/a name.
+    const theirs = await f.createQueued(undefined, { parent: "projects/b/locations/x" });
+    await started.promise;
+    const wrong = `projects/a/locations/x/operations/${theirs.id}`;
+    await assert.rejects(runtime.cancel(theirs.id, wrong), (err: RpcError) => err.code === Code.NOT_FOUND);
+    await assert.rejects(runtime.control(theirs.id, wrong, "pause"), (err: RpcError) => err.code === Code.NOT_FOUND);
+    // Past a heartbeat too, which delivers what the change feed missed: nothing was recorded to deliver.
+    await f.clock.advance(15_000);
+    await settle();
+    assert.equal(signal?.aborted, false);
+    assert.equal(control?.current, undefined);
+    assert.deepEqual(events.filter((kind) => kind === "cancel-requested" || kind === "control-requested"), []);
+    const record = await f.store.get(theirs.id, f.clock.now());
+    assert.deepEqual([record?.state, record?.cancelRequested, record?.control], ["running", false, undefined]);
+
+    await runtime.cancel(theirs.id, theirs.name);
+    await until(async () => (await f.store.get(theirs.id, f.clock.now()))?.state === "done");
+    assert.equal(signal?.aborted, true);
+    assert.equal((await f.store.get(theirs.id, f.clock.now()))?.error?.code, Code.CANCELLED);
+    await runtime.stop(0);
+    f.close();
+  });
+
   it("stop: refuses new starts, waits out the grace period, then aborts and releases what still runs", async () => {
     const started = deferred();
     let reason: unknown;

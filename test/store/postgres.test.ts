@@ -263,7 +263,7 @@ describe("PostgresStore", () => {
       await a.create([newOp("x"), newOp("y")], T);
       await a.claim({ owner: "w", methods: [SLEEP], limit: 2, leaseMs: 30_000, now: T });
       await a.progress([{ id: "x", attempt: 1, metadata: { typeUrl: "t/M", value: new Uint8Array([1]) } }], T);
-      await a.requestCancel(["y"], T);
+      await a.requestCancel([{ id: "y", name: "operations/y" }], T);
       await a.finish([{ id: "x", attempt: 1, response: { typeUrl: "t/R", value: new Uint8Array() } }], 60_000, T);
       await a.release("w", [{ id: "y", attempt: 1 }], T, T);
       await a.delete(["x", "y"]);

@@ -7,6 +7,7 @@ import type {
   ListQuery,
   NewOperation,
   OperationRecord,
+  OperationRef,
   OperationView,
   ProgressUpdate,
 } from "../store.js";
@@ -16,7 +17,10 @@ export type Eventually<T> = T | Promise<T>;
 
 /** What requestCancel / requestControl statements give back. */
 export interface MarkResult {
-  /** Per input id, the record after the call (undefined if it does not exist or has expired). */
+  /**
+   * Per input ref, the record after the call (undefined if none has both its id and name, or it has
+   * expired).
+   */
   records: (OperationRecord | undefined)[];
   /** The ids the statement marked (not done), in input order; repeats allowed (the core drops them). */
   marked: string[];
@@ -38,8 +42,9 @@ export interface StoreDriver {
   list(query: ListQuery): Eventually<OperationRecord[]>;
   /** The ids deleted, in input order (repeats allowed). */
   delete(ids: readonly string[]): Eventually<string[]>;
-  requestCancel(ids: readonly string[], now: number): Eventually<MarkResult>;
-  requestControl(ids: readonly string[], command: string, now: number): Eventually<MarkResult>;
+  /** Marks only rows matching a ref's id and name, in one statement (or transaction). */
+  requestCancel(operations: readonly OperationRef[], now: number): Eventually<MarkResult>;
+  requestControl(operations: readonly OperationRef[], command: string, now: number): Eventually<MarkResult>;
   /** The claimed records, in any order. */
   claim(request: ClaimRequest): Eventually<OperationRecord[]>;
   /** In input order. */

@@ -8,6 +8,7 @@ import type {
   ListQuery,
   NewOperation,
   OperationRecord,
+  OperationRef,
   OperationView,
   ProgressUpdate,
   Store,
@@ -66,16 +67,16 @@ export class StoreCore implements Store {
     return deleted;
   }
 
-  async requestCancel(ids: readonly string[], now: number): Promise<(OperationRecord | undefined)[]> {
-    if (ids.length === 0) return [];
-    const { records, marked } = await this.#driver.requestCancel(ids, now);
+  async requestCancel(operations: readonly OperationRef[], now: number): Promise<(OperationRecord | undefined)[]> {
+    if (operations.length === 0) return [];
+    const { records, marked } = await this.#driver.requestCancel(operations, now);
     this.#feed.emit("cancel-requested", uniqueIds(marked));
     return records;
   }
 
-  async requestControl(ids: readonly string[], command: string, now: number): Promise<(OperationRecord | undefined)[]> {
-    if (ids.length === 0) return [];
-    const { records, marked } = await this.#driver.requestControl(ids, command, now);
+  async requestControl(operations: readonly OperationRef[], command: string, now: number): Promise<(OperationRecord | undefined)[]> {
+    if (operations.length === 0) return [];
+    const { records, marked } = await this.#driver.requestControl(operations, command, now);
     this.#feed.emit("control-requested", uniqueIds(marked));
     return records;
   }

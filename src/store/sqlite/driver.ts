@@ -9,6 +9,7 @@ import type {
   ListQuery,
   NewOperation,
   OperationRecord,
+  OperationRef,
   OperationView,
   ProgressUpdate,
 } from "../store.js";
@@ -128,25 +129,29 @@ export class SqliteDriver implements StoreDriver {
     return this.#db.transaction(() => ids.flatMap((id) => this.#sql.delete.all(id).map((row) => row.id)))();
   }
 
-  requestCancel(ids: readonly string[], now: number): MarkResult {
-    return this.#mark(ids, now, (id) => this.#sql.requestCancel.get({ id, now }));
+  requestCancel(operations: readonly OperationRef[], now: number): MarkResult {
+    return this.#mark(operations, now, ({ id, name }) => this.#sql.requestCancel.get({ id, name, now }));
   }
 
-  requestControl(ids: readonly string[], command: string, now: number): MarkResult {
-    return this.#mark(ids, now, (id) => this.#sql.requestControl.get({ id, command, now }));
+  requestControl(operations: readonly OperationRef[], command: string, now: number): MarkResult {
+    return this.#mark(operations, now, ({ id, name }) => this.#sql.requestControl.get({ id, name, command, now }));
   }
 
-  /** Runs `update` on each id in one transaction; returns each record after it (read if not updated). */
-  #mark(ids: readonly string[], now: number, update: (id: string) => OperationRow | undefined): MarkResult {
+  /**
+   * Runs `update` on each ref in one transaction; returns each record after it (read if not updated),
+   * undefined where the operation of that id has another name.
+   */
+  #mark(operations: readonly OperationRef[], now: number, update: (ref: OperationRef) => OperationRow | undefined): MarkResult {
     const marked: string[] = [];
     const records = this.#db.transaction(() =>
-      ids.map((id) => {
-        const updated = update(id);
+      operations.map((ref) => {
+        const updated = update(ref);
         if (updated !== undefined) {
-          marked.push(id);
+          marked.push(ref.id);
           return toRecord(updated);
         }
-        return this.get(id, now);
+        const record = this.get(ref.id, now);
+        return record?.name === ref.name ? record : undefined;
       }),
     )();
     return { records, marked };

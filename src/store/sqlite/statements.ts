@@ -15,9 +15,9 @@ export interface Statements {
   getView: Statement<[id: string, now: number], ViewRow>;
   list: ListStatements;
   delete: Statement<[id: string], { id: string }>;
-  requestCancel: Statement<{ id: string; now: number }, OperationRow>;
+  requestCancel: Statement<{ id: string; name: string; now: number }, OperationRow>;
   claim: Statement<ClaimParams, OperationRow>;
-  requestControl: Statement<{ id: string; command: string; now: number }, OperationRow>;
+  requestControl: Statement<{ id: string; name: string; command: string; now: number }, OperationRow>;
   heartbeat: Statement<HeartbeatParams, Requests>;
   requests: Statement<[id: string], Requests>;
   progress: Statement<ProgressParams>;
@@ -137,13 +137,14 @@ export function prepareStatements(db: Database): Statements {
     getView: db.prepare(`SELECT ${viewColumns()} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),
     list: prepareList(db),
     delete: db.prepare("DELETE FROM operations WHERE id = ? RETURNING id"),
+    // Both on id and name: an id sent under another parent's name marks nothing.
     requestCancel: db.prepare(`
       UPDATE operations SET cancel_requested = 1, update_time = @now
-      WHERE id = @id AND state <> 'done'
+      WHERE id = @id AND name = @name AND state <> 'done'
       RETURNING ${COLUMNS}`),
     requestControl: db.prepare(`
       UPDATE operations SET control = @command, update_time = @now
-      WHERE id = @id AND state <> 'done'
+      WHERE id = @id AND name = @name AND state <> 'done'
       RETURNING ${COLUMNS}`),
     // The subquery picks, the outer UPDATE takes: one statement, so no other claimer can interleave.
     claim: db.prepare(`

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { OperationRecord } from "../../store/store.js";
 import type { Contract } from "./context.js";
-import { T, SLEEP, LEASE, RETENTION, anyOf, RESPONSE, ERROR, newOp, ids } from "./fixtures.js";
+import { T, SLEEP, LEASE, RETENTION, anyOf, RESPONSE, ERROR, newOp, ids, refs } from "./fixtures.js";
 
 /**
  * The change feed: one event per write call naming each changed operation once, delivered after the
@@ -25,7 +25,7 @@ export function changeFeed(c: Contract): void {
         ],
         T,
       );
-      await c.store.requestCancel(["b", "missing"], T);
+      await c.store.requestCancel(refs("b", "missing"), T);
       await c.store.finish(
         [
           { id: "a", attempt: 1, response: RESPONSE },
@@ -35,9 +35,9 @@ export function changeFeed(c: Contract): void {
         RETENTION,
         T,
       );
-      await c.store.requestCancel(["a"], T); // done: nothing to cancel, no event
-      await c.store.requestControl(["c", "a", "c"], "pause", T); // a is done
-      await c.store.requestControl(["a"], "pause", T); // done: no event
+      await c.store.requestCancel(refs("a"), T); // done: nothing to cancel, no event
+      await c.store.requestControl(refs("c", "a", "c"), "pause", T); // a is done
+      await c.store.requestControl(refs("a"), "pause", T); // done: no event
       await c.store.release("w", [{ id: "b", attempt: 1 }, { id: "c", attempt: 7 }], T, T);
       await c.store.release("w", [{ id: "c", attempt: 7 }], T, T); // nothing released: no event
       await c.store.heartbeat("w", [{ id: "c", attempt: 1 }], LEASE, T);
@@ -76,8 +76,8 @@ export function changeFeed(c: Contract): void {
       assert.deepEqual((await mustGet("a", T + 1)).metadata, m(3));
       assert.deepEqual(await c.store.heartbeat("w", [{ id: "a", attempt: 1 }, { id: "a", attempt: 1 }], LEASE, T + 1).then((r) => r.map((h) => h.held)), [true, true]);
       assert.deepEqual(ids(await c.store.getViews(["a", "missing", "a"], T + 1)), ["a", undefined, "a"]);
-      assert.deepEqual(ids(await c.store.requestCancel(["b", "missing", "b", "a"], T + 2)), ["b", undefined, "b", "a"]);
-      assert.deepEqual(ids(await c.store.requestControl(["a", "a"], "pause", T + 2)), ["a", "a"]);
+      assert.deepEqual(ids(await c.store.requestCancel(refs("b", "missing", "b", "a"), T + 2)), ["b", undefined, "b", "a"]);
+      assert.deepEqual(ids(await c.store.requestControl(refs("a", "a"), "pause", T + 2)), ["a", "a"]);
       // Of several results for one operation only the first that matches its attempt applies.
       assert.deepEqual(
         await c.store.finish(

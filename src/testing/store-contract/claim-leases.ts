@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Contract } from "./context.js";
-import { T, SLEEP, FAIL, LEASE, RETENTION, RESPONSE, ERROR, newOp, plain, ids } from "./fixtures.js";
+import { T, SLEEP, FAIL, LEASE, RETENTION, RESPONSE, ERROR, newOp, plain, ids, refs } from "./fixtures.js";
 
 /**
  * Claiming due operations (oldest first, never one attempt twice), leases and their heartbeats, fencing
@@ -121,7 +121,7 @@ export function claimAndLeases(c: Contract): void {
       await running("theirs", "worker-b", T);
       await running("finished", "worker-a", T);
       await c.store.finish([{ id: "finished", attempt: 1, response: RESPONSE }], RETENTION, T);
-      await c.store.requestCancel(["cancelled"], T);
+      await c.store.requestCancel(refs("cancelled"), T);
 
       const results = await c.store.heartbeat(
         "worker-a",

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { buildFilterSchema, compileFilter, type FilterExpr } from "../../filter/index.js";
 import { SleepMetadataSchema } from "../../gen/longrun/demo/v1/demo_pb.js";
-import type { NewOperation, OperationRecord, StoredAny, StoredError } from "../../store/store.js";
+import type { NewOperation, OperationRecord, OperationRef, StoredAny, StoredError } from "../../store/store.js";
 
 /** A fixed, realistic clock origin: tests move time explicitly from here. */
 export const T = 1_700_000_000_000;
@@ -43,6 +43,11 @@ export function newOp(id: string, overrides: Partial<NewOperation> = {}): NewOpe
     runAfter: T,
     ...overrides,
   };
+}
+
+/** The refs (id and name, as newOp names them) of operations to cancel or control. */
+export function refs(...ids: string[]): OperationRef[] {
+  return ids.map((id) => ({ id, name: `operations/${id}` }));
 }
 
 /** Stores may hand back Buffers or other Uint8Array subclasses: compare bytes, not classes. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { OperationRecord } from "../../store/store.js";
 import type { Contract } from "./context.js";
-import { T, SLEEP, LEASE, RETENTION, RESPONSE, newOp, ids } from "./fixtures.js";
+import { T, SLEEP, LEASE, RETENTION, RESPONSE, newOp, ids, refs } from "./fixtures.js";
 
 const ALICE = "user:alice";
 const CI = "serviceAccount:ci@example";
@@ -54,8 +54,8 @@ export function principals(c: Contract): void {
     it("is never changed by what follows: progress, cancel, control, finish", async () => {
       await running("op-1", "worker-a", T, { principal: ALICE });
       await c.store.progress([{ id: "op-1", attempt: 1, metadata: RESPONSE }], T + 1);
-      const [cancelled] = await c.store.requestCancel(["op-1"], T + 2);
-      const [controlled] = await c.store.requestControl(["op-1"], "pause", T + 3);
+      const [cancelled] = await c.store.requestCancel(refs("op-1"), T + 2);
+      const [controlled] = await c.store.requestControl(refs("op-1"), "pause", T + 3);
       assert.deepEqual(principalsOf([cancelled, controlled]), [ALICE, ALICE]);
       assert.deepEqual(await c.store.finish([{ id: "op-1", attempt: 1, response: RESPONSE }], RETENTION, T + 4), [true]);
       assert.equal((await mustGet("op-1", T + 4)).principal, ALICE);
