@@ -160,9 +160,9 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   let grpcServer: GrpcServer | undefined;
   let restServer: Awaited<ReturnType<typeof startRestServer>> | undefined;
   try {
-    if (grpcListen) grpcServer = await startGrpcServer({ endpoints: served, errorDomain, ...grpcListen, log: options.log });
+    if (grpcListen) grpcServer = await startGrpcServer({ endpoints: served, errorDomain, ...grpcListen, tls: options.tls, log: options.log });
     if (httpListen) {
-      restServer = await startRestServer({ endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen });
+      restServer = await startRestServer({ endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen, tls: options.tls });
     }
   } catch (err) {
     await grpcServer?.close();
