@@ -2,51 +2,26 @@
 // REST; its TLS options (a CA of its own, a client certificate) make working TLS and mutual-TLS connections.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CallFailedError, Code, LongrunClient, ServerReflection } from "longrun/client";
 import { GrpcTransport } from "../../src/client/grpc.js";
 import type { Credentials } from "../../src/auth/credentials.js";
 import { buildRegistry } from "../../src/core/registry.js";
-import { HttpRuleSchema } from "../../src/gen/google/api/http_pb.js";
-import { GetOperationRequestSchema, Operations, OperationSchema, type GetOperationRequest } from "../../src/gen/google/longrunning/operations_pb.js";
-import type { Endpoint } from "../../src/service/endpoint.js";
-import { startGrpcServer, type GrpcServer } from "../../src/transport/grpc/server.js";
-import { createRestHandler, startRestServer, type RestServer } from "../../src/transport/rest/index.js";
+import { MISSING, startMutualTlsServers, startRecordingServers, type RecordingServers } from "./recording-servers.js";
 import { haveOpenssl, makeTestPki, type TestPki } from "./tls-certs.js";
 
 const KEY = "lr_test-key_0123456789";
 const registry = buildRegistry([]);
 
-/** GetOperation answering the name it was asked for, after noting the credentials the transport found. */
-function recordingEndpoint(seen: Credentials[]): Endpoint {
-  return {
-    method: Operations.method.getOperation,
-    httpRules: [create(HttpRuleSchema, { pattern: { case: "get", value: "/v1/{name=operations/**}" } })],
-    grpc: true,
-    invoke: async (request, ctx) => {
-      seen.push(ctx.credentials);
-      return create(OperationSchema, { name: (request as GetOperationRequest).name });
-    },
-  };
-}
-
 describe("LongrunClient credentials: apiKey and token on every call", () => {
-  const seen: Credentials[] = [];
-  let grpcServer: GrpcServer;
-  let restServer: RestServer;
+  let servers: RecordingServers;
+  let seen: Credentials[];
   before(async () => {
-    const endpoints = [recordingEndpoint(seen)];
-    grpcServer = await startGrpcServer({ endpoints, errorDomain: "test", host: "127.0.0.1", port: 0, log: () => {} });
-    restServer = await startRestServer({ endpoints, registry, errorDomain: "test", host: "127.0.0.1", port: 0, log: () => {} });
+    servers = await startRecordingServers();
+    seen = servers.seen;
   });
-  after(async () => {
-    await grpcServer.close();
-    await restServer.close();
-  });
-  const serverOf = (transport: "grpc" | "rest"): string => (transport === "grpc" ? grpcServer.address : restServer.url);
+  after(() => servers.close());
+  const serverOf = (transport: "grpc" | "rest"): string => (transport === "grpc" ? servers.grpcAddress : servers.restUrl);
 
   for (const transport of ["grpc", "rest"] as const) {
     it(`${transport}: x-goog-api-key and authorization: Bearer, on each call`, async () => {
@@ -169,6 +144,11 @@ describe("LongrunClient TLS options", { skip: haveOpenssl() ? false : "no openss
     pki = makeTestPki();
   });
   after(() => pki?.remove());
+  let servers: RecordingServers;
+  before(async () => {
+    servers = await startMutualTlsServers(pki);
+  });
+  after(() => servers?.close());
 
   it("refuses contradictions: tls with an http:// address, cert without key", () => {
     assert.throws(() => new LongrunClient({ server: "http://127.0.0.1:1", tls: { ca: "x" } }), /plaintext/);
@@ -178,46 +158,14 @@ describe("LongrunClient TLS options", { skip: haveOpenssl() ? false : "no openss
   });
 
   describe("gRPC", () => {
-    const seen: grpc.Metadata[] = [];
-    let server: grpc.Server;
-    let address: string;
-    before(async () => {
-      server = new grpc.Server();
-      server.addService(
-        {
-          GetOperation: {
-            path: "/google.longrunning.Operations/GetOperation",
-            requestStream: false,
-            responseStream: false,
-            requestSerialize: (b: Buffer) => b,
-            requestDeserialize: (b: Buffer) => b,
-            responseSerialize: (b: Buffer) => b,
-            responseDeserialize: (b: Buffer) => b,
-          },
-        },
-        {
-          GetOperation: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-            seen.push(call.metadata);
-            const { name } = fromBinary(GetOperationRequestSchema, call.request);
-            callback(null, Buffer.from(toBinary(OperationSchema, create(OperationSchema, { name }))));
-          },
-        },
-      );
-      // checkClientCertificate: a connection without a certificate signed by the CA fails its handshake.
-      const credentials = grpc.ServerCredentials.createSsl(pki.ca, [{ private_key: pki.serverKey, cert_chain: pki.serverCert }], true);
-      const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", credentials, (err, p) => (err ? reject(err) : resolve(p))));
-      address = `127.0.0.1:${port}`;
-    });
-    after(() => server.forceShutdown());
-
     for (const form of ["host:port", "https://", "grpcs://"] as const) {
       it(`mutual TLS with a CA of its own (${form}), credentials in the metadata`, async () => {
-        const server = form === "host:port" ? address : `${form}${address}`;
+        const server = form === "host:port" ? servers.grpcAddress : `${form}${servers.grpcAddress}`;
         const client = new LongrunClient({ server, apiKey: KEY, tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
         try {
-          seen.length = 0;
+          servers.seen.length = 0;
           assert.equal((await client.get("operations/tls")).name, "operations/tls");
-          assert.deepEqual(seen[0]?.get("x-goog-api-key"), [KEY]);
+          assert.equal(servers.seen[0]?.apiKey, KEY);
         } finally {
           client.close();
         }
@@ -230,7 +178,7 @@ describe("LongrunClient TLS options", { skip: haveOpenssl() ? false : "no openss
       ["trusting the system's CAs", () => ({ cert: pki.clientCert, key: pki.clientKey })],
     ] as const) {
       it(`fails UNAVAILABLE ${what}, the API key in no message`, async () => {
-        const client = new LongrunClient({ server: address, apiKey: KEY, tls: tls(), retry: false, timeoutMs: 5000 });
+        const client = new LongrunClient({ server: servers.grpcAddress, apiKey: KEY, tls: tls(), retry: false, timeoutMs: 5000 });
         try {
           await assert.rejects(client.get("operations/tls"), (err: CallFailedError) => {
             assert.equal(err.code, Code.UNAVAILABLE, err.message);
@@ -245,30 +193,16 @@ describe("LongrunClient TLS options", { skip: haveOpenssl() ? false : "no openss
   });
 
   describe("REST", () => {
-    const seen: Credentials[] = [];
-    let server: HttpsServer;
-    let url: string;
-    before(async () => {
-      const handler = createRestHandler({ endpoints: [recordingEndpoint(seen)], registry, errorDomain: "test", log: () => {} });
-      server = createHttpsServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, handler);
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-    after(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-
     it("mutual TLS with a CA of its own; host:port means https; headers on every request", async () => {
-      const hostPort = url.slice("https://".length);
+      const hostPort = servers.restUrl.slice("https://".length);
       const client = new LongrunClient({ server: hostPort, transport: "rest", apiKey: KEY, token: "tok", tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
       try {
-        seen.length = 0;
+        servers.seen.length = 0;
         assert.equal((await client.get("operations/one")).name, "operations/one");
         assert.equal((await client.get("operations/two")).name, "operations/two");
-        assert.deepEqual(seen.map((c) => [c.apiKey, c.authorization]), [[KEY, "Bearer tok"], [KEY, "Bearer tok"]]);
+        assert.deepEqual(servers.seen.map((c) => [c.apiKey, c.authorization]), [[KEY, "Bearer tok"], [KEY, "Bearer tok"]]);
         // An error answer comes through the same fetch: Google's envelope, read back as the status.
-        await assert.rejects(client.get("projects/p/operations/x"), (err: CallFailedError) => err.code !== Code.UNAVAILABLE);
+        await assert.rejects(client.get(MISSING), (err: CallFailedError) => err.code === Code.NOT_FOUND);
       } finally {
         client.close();
       }
@@ -280,7 +214,7 @@ describe("LongrunClient TLS options", { skip: haveOpenssl() ? false : "no openss
       ["with no tls option (global fetch, the system's CAs)", () => undefined],
     ] as const) {
       it(`fails UNAVAILABLE ${what}, the API key in no message`, async () => {
-        const client = new LongrunClient({ server: url, transport: "rest", apiKey: KEY, tls: tls(), retry: false, timeoutMs: 5000 });
+        const client = new LongrunClient({ server: servers.restUrl, transport: "rest", apiKey: KEY, tls: tls(), retry: false, timeoutMs: 5000 });
         try {
           await assert.rejects(client.get("operations/x"), (err: CallFailedError) => {
             assert.equal(err.code, Code.UNAVAILABLE, err.message);
