@@ -3,6 +3,7 @@ import { DEFAULTS } from "./core/defaults.js";
 import { DEFAULT_ERROR_DOMAIN } from "./core/errors.js";
 import { OperationNames, type OperationNamesOptions } from "./core/names.js";
 import { buildRegistry } from "./core/registry.js";
+import type { AuthConfig } from "./auth/config.js";
 import type { Store } from "./store/store.js";
 import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import type { MethodDeclaration } from "./runtime/methods.js";
@@ -13,6 +14,7 @@ import { profileOptions, type DeploymentProfile, type FilterDialects, type Profi
 import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
 import { startRestServer } from "./transport/rest/server.js";
+import type { TlsOptions } from "./transport/tls.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
 type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log">;
@@ -68,6 +70,12 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
   maxBodyBytes?: number;
   /** How long running handlers get to finish at close before their leases are released. @default 10_000 */
   shutdownGraceMs?: number;
+  /** Who may call and what they may do: the auth file's contents, or its path (YAML or JSON). @default none: calls are not authenticated */
+  auth?: AuthConfig | string;
+  /** TLS on both transports: the server's certificate and key, and a client CA for mutual TLS. @default plaintext */
+  tls?: TlsOptions;
+  /** Allow `auth` without `tls` on an address other than loopback (credentials would cross the network in clear). */
+  insecure?: boolean;
 }
 
 export interface LongrunServer {

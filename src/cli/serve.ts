@@ -10,10 +10,12 @@ import type { DisabledMethods } from "../service/endpoints.js";
 import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 import { parseDuration } from "./duration.js";
 import { optionOf } from "./setting-option.js";
+import { CliError } from "./exit.js";
+import { securityOptions, serveSecurity, shownAddresses, type SecurityFlags, type ServeSecurity } from "./serve-security.js";
 import { profileNames, resolveProfile } from "./profile.js";
 import { methods as demoMethods } from "../demo/index.js";
 
-interface ServeFlags {
+interface ServeFlags extends SecurityFlags {
   store: string;
   schema: string;
   migrate: boolean;
@@ -42,7 +44,7 @@ interface ServeFlags {
 export function serveCommand(): Command {
   const command = new Command("serve").description("serve google.longrunning.Operations and your long-running methods over gRPC and REST");
   for (const option of storeOptions()) command.addOption(option);
-  return command
+  command
     .addOption(new Option("--no-migrate", "do not apply schema migrations on start (run `longrun migrate` instead)"))
     .addOption(optionOf("host", "<host>"))
     .addOption(optionOf("grpcPort", "<port>", port, "(0: pick a free one)"))
@@ -78,13 +80,22 @@ export function serveCommand(): Command {
         "--profile <name|file>",
         `deployment profile: ${profileNames().join(", ")}, or a profile module (.ts/.js) or JSON file (see docs/profiles.md); flags given explicitly override it`,
       ).env("LONGRUN_PROFILE"),
-    )
-    .action(async (flags: ServeFlags, command: Command) => {
-      await serve(flags, command);
-    });
+    );
+  for (const option of securityOptions()) command.addOption(option);
+  return command.action(async (flags: ServeFlags, command: Command) => {
+    await serve(flags, command);
+  });
 }
 
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
+  // Before anything is opened: a bad TLS setting is a usage error, not a half-started server.
+  let security: ServeSecurity;
+  try {
+    security = serveSecurity(flags);
+  } catch (err) {
+    if (err instanceof CliError) command.error(`error: ${err.message}`, { exitCode: err.code });
+    throw err;
+  }
   // The profile comes with the plug-ins it names (proto files of its controls, filter dialects, methods).
   const profileModule = flags.profile === undefined ? undefined : await resolveProfile(flags.profile);
   const profile = profileModule?.profile;
@@ -125,12 +136,16 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     errorDomain: flags.errorDomain,
     names,
     disabled: given("disable"),
+    ...security,
   });
   console.log(`longrun: store ${redactUrl(flags.store)}${isPostgresUrl(flags.store) ? ` (schema ${flags.schema})` : ""}`);
   if (profile) console.log(`longrun: profile ${profile.name}`);
   console.log(`longrun: methods ${[...server.runtime.methods.keys()].join(", ") || "(none: Operations service only)"}`);
-  console.log(`longrun: gRPC listening on ${server.grpcAddress}`);
-  console.log(`longrun: REST listening on ${server.httpUrl}`);
+  if (security.auth !== undefined) console.log(`longrun: auth ${typeof security.auth === "string" ? security.auth : "(given)"}${security.insecure ? " (--insecure)" : ""}`);
+  if (security.tls) console.log(`longrun: TLS${security.tls.clientCa ? ", client certificates required (mutual TLS)" : ""}`);
+  const shown = shownAddresses(server.grpcAddress, server.httpUrl, security.tls !== undefined);
+  console.log(`longrun: gRPC listening on ${shown.grpc}`);
+  console.log(`longrun: REST listening on ${shown.rest}`);
   const shutdown = (signal: string): void => {
     console.log(`longrun: ${signal}: shutting down`);
     server.close().then(
