@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { Code } from "../core/code.js";
+import { authCommand } from "./auth.js";
 import { cancelCommand } from "./cancel.js";
 import { deleteCommand } from "./delete.js";
 import { getCommand } from "./get.js";
@@ -24,6 +25,7 @@ const commands = [
   waitCommand(),
   cancelCommand(),
   deleteCommand(),
+  authCommand(),
 ];
 
 const program = new Command("longrun")

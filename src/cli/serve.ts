@@ -1,7 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
-import { DEFAULTS, type DefaultName, type DefaultSetting } from "../core/defaults.js";
+import { DEFAULTS } from "../core/defaults.js";
 import type { MethodDeclaration } from "../runtime/methods.js";
 import { isPostgresUrl, openStore } from "../store/open.js";
 import { redactUrl, storeOptions } from "./store-options.js";
@@ -9,10 +9,13 @@ import { startServer } from "../server.js";
 import type { DisabledMethods } from "../service/endpoints.js";
 import { OPTIONAL_METHODS, type OptionalMethod } from "../service/operations-service.js";
 import { parseDuration } from "./duration.js";
+import { optionOf } from "./setting-option.js";
+import { CliError } from "./exit.js";
+import { securityOptions, serveSecurity, shownAddresses, type SecurityFlags, type ServeSecurity } from "./serve-security.js";
 import { profileNames, resolveProfile } from "./profile.js";
 import { methods as demoMethods } from "../demo/index.js";
 
-interface ServeFlags {
+interface ServeFlags extends SecurityFlags {
   store: string;
   schema: string;
   migrate: boolean;
@@ -41,26 +44,26 @@ interface ServeFlags {
 export function serveCommand(): Command {
   const command = new Command("serve").description("serve google.longrunning.Operations and your long-running methods over gRPC and REST");
   for (const option of storeOptions()) command.addOption(option);
-  return command
+  command
     .addOption(new Option("--no-migrate", "do not apply schema migrations on start (run `longrun migrate` instead)"))
-    .addOption(flagOf("host", "<host>"))
-    .addOption(flagOf("grpcPort", "<port>", port, "(0: pick a free one)"))
-    .addOption(flagOf("httpPort", "<port>", port, "(0: pick a free one)"))
+    .addOption(optionOf("host", "<host>"))
+    .addOption(optionOf("grpcPort", "<port>", port, "(0: pick a free one)"))
+    .addOption(optionOf("httpPort", "<port>", port, "(0: pick a free one)"))
     .addOption(new Option("--methods <module...>", "modules exporting `methods` (long-running method declarations)").env("LONGRUN_METHODS").default([]))
     .addOption(new Option("--demo", "also serve the demo (longrun.demo.v1.Demo/Sleep)").env("LONGRUN_DEMO").default(false))
     .addOption(new Option("--no-worker", "only serve RPCs; run no handlers in this process"))
-    .addOption(flagOf("concurrency", "<n>", positiveInt))
-    .addOption(flagOf("leaseMs", "<duration>", parseDuration))
-    .addOption(flagOf("retentionMs", "<duration>", parseDuration))
-    .addOption(flagOf("maxWaitMs", "<duration>", parseDuration))
-    .addOption(flagOf("shutdownGraceMs", "<duration>", parseDuration, "(on SIGTERM; then their leases are released)"))
+    .addOption(optionOf("concurrency", "<n>", positiveInt))
+    .addOption(optionOf("leaseMs", "<duration>", parseDuration))
+    .addOption(optionOf("retentionMs", "<duration>", parseDuration))
+    .addOption(optionOf("maxWaitMs", "<duration>", parseDuration))
+    .addOption(optionOf("shutdownGraceMs", "<duration>", parseDuration, "(on SIGTERM; then their leases are released)"))
     .addOption(new Option("--page-token-secret <secret>", "HMAC key for page tokens (default: random per process)").env("LONGRUN_PAGE_TOKEN_SECRET"))
-    .addOption(flagOf("pageTokenTtlMs", "<duration>", parseDuration))
-    .addOption(flagOf("defaultPageSize", "<n>", positiveInt))
-    .addOption(flagOf("maxPageSize", "<n>", positiveInt))
+    .addOption(optionOf("pageTokenTtlMs", "<duration>", parseDuration))
+    .addOption(optionOf("defaultPageSize", "<n>", positiveInt))
+    .addOption(optionOf("maxPageSize", "<n>", positiveInt))
     // No default here: a profile's own domain applies unless the flag is given.
     .addOption(new Option("--error-domain <domain>", `${DEFAULTS.errorDomain.about} (default: the profile's, else "${DEFAULTS.errorDomain.shown}")`).env("LONGRUN_ERROR_DOMAIN"))
-    .addOption(flagOf("collection", "<id>"))
+    .addOption(optionOf("collection", "<id>"))
     .addOption(
       new Option("--parent-pattern <pattern>", "name operations under a parent, e.g. projects/*/locations/* (names: {parent}/{collection}/{id})")
         .env("LONGRUN_PARENT_PATTERN")
@@ -77,13 +80,22 @@ export function serveCommand(): Command {
         "--profile <name|file>",
         `deployment profile: ${profileNames().join(", ")}, or a profile module (.ts/.js) or JSON file (see docs/profiles.md); flags given explicitly override it`,
       ).env("LONGRUN_PROFILE"),
-    )
-    .action(async (flags: ServeFlags, command: Command) => {
-      await serve(flags, command);
-    });
+    );
+  for (const option of securityOptions()) command.addOption(option);
+  return command.action(async (flags: ServeFlags, command: Command) => {
+    await serve(flags, command);
+  });
 }
 
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
+  // Before anything is opened: a bad TLS setting is a usage error, not a half-started server.
+  let security: ServeSecurity;
+  try {
+    security = serveSecurity(flags);
+  } catch (err) {
+    if (err instanceof CliError) command.error(`error: ${err.message}`, { exitCode: err.code });
+    throw err;
+  }
   // The profile comes with the plug-ins it names (proto files of its controls, filter dialects, methods).
   const profileModule = flags.profile === undefined ? undefined : await resolveProfile(flags.profile);
   const profile = profileModule?.profile;
@@ -124,12 +136,16 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     errorDomain: flags.errorDomain,
     names,
     disabled: given("disable"),
+    ...security,
   });
   console.log(`longrun: store ${redactUrl(flags.store)}${isPostgresUrl(flags.store) ? ` (schema ${flags.schema})` : ""}`);
   if (profile) console.log(`longrun: profile ${profile.name}`);
   console.log(`longrun: methods ${[...server.runtime.methods.keys()].join(", ") || "(none: Operations service only)"}`);
-  console.log(`longrun: gRPC listening on ${server.grpcAddress}`);
-  console.log(`longrun: REST listening on ${server.httpUrl}`);
+  if (security.auth !== undefined) console.log(`longrun: auth ${typeof security.auth === "string" ? security.auth : "(given)"}${security.insecure ? " (--insecure)" : ""}`);
+  if (security.tls) console.log(`longrun: TLS${security.tls.clientCa ? ", client certificates required (mutual TLS)" : ""}`);
+  const shown = shownAddresses(server.grpcAddress, server.httpUrl, security.tls !== undefined);
+  console.log(`longrun: gRPC listening on ${shown.grpc}`);
+  console.log(`longrun: REST listening on ${shown.rest}`);
   const shutdown = (signal: string): void => {
     console.log(`longrun: ${signal}: shutting down`);
     server.close().then(
@@ -166,19 +182,6 @@ export function parseDisabled(value: string): DisabledMethods {
     if (transport !== "grpc") rest.push(method as OptionalMethod);
   }
   return { grpc, rest };
-}
-
-/**
- * The option of a setting in the table of defaults: its flag, environment variable, description and
- * default all come from `DEFAULTS`, so the CLI, the library and docs/configuration.md cannot disagree.
- */
-function flagOf(name: DefaultName, argument: string, parse?: (value: string) => unknown, note?: string): Option {
-  const setting: DefaultSetting<unknown> = DEFAULTS[name];
-  if (setting.flag === undefined || setting.env === undefined) throw new Error(`${name} has no flag`);
-  const option = new Option(`${setting.flag} ${argument}`, note === undefined ? setting.about : `${setting.about} ${note}`)
-    .env(setting.env)
-    .default(setting.value, setting.shown);
-  return parse === undefined ? option : option.argParser(parse);
 }
 
 function port(value: string): number {

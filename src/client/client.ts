@@ -24,6 +24,7 @@ import {
   type ListOperationsResponse,
   type Operation,
 } from "../gen/google/longrunning/operations_pb.js";
+import type { ClientTls, TokenSource } from "./credentials.js";
 import { CallFailedError, UnknownTypeError } from "./errors.js";
 import { GrpcTransport } from "./grpc.js";
 import { OperationHandle, type HandleHost, type OperationTypes } from "./handle.js";
@@ -37,12 +38,28 @@ import { pollingPolicy, watchChanges, watchOperation, type PollingPolicy, type W
 
 export interface LongrunClientOptions {
   /**
-   * Where the server is. gRPC: `host:port` (plaintext), `http://host:port`, `https://host:port` (TLS).
-   * REST: `host:port` (→ `http://host:port`) or a base URL.
+   * Where the server is. gRPC: `host:port` (plaintext; TLS with `tls`), `http://host:port`, `https://host:port`
+   * or `grpcs://host:port` (TLS). REST: `host:port` (→ `http://host:port`; `https://` with `tls`) or a base URL.
    */
   server: string;
   /** @default "grpc" */
   transport?: "grpc" | "rest";
+  /**
+   * An API key, sent as `x-goog-api-key` on every call. Sent whether or not the connection is encrypted:
+   * use TLS (`https://`, `tls`) anywhere but on loopback.
+   */
+  apiKey?: string;
+  /**
+   * A bearer token (a JWT), sent as `authorization: Bearer <token>` on every call; or a function giving one,
+   * asked before every attempt (keep it cheap: cache the token until it nears expiry). Use TLS, as for `apiKey`.
+   */
+  token?: TokenSource;
+  /**
+   * TLS with a CA of its own (`ca`, PEM) instead of the system's, and a client certificate (`cert` and `key`,
+   * PEM) for mutual TLS. Implies TLS: `host:port` is dialled with TLS (REST: `https://`); an `http://`
+   * address is refused.
+   */
+  tls?: ClientTls;
   /**
    * Proto files whose messages may appear in operations (metadata, responses, error details), beyond the
    * built-in google.longrunning / google.rpc / google.cloud.common / well-known types. The file of a
@@ -59,7 +76,7 @@ export interface LongrunClientOptions {
   polling?: Partial<PollingPolicy>;
   /** The longest single WaitOperation. @default DEFAULTS.maxWaitMs (60 s) */
   waitChunkMs?: number;
-  /** gRPC only. */
+  /** gRPC only: `credentials` replaces those the address and `tls` make (give one of the two). */
   grpc?: { credentials?: grpc.ChannelCredentials; metadata?: Record<string, string>; channelOptions?: grpc.ChannelOptions };
   /**
    * REST only: `naming` (version prefix, collection id, parent pattern: longrun's Operations bindings for
@@ -113,10 +130,11 @@ export class LongrunClient {
 
   constructor(options: LongrunClientOptions) {
     this.registry = new ClientRegistry(options.files ?? [], options.registry ? [options.registry] : []);
+    const security = { apiKey: options.apiKey, token: options.token, tls: options.tls };
     this.transport =
       (options.transport ?? "grpc") === "grpc"
-        ? new GrpcTransport({ address: options.server, registry: this.registry, ...options.grpc })
-        : new RestTransport({ baseUrl: options.server, registry: this.registry, ...options.rest });
+        ? new GrpcTransport({ address: options.server, registry: this.registry, ...security, ...options.grpc })
+        : new RestTransport({ baseUrl: options.server, registry: this.registry, ...security, ...options.rest });
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.retry = options.retry === false ? false : retryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry });
     this.polling = pollingPolicy(options.polling);

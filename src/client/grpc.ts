@@ -2,15 +2,18 @@ import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type Message, type Registry } from "@bufbuild/protobuf";
 import { Code } from "../core/code.js";
 import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
+import { checkClientTls, checkCredentials, credentialHeaders, type ClientCredentials, type ClientTls } from "./credentials.js";
 import { CallFailedError } from "./errors.js";
 import { methodPath, type Attempt, type OperationsTransport } from "./transport.js";
 
-export interface GrpcTransportOptions {
-  /** `host:port`, or `grpc://`, `http://` (plaintext) / `https://` (TLS) URLs. */
+export interface GrpcTransportOptions extends ClientCredentials {
+  /** `host:port`, or `grpc://`, `http://` (plaintext) / `https://`, `grpcs://` (TLS) URLs. */
   address: string;
-  /** Channel credentials. @default TLS for `https://`, plaintext otherwise */
+  /** Channel credentials, instead of those `tls` and the address make. @default TLS for `https://` or with `tls`, plaintext otherwise */
   credentials?: grpc.ChannelCredentials;
-  /** Metadata sent with every call (an API key, say). */
+  /** TLS with a CA of its own, or a client certificate (mutual TLS); `host:port` is then dialled with TLS. */
+  tls?: ClientTls;
+  /** Metadata sent with every call. */
   metadata?: Record<string, string>;
   /** grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
@@ -27,22 +30,36 @@ export class GrpcTransport implements OperationsTransport {
   readonly client: grpc.Client;
   private readonly registry: Registry;
   private readonly metadata: Record<string, string>;
+  private readonly credentials: ClientCredentials;
 
   constructor(options: GrpcTransportOptions) {
+    checkCredentials(options);
     const { target, tls } = grpcTarget(options.address);
-    const credentials = options.credentials ?? (tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure());
-    this.client = new grpc.Client(target, credentials, options.channelOptions);
+    this.client = new grpc.Client(target, channelCredentials(options, tls), options.channelOptions);
     this.registry = options.registry;
     this.metadata = options.metadata ?? {};
+    this.credentials = { apiKey: options.apiKey, token: options.token };
   }
 
-  call(method: DescMethod, request: Message, output: DescMessage, attempt: Attempt): Promise<Message> {
-    const { signal } = attempt;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const path = `/${method.parent.typeName}/${method.name}`;
-    const body = Buffer.from(toBinary(method.input, request));
+  /**
+   * The metadata of one call: the fixed metadata and the credentials (a token function is asked now).
+   * Plain metadata rather than grpc-js call credentials, which it refuses on a plaintext channel: whether
+   * credentials without TLS are acceptable (loopback, a TLS-terminating proxy) is the server's to decide.
+   */
+  async callMetadata(): Promise<grpc.Metadata> {
     const metadata = new grpc.Metadata();
     for (const [key, value] of Object.entries(this.metadata)) metadata.set(key, value);
+    for (const [key, value] of Object.entries(await credentialHeaders(this.credentials))) metadata.set(key, value);
+    return metadata;
+  }
+
+  async call(method: DescMethod, request: Message, output: DescMessage, attempt: Attempt): Promise<Message> {
+    const { signal } = attempt;
+    signal?.throwIfAborted();
+    const path = `/${method.parent.typeName}/${method.name}`;
+    const body = Buffer.from(toBinary(method.input, request));
+    const metadata = await this.callMetadata();
+    signal?.throwIfAborted();
     return new Promise<Message>((resolve, reject) => {
       const onAbort = (): void => call.cancel();
       const call = this.client.makeUnaryRequest(
@@ -90,6 +107,25 @@ export function statusOfGrpcError(err: grpc.ServiceError): Status {
 
 function toCallFailed(method: string, err: grpc.ServiceError, registry: Registry): CallFailedError {
   return new CallFailedError(method, statusOfGrpcError(err), registry, { cause: err });
+}
+
+/** The channel's credentials: as given, else TLS (with `tls`'s certificates) for a TLS address or when `tls` is given. */
+function channelCredentials(options: GrpcTransportOptions, tlsAddress: boolean): grpc.ChannelCredentials {
+  const { tls } = options;
+  checkClientTls(tls);
+  if (options.credentials !== undefined) {
+    if (tls !== undefined) throw new TypeError("give either grpc.credentials or tls, not both");
+    return options.credentials;
+  }
+  if (tls !== undefined && /^(grpc|http):\/\//.test(options.address)) {
+    throw new TypeError(`tls is given but ${options.address} says plaintext: use https://, grpcs:// or host:port`);
+  }
+  if (tls === undefined && !tlsAddress) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(pem(tls?.ca), pem(tls?.key), pem(tls?.cert));
+}
+
+function pem(value: string | Buffer | undefined): Buffer | null {
+  return value === undefined ? null : Buffer.from(value);
 }
 
 /** host:port to dial, and whether to use TLS. */

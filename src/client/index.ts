@@ -18,6 +18,7 @@
 export { LongrunClient, operationTypes, type LongrunClientOptions, type StartOptions, type ListOptions } from "./client.js";
 export { OperationHandle, type OperationSnapshot, type OperationTypes, type UpdatesOptions } from "./handle.js";
 export type { CallOptions, OperationsTransport } from "./transport.js";
+export type { ClientTls, TokenSource } from "./credentials.js";
 export type { ClientRegistry } from "./registry.js";
 export { type WaitOptions, type WatchOptions, type PollingPolicy, DEFAULT_POLLING_POLICY, pollSchedule } from "./wait.js";
 export { type RetryPolicy, DEFAULT_RETRY_POLICY } from "./retry.js";

@@ -6,7 +6,7 @@ import { Code } from "../core/code.js";
 import { BUILTIN_FILES, withDependencies } from "../core/registry.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { CallFailedError } from "./errors.js";
-import { statusOfGrpcError } from "./grpc.js";
+import { GrpcTransport, statusOfGrpcError } from "./grpc.js";
 
 const V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 const V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
@@ -18,11 +18,22 @@ const V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
  */
 export class ServerReflection {
   private path = V1;
+  private readonly client: grpc.Client;
+  private readonly metadata: () => Promise<grpc.Metadata>;
 
+  /** Over a channel; or over a client's transport, with its metadata and credentials (a server may guard reflection too). */
   constructor(
-    private readonly client: grpc.Client,
+    channel: grpc.Client | GrpcTransport,
     private readonly timeoutMs = 10_000,
-  ) {}
+  ) {
+    if (channel instanceof GrpcTransport) {
+      this.client = channel.client;
+      this.metadata = () => channel.callMetadata();
+    } else {
+      this.client = channel;
+      this.metadata = async () => new grpc.Metadata();
+    }
+  }
 
   /** The full names of the services the server serves. */
   async listServices(): Promise<string[]> {
@@ -81,10 +92,11 @@ export class ServerReflection {
     }
   }
 
-  private exchange(path: string, request: Uint8Array): Promise<Uint8Array> {
+  private async exchange(path: string, request: Uint8Array): Promise<Uint8Array> {
+    const metadata = await this.metadata();
     return new Promise((resolve, reject) => {
       let answered = false;
-      const call = this.client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b, new grpc.Metadata(), {
+      const call = this.client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b, metadata, {
         deadline: Date.now() + this.timeoutMs,
       });
       call.on("data", (b: Buffer) => {

@@ -1,14 +1,17 @@
+import https from "node:https";
 import { create, fromJson, type DescMessage, type DescMethod, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { Code, codeOfEnvelopeStatus, codeOfHttpStatus } from "../core/code.js";
 import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
+import { agentFetch, type Fetch } from "./agent-fetch.js";
+import { checkClientTls, checkCredentials, credentialHeaders, hasTlsMaterial, type ClientCredentials, type ClientTls } from "./credentials.js";
 import { CallFailedError, UnknownTypeError } from "./errors.js";
 import type { RestBinding } from "../http/rule.js";
 import { annotatedBinding, BindingMismatchError, operationsBindings, transcodeRequest, type OperationNaming } from "./rest-request.js";
 import { methodPath, type Attempt, type OperationsTransport } from "./transport.js";
 
-export interface RestTransportOptions {
-  /** The base URL: `http://host:port` (a path prefix is kept: `https://example.com/api`). */
+export interface RestTransportOptions extends ClientCredentials {
+  /** The base URL: `http://host:port` (a path prefix is kept: `https://example.com/api`); `host:port` is `https://` with `tls`. */
   baseUrl: string;
   registry: Registry;
   /** How the server names operations (prefix, collection, parent), for the Operations bindings. */
@@ -21,8 +24,10 @@ export interface RestTransportOptions {
   bindings?: Record<string, RestBinding | null>;
   /** Headers sent with every call (an API key, say). */
   headers?: Record<string, string>;
-  /** @default globalThis.fetch */
+  /** @default globalThis.fetch (with `tls` material: node:https with those certificates) */
   fetch?: typeof fetch;
+  /** A CA to trust, a client certificate (mutual TLS): the base URL must then be https. */
+  tls?: ClientTls;
 }
 
 /**
@@ -36,14 +41,29 @@ export class RestTransport implements OperationsTransport {
   private readonly registry: Registry;
   private readonly bindings: Record<string, RestBinding | null>;
   private readonly headers: Record<string, string>;
-  private readonly fetch: typeof fetch;
+  private readonly credentials: ClientCredentials;
+  private readonly fetch: Fetch;
+  private readonly agent: https.Agent | undefined;
 
   constructor(options: RestTransportOptions) {
-    this.baseUrl = restBaseUrl(options.baseUrl);
+    checkCredentials(options);
+    checkClientTls(options.tls);
+    this.baseUrl = restBaseUrl(options.baseUrl, options.tls !== undefined);
+    if (options.tls !== undefined && !this.baseUrl.startsWith("https://")) {
+      throw new TypeError(`tls is given but ${this.baseUrl} is plain HTTP: use an https:// URL`);
+    }
     this.registry = options.registry;
     this.bindings = { ...operationsBindings(options.naming), ...options.bindings };
     this.headers = options.headers ?? {};
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.credentials = { apiKey: options.apiKey, token: options.token };
+    if (hasTlsMaterial(options.tls)) {
+      if (options.fetch !== undefined) throw new TypeError("give either rest.fetch or tls certificates: a custom fetch cannot take them");
+      const { ca, cert, key } = options.tls;
+      this.agent = new https.Agent({ ca, cert, key, keepAlive: true });
+      this.fetch = agentFetch(this.agent);
+    } else {
+      this.fetch = options.fetch ?? globalThis.fetch;
+    }
   }
 
   async call(method: DescMethod, request: Message, output: DescMessage, attempt: Attempt): Promise<Message> {
@@ -63,6 +83,9 @@ export class RestTransport implements OperationsTransport {
       throw e;
     }
 
+    // Before the deadline starts: a token function may take its time (a refresh), and a failing one fails the call as it is.
+    const credentials = await credentialHeaders(this.credentials);
+    signal?.throwIfAborted();
     const timeout = AbortSignal.timeout(Math.max(1, attempt.deadline - Date.now()));
     let response: Response;
     let text: string;
@@ -73,6 +96,7 @@ export class RestTransport implements OperationsTransport {
           accept: "application/json",
           ...(parts.body === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
           ...this.headers,
+          ...credentials,
         },
         body: parts.body,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -104,7 +128,8 @@ export class RestTransport implements OperationsTransport {
   }
 
   close(): void {
-    // fetch keeps no state of ours.
+    // Global fetch keeps no state of ours; our own agent holds kept-alive sockets.
+    this.agent?.destroy();
   }
 
   private bindingOf(method: DescMethod): RestBinding | undefined {
@@ -160,9 +185,9 @@ export function assertKnownTypes(json: JsonValue, registry: Registry, where: str
   for (const value of Object.values(json)) assertKnownTypes(value, registry, where);
 }
 
-/** `host:port` → `http://host:port`; a URL as given, without a trailing slash. */
-export function restBaseUrl(address: string): string {
-  const url = /^https?:\/\//.test(address) ? address : `http://${address}`;
+/** `host:port` → `http://host:port` (`https://` when `tls`); a URL as given, without a trailing slash. */
+export function restBaseUrl(address: string, tls = false): string {
+  const url = /^https?:\/\//.test(address) ? address : `${tls ? "https" : "http"}://${address}`;
   return url.replace(/\/+$/, "");
 }
 

@@ -47,6 +47,10 @@ export const DEFAULTS = {
   errorDomain: setting("longrun.dev", "longrun.dev", "ErrorInfo.domain of errors (AIP-193)", "--error-domain", "LONGRUN_ERROR_DOMAIN"),
   collection: setting("operations", "operations", "collection id of operation names", "--collection", "LONGRUN_COLLECTION"),
   restPrefix: setting("/v1", "/v1", "version prefix of the Operations REST bindings"),
+  // Credentials: the auth file of `longrun serve`, and what the client commands (get, list, wait…) present.
+  authFile: setting<string | undefined>(undefined, "none", "the auth file: API keys, JWT issuer, roles, bindings", "--auth", "LONGRUN_AUTH"),
+  apiKey: setting<string | undefined>(undefined, "none", "an API key, sent as x-goog-api-key", "--api-key", "LONGRUN_API_KEY"),
+  token: setting<string | undefined>(undefined, "none", "a bearer token (JWT), sent as authorization: Bearer", "--token", "LONGRUN_TOKEN"),
 } as const;
 
 export type DefaultName = keyof typeof DEFAULTS;

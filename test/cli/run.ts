@@ -33,7 +33,7 @@ export interface Running {
 export function startCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; command?: string[] } = {}): Running {
   const command = options.command ?? [process.execPath, BIN, ...args];
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  for (const key of ["LONGRUN_SERVER", "LONGRUN_DESCRIPTORS"]) if (options.env?.[key] === undefined) delete env[key];
+  for (const key of ["LONGRUN_SERVER", "LONGRUN_DESCRIPTORS", "LONGRUN_API_KEY", "LONGRUN_TOKEN"]) if (options.env?.[key] === undefined) delete env[key];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env,

@@ -142,9 +142,11 @@ describe("addresses and HTTP statuses", () => {
     assert.deepEqual(grpcTarget("localhost:50051"), { target: "localhost:50051", tls: false });
     assert.deepEqual(grpcTarget("http://h:1"), { target: "h:1", tls: false });
     assert.deepEqual(grpcTarget("https://h:443/"), { target: "h:443", tls: true });
+    assert.deepEqual(grpcTarget("grpcs://h:443"), { target: "h:443", tls: true });
     assert.throws(() => grpcTarget("ftp://h:1"));
     assert.equal(restBaseUrl("h:8080"), "http://h:8080");
     assert.equal(restBaseUrl("https://h/api/"), "https://h/api");
+    assert.equal(restBaseUrl("h:8443", true), "https://h:8443");
   });
 
   it("maps an HTTP status without a google.rpc.Status the way gRPC does", () => {
