@@ -3,6 +3,7 @@
  * flags, `npm run bench -- <name> --help` one. None runs in `npm test`.
  */
 import { parseBenchmarkArgs, usage, UsageError, type Benchmark } from "./support/args.js";
+import { auth } from "./auth/index.js";
 import { latency } from "./latency/index.js";
 import { list } from "./list/index.js";
 import { rpc } from "./rpc/index.js";
@@ -10,7 +11,7 @@ import { e2e, throughput } from "./throughput/index.js";
 import { wait, wake } from "./wait/index.js";
 
 // Each definition is typed by its own flags; the registry only needs to parse and run them.
-const benchmarks = [throughput, latency, e2e, wait, wake, rpc, list] as unknown as Benchmark[];
+const benchmarks = [throughput, latency, e2e, wait, wake, rpc, list, auth] as unknown as Benchmark[];
 
 const [name, ...argv] = process.argv.slice(2);
 const benchmark = benchmarks.find((b) => b.name === name);

@@ -31,14 +31,14 @@ export function ownChannel(address: string): grpc.Client {
   return new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
 }
 
-export function rawCall(client: grpc.Client, path: string, body: Buffer, deadline?: number): Promise<RawReply> {
+export function rawCall(client: grpc.Client, path: string, body: Buffer, deadline?: number, metadata?: grpc.Metadata): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       path,
       (b: Buffer) => b,
       (b: Buffer) => b,
       body,
-      new grpc.Metadata(),
+      metadata ?? new grpc.Metadata(),
       deadline === undefined ? {} : { deadline },
       (err, reply) => (err || !reply ? reject(err ?? new Error(`${path}: no reply`)) : resolve({ bytes: reply, receivedAt: Date.now() })),
     );
