@@ -179,6 +179,8 @@ async function load(t: Target, transport: Transport, concurrency: number, second
 function report(measurements: readonly Measurement[], args: AuthArgs): void {
   const date = new Date().toISOString();
   const host = machine();
+  const source = serverSource();
+  const sourceText = `commit ${source.commit}${source.uncommittedSrc.length ? ` + uncommitted ${source.uncommittedSrc.join(", ")}` : ""}`;
   const rows: string[][] = [];
   const summaries: Record<string, unknown>[] = [];
   const keys = [...new Set(measurements.map((m) => `${m.transport} ${m.concurrency}`))];
@@ -209,12 +211,12 @@ function report(measurements: readonly Measurement[], args: AuthArgs): void {
   }
   appendJsonLines("auth.jsonl", [
     ...measurements.map((m) => ({ bench: "auth", kind: "round", date, ...m })),
-    ...summaries.map((s) => ({ bench: "auth", kind: "summary", date, machine: host, source: serverSource(), seconds: args.seconds, repeat: args.repeat, ...s })),
+    ...summaries.map((s) => ({ bench: "auth", kind: "summary", date, machine: host, source, seconds: args.seconds, repeat: args.repeat, ...s })),
   ]);
   const markdown = [
     "## auth — GetOperation with auth on and off",
     "",
-    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${serverSource()}. Each cell: ${args.repeat} runs of ${args.seconds} s after a ${args.warmup} s warm-up, the three variants taking turns. ` +
+    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText}. Each cell: ${args.repeat} runs of ${args.seconds} s after a ${args.warmup} s warm-up, the three variants taking turns. ` +
       "off: `longrun serve --demo`; API key and JWT: `longrun serve --demo --auth` (viewer-or-better binding on `*`), the same GetOperation with `x-goog-api-key` or `authorization: Bearer` (one ES256 token, reused).",
     "",
     markdownTable(["transport", "in flight", "off req/s", "API key req/s", "JWT req/s", "key / off, JWT / off", "goal ≥ 90%", "server CPU per request off / key / JWT", "failed calls"], rows),
