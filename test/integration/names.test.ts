@@ -8,13 +8,7 @@ import { Code } from "../../src/core/code.js";
 import { defineMethod } from "../../src/index.js";
 import { parseDisabled } from "../../src/cli/serve.js";
 import { methods as demoMethods } from "../../src/demo/index.js";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
-import type { Store } from "../../src/store/store.js";
-import { freshSchema } from "../support/postgres.js";
+import { bothStores } from "../support/stores.js";
 import { callError } from "../support/grpc-client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -35,16 +29,7 @@ const run = defineMethod({
 });
 
 /** Each suite below runs on the embedded store and on PostgreSQL (a fresh schema). */
-const STORES: { label: string; open(): Promise<{ store: Store; drop(): Promise<void> }> }[] = [
-  { label: "SQLite", open: async () => ({ store: SqliteStore.open(join(mkdtempSync(join(tmpdir(), "longrun-names-")), "longrun.db")), drop: async () => undefined }) },
-  {
-    label: "PostgreSQL",
-    open: async () => {
-      const db = await freshSchema("lr_names");
-      return { store: await PostgresStore.open({ connectionString: db.url, schema: db.schema }), drop: () => db.drop() };
-    },
-  },
-];
+const STORES = bothStores("names");
 
 for (const { label, open } of STORES) describe(`parent-scoped names (projects/*/locations/*), REST serving Get only — ${label}`, () => {
   let t: TestServer;

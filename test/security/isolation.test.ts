@@ -17,10 +17,7 @@ import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Code, codeName } from "../../src/core/code.js";
 import { defineMethod, hashApiKey, type AuditEntry, type AuthConfig } from "../../src/index.js";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
-import type { Store } from "../../src/store/store.js";
-import { freshSchema } from "../support/postgres.js";
+import { bothStores } from "../support/stores.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { testIssuer, unsignedToken, type TestIssuer } from "../support/jwt.js";
 
@@ -37,16 +34,7 @@ const run = defineMethod({
   },
 });
 
-const STORES: { label: string; open(): Promise<{ store: Store; drop(): Promise<void> }> }[] = [
-  { label: "SQLite", open: async () => ({ store: SqliteStore.open(join(mkdtempSync(join(tmpdir(), "longrun-iso-")), "longrun.db")), drop: async () => undefined }) },
-  {
-    label: "PostgreSQL",
-    open: async () => {
-      const db = await freshSchema("lr_iso");
-      return { store: await PostgresStore.open({ connectionString: db.url, schema: db.schema }), drop: () => db.drop() };
-    },
-  },
-];
+const STORES = bothStores("iso");
 
 type Transport = "grpc" | "rest";
 type Rpc = "Get" | "List" | "Wait" | "Cancel" | "Delete" | "Run";
