@@ -8,7 +8,6 @@
  *
  *   npm run bench -- auth [--seconds 5] [--repeat 5] [--warmup 3] [--concurrency 1,64] [--transports grpc,rest]
  */
-import { createRequire } from "node:module";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +21,7 @@ import { hashApiKey } from "../../src/auth/api-key-hash.js";
 import { encodeRequest, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
 import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
+import { autocannon } from "../support/autocannon.js";
 
 type Transport = "grpc" | "rest";
 type Variant = "off" | "api-key" | "jwt";
@@ -30,21 +30,6 @@ const GOAL_RATIO = 0.9;
 const GET_PATH = methodPath(Operations.method.getOperation);
 const API_KEY = "lr_bench_key_0123456789abcdefghijklmnopqrstuvwxyz";
 
-interface AutocannonResult {
-  duration: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  requests: { total: number };
-  latency: { p50: number };
-}
-const autocannon = createRequire(import.meta.url)("autocannon") as (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  pipelining: number;
-  headers?: Record<string, string>;
-}) => Promise<AutocannonResult>;
 
 export interface AuthArgs {
   seconds: number;

@@ -10,7 +10,6 @@
  *
  *   npm run bench -- rpc [--seconds 5] [--repeat 5] [--warmup 5] [--concurrency 1,64] [--transports grpc,rest] [--profile]
  */
-import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,26 +23,11 @@ import { profileMarkdown, summarizeProfile } from "../support/profile-summary.js
 import { encodeRequest, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
 import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
+import { autocannon } from "../support/autocannon.js";
 
 type Transport = "grpc" | "rest";
 type Target = "longrun" | "bare";
 
-/** The part of autocannon's programmatic API used here (the package ships no types). */
-interface AutocannonOptions {
-  url: string;
-  connections: number;
-  duration: number;
-  pipelining: number;
-}
-interface AutocannonResult {
-  duration: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  requests: { total: number };
-  latency: { p50: number; p99: number };
-}
-const autocannon = createRequire(import.meta.url)("autocannon") as (options: AutocannonOptions) => Promise<AutocannonResult>;
 
 interface Load {
   requestsPerSecond: number;
