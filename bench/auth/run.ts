@@ -18,7 +18,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Operations, OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { hashApiKey } from "../../src/auth/api-key-hash.js";
-import { encodeRequest, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
+import { encodeRequest, keepInFlight, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
 import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 import { autocannon } from "../support/autocannon.js";
@@ -133,23 +133,10 @@ async function load(t: Target, transport: Transport, concurrency: number, second
   let errors = 0;
   let p50Ms = 0;
   if (transport === "grpc") {
-    const latencies: number[] = [];
-    const end = began + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
-          const sent = performance.now();
-          try {
-            await rawCall(t.client, GET_PATH, t.request, undefined, t.metadata);
-            latencies.push(performance.now() - sent);
-          } catch {
-            errors++;
-          }
-        }
-      }),
-    );
-    requests = latencies.length;
-    p50Ms = percentile(latencies, 0.5);
+    const result = await keepInFlight(t.client, GET_PATH, t.request, { concurrency, seconds, metadata: t.metadata });
+    requests = Math.round(result.requestsPerSecond * seconds);
+    errors = result.errors;
+    p50Ms = result.p50Ms;
   } else {
     const result = await autocannon({ url: `${t.server.httpUrl}/v1/${t.name}`, connections: concurrency, duration: seconds, pipelining: 1, headers: t.headers });
     requests = result.requests.total;

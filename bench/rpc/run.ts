@@ -20,7 +20,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations, OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { profileMarkdown, summarizeProfile } from "../support/profile-summary.js";
-import { encodeRequest, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
+import { encodeRequest, keepInFlight, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
 import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 import { autocannon } from "../support/autocannon.js";
@@ -192,27 +192,8 @@ async function load(endpoint: Endpoint, transport: Transport, concurrency: numbe
   };
 }
 
-/** `concurrency` calls in flight on one channel for `seconds`: each lane sends its next call on the reply. */
-async function grpcLoad(endpoint: Endpoint, concurrency: number, seconds: number): Promise<ClientLoad> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const began = performance.now();
-  const end = began + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const sent = performance.now();
-        try {
-          await rawCall(endpoint.grpcClient, GET_PATH, endpoint.getRequest);
-          latencies.push(performance.now() - sent);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - began) / 1000;
-  return { requestsPerSecond: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors };
+function grpcLoad(endpoint: Endpoint, concurrency: number, seconds: number): Promise<ClientLoad> {
+  return keepInFlight(endpoint.grpcClient, GET_PATH, endpoint.getRequest, { concurrency, seconds });
 }
 
 async function restLoad(endpoint: Endpoint, concurrency: number, seconds: number): Promise<ClientLoad> {

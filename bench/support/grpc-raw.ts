@@ -5,6 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
+import { percentile } from "./measure.js";
 
 export interface RawReply {
   bytes: Buffer;
@@ -43,4 +44,39 @@ export function rawCall(client: grpc.Client, path: string, body: Buffer, deadlin
       (err, reply) => (err || !reply ? reject(err ?? new Error(`${path}: no reply`)) : resolve({ bytes: reply, receivedAt: Date.now() })),
     );
   });
+}
+
+export interface InFlightLoad {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** `concurrency` calls in flight on one channel for `seconds`: each lane sends its next call on the reply. */
+export async function keepInFlight(
+  client: grpc.Client,
+  path: string,
+  body: Buffer,
+  options: { concurrency: number; seconds: number; metadata?: grpc.Metadata },
+): Promise<InFlightLoad> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const began = performance.now();
+  const end = began + options.seconds * 1000;
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < end) {
+        const sent = performance.now();
+        try {
+          await rawCall(client, path, body, undefined, options.metadata);
+          latencies.push(performance.now() - sent);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - began) / 1000;
+  return { requestsPerSecond: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors };
 }
