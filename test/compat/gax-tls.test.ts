@@ -1,6 +1,7 @@
 // Google's own clients, unchanged, call a longrun server that has TLS and auth on: google-gax 5's
 // OperationsClient and a long-running call wired as generated clients wire it, the official Route
-// Optimization client (@googlemaps/routeoptimization), over gRPC and REST.
+// Optimization client (@googlemaps/routeoptimization) and the official Storage Transfer client
+// (@google-cloud/storage-transfer, on its own google-gax 4), over gRPC and REST.
 //
 // Google clients send call credentials only over TLS, so nothing here is offline-faked: each client gets a
 // real google-auth-library credential (`new GoogleAuth({ apiKey })` → `x-goog-api-key`; an OAuth2Client
@@ -18,7 +19,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -27,6 +28,7 @@ import { fromJsonString } from "@bufbuild/protobuf";
 import { hashApiKey, type AuditEntry, type AuthConfig, type Binding, type ServerOptions } from "../../src/index.js";
 import { routeOptimizationOptions } from "../../examples/route-optimization/server.js";
 import { OptimizeToursResponseSchema } from "../../examples/route-optimization/gen/google/maps/routeoptimization/v1/route_optimization_service_pb.js";
+import { storageTransferOptions } from "../../examples/storage-transfer/server.js";
 import { makeCertificates, type Certificates } from "../support/certificates.js";
 import { testIssuer, type TestIssuer } from "../support/jwt.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -53,13 +55,17 @@ const KEY_VIEWER = `lr_viewer_${randomBytes(18).toString("base64url")}`;
 const CI = "serviceAccount:ci@example";
 const ALICE = "user:alice"; // a JWT with sub "alice"
 const VIEWER = "user:viewer";
+const CAROL = "user:carol"; // a JWT with sub "carol"
+const DAVE = "user:dave"; // a JWT with sub "dave"
 
-/** The credentials every plan may use, by name; `alice` and `expired` are JWTs of the test issuer. */
+/** The credentials every plan may use, by name; `alice`/`carol`/`dave`/`expired` are JWTs of the test issuer. */
 async function credentials(issuer: TestIssuer): Promise<Record<string, Credential>> {
   return {
     ci: { apiKey: KEY_CI },
     viewer: { apiKey: KEY_VIEWER },
     alice: { bearer: await issuer.token({ sub: "alice" }) },
+    carol: { bearer: await issuer.token({ sub: "carol" }) },
+    dave: { bearer: await issuer.token({ sub: "dave" }) },
     none: { none: true },
     badKey: { apiKey: `lr_unknown_${randomBytes(18).toString("base64url")}` },
     // Expired an hour ago (beyond the 30 s clock tolerance); the client itself believes it is valid.
@@ -497,4 +503,197 @@ describe("@googlemaps/routeoptimization over TLS with credentials, gRPC and REST
     expected.push({ principal: CI, method: BATCH, permission: CREATE, resource: "projects/p1/locations/global", outcome: "OK", operation: succeeded(outcomes, "grpc ci project parent").name });
     assert.deepEqual(auditRows(audit), auditRows(expected));
   });
+});
+
+// ---- 3. the official Storage Transfer client ---------------------------------------------------------------------
+
+describe("@google-cloud/storage-transfer (google-gax 4) over TLS with credentials", () => {
+  const PROJECT = "tls-project";
+  const OTHER = "other-project";
+  const JOB = "transferJobs/OPI-tls-1";
+  const REST_JOB = "transferJobs/OPI-tls-rest";
+  const CAROL_JOB = "transferJobs/OPI-tls-carol";
+  const DAVE_JOB = "transferJobs/OPI-tls-dave";
+  const SERVICE = "google.storagetransfer.v1.StorageTransferService";
+  const OPERATION = (job: string) => new RegExp(`^transferOperations/transferJobs-${job.slice("transferJobs/".length)}-[A-Za-z0-9_-]{22}$`);
+  let t: TestServer;
+  let audit: AuditEntry[];
+  let root: string;
+  let outcomes: Map<string, Outcome>;
+  const folders = (name: string) => ({ source: join(root, name, "source"), sink: join(root, name, "sink") });
+  const job = (name: string, projectId: string, dir: string) => ({
+    name,
+    projectId,
+    status: "ENABLED",
+    transferSpec: { posixDataSource: { rootDirectory: folders(dir).source }, posixDataSink: { rootDirectory: folders(dir).sink } },
+  });
+  const sinkFiles = (dir: string) =>
+    existsSync(folders(dir).sink)
+      ? readdirSync(folders(dir).sink, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort()
+      : [];
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), "longrun-transfer-tls-"));
+    for (const dir of ["grpc", "rest", "carol", "dave"]) {
+      mkdirSync(join(folders(dir).source, "sub"), { recursive: true });
+      writeFileSync(join(folders(dir).source, "a.txt"), "alpha");
+      writeFileSync(join(folders(dir).source, "sub", "b.txt"), "beta");
+    }
+    // Jobs are checked on their project; RunTransferJob and the Operations methods on the names of
+    // transfer operations (`transferOperations…`), which carry no project: a worker needs both bindings.
+    ({ t, audit } = await tlsServer(storageTransferOptions(join(root, "data")), [
+      { role: "roles/longrun.editor", members: [CI, ALICE], resource: `projects/${PROJECT}` },
+      { role: "roles/longrun.editor", members: [CI, ALICE], resource: "transferOperations" },
+      { role: "roles/longrun.viewer", members: [VIEWER], resource: `projects/${PROJECT}` },
+      { role: "roles/longrun.viewer", members: [VIEWER], resource: "transferOperations" },
+      // Editors of one project each, and of nothing else.
+      { role: "roles/longrun.editor", members: [CAROL], resource: `projects/${PROJECT}` },
+      { role: "roles/longrun.editor", members: [DAVE], resource: `projects/${OTHER}` },
+    ]));
+    const on = { client: "transfer", transport: "grpc" } as const;
+    const run = { jobName: JOB, projectId: PROJECT };
+    const filter = JSON.stringify({ projectId: PROJECT, jobNames: [JOB] });
+    const rest = { client: "transfer", transport: "rest", as: "ci" } as const;
+    outcomes = await runClients({ transfer: target(t, "localhost") }, [
+      { id: "create", ...on, as: "ci", method: "createTransferJob", request: { transferJob: job(JOB, PROJECT, "grpc") } },
+      { id: "get job", ...on, as: "alice", method: "getTransferJob", request: run },
+      { id: "run", ...on, as: "alice", method: "runTransferJob", request: run, promise: true },
+      { id: "run again", ...on, as: "ci", method: "runTransferJob", request: run, promise: true },
+      { id: "check", ...on, as: "ci", method: "checkRunTransferJobProgress", request: "<<run>>" },
+      { id: "get operation", ...on, as: "alice", method: "getOperation", request: { name: "<<run>>" } },
+      { id: "list", ...on, as: "ci", method: "listOperationsAsync", request: { name: "transferOperations", filter } },
+      { id: "viewer get job", ...on, as: "viewer", method: "getTransferJob", request: run },
+      { id: "viewer list", ...on, as: "viewer", method: "listOperationsAsync", request: { name: "transferOperations", filter } },
+      { id: "viewer run", ...on, as: "viewer", method: "runTransferJob", request: run },
+      { id: "create in other project", ...on, as: "ci", method: "createTransferJob", request: { transferJob: job("transferJobs/OPI-tls-other", OTHER, "grpc") } },
+      { id: "get job in other project", ...on, as: "alice", method: "getTransferJob", request: { jobName: JOB, projectId: OTHER } },
+      { id: "badKey get job", ...on, as: "badKey", method: "getTransferJob", request: run },
+      { id: "none run", ...on, as: "none", method: "runTransferJob", request: run },
+      { id: "expired list", ...on, as: "expired", method: "listOperationsAsync", request: { name: "transferOperations", filter } },
+      // The same client over its REST fallback (https), with the API key.
+      { id: "rest create", ...rest, method: "createTransferJob", request: { transferJob: job(REST_JOB, PROJECT, "rest") } },
+      { id: "rest run", ...rest, method: "runTransferJob", request: { jobName: REST_JOB, projectId: PROJECT }, promise: true },
+      { id: "rest get operation", ...rest, method: "getOperation", request: { name: "<<rest run>>" } },
+      { id: "rest create in other project", ...rest, method: "createTransferJob", request: { transferJob: job("transferJobs/OPI-tls-other", OTHER, "rest") } },
+      { id: "rest expired run", ...rest, as: "expired", method: "runTransferJob", request: { jobName: REST_JOB, projectId: PROJECT } },
+      // The todo below: project-scoped bindings and RunTransferJob.
+      { id: "carol create", ...on, as: "carol", method: "createTransferJob", request: { transferJob: job(CAROL_JOB, PROJECT, "carol") } },
+      { id: "carol run", ...on, as: "carol", method: "runTransferJob", request: { jobName: CAROL_JOB, projectId: PROJECT }, promise: true },
+      { id: "dave create", ...on, as: "dave", method: "createTransferJob", request: { transferJob: job(DAVE_JOB, OTHER, "dave") } },
+      { id: "ci runs dave's job", ...on, as: "ci", method: "runTransferJob", request: { jobName: DAVE_JOB, projectId: OTHER }, promise: true },
+      { id: "ci lists other project", ...on, as: "ci", method: "listOperationsAsync", request: { name: "transferOperations", filter: JSON.stringify({ projectId: OTHER }) } },
+    ]);
+  }, HOOK);
+  after(async () => {
+    await t?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("gRPC, API key and JWT: createTransferJob, getTransferJob, runTransferJob → promise() resolves, the files are copied", () => {
+    const [created] = succeeded(outcomes, "create").value as [{ name: string; projectId: string; status: string }];
+    assert.deepEqual([created.name, created.projectId, created.status], [JOB, PROJECT, "ENABLED"]);
+    const [got] = succeeded(outcomes, "get job").value as [{ name: string }];
+    assert.equal(got.name, JOB);
+    for (const id of ["run", "run again"]) {
+      const run = succeeded(outcomes, id);
+      assert.match(run.name ?? "", OPERATION(JOB));
+      const [, metadata, raw] = resolved(run) as [unknown, { status: string | number; transferJobName: string }, { done: boolean }];
+      assert.equal(raw.done, true);
+      assert.equal(metadata.transferJobName, JOB);
+      assert.ok(metadata.status === "SUCCESS" || metadata.status === 3, `SUCCESS, got ${metadata.status}`);
+    }
+    assert.deepEqual(sinkFiles("grpc"), ["a.txt", "b.txt"]);
+    assert.equal(readFileSync(join(folders("grpc").sink, "sub", "b.txt"), "utf8"), "beta");
+  });
+
+  it("gRPC: checkRunTransferJobProgress, getOperation, and listOperations with Storage Transfer's JSON filter (newest first)", () => {
+    const run = succeeded(outcomes, "run").name!;
+    const again = succeeded(outcomes, "run again").name!;
+    const checked = succeeded(outcomes, "check").value as { name: string; done: boolean };
+    assert.deepEqual([checked.name, checked.done], [run, true]);
+    const [got] = succeeded(outcomes, "get operation").value as [{ name: string; done: boolean; metadata: { type_url: string } }];
+    assert.deepEqual([got.name, got.done, got.metadata.type_url], [run, true, "type.googleapis.com/google.storagetransfer.v1.TransferOperation"]);
+    assert.deepEqual(listedNames(succeeded(outcomes, "list"), false), [again, run]);
+    assert.deepEqual(listedNames(succeeded(outcomes, "viewer list"), false), [again, run], "a viewer lists");
+    succeeded(outcomes, "viewer get job");
+  });
+
+  it("REST (https fallback), API key: createTransferJob, runTransferJob → promise(), getOperation; another project is PERMISSION_DENIED, an expired JWT UNAUTHENTICATED (gax 4 decodes REST errors itself)", () => {
+    succeeded(outcomes, "rest create");
+    const run = succeeded(outcomes, "rest run");
+    assert.match(run.name ?? "", OPERATION(REST_JOB));
+    resolved(run);
+    assert.deepEqual(sinkFiles("rest"), ["a.txt", "b.txt"]);
+    const [got] = succeeded(outcomes, "rest get operation").value as [{ name: string; done: boolean }];
+    assert.deepEqual([got.name, got.done], [run.name, true]);
+    assertDenied(outcomes, "rest create in other project", "rest", "storagetransfer.jobs.create", `projects/${OTHER}`, "gax");
+    assertUnauthenticated(outcomes, "rest expired run", "rest", "ACCESS_TOKEN_EXPIRED", "gax");
+  });
+
+  it("gRPC denials: a viewer running a job; a job in a project without a binding (create, get) — PERMISSION_DENIED (7)", () => {
+    assertDenied(outcomes, "viewer run", "grpc", "storagetransfer.jobs.run", "transferOperations");
+    assertDenied(outcomes, "create in other project", "grpc", "storagetransfer.jobs.create", `projects/${OTHER}`);
+    assertDenied(outcomes, "get job in other project", "grpc", "storagetransfer.jobs.get", `projects/${OTHER}`);
+  });
+
+  it("gRPC: an unknown key, no credentials and an expired JWT are UNAUTHENTICATED (16)", () => {
+    assertUnauthenticated(outcomes, "badKey get job", "grpc", "API_KEY_INVALID");
+    assertUnauthenticated(outcomes, "none run", "grpc", "CREDENTIALS_MISSING");
+    assertUnauthenticated(outcomes, "expired list", "grpc", "ACCESS_TOKEN_EXPIRED");
+  });
+
+  it("the audit log: job creations checked on their project, runs on transferOperations, each with its principal", () => {
+    const entry = (principal: string, method: string, permission: string, resource: string, outcome: string, operation?: string) => ({
+      principal,
+      method: `${SERVICE}.${method}`,
+      permission,
+      resource,
+      outcome,
+      ...(operation ? { operation } : {}),
+    });
+    const create = (principal: string, project: string, outcome: string) => entry(principal, "CreateTransferJob", "storagetransfer.jobs.create", `projects/${project}`, outcome);
+    /** A run as it went: started (with its operation) or denied. */
+    const run = (principal: string, id: string) => {
+      const outcome = outcomes.get(id);
+      return entry(principal, "RunTransferJob", "storagetransfer.jobs.run", "transferOperations", outcome?.ok ? "OK" : "PERMISSION_DENIED", outcome?.ok ? outcome.name : undefined);
+    };
+    assert.deepEqual(
+      auditRows(audit),
+      auditRows([
+        create(CI, PROJECT, "OK"),
+        run(ALICE, "run"),
+        run(CI, "run again"),
+        run(VIEWER, "viewer run"),
+        create(CI, OTHER, "PERMISSION_DENIED"),
+        create(CI, PROJECT, "OK"), // over REST
+        run(CI, "rest run"),
+        create(CI, OTHER, "PERMISSION_DENIED"), // over REST
+        create(CAROL, PROJECT, "OK"),
+        run(CAROL, "carol run"),
+        create(DAVE, OTHER, "OK"),
+        run(CI, "ci runs dave's job"),
+      ]),
+    );
+  });
+
+  it(
+    "RunTransferJob and the transfer operations are authorized on the job's project, as Google's IAM checks storagetransfer.jobs.run / operations.list",
+    {
+      todo:
+        "server: RunTransferJob is authorized on the collection `transferOperations` (methodEndpoint: no parent pattern → names.collection), " +
+        "and Get/List/Cancel on `transferOperations…` names, which carry no project — not on projects/<projectId> as Create/GetTransferJob are. " +
+        "So an editor of the project alone cannot run its jobs (carol: PERMISSION_DENIED on transferOperations), while anyone bound on " +
+        "transferOperations runs, lists (and gets, cancels) every project's (ci runs and lists other-project's, holding no role there)",
+    },
+    () => {
+      succeeded(outcomes, "carol create");
+      resolved(succeeded(outcomes, "carol run"));
+      succeeded(outcomes, "dave create");
+      const run = rpcError(failed(outcomes, "ci runs dave's job"), "grpc");
+      assert.deepEqual([run.code, run.metadata["permission"]], [PERMISSION_DENIED, "storagetransfer.jobs.run"]);
+      assert.deepEqual(sinkFiles("dave"), [], "nothing of other-project's was copied");
+      const list = rpcError(failed(outcomes, "ci lists other project"), "grpc");
+      assert.deepEqual([list.code, list.metadata["permission"]], [PERMISSION_DENIED, "storagetransfer.operations.list"]);
+    },
+  );
 });
