@@ -72,6 +72,8 @@ export function runTransferJob(jobs: JobFiles, options: StorageTransferExampleOp
       jobs.getSync(request.jobName, request.projectId); // NOT_FOUND (or INVALID_ARGUMENT for a malformed name)
     },
     operationIdPrefix: (request) => operationIdPrefix(request.jobName),
+    // A job belongs to its project: running it needs storagetransfer.jobs.run there, as in Google's IAM.
+    permissionResource: (request) => `projects/${request.projectId}`,
     // What a queued operation already tells: the list filter needs project_id, and finds jobs by name.
     initialMetadata: (request) => ({ projectId: request.projectId, transferJobName: request.jobName, status: Status.QUEUED }),
     async handler(request, ctx) {

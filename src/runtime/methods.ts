@@ -88,6 +88,13 @@ export interface MethodOptions<Request extends DescMessage, Response extends Des
    * transfer_job_name, say, which its list filter requires. @default the metadata type's defaults
    */
   initialMetadata?: (request: MessageShape<Request>) => Partial<MessageInitShape<Metadata>>;
+  /**
+   * With auth on, the resource the permission to start an operation is checked on, from the request: where
+   * the work belongs when the operation's name does not say (Storage Transfer's jobs belong to
+   * `projects/{projectId}`, its operations' names carry no project). @default the operation's parent, or
+   * the collection for names without one
+   */
+  permissionResource?: (request: MessageShape<Request>) => string;
 }
 
 /** A method ready to serve: its options with the operation_info types resolved. */
@@ -107,6 +114,7 @@ export interface MethodDefinition {
   readonly initialMetadata: ((request: MessageShape<DescMessage>) => object) | undefined;
   /** The parent of a new operation, for parent-scoped names; undefined if the method has no way to tell. */
   readonly parentOf: ((request: MessageShape<DescMessage>) => string) | undefined;
+  readonly permissionResource: ((request: MessageShape<DescMessage>) => string) | undefined;
 }
 
 /** A long-running method as the user declares it; `resolveMethod` checks it against the registry at start-up. */
@@ -169,6 +177,7 @@ export function resolveMethod(declaration: MethodDeclaration, registry: Registry
     parentOf,
     operationIdPrefix: declaration.operationIdPrefix,
     initialMetadata: declaration.initialMetadata,
+    permissionResource: declaration.permissionResource,
   };
 }
 

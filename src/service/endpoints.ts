@@ -137,7 +137,8 @@ export interface MethodEndpointOptions {
 /**
  * The endpoint of a served long-running method: its own RPC, answered with a new Operation. Its
  * permission is checked on the parent the operation will be named under (the collection for unscoped
- * names), so a tenant's bindings decide where it may start work.
+ * names) unless the method names its own (`permissionResource`), so a tenant's bindings decide where it may
+ * start work.
  */
 export function methodEndpoint(service: OperationsService, definition: MethodDefinition, options: MethodEndpointOptions = {}): Endpoint {
   const rules: HttpRule[] = hasOption(definition.method, http) ? [getOption(definition.method, http)] : [];
@@ -146,7 +147,9 @@ export function methodEndpoint(service: OperationsService, definition: MethodDef
   const name = definition.method.name;
   const access: EndpointAccess = {
     permission: options.permission ?? `${prefix}.operations.${name.charAt(0).toLowerCase()}${name.slice(1)}`,
-    resource: (request) => (names.parentPattern !== "" && definition.parentOf ? definition.parentOf(request) : names.collection),
+    resource:
+      definition.permissionResource ??
+      ((request) => (names.parentPattern !== "" && definition.parentOf ? definition.parentOf(request) : names.collection)),
     mutation: true,
     role: "editor",
   };
