@@ -19,8 +19,11 @@ const BEARER = /^bearer +(\S+) *$/i;
 export class Authenticator {
   constructor(private readonly options: AuthenticatorOptions) {}
 
-  /** Resolves to the caller's principal; rejects with UNAUTHENTICATED (or UNAVAILABLE if the JWKS is unreachable). */
-  async authenticate(credentials: Credentials): Promise<Principal> {
+  /**
+   * The caller's principal: at once for keys, certificates and tokens verified before, a promise for a token
+   * seen first. Throws (or rejects with) UNAUTHENTICATED, or UNAVAILABLE if the JWKS cannot be fetched.
+   */
+  authenticate(credentials: Credentials): Principal | Promise<Principal> {
     const { apiKey, authorization, certificate } = credentials;
     const keyPrincipal = apiKey === undefined ? undefined : this.keyPrincipal(apiKey);
     if (authorization !== undefined) return this.tokenPrincipal(authorization);
@@ -34,9 +37,9 @@ export class Authenticator {
     return this.options.apiKeys.principalOf(apiKey);
   }
 
-  private tokenPrincipal(authorization: string): Promise<Principal> {
+  private tokenPrincipal(authorization: string): Principal | Promise<Principal> {
     const token = BEARER.exec(authorization)?.[1];
-    if (token === undefined || !this.options.jwt) return Promise.reject(unauthenticated(Reason.ACCESS_TOKEN_INVALID));
+    if (token === undefined || !this.options.jwt) throw unauthenticated(Reason.ACCESS_TOKEN_INVALID);
     return this.options.jwt.verify(token);
   }
 }

@@ -11,8 +11,9 @@ import { testIssuer, unsignedToken } from "../support/jwt.js";
 
 const none: Credentials = { apiKey: undefined, authorization: undefined, certificate: undefined };
 
-async function rejects(promise: Promise<unknown>, code: Code, reason: string): Promise<RpcError> {
-  const err = await promise.then(
+/** The error a call throws or rejects with (authentication answers at once when it can). */
+async function rejects(call: () => unknown, code: Code, reason: string): Promise<RpcError> {
+  const err = await Promise.resolve().then(call).then(
     () => assert.fail("expected a rejection"),
     (e: unknown) => e,
   );
@@ -28,10 +29,10 @@ test("API keys: a known key names its principal; an unknown, empty or huge one i
   const principal = await auth.authenticate({ ...none, apiKey: "lr_secret" });
   assert.deepEqual({ ...principal }, { id: "serviceAccount:ci@example", via: "api-key", scopes: undefined });
   for (const bad of ["lr_secreT", "", "x".repeat(5000)]) {
-    const err = await rejects(auth.authenticate({ ...none, apiKey: bad }), Code.UNAUTHENTICATED, "API_KEY_INVALID");
+    const err = await rejects(async () => auth.authenticate({ ...none, apiKey: bad }), Code.UNAUTHENTICATED, "API_KEY_INVALID");
     assert.ok(!err.message.includes("lr_secre"), "the message never repeats a key");
   }
-  await rejects(auth.authenticate(none), Code.UNAUTHENTICATED, "CREDENTIALS_MISSING");
+  await rejects(async () => auth.authenticate(none), Code.UNAUTHENTICATED, "CREDENTIALS_MISSING");
 });
 
 test("client certificates name principals certificate:<CN> when no key or token is sent", async () => {
@@ -65,14 +66,14 @@ test("JWTs: a good token names user:<sub> with its scopes; every bad one is refu
     ["garbage", "not.a.jwt", "ACCESS_TOKEN_INVALID"],
   ];
   for (const [label, token, reason] of cases) {
-    const err = await rejects(auth.authenticate(bearer(token)), Code.UNAUTHENTICATED, reason);
+    const err = await rejects(async () => auth.authenticate(bearer(token)), Code.UNAUTHENTICATED, reason);
     assert.ok(!err.message.includes(token.slice(0, 20)), `${label}: the message never repeats the token`);
     assert.deepEqual(err.metadata, {}, `${label}: nothing beyond the reason`);
   }
-  await rejects(auth.authenticate({ ...none, authorization: "Basic YWxpY2U6cHc=" }), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
+  await rejects(async () => auth.authenticate({ ...none, authorization: "Basic YWxpY2U6cHc=" }), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
   // A bad token is refused even when a good key comes with it.
   const withKey = new Authenticator({ jwt: verifier, apiKeys: new ApiKeys([{ sha256: hashApiKey("k"), principal: "user:bob" }]) });
-  await rejects(withKey.authenticate({ apiKey: "k", authorization: "Bearer nope", certificate: undefined }), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
+  await rejects(async () => withKey.authenticate({ apiKey: "k", authorization: "Bearer nope", certificate: undefined }), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
 });
 
 test("JWTs: skew within the tolerance is accepted; a cached token still expires at its exp", async () => {
@@ -84,15 +85,15 @@ test("JWTs: skew within the tolerance is accepted; a cached token still expires 
   now += 80_000; // 20 s past exp, within the 30 s tolerance: served from the cache
   assert.equal((await verifier.verify(token)).id, "user:alice");
   now += 20_000; // 40 s past exp
-  await rejects(verifier.verify(token), Code.UNAUTHENTICATED, "ACCESS_TOKEN_EXPIRED");
-  await rejects(verifier.verify(token), Code.UNAUTHENTICATED, "ACCESS_TOKEN_EXPIRED");
+  await rejects(async () => verifier.verify(token), Code.UNAUTHENTICATED, "ACCESS_TOKEN_EXPIRED");
+  await rejects(async () => verifier.verify(token), Code.UNAUTHENTICATED, "ACCESS_TOKEN_EXPIRED");
 });
 
 test("JWTs: principalClaim and principalPrefix name the principal", async () => {
   const issuer = await testIssuer();
   const verifier = new JwtVerifier({ jwks: issuer.jwks, issuer: issuer.issuer, audience: [issuer.audience, "other"], principalClaim: "email", principalPrefix: "serviceAccount:" });
   assert.equal((await verifier.verify(await issuer.token({ email: "ci@example" }))).id, "serviceAccount:ci@example");
-  await rejects(verifier.verify(await issuer.token()), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
+  await rejects(async () => verifier.verify(await issuer.token()), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
 });
 
 test("JWTs: a JWKS URL is fetched, refetched for a new kid (key rotation), and UNAVAILABLE when it cannot be reached", async () => {
@@ -120,18 +121,18 @@ test("JWTs: a JWKS URL is fetched, refetched for a new kid (key rotation), and U
     assert.equal((await verifier.verify(await second.token({ sub: "carol" }, { kid: "key-2" }))).id, "user:carol");
     assert.equal(fetches, 2);
     // The old key is gone from the set: a new token under it no longer verifies.
-    await rejects(verifier.verify(await first.token({ sub: "dave" })), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
+    await rejects(async () => verifier.verify(await first.token({ sub: "dave" })), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
   const unreachable = new JwtVerifier({ jwks: new URL(`http://127.0.0.1:${port}/jwks.json`), issuer: first.issuer, audience: first.audience });
-  await rejects(unreachable.verify(await first.token()), Code.UNAVAILABLE, "JWKS_UNAVAILABLE");
+  await rejects(async () => unreachable.verify(await first.token()), Code.UNAVAILABLE, "JWKS_UNAVAILABLE");
 });
 
 test("JWTs: a principal claim that is not a printable name of sane length is refused", async () => {
   const issuer = await testIssuer();
   const verifier = new JwtVerifier({ jwks: issuer.jwks, issuer: issuer.issuer, audience: issuer.audience });
   for (const sub of ["a".repeat(513), "alice\u0000", "ali ce", "\u202eecila"]) {
-    await rejects(verifier.verify(await issuer.token({ sub })), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
+    await rejects(async () => verifier.verify(await issuer.token({ sub })), Code.UNAUTHENTICATED, "ACCESS_TOKEN_INVALID");
   }
 });
