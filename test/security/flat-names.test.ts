@@ -196,6 +196,22 @@ for (const { label, open } of bothStores("flat")) describe(`operations named wit
       assert.ok(Date.now() - started < 10_000, "a denied Wait does not wait");
     });
 
+    if (transport === "rest") {
+      it("rest: gax's fallback route for GetOperation (`GET /v1/operations/{name}`, the name percent-encoded) checks the owner too", async () => {
+        const mine = await started("alice", A);
+        const fallback = (name: string, who: string) =>
+          fetch(`${t.url}/v1/operations/${encodeURIComponent(name)}`, { headers: { authorization: `Bearer ${as(who)}` } });
+        const own = await fallback(mine, "alice");
+        assert.equal(own.status, 200, await own.clone().text());
+        assert.equal(((await own.json()) as { name: string }).name, mine);
+        const other = await fallback(opB, "alice");
+        const missing = await fallback(MISSING, "alice");
+        assert.deepEqual([other.status, missing.status], [403, 403]);
+        const scrub = (text: string, name: string) => text.split(name).join("<name>");
+        assert.equal(scrub(await other.text(), opB), scrub(await missing.text(), MISSING));
+      });
+    }
+
     it(`${transport}: the owner's resource grants only what the role there grants`, async () => {
       const mine = await started("alice", A);
       assert.equal((await call(t, transport, "Get", { name: mine }, as("a-viewer"))).code, "OK", "a viewer of A reads A's");
