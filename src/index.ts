@@ -43,6 +43,7 @@ export {
   type AdditionalBinding,
   type OperationsMethodName,
   type OperationControlOptions,
+  type ListScope,
 } from "./service/endpoints.js";
 export type { OperationControl } from "./runtime/control.js";
 export {

@@ -8,7 +8,15 @@ import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import type { MethodDeclaration } from "./runtime/methods.js";
 import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
 import { PageTokens } from "./service/page-token.js";
-import { methodEndpoint, operationControlEndpoint, operationsEndpoints, type AdditionalBinding, type DisabledMethods, type OperationControlOptions } from "./service/endpoints.js";
+import {
+  methodEndpoint,
+  operationControlEndpoint,
+  operationsEndpoints,
+  type AdditionalBinding,
+  type DisabledMethods,
+  type OperationControlOptions,
+  type ListScope,
+} from "./service/endpoints.js";
 import { profileOptions, type DeploymentProfile, type FilterDialects, type ProfileOptions } from "./profiles/profile.js";
 import type { Endpoint } from "./service/endpoint.js";
 import { startGrpcServer, type GrpcServer } from "./transport/grpc/server.js";
@@ -94,6 +102,13 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
   permissionPrefix?: string;
   /** The permission starting each long-running method, by the RPC's full name. */
   methodPermissions?: Readonly<Record<string, string>>;
+  /**
+   * With auth on, the resource a ListOperations request is about (see OperationsEndpointOptions.listScope):
+   * a caller who may not list the collection but may list this resource lists the operations started on
+   * it. A profile module exports it beside its profile (the Storage Transfer example: the JSON filter's
+   * projectId → `projects/{projectId}`).
+   */
+  listScope?: ListScope;
 }
 
 export interface LongrunServer {
@@ -145,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
   const { permissionPrefix, methodPermissions = {} } = options;
   const endpoints = [
-    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix }),
+    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix, listScope: options.listScope }),
     ...[...runtime.methods.values()].map((definition) =>
       methodEndpoint(service, definition, { permissionPrefix, permission: methodPermissions[definition.fullName] }),
     ),

@@ -27,6 +27,7 @@ import {
   type FilterLimits,
   type FilterSchema,
   type JsonField,
+  type ListScope,
   type MetadataPath,
   type RpcError,
   type StringMatch,
@@ -114,6 +115,30 @@ export function transferJsonDialect(options: TransferJsonOptions = {}): FilterDi
     if (has("transferStatuses")) operands.push(statuses(schema, fields.status, strings(object, "transferStatuses")));
 
     return operands.length === 1 ? operands[0]! : { kind: "and", operands };
+  };
+}
+
+/**
+ * The resource a list is about, for callers who may not list every project's transfer operations: the
+ * project its filter names, `projects/{projectId}`, as Google's IAM checks storagetransfer.operations.list
+ * on the project. Undefined for a filter that is not a JSON object with a non-empty string projectId (or is
+ * longer than the dialect allows): such a caller is denied, and one allowed on the whole collection gets
+ * the dialect's INVALID_ARGUMENT as before. Only reads the filter; the dialect still checks all of it.
+ */
+export function transferListScope(options: Pick<TransferJsonOptions, "limits"> = {}): ListScope {
+  const maxLength = (options.limits ?? DEFAULT_FILTER_LIMITS).maxLength;
+  return (request) => {
+    const { filter } = request;
+    if (filter.length > maxLength) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(filter);
+    } catch {
+      return undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+    const projectId: unknown = (parsed as Record<string, unknown>)["projectId"];
+    return typeof projectId === "string" && projectId !== "" ? `projects/${projectId}` : undefined;
   };
 }
 

@@ -1,11 +1,12 @@
 /**
  * The Storage Transfer profile (storagetransfer.googleapis.com; set beside the real service in
  * docs/profiles.md): `transferOperations/{id}`; List needs the JSON filter (projectId required), at most 256
- * a page; no Delete or Wait over REST; pause and resume are custom methods on operations. A profile module:
+ * a page, each list about the project it names (listScope); no Delete or Wait over REST; pause and resume are
+ * custom methods on operations. A profile module:
  * `longrun serve --profile storage-transfer` loads it, and server.ts serves it with the example's handlers.
  */
-import type { DeploymentProfile, FilterDialects } from "../../src/index.js";
-import { transferJsonDialect } from "./filter.js";
+import type { DeploymentProfile, FilterDialects, ListScope } from "../../src/index.js";
+import { transferJsonDialect, transferListScope } from "./filter.js";
 import { file_google_storagetransfer_v1_transfer } from "./gen/google/storagetransfer/v1/transfer_pb.js";
 
 export const profile: DeploymentProfile = {
@@ -30,3 +31,10 @@ export const files = [file_google_storagetransfer_v1_transfer];
 
 /** The JSON list filter the profile names (filter.ts). */
 export const filterDialects: FilterDialects = { "storage-transfer-json": transferJsonDialect() };
+
+/**
+ * Transfer operations' names carry no project, but each belongs to the project its job was run in (its
+ * start was authorized there: RunTransferJob's permissionResource). A list is about the project its
+ * filter names: an editor or viewer of that project alone lists its operations (filter.ts).
+ */
+export const listScope: ListScope = transferListScope();

@@ -21,11 +21,12 @@ import type { ServerOptions } from "../../src/index.js";
 import { runExampleIfMain } from "../shared/run-example.js";
 import { JobFiles } from "./jobs.js";
 import { runTransferJob, storageTransferEndpoints, type StorageTransferExampleOptions } from "./methods.js";
-import { files, filterDialects, profile } from "./profile.js";
+import { files, filterDialects, listScope, profile } from "./profile.js";
 
 /**
  * The server options that make longrun look like the real service — its profile module (names, the JSON
- * list filter, page size, REST methods, pause/resume as controls; profile.ts, docs/profiles.md) — with the job
+ * list filter and the project each list is about, page size, REST methods, pause/resume as controls;
+ * profile.ts, docs/profiles.md) — with the job
  * RPCs and the handler, jobs kept under `dataDir`; tests use the same.
  */
 export function storageTransferOptions(dataDir: string, extra: StorageTransferExampleOptions = {}) {
@@ -35,6 +36,7 @@ export function storageTransferOptions(dataDir: string, extra: StorageTransferEx
     profile,
     files,
     filterDialects,
+    listScope,
     extraEndpoints: () => storageTransferEndpoints(jobs),
   } satisfies Partial<ServerOptions>;
 }

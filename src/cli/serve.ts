@@ -96,7 +96,8 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     if (err instanceof CliError) command.error(`error: ${err.message}`, { exitCode: err.code });
     throw err;
   }
-  // The profile comes with the plug-ins it names (proto files of its controls, filter dialects, methods).
+  // The profile comes with the plug-ins it names (proto files of its controls, filter dialects, methods,
+  // the resource its lists are about).
   const profileModule = flags.profile === undefined ? undefined : await resolveProfile(flags.profile);
   const profile = profileModule?.profile;
   // With a profile, a setting it also makes is passed on only when given (flag or environment), so that
@@ -131,6 +132,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     profile,
     files: profileModule?.files,
     filterDialects: profileModule?.filterDialects,
+    listScope: profileModule?.listScope,
     defaultPageSize: given("defaultPageSize"),
     maxPageSize: given("maxPageSize"),
     errorDomain: flags.errorDomain,

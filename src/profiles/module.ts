@@ -1,13 +1,15 @@
 /**
  * Profile modules: a deployment profile with the plug-ins it needs, as one module a deployment (or
  * `longrun serve --profile`) loads. A JSON profile is data only; a module can also bring the proto files
- * whose RPCs its `controls` name, the filter dialects its `listing.filterDialect` names, and methods.
+ * whose RPCs its `controls` name, the filter dialects its `listing.filterDialect` names, methods, and the
+ * resource its lists are about (`listScope`).
  */
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DescFile } from "@bufbuild/protobuf";
 import type { FilterDialect } from "../filter/index.js";
 import type { MethodDeclaration } from "../runtime/methods.js";
+import type { ListScope } from "../service/endpoints.js";
 import { loadProfile, profileOptions, type DeploymentProfile, type FilterDialects } from "./profile.js";
 
 /**
@@ -26,6 +28,12 @@ export interface ProfileModule {
   filterDialects?: FilterDialects;
   /** Long-running methods served with the profile, beside any others the server is given. */
   methods?: readonly MethodDeclaration[];
+  /**
+   * With auth on, the resource a ListOperations request is about, for callers who may not list the whole
+   * collection (ServerOptions.listScope): the Storage Transfer example reads `projectId` from its JSON
+   * filter. For profiles whose operation names have no parent.
+   */
+  listScope?: ListScope;
 }
 
 /** Extensions loaded as JavaScript/TypeScript modules; any other file is read as a JSON profile. */
@@ -33,7 +41,7 @@ const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
 
 /**
  * A profile module from a file: a `.ts`/`.js` module exporting `profile` (and optionally `files`,
- * `filterDialects`, `methods`), or a JSON profile (anything else), which is a module with only `profile`.
+ * `filterDialects`, `methods`, `listScope`), or a JSON profile (anything else), which is a module with only `profile`.
  * The profile is checked with the module's dialects, so a mistake stops start-up naming it.
  */
 export async function loadProfileModule(path: string): Promise<ProfileModule> {
@@ -49,7 +57,7 @@ export async function loadProfileModule(path: string): Promise<ProfileModule> {
 
 /** Checks what a module exports against ProfileModule (its values come from untyped code); throws naming the export. */
 export function checkProfileModule(exports: Record<string, unknown>, source: string): ProfileModule {
-  const { profile, files, filterDialects, methods } = exports;
+  const { profile, files, filterDialects, methods, listScope } = exports;
   if (typeof profile !== "object" || profile === null) throw new Error(`${source}: exports no \`profile\` (a DeploymentProfile)`);
   if (files !== undefined && !(Array.isArray(files) && files.every((f) => isDescFile(f)))) {
     throw new Error(`${source}: \`files\` must be a list of proto files (generated file_… descriptors)`);
@@ -63,11 +71,15 @@ export function checkProfileModule(exports: Record<string, unknown>, source: str
     }
   }
   if (methods !== undefined && !Array.isArray(methods)) throw new Error(`${source}: \`methods\` must be an array of defineMethod(...)`);
+  if (listScope !== undefined && typeof listScope !== "function") {
+    throw new Error(`${source}: \`listScope\` must be a function (a ListOperationsRequest → the resource it lists, or undefined)`);
+  }
   const module: ProfileModule = {
     profile: profile as DeploymentProfile,
     ...(files !== undefined && { files: files as DescFile[] }),
     ...(filterDialects !== undefined && { filterDialects: filterDialects as Record<string, FilterDialect> }),
     ...(methods !== undefined && { methods: methods as MethodDeclaration[] }),
+    ...(listScope !== undefined && { listScope: listScope as ListScope }),
   };
   // The whole profile, dialect names included, is checked now rather than when the server starts.
   profileOptions(module.profile, module.filterDialects);

@@ -162,7 +162,7 @@ export class Executor {
     const { record, method } = operation;
     const { codec, definition } = method;
     const metadata = codec.encode(codec.final(operation.metadata, this.options.clock.now(), cancelled));
-    const fenced = { id: record.id, name: record.name, principal: record.principal, attempt: record.attempt, metadata };
+    const fenced = { id: record.id, name: record.name, principal: record.principal, resource: record.resource, attempt: record.attempt, metadata };
     return "response" in outcome
       ? { ...fenced, response: packStored(definition.response.typeName, toBinary(definition.response, outcome.response)) }
       : { ...fenced, error: encodeError(outcome.error) };

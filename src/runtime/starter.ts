@@ -2,7 +2,7 @@ import { toBinary, type Message } from "@bufbuild/protobuf";
 import { invalidArgument, shuttingDown } from "../core/errors.js";
 import { newOperationId } from "../core/ids.js";
 import type { OperationNames } from "../core/names.js";
-import { checkNewOperations } from "../store/shared/validate.js";
+import { checkNewOperations, unstorableText } from "../store/shared/validate.js";
 import type { CreateResult, NewOperation, OperationRecord, Store } from "../store/store.js";
 import { Batcher } from "./batch.js";
 import type { Clock } from "./clock.js";
@@ -23,6 +23,13 @@ export interface StartOptions {
    * authenticate. At most 1024 characters, without NUL or lone surrogates (the store refuses others).
    */
   principal?: string | undefined;
+  /**
+   * The resource the operation belongs to for authorization, when its name does not say so: the one its
+   * start was authorized on (a method's `permissionResource`, such as `projects/a`). Kept with the
+   * operation; the service authorizes reads of `operations/{id}` names on it, and lists by it. At most
+   * 1024 characters, without NUL or lone surrogates: others refuse the start with INVALID_ARGUMENT.
+   */
+  resource?: string | undefined;
 }
 
 export interface StarterOptions {
@@ -61,7 +68,8 @@ export class Starter {
   /**
    * The batch API: creates one operation per request in one store write (one statement, one commit, one
    * change notification), returning their records in the order of `requests`, all started by
-   * `options.principal`. All are validated first; one invalid request fails the call and creates nothing.
+   * `options.principal` and belonging to `options.resource`. All are validated first; one invalid request
+   * fails the call and creates nothing.
    */
   async startOperations(fullName: string, requests: readonly Message[], options: StartOptions = {}): Promise<OperationRecord[]> {
     const operations = this.newOperations(fullName, requests, options);
@@ -70,9 +78,10 @@ export class Starter {
     return results.map((r) => r.record);
   }
 
-  private newOperations(fullName: string, requests: readonly Message[], { principal }: StartOptions): NewOperation[] {
+  private newOperations(fullName: string, requests: readonly Message[], { principal, resource }: StartOptions): NewOperation[] {
     const { definition, codec } = this.options.methods.require(fullName);
     if (this.options.isStopping()) throw shuttingDown();
+    if (resource !== undefined) checkResource(resource);
     const now = this.options.clock.now();
     const defaultMetadata = codec.encode(codec.initial(now));
     return requests.map((request) => {
@@ -89,6 +98,7 @@ export class Starter {
         requestId: requestIdOf(definition, request),
         request: toBinary(definition.request, request),
         principal,
+        resource,
         metadata,
         runAfter: now,
       };
@@ -100,6 +110,15 @@ export class Starter {
     const { names } = this.options;
     if (names.parentPattern === "" || !definition.parentOf) return "";
     return names.parseListName(definition.parentOf(request), "parent");
+  }
+}
+
+/** A resource the store can keep, or INVALID_ARGUMENT: it comes from the request, so it is the caller's to fix. */
+function checkResource(resource: string): void {
+  const problem = unstorableText(resource);
+  if (problem !== undefined) {
+    const shown = typeof resource === "string" ? ` ${JSON.stringify(resource.slice(0, 120))}` : "";
+    throw invalidArgument("resource", `the resource the operation would belong to${shown} ${problem}`);
   }
 }
 

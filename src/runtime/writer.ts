@@ -7,9 +7,9 @@ import type { Clock } from "./clock.js";
 
 /**
  * A finish this runtime writes: the store's request, and what readers are served besides the result (the
- * operation's name and who started it), for the local waiters told without a read.
+ * operation's name, who started it, the resource it belongs to), for the local waiters told without a read.
  */
-export type NamedFinish = FinishRequest & Pick<OperationView, "name" | "principal">;
+export type NamedFinish = FinishRequest & Pick<OperationView, "name" | "principal" | "resource">;
 
 /**
  * An operation this runtime just finished, as readers would now find it: what a local WaitOperation is
@@ -102,10 +102,10 @@ export class ResultWriter implements LocalFinishes {
       const finished = items.map((item, i): FinishedOperation => {
         // A finish without metadata keeps the stored one, which only a read can tell (the runtime always gives it).
         const written = applied?.[i] === true && results.get(item.id) === 1 && item.metadata !== undefined;
-        const { name, principal, metadata, error, response } = item;
+        const { name, principal, resource, metadata, error, response } = item;
         return {
           id: item.id,
-          record: written ? { name, principal, state: "done", metadata, error, response, expireTime: now + retentionMs } : undefined,
+          record: written ? { name, principal, resource, state: "done", metadata, error, response, expireTime: now + retentionMs } : undefined,
         };
       });
       this.announce(finished);

@@ -6,12 +6,17 @@ export interface AuditEntry {
   /** The RPC's full name, `google.longrunning.Operations.CancelOperation`. */
   method: string;
   permission: string;
-  /** The resource the permission was checked on. */
+  /** The resource the permission was checked on: the one the request names. */
   resource: string;
   /** `OK`, `PERMISSION_DENIED`, or the name of the code the call failed with. */
   outcome: string;
   /** The operation the call created, for starts that succeeded. */
   operation?: string;
+  /**
+   * When the permission was not held on `resource` but on the resource the named operation belongs to
+   * (an operation named without a parent: the resource its start was authorized on), that resource.
+   */
+  grantedOn?: string;
 }
 
 /** Where audit entries go; it must not throw (it is called after the answer is decided). */

@@ -17,6 +17,12 @@ export interface CallContext {
    * the endpoint runs; undefined when the server does not authenticate.
    */
   principal: string | undefined;
+  /**
+   * Set by the guard when it let the call through only on a narrower resource than the request's own (a
+   * list of a flat collection allowed on the resource it is about, see EndpointAccess.scope): the endpoint
+   * must serve only what belongs to it. Undefined otherwise, and when the server does not authorize.
+   */
+  scope?: string | undefined;
 }
 
 /**
@@ -31,6 +37,19 @@ export interface EndpointAccess {
    * (or collection), a new operation's parent.
    */
   resource(request: Message): string;
+  /**
+   * Only asked after a denial on `resource`: the resource the thing the request names belongs to, read
+   * from where it is kept (an operation named without a parent: the resource its start was authorized
+   * on), or undefined (none recorded, or nothing by that name). The call is allowed if the permission is
+   * held there. A denial still names `resource` alone, so it tells nothing of what exists or whose it is.
+   */
+  owner?: (request: Message) => Promise<string | undefined>;
+  /**
+   * Only asked after a denial on `resource`: a narrower resource the call can be restricted to (a list of a
+   * flat collection: the resource whose operations it asks for), or undefined. If the permission is held
+   * there, the call proceeds with `ctx.scope` set to it, and the endpoint serves only what belongs to it.
+   */
+  scope?: (request: Message) => string | undefined;
   /** Whether the call changes state (start, cancel, delete, control): those are written to the audit log. */
   mutation: boolean;
   /** The least predefined role that grants the permission (viewer reads, operator steers, editor starts and deletes). */

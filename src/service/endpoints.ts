@@ -43,7 +43,18 @@ export interface OperationsEndpointOptions {
    * service names its IAM permissions: `cloudtranslate` for Cloud Translation. @default "longrun"
    */
   permissionPrefix?: string;
+  /**
+   * With auth on, the resource a ListOperations request is about, when the caller may not list the whole
+   * collection (`name`): a caller denied `list` there but holding it on this resource lists only the
+   * operations recorded with it (those whose start was authorized on it). For names without a parent,
+   * where the collection is every tenant's: the Storage Transfer example reads `projectId` from its
+   * JSON filter → `projects/{projectId}`. Undefined: no such list (the caller is denied).
+   */
+  listScope?: ListScope;
 }
+
+/** The resource a ListOperations request is about, or undefined (see OperationsEndpointOptions.listScope). */
+export type ListScope = (request: ListOperationsRequest) => string | undefined;
 
 /** The service part of permission names unless a deployment sets its own. */
 export const DEFAULT_PERMISSION_PREFIX = "longrun";
@@ -80,16 +91,29 @@ export function operationsEndpoints(service: OperationsService, options: Operati
   };
   const m = Operations.method;
   const permission = `${options.permissionPrefix ?? DEFAULT_PERMISSION_PREFIX}.operations`;
-  /** Every Operations request names its resource in `name`: the operation, or the list's parent (collection). */
-  const on = (verb: string, role: RoleLevel, mutation: boolean): EndpointAccess => ({
+  const nameOf = (r: Message) => (r as unknown as { name: string }).name;
+  /**
+   * Every Operations request names its resource in `name`: the operation, or the list's parent
+   * (collection). An operation named without a parent is also checked, after a denial, on the resource it
+   * belongs to (ownerCheck); a list of such names on the resource `listScope` says it is about.
+   */
+  const owned = ownerCheck(service, nameOf);
+  const on = (verb: string, role: RoleLevel, mutation: boolean, second: Pick<EndpointAccess, "owner" | "scope"> = owned): EndpointAccess => ({
     permission: `${permission}.${verb}`,
-    resource: (r) => (r as unknown as { name: string }).name,
+    resource: nameOf,
     mutation,
     role,
+    ...second,
   });
   /** Each method with its standard binding; additional bindings reuse the method and its invoke. */
   const methods: Record<OperationsMethodName, { method: DescMethod; binding: HttpRule; invoke: Invoke; access: EndpointAccess }> = {
-    ListOperations: { method: m.listOperations, binding: ruleOfBinding(rest.ListOperations), invoke: (r) => service.listOperations(r as ListOperationsRequest), access: on("list", "viewer", false) },
+    ListOperations: {
+      method: m.listOperations,
+      binding: ruleOfBinding(rest.ListOperations),
+      // ctx.scope: the guard let the list through only on that resource, so it lists only that resource's.
+      invoke: (r, ctx) => service.listOperations(r as ListOperationsRequest, ctx.scope),
+      access: on("list", "viewer", false, listScopeCheck(options.listScope)),
+    },
     GetOperation: { method: m.getOperation, binding: ruleOfBinding(rest.GetOperation), invoke: (r) => service.getOperation(r as GetOperationRequest), access: on("get", "viewer", false) },
     DeleteOperation: { method: m.deleteOperation, binding: ruleOfBinding(rest.DeleteOperation), invoke: (r) => service.deleteOperation(r as DeleteOperationRequest), access: on("delete", "editor", true) },
     CancelOperation: { method: m.cancelOperation, binding: ruleOfBinding(rest.CancelOperation), invoke: (r) => service.cancelOperation(r as CancelOperationRequest), access: on("cancel", "operator", true) },
@@ -117,10 +141,28 @@ export function operationsEndpoints(service: OperationsService, options: Operati
         request.name = fullName(request);
         return service.getOperation(request);
       },
-      access: { ...methods.GetOperation.access, resource: (r) => fullName(r as GetOperationRequest) },
+      access: {
+        ...methods.GetOperation.access,
+        resource: (r) => fullName(r as GetOperationRequest),
+        ...ownerCheck(service, (r) => fullName(r as GetOperationRequest)),
+      },
     });
   }
   return endpoints;
+}
+
+/**
+ * For deployments whose operation names have no parent (`operations/{id}`), whose tenants the names do
+ * not tell apart: the guard's second check of a call on an operation, on the resource it belongs to (the
+ * one its start was authorized on, read through the service's batched reads). Nothing for parent-scoped
+ * names, which say where the operation belongs.
+ */
+function ownerCheck(service: OperationsService, nameOf: (request: Message) => string): Pick<EndpointAccess, "owner"> {
+  return service.names.parentPattern === "" ? { owner: (request) => service.ownerOf(nameOf(request)) } : {};
+}
+
+function listScopeCheck(listScope: OperationsEndpointOptions["listScope"]): Pick<EndpointAccess, "scope"> {
+  return listScope ? { scope: (request) => listScope(request as ListOperationsRequest) } : {};
 }
 
 export interface MethodEndpointOptions {
@@ -138,17 +180,20 @@ export interface MethodEndpointOptions {
  * The endpoint of a served long-running method: its own RPC, answered with a new Operation. Its
  * permission is checked on the parent the operation will be named under (the collection for unscoped
  * names) unless the method names its own (`permissionResource`), so a tenant's bindings decide where it may
- * start work.
+ * start work. An operation started on a resource of the method's own belongs to it: it is kept with the
+ * operation (StartOptions.resource), and calls on the operation are also authorized there when its name
+ * has no parent.
  */
 export function methodEndpoint(service: OperationsService, definition: MethodDefinition, options: MethodEndpointOptions = {}): Endpoint {
   const rules: HttpRule[] = hasOption(definition.method, http) ? [getOption(definition.method, http)] : [];
   const { names } = service;
   const prefix = options.permissionPrefix ?? DEFAULT_PERMISSION_PREFIX;
   const name = definition.method.name;
+  const { permissionResource } = definition;
   const access: EndpointAccess = {
     permission: options.permission ?? `${prefix}.operations.${name.charAt(0).toLowerCase()}${name.slice(1)}`,
     resource:
-      definition.permissionResource ??
+      permissionResource ??
       ((request) => (names.parentPattern !== "" && definition.parentOf ? definition.parentOf(request) : names.collection)),
     mutation: true,
     role: "editor",
@@ -157,7 +202,9 @@ export function methodEndpoint(service: OperationsService, definition: MethodDef
     method: definition.method,
     httpRules: rules,
     grpc: true,
-    invoke: (request, ctx) => service.startOperation(definition.fullName, request, ctx.principal),
+    invoke: permissionResource
+      ? (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal, resource: permissionResource(request) })
+      : (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal }),
     access,
   };
 }
@@ -204,6 +251,7 @@ export function operationControlEndpoint(service: OperationsService, options: Op
       resource: nameOf,
       mutation: true,
       role: "operator",
+      ...ownerCheck(service, nameOf),
     },
   };
 }

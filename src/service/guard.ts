@@ -29,6 +29,11 @@ export function permissionCatalogue(endpoints: readonly Endpoint[]): PermissionC
  * The endpoints, each behind the guard: authenticate the call (→ `ctx.principal`), check the token's
  * scopes, then the permission on the resource — before the endpoint reads anything, so a denial is the
  * same whether or not the resource exists (AIP-211). Mutations are written to the audit log, allowed or not.
+ *
+ * An endpoint whose resource may belong to another one gets a second check, only after a denial on its own:
+ * an operation named without a parent, on the resource it was started on (`access.owner`); a list of a
+ * flat collection, on the resource it is about (`access.scope`), restricted to it (`ctx.scope`). A call
+ * denied both times gets the first denial, naming the request's own resource, never the other one.
  */
 export function guardEndpoints(endpoints: readonly Endpoint[], options: GuardOptions): Endpoint[] {
   return endpoints.map((endpoint) => {
@@ -43,42 +48,95 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
   const now = options.now ?? Date.now;
   const method = fullName(endpoint);
   const scopes = auth.scopesOf(method);
-  const record = (principal: string, resource: string, outcome: string, operation?: string): void => {
+  const { permission, owner, scope } = access;
+  const record = (principal: string, resource: string, outcome: string, operation?: string, grantedOn?: string): void => {
     try {
-      audit({ time: new Date(now()).toISOString(), principal, method, permission: access.permission, resource, outcome, ...(operation ? { operation } : {}) });
+      audit({
+        time: new Date(now()).toISOString(),
+        principal,
+        method,
+        permission,
+        resource,
+        outcome,
+        ...(operation ? { operation } : {}),
+        ...(grantedOn !== undefined ? { grantedOn } : {}),
+      });
     } catch (err) {
       log("the audit sink threw", err);
     }
   };
+  /** Whether `principal` holds the permission on `resource` (what the policy throws goes to the caller's catch). */
+  const authorized = async (principal: string, resource: string): Promise<boolean> => (await auth.authorize(principal, permission, resource)) === true;
+  /**
+   * After a denial on the request's own resource: the resource the operation it names belongs to, or
+   * the narrower one the call can be restricted to (then set as `ctx.scope`), if the principal holds
+   * the permission there; else undefined.
+   */
+  const secondChance = async (request: Message, ctx: CallContext, principal: string): Promise<string | undefined> => {
+    if (owner) {
+      const resource = await safely(`${method}: reading the operation's owner`, () => owner(request), log);
+      if (resource !== undefined && (await authorized(principal, resource))) return resource;
+    }
+    if (scope) {
+      const resource = await safely(`${method}: the list's scope`, () => scope(request), log);
+      if (resource !== undefined && (await authorized(principal, resource))) {
+        ctx.scope = resource;
+        return resource;
+      }
+    }
+    return undefined;
+  };
+  const again = owner !== undefined || scope !== undefined;
   return async (request: Message, ctx: CallContext): Promise<Message> => {
     const principal = await auth.authenticator.authenticate(ctx.credentials);
     ctx.principal = principal.id;
     const resource = access.resource(request);
     const granted = principal.scopes === undefined || scopes.length === 0 || scopes.some((s) => principal.scopes!.has(s));
     let allowed = false;
+    let grantedOn: string | undefined;
     if (granted) {
       try {
-        allowed = await auth.authorize(principal.id, access.permission, resource);
+        allowed = (await auth.authorize(principal.id, permission, resource)) === true;
+        if (!allowed && again) {
+          grantedOn = await secondChance(request, ctx, principal.id);
+          allowed = grantedOn !== undefined;
+        }
       } catch (err) {
-        if (err instanceof RpcError) throw err;
-        log(`authorize(${principal.id}, ${access.permission}) threw`, err);
-        throw internalError();
+        const answered = err instanceof RpcError ? err : internalError();
+        if (answered !== err) log(`authorize(${principal.id}, ${permission}) threw`, err);
+        if (access.mutation) record(principal.id, resource, codeName(answered.code));
+        throw answered;
       }
     }
-    if (allowed !== true) {
+    if (!allowed) {
       if (access.mutation) record(principal.id, resource, "PERMISSION_DENIED");
-      throw granted ? permissionDenied(access.permission, resource) : scopeInsufficient(method);
+      throw granted ? permissionDenied(permission, resource) : scopeInsufficient(method);
     }
     if (!access.mutation) return endpoint.invoke(request, ctx);
     try {
       const response = await endpoint.invoke(request, ctx);
-      record(principal.id, resource, "OK", operationName(response));
+      record(principal.id, resource, "OK", operationName(response), grantedOn);
       return response;
     } catch (err) {
-      record(principal.id, resource, err instanceof RpcError ? codeName(err.code) : "INTERNAL");
+      record(principal.id, resource, outcomeOf(err), undefined, grantedOn);
       throw err;
     }
   };
+}
+
+/** What `run` returns; an RpcError it throws is answered as it is, anything else is logged and answered INTERNAL. */
+async function safely<T>(what: string, run: () => T | Promise<T>, log: Logger): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof RpcError) throw err;
+    log(`${what} threw`, err);
+    throw internalError();
+  }
+}
+
+function outcomeOf(err: unknown): string {
+  return err instanceof RpcError ? codeName(err.code) : "INTERNAL";
 }
 
 function operationName(response: Message): string | undefined {

@@ -10,12 +10,12 @@ import {
   type Operation,
   type WaitOperationRequest,
 } from "../gen/google/longrunning/operations_pb.js";
-import { invalidArgument, notFound, Reason, unimplemented } from "../core/errors.js";
+import { invalidArgument, notFound, Reason, RpcError, unimplemented } from "../core/errors.js";
 import { DEFAULTS } from "../core/defaults.js";
 import { nonNegativeDurationMs } from "../core/duration.js";
 import type { OperationNames } from "../core/names.js";
 import type { OperationView, Store } from "../store/store.js";
-import type { Runtime } from "../runtime/runtime.js";
+import type { Runtime, StartOptions } from "../runtime/runtime.js";
 import type { CallContext } from "./endpoint.js";
 import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema } from "../filter/index.js";
 import { toOperation } from "./operation.js";
@@ -101,7 +101,12 @@ export class OperationsService {
     return toOperation(await this.find(request.name));
   }
 
-  async listOperations(request: ListOperationsRequest): Promise<ListOperationsResponse> {
+  /**
+   * A page of the operations under `request.name`, filtered. With `resource` (a list the guard allowed
+   * only on that resource, `ctx.scope`), only the operations recorded with it; its page tokens are bound
+   * to it as to the name and filter.
+   */
+  async listOperations(request: ListOperationsRequest, resource?: string): Promise<ListOperationsResponse> {
     const parent = this.names.parseListName(request.name);
     if (request.pageSize < 0) {
       throw invalidArgument("page_size", `must not be negative, got ${request.pageSize}`, Reason.INVALID_PAGE_SIZE);
@@ -113,9 +118,9 @@ export class OperationsService {
     const filter = this.filterDialect(request.filter, this.filterSchema);
     const pageSize = request.pageSize === 0 ? this.defaultPageSize : Math.min(request.pageSize, this.maxPageSize);
     const now = this.now();
-    const bound = { name: request.name, filter: request.filter };
+    const bound = { name: request.name, filter: request.filter, resource };
     const after = request.pageToken === "" ? undefined : this.pageTokens.read(request.pageToken, bound, now);
-    const records = await this.store.list({ parent, filter, after, limit: pageSize + 1, now });
+    const records = await this.store.list({ parent, resource, filter, after, limit: pageSize + 1, now });
     const page = records.slice(0, pageSize);
     const last = page[page.length - 1];
     const nextPageToken =
@@ -165,9 +170,30 @@ export class OperationsService {
     }
   }
 
-  /** Starts an operation of a served long-running method: the answer to the method's own RPC. */
-  async startOperation(method: string, request: Message, principal?: string): Promise<Operation> {
-    return toOperation(await this.runtime.startOperation(method, request, { principal }));
+  /**
+   * Starts an operation of a served long-running method: the answer to the method's own RPC. `options`:
+   * who starts it, and the resource it belongs to when its name does not say so.
+   */
+  async startOperation(method: string, request: Message, options: StartOptions = {}): Promise<Operation> {
+    return toOperation(await this.runtime.startOperation(method, request, options));
+  }
+
+  /**
+   * The resource the operation named `name` belongs to for authorization (the one its start was
+   * authorized on), through the batched reads: undefined for a name that does not parse, an operation
+   * that does not exist under that name, or one recorded without a resource. For the guard's second
+   * check on names without a parent (EndpointAccess.owner).
+   */
+  async ownerOf(name: string): Promise<string | undefined> {
+    let id: string;
+    try {
+      id = this.names.parse(name).id;
+    } catch (err) {
+      if (err instanceof RpcError) return undefined;
+      throw err;
+    }
+    const record = await this.reads.add(id);
+    return record !== undefined && record.name === name ? record.resource : undefined;
   }
 
   close(): void {

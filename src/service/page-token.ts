@@ -16,7 +16,7 @@ interface Payload {
   /** cursor: create time, id */
   t: number;
   i: string;
-  /** the request the token belongs to: hash of (name, filter) */
+  /** the request the token belongs to: hash of (name, filter, and the resource a list is restricted to) */
   q: string;
   /** expiry, ms since epoch */
   e: number;
@@ -25,9 +25,19 @@ interface Payload {
 const MAC_BYTES = 16;
 
 /**
+ * The list a page token belongs to: its name and filter, and the resource it was restricted to when the
+ * caller may list only that resource's operations (undefined for a list of everything under the name).
+ */
+export interface PageTokenBinding {
+  name: string;
+  filter: string;
+  resource?: string | undefined;
+}
+
+/**
  * Opaque, tamper-evident page tokens (AIP-158): the keyset cursor and a hash of the request it was issued
- * for, signed with HMAC-SHA256. A token that was modified, issued for another name or filter, signed with
- * another secret, or expired is refused with INVALID_ARGUMENT.
+ * for, signed with HMAC-SHA256. A token that was modified, issued for another name, filter or restriction,
+ * signed with another secret, or expired is refused with INVALID_ARGUMENT.
  */
 export class PageTokens {
   private readonly secret: Uint8Array;
@@ -38,14 +48,14 @@ export class PageTokens {
     this.ttlMs = options.ttlMs ?? DEFAULTS.pageTokenTtlMs.value;
   }
 
-  issue(cursor: ListCursor, request: { name: string; filter: string }, now: number): string {
+  issue(cursor: ListCursor, request: PageTokenBinding, now: number): string {
     const payload: Payload = { v: 1, t: cursor.createTime, i: cursor.id, q: requestHash(request), e: now + this.ttlMs };
     const body = Buffer.from(JSON.stringify(payload));
     return `${body.toString("base64url")}.${this.mac(body).toString("base64url")}`;
   }
 
   /** The cursor in `token`, or INVALID_ARGUMENT. */
-  read(token: string, request: { name: string; filter: string }, now: number): ListCursor {
+  read(token: string, request: PageTokenBinding, now: number): ListCursor {
     const invalid = (why: string) => invalidArgument("page_token", why, Reason.INVALID_PAGE_TOKEN);
     const [bodyPart, macPart, extra] = token.split(".");
     if (!bodyPart || !macPart || extra !== undefined) throw invalid("is not a page token issued by this server");
@@ -64,7 +74,7 @@ export class PageTokens {
       throw invalid("is not a page token issued by this server");
     }
     if (payload.q !== requestHash(request)) {
-      throw invalid("was issued for a request with another name or filter; start again without a page token");
+      throw invalid("was issued for a request with another name or filter (or restricted to another resource); start again without a page token");
     }
     if (payload.e <= now) throw invalid("has expired; start again without a page token");
     return { createTime: payload.t, id: payload.i };
@@ -75,6 +85,13 @@ export class PageTokens {
   }
 }
 
-function requestHash(request: { name: string; filter: string }): string {
-  return createHash("sha256").update(request.name).update("\0").update(request.filter).digest("base64url").slice(0, 16);
+/**
+ * (name, filter) as tokens have always hashed them; a restricted list's as JSON, which never holds the NUL
+ * byte the other form always does, so no restricted list shares a hash with an unrestricted one.
+ */
+function requestHash(request: PageTokenBinding): string {
+  const hash = createHash("sha256");
+  if (request.resource === undefined) hash.update(request.name).update("\0").update(request.filter);
+  else hash.update(JSON.stringify([request.name, request.filter, request.resource]));
+  return hash.digest("base64url").slice(0, 16);
 }

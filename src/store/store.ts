@@ -60,6 +60,13 @@ export interface OperationRecord {
    * stored before store migration 4). Set at create, never changed.
    */
   principal: string | undefined;
+  /**
+   * The resource the operation belongs to for authorization, when its name does not say so: the one its
+   * start was authorized on (`projects/a` for an operation named `operations/{id}`). Undefined when the
+   * start named none (and for operations stored before store migration 5). Set at create, never changed;
+   * `ListQuery.resource` lists by it.
+   */
+  resource: string | undefined;
   metadata: StoredAny | undefined;
   state: OperationState;
   /** Exactly one of `error` / `response` is set when state is "done", and neither before. */
@@ -91,7 +98,7 @@ export interface OperationRecord {
 }
 
 /** An operation as the Operations service serves it: a google.longrunning.Operation's fields. */
-export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal">;
+export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal" | "resource">;
 
 /** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
 export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter"> & {
@@ -101,6 +108,8 @@ export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "met
    * with a TypeError, none of its batch inserted.
    */
   principal?: string | undefined;
+  /** The resource it belongs to (OperationRecord.resource), if any; checked as `principal` is. */
+  resource?: string | undefined;
 };
 
 export interface CreateResult {
@@ -111,6 +120,11 @@ export interface CreateResult {
 
 export interface ListQuery {
   parent: string;
+  /**
+   * Only operations whose recorded resource (OperationRecord.resource) equals this one; undefined for
+   * all. A condition of the same keyset statement, as `filter` is.
+   */
+  resource?: string | undefined;
   /**
    * Only operations the filter matches (true, not false or unknown: see src/filter/expr.ts); undefined
    * for all. Stores compile it into their list statement, so a page still takes one keyset query.
@@ -224,7 +238,10 @@ export interface Store {
    */
   getViews(ids: readonly string[], now: number): Promise<(OperationView | undefined)[]>;
 
-  /** Operations of one parent, newest first by (createTime desc, id desc), skipping expired ones. */
+  /**
+   * Operations of one parent (and of one resource, with `query.resource`), newest first by (createTime
+   * desc, id desc), skipping expired ones.
+   */
   list(query: ListQuery): Promise<OperationRecord[]>;
 
   /**

@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { profileNames } from "../../src/cli/profile.js";
 import { Code } from "../../src/core/code.js";
+import { hashApiKey } from "../../src/auth/api-key-hash.js";
 import { callError, TestGrpcClient } from "../support/grpc-client.js";
 import { spawnServer, type ServerProcess } from "../support/process.js";
 import { runCli } from "./run.js";
@@ -92,6 +93,28 @@ describe("longrun serve --profile: every named profile starts and answers GetOpe
     assert.equal(projectId.status, 400, "the JSON dialect, not AIP-160, reads the filter");
     assert.match(((await projectId.json()) as { error: { message: string } }).error.message, /projectId restricts metadata\.project_id/);
     assert.equal((await fetch(`${server.httpUrl}/v1/${name}:cancel`, { method: "POST", body: "{}" })).status, 200);
+  });
+
+  it("storage-transfer with --auth: the profile module's listScope reaches the server (a list is about the project its filter names)", async () => {
+    const key = "lr_serve_profile_viewer";
+    const auth = join(dir, "st-auth.json");
+    writeFileSync(
+      auth,
+      JSON.stringify({
+        apiKeys: [{ sha256: hashApiKey(key), principal: "user:p-viewer" }],
+        bindings: [{ role: "roles/longrun.viewer", members: ["user:p-viewer"], resource: "projects/p" }],
+      }),
+    );
+    const server = await serve("st-auth", ["--profile", "storage-transfer", "--auth", auth], false);
+    const list = (projectId: string) =>
+      fetch(`${server.httpUrl}/v1/transferOperations?filter=${encodeURIComponent(JSON.stringify({ projectId }))}`, { headers: { "x-goog-api-key": key } });
+    // Allowed on projects/p alone, the list passes the guard; the served metadata has no project_id to filter on.
+    const own = await list("p");
+    assert.equal(own.status, 400, await own.clone().text());
+    assert.match(((await own.json()) as { error: { message: string } }).error.message, /projectId restricts metadata\.project_id/);
+    const other = await list("q");
+    assert.equal(other.status, 403);
+    assert.match(((await other.json()) as { error: { message: string } }).error.message, /storagetransfer\.operations\.list' denied on resource 'transferOperations'/);
   });
 
   it("cloud-search: Get on both transports; List only at …/lro; the rest UNIMPLEMENTED", async () => {

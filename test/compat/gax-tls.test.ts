@@ -539,11 +539,13 @@ describe("@google-cloud/storage-transfer (google-gax 4) over TLS with credential
       writeFileSync(join(folders(dir).source, "a.txt"), "alpha");
       writeFileSync(join(folders(dir).source, "sub", "b.txt"), "beta");
     }
-    // Jobs, and running them, are checked on their project; the Operations methods on the names of transfer
-    // operations (`transferOperations…`), which carry no project: a worker needs both bindings.
+    // Jobs, and running them, are checked on their project. A transfer operation's name
+    // (`transferOperations/…`) carries no project, but the operation belongs to the project its run was
+    // authorized on: Get, Cancel, pause/resume are checked there after a denial on the name, and a list on
+    // the project its JSON filter names (the profile module's listScope). So a project's bindings are all
+    // its workers need; a binding on the collection `transferOperations` covers every project's (the viewer).
     ({ t, audit } = await tlsServer(storageTransferOptions(join(root, "data")), [
       { role: "roles/longrun.editor", members: [CI, ALICE], resource: `projects/${PROJECT}` },
-      { role: "roles/longrun.editor", members: [CI, ALICE], resource: "transferOperations" },
       { role: "roles/longrun.viewer", members: [VIEWER], resource: `projects/${PROJECT}` },
       { role: "roles/longrun.viewer", members: [VIEWER], resource: "transferOperations" },
       // Editors of one project each, and of nothing else.
@@ -576,13 +578,17 @@ describe("@google-cloud/storage-transfer (google-gax 4) over TLS with credential
       { id: "rest get operation", ...rest, method: "getOperation", request: { name: "<<rest run>>" } },
       { id: "rest create in other project", ...rest, method: "createTransferJob", request: { transferJob: job("transferJobs/OPI-tls-other", OTHER, "rest") } },
       { id: "rest expired run", ...rest, as: "expired", method: "runTransferJob", request: { jobName: REST_JOB, projectId: PROJECT } },
-      // Project-scoped bindings and RunTransferJob (the last test).
+      // Project-scoped bindings: RunTransferJob and the transfer operations (the last test).
       { id: "carol create", ...on, as: "carol", method: "createTransferJob", request: { transferJob: job(CAROL_JOB, PROJECT, "carol") } },
-      // Started, not followed: carol has no binding on transferOperations to poll it with.
-      { id: "carol run", ...on, as: "carol", method: "runTransferJob", request: { jobName: CAROL_JOB, projectId: PROJECT } },
+      // Followed to the end: promise() polls getOperation, allowed on the project the run belongs to.
+      { id: "carol run", ...on, as: "carol", method: "runTransferJob", request: { jobName: CAROL_JOB, projectId: PROJECT }, promise: true },
+      { id: "carol lists", ...on, as: "carol", method: "listOperationsAsync", request: { name: "transferOperations", filter: JSON.stringify({ projectId: PROJECT }) } },
       { id: "dave create", ...on, as: "dave", method: "createTransferJob", request: { transferJob: job(DAVE_JOB, OTHER, "dave") } },
       { id: "ci runs dave's job", ...on, as: "ci", method: "runTransferJob", request: { jobName: DAVE_JOB, projectId: OTHER }, promise: true },
       { id: "ci lists other project", ...on, as: "ci", method: "listOperationsAsync", request: { name: "transferOperations", filter: JSON.stringify({ projectId: OTHER }) } },
+      { id: "viewer lists other project", ...on, as: "viewer", method: "listOperationsAsync", request: { name: "transferOperations", filter: JSON.stringify({ projectId: OTHER }) } },
+      { id: "dave gets carol's run", ...on, as: "dave", method: "getOperation", request: { name: "<<carol run>>" } },
+      { id: "dave cancels carol's run", ...on, as: "dave", method: "cancelOperation", request: { name: "<<carol run>>" } },
     ]);
   }, HOOK);
   after(async () => {
@@ -673,20 +679,38 @@ describe("@google-cloud/storage-transfer (google-gax 4) over TLS with credential
         run(CAROL, "carol run"),
         create(DAVE, OTHER, "OK"),
         run(CI, "ci runs dave's job", OTHER),
+        // Denied on the name it sent, never on the project the operation belongs to.
+        {
+          principal: DAVE,
+          method: "google.longrunning.Operations.CancelOperation",
+          permission: "storagetransfer.operations.cancel",
+          resource: succeeded(outcomes, "carol run").name!,
+          outcome: "PERMISSION_DENIED",
+        },
       ]),
     );
   });
 
-  it("RunTransferJob is authorized on the job's project (storagetransfer.jobs.run, as Google's IAM checks it); the transfer operations, whose names carry no project, on their collection", () => {
-    // An editor of the project alone runs its jobs.
+  it("RunTransferJob and the transfer operations are authorized on the job's project, as Google's IAM checks storagetransfer.jobs.run and storagetransfer.operations.*", () => {
+    // An editor of the project alone runs its jobs, follows the run to the end, and lists the project's.
     succeeded(outcomes, "carol create");
-    assert.match(succeeded(outcomes, "carol run").name ?? "", OPERATION(CAROL_JOB));
-    // Bound on transferOperations but not on other-project: ci cannot run other-project's job.
+    const carolRun = succeeded(outcomes, "carol run");
+    assert.match(carolRun.name ?? "", OPERATION(CAROL_JOB));
+    const [, metadata, raw] = resolved(carolRun) as [unknown, { status: string | number }, { done: boolean }];
+    assert.equal(raw.done, true);
+    assert.ok(metadata.status === "SUCCESS" || metadata.status === 3, `SUCCESS, got ${metadata.status}`);
+    assert.deepEqual(sinkFiles("carol"), ["a.txt", "b.txt"]);
+    const projectRuns = ["carol run", "rest run", "run again", "run"].map((id) => succeeded(outcomes, id).name);
+    assert.deepEqual(listedNames(succeeded(outcomes, "carol lists"), false), projectRuns, "the project's runs, newest first");
+    // No role on other-project: ci neither runs its job nor lists its operations.
     succeeded(outcomes, "dave create");
     assertDenied(outcomes, "ci runs dave's job", "grpc", "storagetransfer.jobs.run", `projects/${OTHER}`);
     assert.deepEqual(sinkFiles("dave"), [], "nothing of other-project's was copied");
-    // A binding on the collection covers every transfer operation (docs/security.md, Bindings and tenants):
-    // ci lists other-project's (none ran, so the page is empty), as documented, not a leak of a tenant's own grant.
-    assert.deepEqual(listedNames(succeeded(outcomes, "ci lists other project"), false), []);
+    assertDenied(outcomes, "ci lists other project", "grpc", "storagetransfer.operations.list", "transferOperations");
+    // Bound on the collection, the viewer lists any project's (none of other-project's ran).
+    assert.deepEqual(listedNames(succeeded(outcomes, "viewer lists other project"), false), []);
+    // dave, editor of other-project only, is denied carol's operation on its name: nothing says whose it is.
+    assertDenied(outcomes, "dave gets carol's run", "grpc", "storagetransfer.operations.get", carolRun.name!);
+    assertDenied(outcomes, "dave cancels carol's run", "grpc", "storagetransfer.operations.cancel", carolRun.name!);
   });
 });

@@ -7,8 +7,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { create, createFileRegistry, toJson, type DescMessage } from "@bufbuild/protobuf";
 import { FieldDescriptorProto_Label as Label, FieldDescriptorProto_Type as Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { aip160Dialect, buildFilterSchema, compileFilter, evaluate, type FilterDialect } from "../../src/index.js";
-import { transferJsonDialect } from "../../examples/storage-transfer/filter.js";
+import { aip160Dialect, buildFilterSchema, compileFilter, DEFAULT_FILTER_LIMITS, evaluate, type FilterDialect } from "../../src/index.js";
+import { transferJsonDialect, transferListScope } from "../../examples/storage-transfer/filter.js";
 import { RpcError } from "../../src/core/errors.js";
 import { Code } from "../../src/core/code.js";
 import type { OperationRecord, StoredAny } from "../../src/store/store.js";
@@ -172,6 +172,26 @@ describe("transferJsonDialect: errors", () => {
 
   it("AIP-160 is the default dialect, compileFilter as it was", () => {
     assert.deepEqual(aip160Dialect('name = "a*"', schema), compileFilter('name = "a*"', schema));
+  });
+});
+
+describe("transferListScope: the project a list is about", () => {
+  const scope = transferListScope();
+  const of = (filter: string) => scope(create(Operations.method.listOperations.input, { name: "transferOperations", filter }));
+
+  it("is the filter's projectId as a project name, whatever else the filter says", () => {
+    assert.equal(of('{"projectId": "p1"}'), "projects/p1");
+    assert.equal(of('{"jobNames": ["transferJobs/1"], "projectId": "my-project", "transferStatuses": ["SUCCESS"]}'), "projects/my-project");
+    // Read, not checked: the dialect refuses what it refuses, after the guard.
+    assert.equal(of('{"projectId": "p1", "unknown": 1}'), "projects/p1");
+  });
+
+  it("is undefined for a filter naming no project: empty, not JSON, not an object, projectId absent, empty or not a string, too long", () => {
+    for (const filter of ["", "  ", "{", "[1]", '"p1"', "null", "{}", '{"projectId": ""}', '{"projectId": 1}', '{"projectId": ["p1"]}', '{"projectId": null}']) {
+      assert.equal(of(filter), undefined, filter);
+    }
+    assert.equal(of(JSON.stringify({ projectId: "p".repeat(2100) })), undefined, "over the dialect's length limit: not even parsed");
+    assert.equal(transferListScope({ limits: { ...DEFAULT_FILTER_LIMITS, maxLength: 10 } })(create(Operations.method.listOperations.input, { filter: '{"projectId": "p1"}' })), undefined);
   });
 });
 

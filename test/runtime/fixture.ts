@@ -35,10 +35,10 @@ export interface Fixture {
   logged: string[];
   log: (message: string, err?: unknown) => void;
   /**
-   * A queued operation of Demo/Sleep, created directly in the store (started by `principal`, if given;
-   * named under `parent`, "" unless given).
+   * A queued operation of Demo/Sleep, created directly in the store (started by `principal`, belonging to
+   * `resource`, if given; named under `parent`, "" unless given).
    */
-  createQueued(id?: string, options?: { principal?: string; parent?: string }): Promise<OperationRecord>;
+  createQueued(id?: string, options?: { principal?: string; resource?: string; parent?: string }): Promise<OperationRecord>;
   close(): void;
 }
 
@@ -74,6 +74,7 @@ export function fixture(declarations: readonly MethodDeclaration[], store?: (pat
             requestId: undefined,
             request: new Uint8Array(),
             principal: options.principal,
+            resource: options.resource,
             metadata: codec.encode(codec.initial(clock.now())),
             runAfter: clock.now(),
           },

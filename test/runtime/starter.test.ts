@@ -83,6 +83,36 @@ describe("Starter", () => {
     f.close();
   });
 
+  it("keeps the resource an operation belongs to: one start, a batch, and none when not given", async () => {
+    const { f, starter } = setUp();
+    const one = await starter.startOperation(SLEEP, create(SleepRequestSchema), { principal: "user:alice", resource: "projects/a" });
+    assert.deepEqual([one.principal, one.resource], ["user:alice", "projects/a"]);
+    assert.equal((await f.store.get(one.id, f.clock.now()))?.resource, "projects/a");
+    const batch = await starter.startOperations(SLEEP, [create(SleepRequestSchema), create(SleepRequestSchema)], { resource: "projects/b" });
+    assert.deepEqual(batch.map((r) => r.resource), ["projects/b", "projects/b"]);
+    assert.equal((await starter.startOperation(SLEEP, create(SleepRequestSchema))).resource, undefined);
+    const listed = await f.store.list({ parent: "", resource: "projects/b", limit: 10, now: f.clock.now() });
+    assert.deepEqual(listed.map((r) => r.id).sort(), batch.map((r) => r.id).sort());
+    f.close();
+  });
+
+  it("an unstorable resource is INVALID_ARGUMENT (it comes from the request), for its own start only; a batch creates nothing", async () => {
+    const { f, starter } = setUp();
+    const refused = (err: RpcError) => err.code === Code.INVALID_ARGUMENT && err.metadata["field"] === "resource";
+    const [bad, good] = await Promise.allSettled([
+      starter.startOperation(SLEEP, create(SleepRequestSchema), { resource: `projects/${"x".repeat(1016)}` }),
+      starter.startOperation(SLEEP, create(SleepRequestSchema), { resource: "projects/a" }),
+    ]);
+    assert.ok(bad?.status === "rejected" && refused(bad.reason as RpcError), String(bad?.status === "rejected" && bad.reason));
+    assert.equal(good?.status === "fulfilled" && good.value.resource, "projects/a");
+    for (const resource of ["projects/a\u0000", "projects/\ud83e"]) {
+      await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema), { resource }), refused);
+      await assert.rejects(starter.startOperations(SLEEP, [create(SleepRequestSchema)], { resource }), refused);
+    }
+    assert.equal((await f.store.list({ parent: "", limit: 10, now: f.clock.now() })).length, 1);
+    f.close();
+  });
+
   it("an unknown method is UNIMPLEMENTED; while stopping, starts are UNAVAILABLE", async () => {
     const { f, starter } = setUp();
     await assert.rejects(starter.startOperation("x.Y.Z", create(SleepRequestSchema)), code(Code.UNIMPLEMENTED));

@@ -189,6 +189,9 @@ describe("PostgresStore", () => {
       assert.deepEqual(record?.error, { code: 5, message: "", status: new Uint8Array([8, 5]) });
       assert.equal(record?.principal, undefined, "who started it was never known");
       assert.deepEqual((await store.getViews(["old"], 6)).map((v) => v?.principal), [undefined]);
+      assert.equal(record?.resource, undefined, "it belongs to no resource but its name's");
+      assert.deepEqual((await store.getViews(["old"], 6)).map((v) => v?.resource), [undefined]);
+      assert.deepEqual((await store.list({ parent: "", resource: "projects/a", limit: 10, now: 6 })).map((r) => r.id), []);
       const filters = buildFilterSchema([]);
       const list = async (filter: string) => (await store.list({ parent: "", filter: compileFilter(filter, filters), limit: 10, now: 6 })).map((r) => r.id);
       assert.deepEqual(await list("error.code = 5 AND metadata:*"), ["old"]);
@@ -205,6 +208,20 @@ describe("PostgresStore", () => {
         const plan = await store.explainList({ parent: "", filter, after, limit: 10, now: 0 });
         assert.match(plan, /Index Scan using operations_list/, plan);
         assert.doesNotMatch(plan, /Sort/, "rows come in index order");
+      }
+    });
+
+    it("lists one resource's operations walking operations_resource_list from the cursor, with or without a filter", async () => {
+      const store = await open({ schema: newSchema("planr"), connectionString: `${urlFor("planr")}&options=-c%20enable_seqscan%3Doff` });
+      const filter = compileFilter("metadata.progress_percent > 5", buildFilterSchema([SleepMetadataSchema]));
+      await store.create([newOp("a")], T);
+      for (const query of [{}, { filter }]) {
+        for (const after of [undefined, { createTime: 5, id: "k" }]) {
+          const plan = await store.explainList({ parent: "", resource: "projects/a", ...query, after, limit: 10, now: 0 });
+          assert.match(plan, /Index Scan using operations_resource_list/, plan);
+          assert.match(plan, /Index Cond: .*resource = /, plan);
+          assert.doesNotMatch(plan, /Sort/, "rows come in index order");
+        }
       }
     });
 

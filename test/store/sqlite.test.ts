@@ -195,6 +195,9 @@ describe("SqliteStore", () => {
       assert.deepEqual(record?.error, { code: 5, message: "", status: new Uint8Array([8, 5]) });
       assert.equal(record?.principal, undefined, "who started it was never known");
       assert.deepEqual((await store.getViews(["old"], 6)).map((v) => v?.principal), [undefined]);
+      assert.equal(record?.resource, undefined, "it belongs to no resource but its name's");
+      assert.deepEqual((await store.getViews(["old"], 6)).map((v) => v?.resource), [undefined]);
+      assert.deepEqual((await store.list({ parent: "", resource: "projects/a", limit: 10, now: 6 })).map((r) => r.id), []);
       const schema = buildFilterSchema([]);
       const list = async (filter: string) => (await store.list({ parent: "", filter: compileFilter(filter, schema), limit: 10, now: 6 })).map((r) => r.id);
       assert.deepEqual(await list("error.code = 5 AND metadata:*"), ["old"]);
@@ -210,6 +213,19 @@ describe("SqliteStore", () => {
         const cursor = after === undefined ? "" : " AND (create_time,id)<(?,?)";
         assert.ok(plan.includes(`SEARCH op USING INDEX operations_list (parent=?${cursor})`), plan);
         assert.doesNotMatch(plan, /TEMP B-TREE/, "rows come in index order");
+      }
+    });
+
+    it("lists one resource's operations walking operations_resource_list from the cursor, with or without a filter", async () => {
+      const store = open();
+      const filter = compileFilter("metadata.progress_percent > 5", buildFilterSchema([SleepMetadataSchema]));
+      for (const query of [{}, { filter }]) {
+        for (const after of [undefined, { createTime: 1, id: "x" }]) {
+          const plan = await store.explainList({ parent: "", resource: "projects/a", ...query, after, limit: 10, now: 0 });
+          const cursor = after === undefined ? "" : " AND (create_time,id)<(?,?)";
+          assert.ok(plan.includes(`SEARCH op USING INDEX operations_resource_list (parent=? AND resource=?${cursor})`), plan);
+          assert.doesNotMatch(plan, /TEMP B-TREE/, "rows come in index order");
+        }
       }
     });
 

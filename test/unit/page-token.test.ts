@@ -33,3 +33,15 @@ it("refuses tampered, foreign, rebound and expired tokens", () => {
     refused(() => tokens.read(garbage, request, 2000), /not a page token/);
   }
 });
+
+it("binds a restricted list's token to its resource: it serves neither another resource nor the unrestricted list, nor they it", () => {
+  const tokens = new PageTokens({ secret: "s3cret" });
+  const scoped = { ...request, resource: "projects/a" };
+  const token = tokens.issue(cursor, scoped, 1000);
+  assert.deepEqual(tokens.read(token, scoped, 2000), cursor);
+  refused(() => tokens.read(token, { ...request, resource: "projects/b" }, 2000), /restricted to another resource/);
+  refused(() => tokens.read(token, request, 2000), /another name or filter/);
+  refused(() => tokens.read(tokens.issue(cursor, request, 1000), scoped, 2000), /another name or filter/);
+  // An unrestricted list: resource undefined or absent alike, hashed as tokens always were.
+  assert.deepEqual(tokens.read(tokens.issue(cursor, { ...request, resource: undefined }, 1000), request, 2000), cursor);
+});

@@ -37,19 +37,23 @@ describe("deployment profiles", () => {
     await assert.rejects(resolveProfile("no-such-profile"), /no profile named "no-such-profile" \(named profiles: longrun, cloud-search/);
   });
 
-  it("a profile module exports `profile` and may bring files, filterDialects and methods; each is checked", async () => {
+  it("a profile module exports `profile` and may bring files, filterDialects, methods and listScope; each is checked", async () => {
     const profile: DeploymentProfile = { name: "m", listing: { filterDialect: "mine" } };
     const mine = () => undefined;
-    const module = checkProfileModule({ profile, files: [file_longrun_demo_v1_demo], filterDialects: { mine }, methods: demoMethods }, "m.ts");
+    const listScope = () => "projects/p";
+    const module = checkProfileModule({ profile, files: [file_longrun_demo_v1_demo], filterDialects: { mine }, methods: demoMethods, listScope }, "m.ts");
     assert.equal(module.profile, profile);
     assert.deepEqual(module.files, [file_longrun_demo_v1_demo]);
     assert.equal(module.filterDialects?.mine, mine);
     assert.equal(module.methods, demoMethods);
+    assert.equal(module.listScope, listScope);
+    assert.ok(!("listScope" in checkProfileModule({ profile, filterDialects: { mine } }, "m.ts")), "absent when not exported");
     const cases: [Record<string, unknown>, RegExp][] = [
       [{}, /m\.ts: exports no `profile`/],
       [{ profile, filterDialects: { mine } , files: ["google/x.proto"] }, /`files` must be a list of proto files/],
       [{ profile, filterDialects: { mine: "json" } }, /filterDialects\.mine must be a function/],
       [{ profile, filterDialects: { mine }, methods: {} }, /`methods` must be an array/],
+      [{ profile, filterDialects: { mine }, listScope: "projectId" }, /`listScope` must be a function/],
       [{ profile }, /listing\.filterDialect must be one of aip-160 /],
     ];
     for (const [exports, error] of cases) assert.throws(() => checkProfileModule(exports, "m.ts"), error);

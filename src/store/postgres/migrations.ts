@@ -72,4 +72,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN principal text COLLATE "C";
   `,
+  // 5: the resource the operation belongs to for authorization when its name does not say so (the one
+  // its start was authorized on), NULL when the start named none; rows written before keep NULL. The
+  // column rewrites nothing; its index (only rows that have one) is built in one scan of the table, which
+  // holds writes back while it runs. Lists restricted to one resource walk it, in the list order, from
+  // the cursor, rather than every operation of the parent.
+  `
+  ALTER TABLE operations ADD COLUMN resource text COLLATE "C";
+  CREATE INDEX operations_resource_list ON operations (parent, resource, create_time DESC, id DESC) WHERE resource IS NOT NULL;
+  `,
 ];

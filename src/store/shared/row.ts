@@ -13,6 +13,7 @@ export interface OperationRow {
   request_id: string | null;
   request: Uint8Array;
   principal: string | null;
+  resource: string | null;
   metadata_type: string | null;
   metadata: Uint8Array | null;
   state: OperationState;
@@ -46,6 +47,7 @@ const VIEW_COLUMN_NAMES = [
   "response_type",
   "response",
   "principal",
+  "resource",
 ] as const satisfies readonly (keyof OperationRow)[];
 
 const COLUMN_NAMES = [
@@ -90,6 +92,7 @@ export function toView(row: ViewRow): OperationView {
     error: storedError(row),
     response: storedAny(row.response_type, row.response),
     principal: orUndefined(row.principal),
+    resource: orUndefined(row.resource),
   };
 }
 

@@ -1,33 +1,43 @@
 import type { ClaimRequest, FinishRequest, NewOperation } from "../store.js";
 
-/** The longest principal a store keeps: a longer one is refused, never cut (cut, it could name someone else). */
-export const MAX_PRINCIPAL_LENGTH = 1024;
+/**
+ * The longest principal or resource a store keeps: a longer one is refused, never cut (cut, it could name
+ * someone, or something, else).
+ */
+export const MAX_STORED_NAME_LENGTH = 1024;
 
 /**
  * NUL, or a UTF-16 surrogate without its other half (matched by code unit: no `u` flag). PostgreSQL's
- * text holds neither (NUL fails the statement, a lone surrogate comes back as U+FFFD), and a principal
- * must read back exactly as given, in every store.
+ * text holds neither (NUL fails the statement, a lone surrogate comes back as U+FFFD), and a principal or
+ * a resource must read back exactly as given, in every store.
  */
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
- * Every principal of a create batch is a storable string (or absent). Checked before any SQL runs, so a
- * bad one refuses the whole batch the same way in every store.
+ * Why `value` cannot be kept as a principal or a resource ("is 2000 characters long, more than 1024"), or
+ * undefined when it can: a string of at most 1024 characters with no NUL and no lone surrogate.
+ */
+export function unstorableText(value: unknown): string | undefined {
+  if (typeof value !== "string") return `must be a string, not ${value === null ? "null" : typeof value}`;
+  if (value.length > MAX_STORED_NAME_LENGTH) return `is ${value.length} characters long, more than ${MAX_STORED_NAME_LENGTH}`;
+  if (UNSTORABLE.test(value)) return "holds a NUL or a lone surrogate, which stores cannot keep";
+  return undefined;
+}
+
+/**
+ * Every principal and resource of a create batch is a storable string (or absent). Checked before any
+ * SQL runs, so a bad one refuses the whole batch the same way in every store.
  */
 export function checkNewOperations(operations: readonly NewOperation[]): void {
   for (const op of operations) {
-    const { principal } = op;
-    if (principal === undefined) continue;
-    if (typeof principal !== "string") {
-      throw new TypeError(`the principal of operation ${op.id} must be a string, not ${typeof principal}`);
-    }
-    if (principal.length > MAX_PRINCIPAL_LENGTH) {
-      throw new TypeError(`the principal of operation ${op.id} is ${principal.length} characters long, more than ${MAX_PRINCIPAL_LENGTH}`);
-    }
-    if (UNSTORABLE.test(principal)) {
-      throw new TypeError(`the principal of operation ${op.id} holds a NUL or a lone surrogate, which stores cannot keep`);
-    }
+    if (op.principal !== undefined) refuseUnstorable(op.id, "principal", op.principal);
+    if (op.resource !== undefined) refuseUnstorable(op.id, "resource", op.resource);
   }
+}
+
+function refuseUnstorable(id: string, field: string, value: unknown): void {
+  const problem = unstorableText(value);
+  if (problem !== undefined) throw new TypeError(`the ${field} of operation ${id} ${problem}`);
 }
 
 /**

@@ -49,6 +49,7 @@ export class SqliteDriver implements StoreDriver {
           requestId: op.requestId ?? null,
           request: op.request,
           principal: op.principal ?? null,
+          resource: op.resource ?? null,
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,
@@ -98,11 +99,16 @@ export class SqliteDriver implements StoreDriver {
   #listStatement(query: ListQuery): { statement: Statement<Record<string, unknown>, OperationRow>; params: Record<string, unknown> } {
     const params: Record<string, unknown> = { parent: query.parent, now: query.now, limit: query.limit };
     if (query.after !== undefined) Object.assign(params, { afterTime: query.after.createTime, afterId: query.after.id });
+    const ofResource = query.resource !== undefined;
+    if (ofResource) params["resource"] = query.resource;
     if (query.filter === undefined) {
-      return { statement: query.after === undefined ? this.#sql.list.all : this.#sql.list.allAfter, params };
+      const { list } = this.#sql;
+      const statement = ofResource ? (query.after === undefined ? list.ofResource : list.ofResourceAfter) : query.after === undefined ? list.all : list.allAfter;
+      return { statement, params };
     }
     const filter = toSqlite(query.filter);
-    return { statement: this.#filteredList(listStatementText(query.after !== undefined, filter.sql)), params: { ...params, ...filter.params } };
+    const text = listStatementText(query.after !== undefined, filter.sql, ofResource);
+    return { statement: this.#filteredList(text), params: { ...params, ...filter.params } };
   }
 
   /**

@@ -62,6 +62,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN principal TEXT;
   `,
+  // 5: the resource the operation belongs to for authorization when its name does not say so (the one
+  // its start was authorized on), NULL when the start named none; rows written before keep NULL. Lists
+  // restricted to one resource walk their own index, in the list order, from the cursor.
+  `
+  ALTER TABLE operations ADD COLUMN resource TEXT;
+  CREATE INDEX operations_resource_list ON operations (parent, resource, create_time DESC, id DESC) WHERE resource IS NOT NULL;
+  `,
 ];
 
 /**

@@ -35,6 +35,7 @@ export interface InsertParams {
   requestId: string | null;
   request: Uint8Array;
   principal: string | null;
+  resource: string | null;
   metadataType: string | null;
   metadata: Uint8Array | null;
   metadataJson: string | null;
@@ -50,6 +51,9 @@ export interface ListStatements {
   /** Parameters `parent`, `now`, `limit` (and `afterTime`, `afterId`), as for filtered lists. */
   all: Statement<Record<string, unknown>, OperationRow>;
   allAfter: Statement<Record<string, unknown>, OperationRow>;
+  /** The same restricted to one recorded resource: one more parameter, `resource`. */
+  ofResource: Statement<Record<string, unknown>, OperationRow>;
+  ofResourceAfter: Statement<Record<string, unknown>, OperationRow>;
 }
 
 export interface ClaimParams {
@@ -127,9 +131,9 @@ export function prepareStatements(db: Database): Statements {
   return {
     insert: db.prepare(`
       INSERT INTO operations
-        (id, name, parent, method, request_id, request, principal, metadata_type, metadata, metadata_json, state, run_after, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, metadata_type, metadata, metadata_json, state, run_after, create_time, update_time)
       VALUES
-        (@id, @name, @parent, @method, @requestId, @request, @principal, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @now, @now)
+        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${COLUMNS}`),
     byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),
@@ -186,17 +190,20 @@ function prepareList(db: Database): ListStatements {
   return {
     all: db.prepare(listStatementText(false, undefined)),
     allAfter: db.prepare(listStatementText(true, undefined)),
+    ofResource: db.prepare(listStatementText(false, undefined, true)),
+    ofResourceAfter: db.prepare(listStatementText(true, undefined, true)),
   };
 }
 
 /**
  * A page of one parent's operations, newest first. A row-value comparison lets SQLite start the index
  * walk at the cursor instead of skipping up to it (never an OFFSET); a filter (compiled by
- * src/filter/sqlite.ts, its parameters named @f1, @f2, …) is one more condition on the rows walked.
+ * src/filter/sqlite.ts, its parameters named @f1, @f2, …) is one more condition on the rows walked. With
+ * `resource`, only the operations recorded with @resource, walking operations_resource_list instead.
  */
-export function listStatementText(after: boolean, filter: string | undefined): string {
+export function listStatementText(after: boolean, filter: string | undefined, resource = false): string {
   return `SELECT ${columns("op")} FROM operations AS op
-     WHERE op.parent = @parent AND (op.expire_time IS NULL OR op.expire_time > @now)
+     WHERE op.parent = @parent ${resource ? "AND op.resource = @resource" : ""} AND (op.expire_time IS NULL OR op.expire_time > @now)
        ${after ? "AND (op.create_time, op.id) < (@afterTime, @afterId)" : ""}
        ${filter === undefined ? "" : `AND ${filter}`}
      ORDER BY op.create_time DESC, op.id DESC

@@ -19,6 +19,7 @@ export function createGetDelete(c: Contract): void {
         requestId: "req-1",
         request: bytes(0, 1, 2, 255),
         principal: "user:alice",
+        resource: "projects/p",
         metadata: anyOf("type.googleapis.com/longrun.test.v1.SleepMetadata", 8, 150, 1),
         runAfter: T + 500,
       });
@@ -30,6 +31,7 @@ export function createGetDelete(c: Contract): void {
         requestId: "req-1",
         request: bytes(0, 1, 2, 255),
         principal: "user:alice",
+        resource: "projects/p",
         metadata: anyOf("type.googleapis.com/longrun.test.v1.SleepMetadata", 8, 150, 1),
         state: "queued",
         error: undefined,
@@ -56,6 +58,7 @@ export function createGetDelete(c: Contract): void {
       const record = await mustGet("op-1");
       assert.equal(record.requestId, undefined);
       assert.equal(record.principal, undefined);
+      assert.equal(record.resource, undefined);
       assert.equal(record.metadata, undefined);
       assert.deepStrictEqual(new Uint8Array(record.request), bytes());
     });

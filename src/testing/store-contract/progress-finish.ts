@@ -58,6 +58,7 @@ export function progressAndFinish(c: Contract): void {
       assert.deepStrictEqual(record, {
         ...newOp("op-1"),
         principal: undefined,
+        resource: undefined,
         metadata: anyOf("t/Meta", 2),
         state: "done",
         error: undefined,

@@ -32,7 +32,7 @@ export function retention(c: Contract): void {
     });
 
     it("getViews serves what get reads, only the served fields, for one id and for many", async () => {
-      await c.store.create([newOp("done", { metadata: anyOf("t/Meta", 3), principal: "user:alice" }), newOp("failed"), newOp("queued")], T);
+      await c.store.create([newOp("done", { metadata: anyOf("t/Meta", 3), principal: "user:alice", resource: "projects/a" }), newOp("failed"), newOp("queued")], T);
       await c.store.finish(
         [
           { id: "done", attempt: 0, response: RESPONSE, metadata: anyOf("t/Meta", 4) },
@@ -46,7 +46,7 @@ export function retention(c: Contract): void {
         if (r === undefined) return undefined;
         const copyAny = (a: StoredAny | undefined) => (a === undefined ? undefined : { typeUrl: a.typeUrl, value: new Uint8Array(a.value) });
         const error = r.error && { code: r.error.code, message: r.error.message, status: new Uint8Array(r.error.status) };
-        return { id: r.id, name: r.name, state: r.state, metadata: copyAny(r.metadata), error, response: copyAny(r.response), principal: r.principal };
+        return { id: r.id, name: r.name, state: r.state, metadata: copyAny(r.metadata), error, response: copyAny(r.response), principal: r.principal, resource: r.resource };
       };
       const views = (await c.store.getViews(wanted, T)).map(served);
       const records = await Promise.all(wanted.map((id) => c.store.get(id, T)));

@@ -8,6 +8,7 @@ import { createGetDelete } from "./create-get-delete.js";
 import { listing } from "./list.js";
 import { principals } from "./principal.js";
 import { progressAndFinish } from "./progress-finish.js";
+import { resources } from "./resource.js";
 import { retention } from "./retention.js";
 
 export interface StoreContractOptions {
@@ -60,5 +61,6 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     progressAndFinish(c);
     changeFeed(c);
     principals(c);
+    resources(c);
   });
 }
