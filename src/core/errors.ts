@@ -137,6 +137,8 @@ export const Reason = {
    * handler's signal and its refused `ctx.progress` carry; metadata `name`.
    */
   LEASE_LOST: "LEASE_LOST",
+  /** A start's request_id was used before by another caller or for another parent (AIP-155 idempotency is per caller). */
+  REQUEST_ID_IN_USE: "REQUEST_ID_IN_USE",
   /** The call carries no credentials, and the server requires them. */
   CREDENTIALS_MISSING: "CREDENTIALS_MISSING",
   /** The API key is not one this server knows. */

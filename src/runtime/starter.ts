@@ -1,5 +1,6 @@
 import { toBinary, type Message } from "@bufbuild/protobuf";
-import { invalidArgument, shuttingDown } from "../core/errors.js";
+import { Code } from "../core/code.js";
+import { invalidArgument, Reason, RpcError, shuttingDown } from "../core/errors.js";
 import { newOperationId } from "../core/ids.js";
 import type { OperationNames } from "../core/names.js";
 import { checkNewOperations, unstorableText } from "../store/shared/validate.js";
@@ -62,7 +63,7 @@ export class Starter {
     // Checked before joining the group commit: an unstorable principal would fail every start sharing
     // its statement, not only its own.
     checkNewOperations(operations);
-    return (await this.creates.add(operations[0]!)).record;
+    return sameCaller(operations[0]!, await this.creates.add(operations[0]!));
   }
 
   /**
@@ -75,7 +76,7 @@ export class Starter {
     const operations = this.newOperations(fullName, requests, options);
     if (operations.length === 0) return [];
     const results = await this.options.store.create(operations, this.options.clock.now());
-    return results.map((r) => r.record);
+    return results.map((r, i) => sameCaller(operations[i]!, r));
   }
 
   private newOperations(fullName: string, requests: readonly Message[], { principal, resource }: StartOptions): NewOperation[] {
@@ -111,6 +112,21 @@ export class Starter {
     if (names.parentPattern === "" || !definition.parentOf) return "";
     return names.parseListName(definition.parentOf(request), "parent");
   }
+}
+
+/**
+ * The operation a start created, or the one an earlier start with the same request id created — only if
+ * that start was the same caller's, on the same parent and resource: a request id another caller chose
+ * must not hand over its operation (AIP-155 promises idempotency to the caller retrying, not to others).
+ */
+function sameCaller(wanted: NewOperation, result: CreateResult): OperationRecord {
+  const { record } = result;
+  if (result.created || (record.principal === wanted.principal && record.parent === wanted.parent && record.resource === wanted.resource)) {
+    return record;
+  }
+  throw new RpcError(Code.ALREADY_EXISTS, "This request_id was already used by another caller or for another parent; choose a new one (a random UUID).", {
+    reason: Reason.REQUEST_ID_IN_USE,
+  });
 }
 
 /** A resource the store can keep, or INVALID_ARGUMENT: it comes from the request, so it is the caller's to fix. */

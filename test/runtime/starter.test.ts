@@ -36,6 +36,24 @@ describe("Starter", () => {
     f.close();
   });
 
+  it("a request_id is the caller's own: reused by another principal or resource it is ALREADY_EXISTS, never the other's operation", async () => {
+    const { f, starter } = setUp();
+    const request = create(SleepRequestSchema, { requestId: "5b1e-shared" });
+    const alices = await starter.startOperation(SLEEP, request, { principal: "user:alice", resource: "projects/a" });
+    assert.equal((await starter.startOperation(SLEEP, request, { principal: "user:alice", resource: "projects/a" })).name, alices.name, "alice's retry");
+    for (const other of [{ principal: "user:mallory", resource: "projects/a" }, { principal: "user:alice", resource: "projects/b" }, {}]) {
+      const err = await starter.startOperation(SLEEP, request, other).then(
+        () => assert.fail(`${JSON.stringify(other)} got an operation`),
+        (e: unknown) => e as RpcError,
+      );
+      assert.equal(err.code, Code.ALREADY_EXISTS);
+      assert.equal(err.reason, "REQUEST_ID_IN_USE");
+      assert.ok(!err.message.includes(alices.name));
+    }
+    await assert.rejects(starter.startOperations(SLEEP, [request], { principal: "user:mallory" }), code(Code.ALREADY_EXISTS));
+    f.close();
+  });
+
   it("the method's validate refuses the start; a batch with one invalid request creates nothing", async () => {
     const { f, starter } = setUp({
       validate: (request) => {
