@@ -1,6 +1,7 @@
 import type { Message } from "@bufbuild/protobuf";
 import type { Auth } from "../auth/auth.js";
 import type { PermissionCatalogue, RoleLevel } from "../auth/roles.js";
+import type { Principal } from "../auth/principal.js";
 import { codeName } from "../core/code.js";
 import { internalError, permissionDenied, RpcError, scopeInsufficient } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
@@ -87,16 +88,22 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
     return undefined;
   };
   const again = owner !== undefined || scope !== undefined;
-  return async (request: Message, ctx: CallContext): Promise<Message> => {
-    const principal = await auth.authenticator.authenticate(ctx.credentials);
+  const scopesAllow = (principal: Principal): boolean =>
+    principal.scopes === undefined || scopes.length === 0 || scopes.some((s) => principal.scopes!.has(s));
+  /**
+   * The whole decision, for a principal still being verified or a policy answering asynchronously; `first`
+   * is the policy's answer on the request's resource if it was asked already (it is asked once per call).
+   */
+  const decide = async (request: Message, ctx: CallContext, pending: Principal | Promise<Principal>, first?: Verdict): Promise<Message> => {
+    const principal = await pending;
     ctx.principal = principal.id;
     const resource = access.resource(request);
-    const granted = principal.scopes === undefined || scopes.length === 0 || scopes.some((s) => principal.scopes!.has(s));
+    const granted = scopesAllow(principal);
     let allowed = false;
     let grantedOn: string | undefined;
     if (granted) {
       try {
-        allowed = (await auth.authorize(principal.id, permission, resource)) === true;
+        allowed = (await (first ?? auth.authorize(principal.id, permission, resource))) === true;
         if (!allowed && again) {
           grantedOn = await secondChance(request, ctx, principal.id);
           allowed = grantedOn !== undefined;
@@ -122,7 +129,27 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
       throw err;
     }
   };
+  // Most calls are reads by a caller already known, allowed at once: answered without a promise of the guard's own.
+  return (request: Message, ctx: CallContext): Promise<Message> => {
+    let principal: Principal | Promise<Principal>;
+    try {
+      principal = auth.authenticator.authenticate(ctx.credentials);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (access.mutation || principal instanceof Promise || !scopesAllow(principal)) return decide(request, ctx, principal);
+    ctx.principal = principal.id;
+    let verdict: Verdict;
+    try {
+      verdict = auth.authorize(principal.id, permission, access.resource(request));
+    } catch (err) {
+      verdict = Promise.reject(err);
+    }
+    return verdict === true ? endpoint.invoke(request, ctx) : decide(request, ctx, principal, verdict);
+  };
 }
+
+type Verdict = boolean | Promise<boolean>;
 
 /** What `run` returns; an RpcError it throws is answered as it is, anything else is logged and answered INTERNAL. */
 async function safely<T>(what: string, run: () => T | Promise<T>, log: Logger): Promise<T> {
