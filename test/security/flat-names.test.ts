@@ -9,9 +9,6 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMethod, type Message } from "@bufbuild/protobuf";
 import { anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
@@ -25,7 +22,7 @@ import type { Store } from "../../src/store/store.js";
 import { StorageTransferService } from "../../examples/storage-transfer/gen/google/storagetransfer/v1/transfer_pb.js";
 import { bothStores } from "../support/stores.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { testIssuer, type TestIssuer } from "../support/jwt.js";
+import { testIssuerWithJwksFile, type TestIssuer } from "../support/jwt.js";
 
 const A = "projects/a/locations/x";
 const B = "projects/b/locations/x";
@@ -88,11 +85,10 @@ for (const { label, open } of bothStores("flat")) describe(`operations named wit
   let opB = "";
 
   before(async () => {
-    issuer = await testIssuer();
-    const dir = mkdtempSync(join(tmpdir(), "longrun-flat-auth-"));
-    writeFileSync(join(dir, "jwks.json"), JSON.stringify(issuer.jwks));
+    const withFile = await testIssuerWithJwksFile();
+    issuer = withFile;
     const auth: AuthConfig = {
-      jwt: { jwks: join(dir, "jwks.json"), issuer: issuer.issuer, audience: issuer.audience },
+      jwt: { jwks: withFile.jwksPath, issuer: issuer.issuer, audience: issuer.audience },
       bindings: [
         { role: "roles/longrun.editor", members: ["user:alice"], resource: "projects/a" },
         { role: "roles/longrun.viewer", members: ["user:a-viewer"], resource: "projects/a" },

@@ -5,9 +5,6 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
@@ -19,7 +16,7 @@ import { Code, codeName } from "../../src/core/code.js";
 import { defineMethod, hashApiKey, type AuditEntry, type AuthConfig } from "../../src/index.js";
 import { bothStores } from "../support/stores.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { testIssuer, unsignedToken, type TestIssuer } from "../support/jwt.js";
+import { testIssuerWithJwksFile, unsignedToken, type TestIssuer } from "../support/jwt.js";
 
 const run = defineMethod({
   method: Scoped.method.run,
@@ -74,15 +71,14 @@ for (const { label, open } of STORES) describe(`tenant isolation — ${label}`, 
   let opB = "";
 
   before(async () => {
-    issuer = await testIssuer();
-    const dir = mkdtempSync(join(tmpdir(), "longrun-iso-auth-"));
-    writeFileSync(join(dir, "jwks.json"), JSON.stringify(issuer.jwks));
+    const withFile = await testIssuerWithJwksFile();
+    issuer = withFile;
     const auth: AuthConfig = {
       apiKeys: [
         { sha256: hashApiKey(KEY_A), principal: "serviceAccount:a-ci@example" },
         { sha256: hashApiKey(KEY_VIEWER), principal: "user:a-viewer" },
       ],
-      jwt: { jwks: join(dir, "jwks.json"), issuer: issuer.issuer, audience: issuer.audience },
+      jwt: { jwks: withFile.jwksPath, issuer: issuer.issuer, audience: issuer.audience },
       bindings: [
         { role: "roles/longrun.editor", members: ["user:alice", "serviceAccount:a-ci@example"], resource: "projects/a" },
         { role: "roles/longrun.viewer", members: ["user:a-viewer"], resource: "projects/a" },

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet, type JWTPayload } from "jose";
 
 /** A signing key and its JWKS, to mint the tokens an identity provider would. */
@@ -43,4 +46,12 @@ export async function testIssuer(options: { issuer?: string; audience?: string; 
 export function unsignedToken(claims: JWTPayload): string {
   const encode = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
   return `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.`;
+}
+
+/** A test issuer whose JWKS is also written to a file of its own, as an auth file's `jwt.jwks` names it. */
+export async function testIssuerWithJwksFile(options: Parameters<typeof testIssuer>[0] = {}): Promise<TestIssuer & { jwksPath: string }> {
+  const issuer = await testIssuer(options);
+  const jwksPath = join(mkdtempSync(join(tmpdir(), "longrun-jwks-")), "jwks.json");
+  writeFileSync(jwksPath, JSON.stringify(issuer.jwks));
+  return { ...issuer, jwksPath };
 }
