@@ -11,16 +11,15 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMethod, type Message } from "@bufbuild/protobuf";
-import { anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations, OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
 import { RunMetadataSchema, RunResponseSchema, Scoped } from "../../src/gen/longrun/test/v1/scoped_pb.js";
-import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
-import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Code, codeName } from "../../src/core/code.js";
 import { aip160Dialect, defineMethod, type AuditEntry, type AuthConfig, type FilterDialect, type ListScope } from "../../src/index.js";
 import type { Store } from "../../src/store/store.js";
 import { StorageTransferService } from "../../examples/storage-transfer/gen/google/storagetransfer/v1/transfer_pb.js";
 import { bothStores } from "../support/stores.js";
+import { withStatus } from "../support/grpc-client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { testIssuerWithJwksFile, type TestIssuer } from "../support/jwt.js";
 
@@ -348,10 +347,7 @@ async function grpcCall(t: TestServer, rpc: Rpc, target: Target, token: string):
           resolve({ code: "OK", reason: undefined, message: "", metadata: {}, body });
           return;
         }
-        const bin = err.metadata?.get("grpc-status-details-bin")[0];
-        const status = bin ? fromBinary(StatusSchema, bin as Buffer) : undefined;
-        const info = status?.details.find((d) => d.typeUrl.endsWith("google.rpc.ErrorInfo"));
-        const errorInfo = info ? anyUnpack(info, ErrorInfoSchema) : undefined;
+        const { errorInfo } = withStatus(err);
         resolve({ code: codeName(err.code as number as Code), reason: errorInfo?.reason, message: err.details, metadata: { ...(errorInfo?.metadata ?? {}) } });
       },
     );

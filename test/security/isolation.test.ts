@@ -7,14 +7,13 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
-import { anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations, OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
 import { RunMetadataSchema, RunResponseSchema, Scoped } from "../../src/gen/longrun/test/v1/scoped_pb.js";
-import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
-import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Code, codeName } from "../../src/core/code.js";
 import { defineMethod, hashApiKey, type AuditEntry, type AuthConfig } from "../../src/index.js";
 import { bothStores } from "../support/stores.js";
+import { withStatus } from "../support/grpc-client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { testIssuerWithJwksFile, unsignedToken, type TestIssuer } from "../support/jwt.js";
 
@@ -279,23 +278,19 @@ async function grpcCall(t: TestServer, rpc: Rpc, target: Target, creds: Creds): 
       (err, response) => {
         if (!err) {
           const decoded = method.output.typeName === OperationSchema.typeName ? fromBinary(OperationSchema, response as Buffer) : undefined;
-          const body = rpc === "List" ? listJson(method, response as Buffer) : decoded ? (rpc === "Run" ? decoded.name : { name: decoded.name, done: decoded.done }) : {};
+          const body = rpc === "List" ? listJson(response as Buffer) : decoded ? (rpc === "Run" ? decoded.name : { name: decoded.name, done: decoded.done }) : {};
           resolve({ code: "OK", reason: undefined, message: "", metadata: {}, body });
           return;
         }
-        const bin = err.metadata?.get("grpc-status-details-bin")[0];
-        const status = bin ? fromBinary(StatusSchema, bin as Buffer) : undefined;
-        const info = status?.details.find((d) => d.typeUrl.endsWith("google.rpc.ErrorInfo"));
-        const errorInfo = info ? anyUnpack(info, ErrorInfoSchema) : undefined;
+        const { errorInfo } = withStatus(err);
         resolve({ code: codeName(err.code as number as Code), reason: errorInfo?.reason, message: err.details, metadata: { ...(errorInfo?.metadata ?? {}) } });
       },
     );
   });
 }
 
-function listJson(method: DescMethod, bytes: Buffer): unknown {
+function listJson(bytes: Buffer): unknown {
   const list = fromBinary(ops.listOperations.output, bytes);
-  void method;
   return { operations: list.operations.map((o) => ({ name: o.name })), nextPageToken: list.nextPageToken };
 }
 

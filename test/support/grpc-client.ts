@@ -49,7 +49,8 @@ export class TestGrpcClient {
   }
 }
 
-function withStatus(err: grpc.ServiceError): CallError {
+/** The error with its google.rpc.Status and ErrorInfo decoded from the `grpc-status-details-bin` trailer. */
+export function withStatus(err: grpc.ServiceError): CallError {
   const bin = err.metadata?.get("grpc-status-details-bin")[0];
   const status = bin ? fromBinary(StatusSchema, bin as Buffer) : undefined;
   const info = status?.details.find((d) => d.typeUrl.endsWith("google.rpc.ErrorInfo"));
