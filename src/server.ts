@@ -219,9 +219,16 @@ function guard(endpoints: Endpoint[], options: ServerOptions, listen: readonly (
       );
     }
   }
+  const log = options.log ?? consoleLogger;
+  // A profile may name methods a server does not serve (it is served without them); with auth on, a name
+  // that matches nothing is more likely a typo leaving a method on its default permission: say so.
+  const served = new Set(endpoints.map((e) => `${e.method.parent.typeName}.${e.method.name}`));
+  for (const method of Object.keys(options.methodPermissions ?? {})) {
+    if (!served.has(method)) log(`methodPermissions names ${method}, which this server does not serve: its permission is not used`);
+  }
   const loaded = typeof options.auth === "string" ? loadAuthFile(options.auth) : checkAuth(options.auth);
   const auth = buildAuth(loaded, permissionCatalogue(endpoints), options.authorize);
-  return guardEndpoints(endpoints, { auth, audit: options.audit ?? jsonLinesAuditSink, log: options.log ?? consoleLogger });
+  return guardEndpoints(endpoints, { auth, audit: options.audit ?? jsonLinesAuditSink, log });
 }
 
 function isLoopback(host: string): boolean {

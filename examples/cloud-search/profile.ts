@@ -20,8 +20,8 @@ export const profile: DeploymentProfile = {
   permissions: {
     prefix: "cloudsearch",
     methods: {
-      "google.cloudsearch.v1.Datasources.UpdateSchema": "cloudsearch.schemas.update",
-      "google.cloudsearch.v1.Datasources.DeleteSchema": "cloudsearch.schemas.delete",
+      "longrun.examples.cloudsearch.v1.Datasources.UpdateSchema": "cloudsearch.schemas.update",
+      "longrun.examples.cloudsearch.v1.Datasources.DeleteSchema": "cloudsearch.schemas.delete",
     },
   },
 };

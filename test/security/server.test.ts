@@ -94,6 +94,20 @@ describe("start-up refusals", () => {
       startServer({ store: freshStore(), methods: demoMethods, authorize: () => true, grpc: { host: "127.0.0.1", port: 0 }, http: false }),
       /authorize needs auth/,
     );
+
+    // A method permission naming no served method is most likely a typo: said, not silently ignored.
+    const logged: string[] = [];
+    const typo = await startServer({
+      store: freshStore(),
+      methods: demoMethods,
+      auth: keyAuth(),
+      methodPermissions: { "longrun.demo.v1.Demo.Slep": "longrun.demo.sleep" },
+      grpc: { host: "127.0.0.1", port: 0 },
+      http: false,
+      log: (message) => logged.push(message),
+    });
+    await typo.close();
+    assert.ok(logged.some((m) => m.includes("longrun.demo.v1.Demo.Slep") && m.includes("does not serve")), logged.join("\n"));
   });
 });
 
