@@ -96,6 +96,18 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
   audit?: AuditSink;
   /** TLS for both ports (and mutual TLS with `clientCa`). */
   tls?: TlsOptions;
+  /**
+   * Host header values the REST server answers for, beside its own address (and `localhost`, `127.0.0.1`,
+   * `[::1]` when it listens on loopback): `name`, `name:port`, `.domain`, or `*` for any. Listening on
+   * `0.0.0.0`/`::`, any host is answered unless names are given here. A request for another host is 421
+   * (DNS rebinding, docs/security.md). @default the listen address
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Origins (`https://app.example`) whose web pages may call the REST API: CORS headers for them, preflights
+   * answered. @default none (no CORS; browsers' cross-origin requests that change state are refused)
+   */
+  corsOrigins?: readonly string[];
   /** Allows auth without TLS on an address other than loopback (credentials then cross the network in clear). */
   insecure?: boolean;
   /** The service part of permission names: `cloudtranslate.operations.get`. @default "longrun" */
@@ -177,7 +189,10 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   try {
     if (grpcListen) grpcServer = await startGrpcServer({ endpoints: served, errorDomain, ...grpcListen, tls: options.tls, log: options.log });
     if (httpListen) {
-      restServer = await startRestServer({ endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen, tls: options.tls });
+      restServer = await startRestServer({
+        endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen, tls: options.tls,
+        allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins,
+      });
     }
   } catch (err) {
     await grpcServer?.close();

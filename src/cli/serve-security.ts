@@ -6,7 +6,7 @@ import { CliError } from "./exit.js";
 import { optionOf } from "./setting-option.js";
 
 /** What `serve` passes on about who may call and over what: the auth and TLS settings of ServerOptions. */
-export type ServeSecurity = Pick<ServerOptions, "auth" | "tls" | "insecure">;
+export type ServeSecurity = Pick<ServerOptions, "auth" | "tls" | "insecure" | "allowedHosts" | "corsOrigins">;
 
 export interface SecurityFlags {
   auth?: string;
@@ -14,6 +14,8 @@ export interface SecurityFlags {
   tlsKey?: string;
   tlsClientCa?: string;
   insecure: boolean;
+  allowedHost?: string[];
+  corsOrigin?: string[];
 }
 
 /** The options of `serve` for auth and TLS. */
@@ -24,7 +26,14 @@ export function securityOptions(): Option[] {
     new Option("--tls-key <file>", "PEM private key of --tls-cert"),
     new Option("--tls-client-ca <file>", "PEM CA of client certificates: every connection must present one it signed (mutual TLS)"),
     new Option("--insecure", "allow --auth without TLS on an address other than loopback").default(false),
+    optionOf("allowedHosts", "<names>", undefined, "(repeatable, or comma-separated)").argParser(collectList),
+    optionOf("corsOrigins", "<origins>", undefined, "(repeatable, or comma-separated)").argParser(collectList),
   ];
+}
+
+/** A repeatable flag whose value (or environment variable) may also be a comma-separated list. */
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",").map((v) => v.trim()).filter((v) => v !== "")];
 }
 
 /**
@@ -45,6 +54,8 @@ export function serveSecurity(flags: SecurityFlags): ServeSecurity {
     if (flags.tlsClientCa !== undefined) security.tls.clientCa = readPem("--tls-client-ca", flags.tlsClientCa);
   }
   if (flags.insecure) security.insecure = true;
+  if (flags.allowedHost !== undefined && flags.allowedHost.length > 0) security.allowedHosts = flags.allowedHost;
+  if (flags.corsOrigin !== undefined && flags.corsOrigin.length > 0) security.corsOrigins = flags.corsOrigin;
   return security;
 }
 

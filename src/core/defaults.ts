@@ -47,6 +47,16 @@ export const DEFAULTS = {
   errorDomain: setting("longrun.dev", "longrun.dev", "ErrorInfo.domain of errors (AIP-193)", "--error-domain", "LONGRUN_ERROR_DOMAIN"),
   collection: setting("operations", "operations", "collection id of operation names", "--collection", "LONGRUN_COLLECTION"),
   restPrefix: setting("/v1", "/v1", "version prefix of the Operations REST bindings"),
+  // What keeps web pages out of the REST port (docs/security.md, "Browsers").
+  allowedHosts: setting<readonly string[] | undefined>(
+    undefined,
+    "the bound address",
+    "Host header values the REST server answers for, beside its own address (and localhost on loopback): name, name:port, .domain, * for any; on 0.0.0.0/:: any host unless given",
+    "--allowed-host",
+    "LONGRUN_ALLOWED_HOSTS",
+  ),
+  corsOrigins: setting<readonly string[]>([], "none", "origins whose web pages may call the REST API (CORS), e.g. https://app.example", "--cors-origin", "LONGRUN_CORS_ORIGINS"),
+  corsMaxAgeMs: setting(10 * 60 * SECOND_MS, "10m", "how long browsers may cache a CORS preflight (Access-Control-Max-Age)"),
   // Credentials: the auth file of `longrun serve`, and what the client commands (get, list, wait…) present.
   authFile: setting<string | undefined>(undefined, "none", "the auth file: API keys, JWT issuer, roles, bindings", "--auth", "LONGRUN_AUTH"),
   apiKey: setting<string | undefined>(undefined, "none", "an API key, sent as x-goog-api-key", "--api-key", "LONGRUN_API_KEY"),

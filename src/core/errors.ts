@@ -124,6 +124,15 @@ export const Reason = {
   MALFORMED_REQUEST: "MALFORMED_REQUEST",
   /** The request body is larger than the server accepts; metadata `limit`. */
   REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
+  /**
+   * A REST request body that is not JSON (`application/json` or `application/*+json`), or a non-JSON
+   * Content-Type on a request without one; HTTP 415. Metadata `contentType` (empty when none was sent).
+   */
+  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  /** The REST request's Host is not one this server answers for (DNS rebinding); HTTP 421. Metadata `host`. */
+  HOST_NOT_ALLOWED: "HOST_NOT_ALLOWED",
+  /** A browser's cross-origin request (or CORS preflight) from an origin not allowed; metadata `origin`. */
+  ORIGIN_NOT_ALLOWED: "ORIGIN_NOT_ALLOWED",
   /** No REST binding matches the method and path. */
   UNKNOWN_PATH: "UNKNOWN_PATH",
   /** The caller went away (connection closed, call cancelled) before it was answered. */
@@ -251,6 +260,34 @@ export function requestTooLarge(limit: number): RpcError {
   return new RpcError(Code.INVALID_ARGUMENT, `Request payload size exceeds the limit: ${limit} bytes.`, {
     reason: Reason.REQUEST_TOO_LARGE,
     metadata: { limit: String(limit) },
+  });
+}
+
+/** A REST body that does not say it is JSON (the REST renderer answers HTTP 415 for this reason). */
+export function unsupportedMediaType(contentType: string | undefined): RpcError {
+  const message =
+    contentType === undefined
+      ? "The request body has no Content-Type: send it as application/json."
+      : `Content-Type ${JSON.stringify(contentType)} is not supported: send the request body as application/json.`;
+  return new RpcError(Code.INVALID_ARGUMENT, message, {
+    reason: Reason.UNSUPPORTED_MEDIA_TYPE,
+    metadata: { contentType: contentType ?? "" },
+  });
+}
+
+/** A Host this server does not answer for (the REST renderer answers HTTP 421 Misdirected Request). */
+export function hostNotAllowed(host: string | undefined): RpcError {
+  return new RpcError(Code.INVALID_ARGUMENT, `This server does not answer for host ${JSON.stringify(host ?? "")}.`, {
+    reason: Reason.HOST_NOT_ALLOWED,
+    metadata: { host: host ?? "" },
+  });
+}
+
+/** A browser request from an origin the server does not allow cross-origin calls from. */
+export function originNotAllowed(origin: string): RpcError {
+  return new RpcError(Code.PERMISSION_DENIED, `Cross-origin requests from ${JSON.stringify(origin)} are not allowed.`, {
+    reason: Reason.ORIGIN_NOT_ALLOWED,
+    metadata: { origin },
   });
 }
 

@@ -1,7 +1,7 @@
 import { createRegistry, toJson, type JsonValue, type Registry } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { Code, codeName, httpStatusFromCode } from "../../core/code.js";
-import type { RpcError } from "../../core/errors.js";
+import { Reason, type RpcError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import { failureStatus } from "../status.js";
@@ -26,6 +26,16 @@ export interface ErrorResponse {
 /** The challenge of a 401. Only the scheme and realm: which credential failed is the body's ErrorInfo. */
 const BEARER_CHALLENGE = 'Bearer realm="longrun"';
 
+/**
+ * The HTTP statuses that are not the code's (httpStatusFromCode), by ErrorInfo reason: HTTP has a more
+ * precise status for what these reasons say, and browsers, proxies and curl users read the status.
+ * The body's `code` is this status too; its `status` stays the google.rpc.Code name.
+ */
+const HTTP_STATUS_OF_REASON: Readonly<Record<string, number>> = {
+  [Reason.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [Reason.HOST_NOT_ALLOWED]: 421,
+};
+
 /** google.rpc detail types are always renderable, even when the caller's registry lacks them. */
 const fallbackRegistry = createRegistry(file_google_rpc_error_details);
 
@@ -38,7 +48,8 @@ export function renderError(
 ): ErrorResponse {
   const status = failureStatus(err, domain, log, "unexpected failure");
   const code = status.code;
-  const httpStatus = httpStatusFromCode(code);
+  const overridden = err.reason === undefined || code !== err.code ? undefined : HTTP_STATUS_OF_REASON[err.reason];
+  const httpStatus = overridden ?? httpStatusFromCode(code);
   const details: JsonValue[] = [];
   for (const d of status.details) {
     const json = detailToJson(d, registry, log);

@@ -98,12 +98,29 @@ export class Router {
     if (best !== undefined) {
       return { kind: "match", match: { route: best.route, values: variableValues(best.route.template, best.segs) } };
     }
+    const allowed = this.methodsAt(rawPath);
+    return allowed.length > 0 ? { kind: "wrong-method", allowed } : UNKNOWN_PATH;
+  }
+
+  /** The HTTP methods bound at a path (a CORS preflight's Allow-Methods); none for an unknown path. */
+  methodsAt(rawPath: string): string[] {
+    if (rawPath.charCodeAt(0) !== 47 /* / */) return [];
+    const segs = rawPath.slice(1).split("/");
+    const last = segs[segs.length - 1]!;
+    const colon = last.lastIndexOf(":");
+    let verb: string | undefined;
+    let verbSegs: string[] | undefined;
+    if (colon !== -1) {
+      verb = last.slice(colon + 1);
+      verbSegs = segs.slice(0, -1);
+      verbSegs.push(last.slice(0, colon));
+    }
     const allowed = new Set<string>();
     for (const r of this.routes) {
       if (r.httpMethod === "*") continue;
       if (bestMatch([r], segs, verb, verbSegs) !== undefined) allowed.add(r.httpMethod);
     }
-    return allowed.size > 0 ? { kind: "wrong-method", allowed: [...allowed] } : UNKNOWN_PATH;
+    return [...allowed];
   }
 }
 

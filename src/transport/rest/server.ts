@@ -4,19 +4,30 @@ import type { AddressInfo } from "node:net";
 import { TLSSocket } from "node:tls";
 import type { Message, Registry } from "@bufbuild/protobuf";
 import { DEFAULTS } from "../../core/defaults.js";
-import { callerGone, internalError, methodNotBound, Reason, RpcError, unknownPath } from "../../core/errors.js";
+import {
+  callerGone,
+  hostNotAllowed,
+  internalError,
+  methodNotBound,
+  originNotAllowed,
+  Reason,
+  RpcError,
+  unknownPath,
+  unsupportedMediaType,
+} from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import type { Credentials } from "../../auth/credentials.js";
 import { certificateOf, type TlsOptions } from "../tls.js";
 import { readBody } from "./body.js";
+import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, type BrowserOptions } from "./browser.js";
 import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
 import { parseQuery, type ParsedQuery } from "./query.js";
 import { Router } from "./router.js";
 import { buildRequest } from "./transcode.js";
 
-export interface RestServerOptions {
+export interface RestServerOptions extends BrowserOptions {
   /** The RPCs to serve; each endpoint's `httpRules` (and their additional bindings) become routes. */
   endpoints: readonly Endpoint[];
   /** Resolves `Any` (`@type`) in request and response JSON, and in error details. */
@@ -58,8 +69,12 @@ const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
  * A node:http request listener serving the endpoints' google.api.http bindings with proto3 JSON.
  * Routes are compiled here, once: an invalid rule throws now rather than at the first request.
  */
-export function createRestHandler(options: RestServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRestHandler(
+  options: RestServerOptions & { host?: string },
+): (req: IncomingMessage, res: ServerResponse) => void {
   const router = new Router(options.endpoints);
+  // Given the address it listens on (startRestServer does), the default Host allow-list is that address.
+  const browser = new BrowserPolicy(options, options.host);
   const registry = options.registry;
   const domain = options.errorDomain;
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -91,7 +106,24 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
     const q = url.indexOf("?");
     const rawPath = q === -1 ? url : url.slice(0, q);
     let format = DEFAULT_FORMAT;
+    res.setHeader("x-content-type-options", "nosniff");
     try {
+      // Before anything else, routing included: a page reaching this port under its own name (DNS rebinding).
+      if (!browser.hostAllowed(req.headers.host)) {
+        req.resume();
+        throw hostNotAllowed(req.headers.host);
+      }
+      browser.corsHeaders(req, res);
+      if (isPreflight(req)) {
+        req.resume();
+        preflight(req, res, rawPath);
+        return;
+      }
+      const refused = browser.crossOriginRefused(req);
+      if (refused !== undefined) {
+        req.resume();
+        throw originNotAllowed(refused);
+      }
       const found = router.lookup(method, rawPath);
       if (found.kind !== "match") {
         req.resume();
@@ -101,6 +133,12 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
       }
       const { route, values } = found.match;
       const binding = route.binding;
+      // Only JSON is read: forms and text/plain are what browsers send cross-origin without asking first.
+      const contentType = req.headers["content-type"];
+      if (contentType === undefined ? hasBody(req) : !isJsonMediaType(contentType)) {
+        req.resume();
+        throw unsupportedMediaType(contentType);
+      }
       const query = parseQuery(q === -1 ? "" : url.slice(q + 1), binding.input, DEFAULT_FORMAT);
       format = query.format;
       const pendingBody = readBody(req, limit);
@@ -145,6 +183,17 @@ export function createRestHandler(options: RestServerOptions): (req: IncomingMes
         if (!res.destroyed) res.destroy();
       }
     }
+  };
+
+  /** A CORS preflight (the origin allowed, the path bound) → 204; otherwise an error. */
+  const preflight = (req: IncomingMessage, res: ServerResponse, rawPath: string): void => {
+    const origin = req.headers.origin ?? "";
+    if (!browser.originAllowed(origin)) throw originNotAllowed(origin);
+    const methods = router.methodsAt(rawPath);
+    if (methods.length === 0) throw unknownPath("OPTIONS", rawPath);
+    browser.preflightHeaders(res, methods);
+    res.writeHead(204);
+    res.end();
   };
 
   return (req, res) => void handle(req, res);
