@@ -30,7 +30,7 @@ async function serve(name: string, args: string[], demo = true): Promise<ServerP
 }
 
 async function startSleep(server: ServerProcess, body = "{}"): Promise<string> {
-  const res = await fetch(`${server.httpUrl}/v1/demo:sleep`, { method: "POST", body });
+  const res = await fetch(`${server.httpUrl}/v1/demo:sleep`, { method: "POST", headers: { "content-type": "application/json" }, body });
   assert.equal(res.status, 200);
   return ((await res.json()) as { name: string }).name;
 }
@@ -70,7 +70,7 @@ describe("longrun serve --profile: every named profile starts and answers GetOpe
     // The model file does not exist: the operation fails in its handler, and GetOperation answers it.
     const model = (file: string) => pathToFileURL(join(dir, file)).href;
     const modelConfigs = [{ inputConfig: { gcsSource: { uri: model("in.json") }, dataFormat: "JSON" }, outputConfig: { gcsDestination: { uri: model("out.json") }, dataFormat: "JSON" } }];
-    const res = await fetch(`${server.httpUrl}/v1/projects/p:batchOptimizeTours`, { method: "POST", body: JSON.stringify({ modelConfigs }) });
+    const res = await fetch(`${server.httpUrl}/v1/projects/p:batchOptimizeTours`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ modelConfigs }) });
     assert.equal(res.status, 200, await res.clone().text());
     const { name } = (await res.json()) as { name: string };
     assert.match(name, /^projects\/p\/locations\/global\/operations\/[\w-]+$/);
@@ -84,7 +84,7 @@ describe("longrun serve --profile: every named profile starts and answers GetOpe
     const name = await startSleep(server, JSON.stringify({ duration: "30s" }));
     assert.match(name, /^transferOperations\/[\w-]+$/);
     await assertGet(server, name);
-    const paused = await fetch(`${server.httpUrl}/v1/${name}:pause`, { method: "POST", body: "{}" });
+    const paused = await fetch(`${server.httpUrl}/v1/${name}:pause`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     assert.equal(paused.status, 200, await paused.clone().text());
     assert.deepEqual(await paused.json(), {});
     const unfiltered = await fetch(`${server.httpUrl}/v1/transferOperations`);
@@ -92,7 +92,7 @@ describe("longrun serve --profile: every named profile starts and answers GetOpe
     const projectId = await fetch(`${server.httpUrl}/v1/transferOperations?filter=${encodeURIComponent('{"projectId":"p"}')}`);
     assert.equal(projectId.status, 400, "the JSON dialect, not AIP-160, reads the filter");
     assert.match(((await projectId.json()) as { error: { message: string } }).error.message, /projectId restricts metadata\.project_id/);
-    assert.equal((await fetch(`${server.httpUrl}/v1/${name}:cancel`, { method: "POST", body: "{}" })).status, 200);
+    assert.equal((await fetch(`${server.httpUrl}/v1/${name}:cancel`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status, 200);
   });
 
   it("storage-transfer with --auth: the profile module's listScope reaches the server (a list is about the project its filter names)", async () => {
@@ -140,7 +140,7 @@ describe("longrun serve --profile", () => {
     assert.equal(listed.status, 200);
     assert.ok(((await listed.json()) as { operations: { name: string }[] }).operations.some((o) => o.name === name));
     assert.equal((await fetch(`${server.httpUrl}/v1/operations`)).status, 501);
-    assert.equal((await fetch(`${server.httpUrl}/v1/${name}:cancel`, { method: "POST", body: "{}" })).status, 501);
+    assert.equal((await fetch(`${server.httpUrl}/v1/${name}:cancel`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status, 501);
   });
 
   it("a JSON file; a flag given explicitly overrides the profile, a flag's default does not", async () => {

@@ -306,7 +306,7 @@ describe("RouteOptimizationClient over REST (fallback)", () => {
   it("Operations methods other than Get are not served over REST, as with the real service", TEST, async () => {
     const [operation] = await client.batchOptimizeTours({ parent: PARENT, modelConfigs: [modelConfig(file(smallModel), outUri())] }, CALL);
     await operation.promise();
-    const res = await fetch(`${t.url}/v1/${operation.name}:cancel`, { method: "POST", body: "{}" });
+    const res = await fetch(`${t.url}/v1/${operation.name}:cancel`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     const body = (await res.json()) as { error: { status: string } };
     assert.equal(res.status, 501);
     assert.equal(body.error.status, "UNIMPLEMENTED");

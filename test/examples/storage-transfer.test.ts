@@ -679,7 +679,7 @@ describe("a transfer interrupted by a server restart", () => {
         log: () => undefined,
       });
     const json = async (url: string, body?: object) => {
-      const res = await fetch(url, { method: body ? "POST" : "GET", body: body && JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(url, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body && JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
       assert.equal(res.status, 200, `${url}: ${res.status}`);
       return (await res.json()) as { name: string; done?: boolean; error?: { code: number }; metadata: Metadata & { counters?: Record<string, string> } };
     };

@@ -50,7 +50,7 @@ for (const { label, open } of STORES) describe(`parent-scoped names (projects/*/
   });
 
   const rest = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(t.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(t.url + path, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
 
@@ -116,7 +116,7 @@ describe("another collection id", () => {
   after(() => t.close());
 
   it("serves transferOperations/{id} with bindings to match", async () => {
-    const started = await (await fetch(`${t.url}/v1/demo:sleep`, { method: "POST", body: '{"duration":"0s"}' })).json();
+    const started = await (await fetch(`${t.url}/v1/demo:sleep`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"duration":"0s"}' })).json();
     const name = (started as { name: string }).name;
     assert.match(name, /^transferOperations\/[A-Za-z0-9_-]{22}$/);
     assert.equal((await fetch(`${t.url}/v1/${name}`)).status, 200);

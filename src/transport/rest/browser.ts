@@ -111,6 +111,17 @@ export class BrowserPolicy {
   }
 }
 
+/**
+ * The host a request is for: the authority of a request target in absolute form (RFC 9112 §3.2.2: it
+ * wins over the Host header, which a proxy may have left as it was), else the Host header.
+ */
+export function requestHost(req: IncomingMessage): string | undefined {
+  const target = req.url ?? "";
+  if (target.charCodeAt(0) === 47 /* / */) return req.headers.host;
+  const match = /^https?:\/\/([^/?#]*)/i.exec(target);
+  return match ? match[1]!.replace(/^[^@]*@/, "") : req.headers.host;
+}
+
 /** A CORS preflight: OPTIONS with `Origin` and `Access-Control-Request-Method`. */
 export function isPreflight(req: IncomingMessage): boolean {
   return req.method === "OPTIONS" && req.headers.origin !== undefined && req.headers["access-control-request-method"] !== undefined;

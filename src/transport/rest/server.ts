@@ -20,7 +20,7 @@ import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import type { Credentials } from "../../auth/credentials.js";
 import { certificateOf, type TlsOptions } from "../tls.js";
 import { readBody } from "./body.js";
-import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, type BrowserOptions } from "./browser.js";
+import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, requestHost, type BrowserOptions } from "./browser.js";
 import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
 import { parseQuery, type ParsedQuery } from "./query.js";
@@ -109,9 +109,10 @@ export function createRestHandler(
     res.setHeader("x-content-type-options", "nosniff");
     try {
       // Before anything else, routing included: a page reaching this port under its own name (DNS rebinding).
-      if (!browser.hostAllowed(req.headers.host)) {
+      const host = requestHost(req);
+      if (!browser.hostAllowed(host)) {
         req.resume();
-        throw hostNotAllowed(req.headers.host);
+        throw hostNotAllowed(host);
       }
       browser.corsHeaders(req, res);
       if (isPreflight(req)) {
