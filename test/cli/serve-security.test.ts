@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CliError } from "../../src/cli/exit.js";
-import { serveSecurity, shownAddresses } from "../../src/cli/serve-security.js";
+import { Command } from "commander";
+import { securityOptions, serveSecurity, shownAddresses, type SecurityFlags } from "../../src/cli/serve-security.js";
 import { Code } from "../../src/core/code.js";
 import { haveOpenssl, makeTestPki, type TestPki } from "../client/tls-certs.js";
 import { spawnServer } from "../support/process.js";
@@ -17,6 +18,25 @@ const usageError = (pattern: RegExp) => (err: unknown) => err instanceof CliErro
 describe("serve: auth and TLS options", () => {
   it("no flags: no auth, no TLS", () => {
     assert.deepEqual(serveSecurity({ insecure: false }), {});
+  });
+
+  it("--allowed-host and --cors-origin: repeatable, comma-separated, or from the environment", () => {
+    const parse = (args: string[]): SecurityFlags => {
+      const command = new Command().exitOverride();
+      for (const option of securityOptions()) command.addOption(option);
+      return command.parse(args, { from: "user" }).opts<SecurityFlags>();
+    };
+    const flags = parse(["--allowed-host", "a.example", "--allowed-host", "b.example, c.example:8080", "--cors-origin", "https://app.example"]);
+    assert.deepEqual(serveSecurity(flags), { allowedHosts: ["a.example", "b.example", "c.example:8080"], corsOrigins: ["https://app.example"] });
+    assert.deepEqual(serveSecurity(parse([])), {});
+    process.env["LONGRUN_ALLOWED_HOSTS"] = "*";
+    process.env["LONGRUN_CORS_ORIGINS"] = "https://a.example,https://b.example";
+    try {
+      assert.deepEqual(serveSecurity(parse([])), { allowedHosts: ["*"], corsOrigins: ["https://a.example", "https://b.example"] });
+    } finally {
+      delete process.env["LONGRUN_ALLOWED_HOSTS"];
+      delete process.env["LONGRUN_CORS_ORIGINS"];
+    }
   });
 
   it("the addresses shown say https with TLS", () => {
