@@ -652,7 +652,7 @@ describe("googleapis storagetransfer v1 (REST)", () => {
       ["DELETE", `/v1/${operation}`, undefined],
       ["POST", `/v1/${operation}:wait`, "{}"],
     ] as const) {
-      const res = await fetch(`${t.url}${path}`, { method, body, signal });
+      const res = await fetch(`${t.url}${path}`, { method, headers: { "content-type": "application/json" }, body, signal });
       assert.equal(res.status, 501, `${method} ${path}`);
       const json = (await res.json()) as { error: { status: string; details: { domain?: string }[] } };
       assert.equal(json.error.status, "UNIMPLEMENTED");
