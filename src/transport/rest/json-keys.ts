@@ -112,6 +112,9 @@ const SPECIAL_JSON = new Set([
   "google.protobuf.BytesValue",
 ]);
 
+/** protobuf's default recursion limit. */
+const MAX_DEPTH = 100;
+
 interface Alias {
   jsonName: string;
   name: string;
@@ -123,14 +126,17 @@ function isObject(json: JsonValue | undefined): json is JsonObject {
 }
 
 /** A field of a message object given under both its JSON name and its proto name. */
-function aliasedField(schema: DescMessage, json: JsonValue, path: string, registry: Registry): Alias | undefined {
-  if (!isObject(json)) return undefined;
+function aliasedField(schema: DescMessage, json: JsonValue, path: string, registry: Registry, depth = 0): Alias | undefined {
+  // Deeper than protobuf's recursion limit: fromJson decides what such a body gets.
+  if (!isObject(json) || depth > MAX_DEPTH) return undefined;
   if (schema.typeName === "google.protobuf.Any") {
     const url = json["@type"];
     if (typeof url !== "string") return undefined;
     const inner = registry.getMessage(url.slice(url.lastIndexOf("/") + 1));
     if (inner === undefined || SPECIAL_JSON.has(inner.typeName)) return undefined;
-    return aliasedField(inner, json, path, registry);
+    // An Any in an Any is written {"@type": ".../google.protobuf.Any", "value": {"@type": ...}}.
+    if (inner.typeName === "google.protobuf.Any") return aliasedField(inner, json["value"] ?? null, `${path}.value`, registry, depth + 1);
+    return aliasedField(inner, json, path, registry, depth + 1);
   }
   if (SPECIAL_JSON.has(schema.typeName)) return undefined;
   for (const f of schema.fields) {
@@ -143,12 +149,12 @@ function aliasedField(schema: DescMessage, json: JsonValue, path: string, regist
     if (value === undefined || value === null) continue;
     const at = path === "" ? key : `${path}.${key}`;
     let found: Alias | undefined;
-    if (f.fieldKind === "message") found = aliasedField(f.message, value, at, registry);
+    if (f.fieldKind === "message") found = aliasedField(f.message, value, at, registry, depth + 1);
     else if (f.fieldKind === "list" && f.listKind === "message" && Array.isArray(value)) {
-      for (let i = 0; i < value.length && found === undefined; i++) found = aliasedField(f.message, value[i]!, `${at}[${i}]`, registry);
+      for (let i = 0; i < value.length && found === undefined; i++) found = aliasedField(f.message, value[i]!, `${at}[${i}]`, registry, depth + 1);
     } else if (f.fieldKind === "map" && f.mapKind === "message" && isObject(value)) {
       for (const k of Object.keys(value)) {
-        found = aliasedField(f.message, value[k]!, `${at}.${k}`, registry);
+        found = aliasedField(f.message, value[k]!, `${at}.${k}`, registry, depth + 1);
         if (found !== undefined) break;
       }
     }
