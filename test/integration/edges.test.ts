@@ -42,3 +42,29 @@ describe("the demo's 24 h cap is exact", () => {
     assert.equal(err.errorInfo?.metadata["field"], "duration");
   });
 });
+
+describe("a request_id reused for a different request is refused", () => {
+  it("REST: the same body again is the same operation; another body with that id is 400 REQUEST_ID_REUSED", async () => {
+    const first = await post("/v1/demo:sleep", '{"duration":"60s","requestId":"edges-rest-1"}');
+    assert.equal(first.status, 200, first.text);
+    const retry = await post("/v1/demo:sleep", '{"request_id":"edges-rest-1","duration":"60.000s"}');
+    assert.equal(retry.json.name, first.json.name, retry.text);
+    const other = await post("/v1/demo:sleep", '{"duration":"61s","requestId":"edges-rest-1"}');
+    assert.equal(other.status, 400, other.text);
+    assert.equal(other.json.error.status, "INVALID_ARGUMENT");
+    const info = other.json.error.details.find((d: { "@type": string }) => d["@type"].endsWith("google.rpc.ErrorInfo"));
+    assert.equal(info.reason, "REQUEST_ID_REUSED");
+    const bad = other.json.error.details.find((d: { "@type": string }) => d["@type"].endsWith("google.rpc.BadRequest"));
+    assert.equal(bad.fieldViolations[0].field, "request_id");
+  });
+
+  it("gRPC: the same request again is the same operation; another with that id is INVALID_ARGUMENT REQUEST_ID_REUSED", async () => {
+    const first = await t.grpc.call(Demo.method.sleep, { duration: { seconds: 60n }, requestId: "edges-grpc-1" });
+    const retry = await t.grpc.call(Demo.method.sleep, { duration: { seconds: 60n }, requestId: "edges-grpc-1" });
+    assert.equal(retry.name, first.name);
+    const err = await callError(t.grpc.call(Demo.method.sleep, { duration: { seconds: 60n }, requestId: "edges-grpc-1", failWith: { code: 5 } }));
+    assert.equal(err.code, Code.INVALID_ARGUMENT);
+    assert.equal(err.errorInfo?.reason, "REQUEST_ID_REUSED");
+    assert.match(err.details, /used before for a different request/);
+  });
+});
