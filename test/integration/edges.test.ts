@@ -68,3 +68,51 @@ describe("a request_id reused for a different request is refused", () => {
     assert.match(err.details, /used before for a different request/);
   });
 });
+
+/** Every object of `value` holding "@type" has it first; returns how many it saw. */
+function assertTypeFirst(value: unknown, path = "$"): number {
+  if (value === null || typeof value !== "object") return 0;
+  let seen = 0;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => (seen += assertTypeFirst(v, `${path}[${i}]`)));
+    return seen;
+  }
+  const keys = Object.keys(value);
+  if (keys.includes("@type")) {
+    assert.equal(keys[0], "@type", `${path} starts with "@type": ${keys.join(",")}`);
+    seen++;
+  }
+  for (const k of keys) seen += assertTypeFirst((value as Record<string, unknown>)[k], `${path}.${k}`);
+  return seen;
+}
+
+describe("every Any in a REST answer starts with \"@type\"", () => {
+  it("metadata, response and error details of Get, Wait and List; details of an error body", async () => {
+    const ok = await post("/v1/demo:sleep", '{"duration":"0s"}');
+    assert.match(ok.text, /"metadata": \{\s*"@type": "type\.googleapis\.com\/longrun\.demo\.v1\.SleepMetadata"/);
+    const failing = await post(
+      "/v1/demo:sleep",
+      JSON.stringify({ failWith: { code: 9, message: "no", details: [{ reason: "R", domain: "d", "@type": "type.googleapis.com/google.rpc.ErrorInfo" }] } }),
+    );
+    for (const started of [ok, failing]) {
+      const waited = await post(`/v1/${started.json.name}:wait`, '{"timeout":"10s"}');
+      assert.equal(waited.json.done, true, waited.text);
+      const got = await fetch(`${t.url}/v1/${started.json.name}`);
+      const text = await got.text();
+      for (const raw of [waited.text, text]) {
+        const json = JSON.parse(raw);
+        assert.equal(Object.keys(json.metadata)[0], "@type", raw);
+        if (json.response) assert.equal(Object.keys(json.response)[0], "@type", raw);
+        else assert.equal(Object.keys(json.error.details[0])[0], "@type", raw);
+        assertTypeFirst(json);
+      }
+    }
+    const list = await fetch(`${t.url}/v1/operations?pageSize=100`);
+    const listed = JSON.parse(await list.text());
+    assert.ok(listed.operations.length >= 2 && assertTypeFirst(listed) >= listed.operations.length);
+
+    const refused = await post("/v1/demo:sleep", '{"duration":"-1s"}');
+    assert.equal(refused.status, 400);
+    assert.ok(assertTypeFirst(refused.json) >= 2, refused.text);
+  });
+});
