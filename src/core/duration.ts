@@ -17,3 +17,12 @@ export function nonNegativeDurationMs(field: string, duration: Duration): number
   if (seconds < 0 || nanos < 0) throw invalidArgument(field, "must not be negative");
   return seconds * 1000 + Math.floor(nanos / 1_000_000);
 }
+
+/**
+ * Whether a valid Duration is longer than `seconds` whole seconds, compared exactly (its seconds and nanos as
+ * integers: as float milliseconds, `86400.000000001s` would pass for `86400s`).
+ */
+export function durationExceeds(duration: Duration, seconds: number): boolean {
+  const max = BigInt(seconds);
+  return duration.seconds > max || (duration.seconds === max && duration.nanos > 0);
+}

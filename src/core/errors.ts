@@ -148,6 +148,8 @@ export const Reason = {
   LEASE_LOST: "LEASE_LOST",
   /** A start's request_id was used before by another caller or for another parent (AIP-155 idempotency is per caller). */
   REQUEST_ID_IN_USE: "REQUEST_ID_IN_USE",
+  /** A start's request_id was used before by the same caller for a different request; metadata `field`. */
+  REQUEST_ID_REUSED: "REQUEST_ID_REUSED",
   /** The call carries no credentials, and the server requires them. */
   CREDENTIALS_MISSING: "CREDENTIALS_MISSING",
   /** The API key is not one this server knows. */

@@ -3,10 +3,11 @@ import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { defineMethod } from "../runtime/methods.js";
 import { invalidArgument, RpcError } from "../core/errors.js";
 import { isErrorCode } from "../core/code.js";
-import { nonNegativeDurationMs } from "../core/duration.js";
+import { durationExceeds, nonNegativeDurationMs } from "../core/duration.js";
 import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../gen/longrun/demo/v1/demo_pb.js";
 
-const MAX_SLEEP_MS = 24 * 60 * 60 * 1000;
+/** The longest sleep, 24 h, compared exactly: `86400.000000001s` is refused. */
+const MAX_SLEEP_SECONDS = 24 * 60 * 60;
 /** Progress is reported about 20 times per sleep, at most once per second and at least every 10 ms. */
 const STEPS = 20;
 
@@ -20,8 +21,10 @@ export const sleep = defineMethod({
   response: SleepResponseSchema,
   metadata: SleepMetadataSchema,
   validate(request) {
-    const ms = request.duration ? nonNegativeDurationMs("duration", request.duration) : 0;
-    if (ms > MAX_SLEEP_MS) throw invalidArgument("duration", "must be at most 24h");
+    if (request.duration) {
+      nonNegativeDurationMs("duration", request.duration);
+      if (durationExceeds(request.duration, MAX_SLEEP_SECONDS)) throw invalidArgument("duration", "must be at most 24h");
+    }
     if (request.failWith && !isErrorCode(request.failWith.code)) {
       throw invalidArgument("fail_with.code", `must be a google.rpc.Code from 1 to 16, got ${request.failWith.code}`);
     }

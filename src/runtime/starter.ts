@@ -1,4 +1,4 @@
-import { toBinary, type Message } from "@bufbuild/protobuf";
+import { equals, fromBinary, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { Code } from "../core/code.js";
 import { invalidArgument, Reason, RpcError, shuttingDown } from "../core/errors.js";
 import { newOperationId } from "../core/ids.js";
@@ -63,7 +63,7 @@ export class Starter {
     // Checked before joining the group commit: an unstorable principal would fail every start sharing
     // its statement, not only its own.
     checkNewOperations(operations);
-    return sameCaller(operations[0]!, await this.creates.add(operations[0]!));
+    return sameStart(this.options.methods.require(fullName).definition, operations[0]!, await this.creates.add(operations[0]!));
   }
 
   /**
@@ -76,7 +76,8 @@ export class Starter {
     const operations = this.newOperations(fullName, requests, options);
     if (operations.length === 0) return [];
     const results = await this.options.store.create(operations, this.options.clock.now());
-    return results.map((r, i) => sameCaller(operations[i]!, r));
+    const { definition } = this.options.methods.require(fullName);
+    return results.map((r, i) => sameStart(definition, operations[i]!, r));
   }
 
   private newOperations(fullName: string, requests: readonly Message[], { principal, resource }: StartOptions): NewOperation[] {
@@ -118,15 +119,39 @@ export class Starter {
  * The operation a start created, or the one an earlier start with the same request id created — only if
  * that start was the same caller's, on the same parent and resource: a request id another caller chose
  * must not hand over its operation (AIP-155 promises idempotency to the caller retrying, not to others).
+ * And only for the same request: a request id reused for a different request is a client bug that would
+ * otherwise go unnoticed (the caller would wait on an operation doing something else), refused as Stripe
+ * and Twilio refuse a reused idempotency key.
  */
-function sameCaller(wanted: NewOperation, result: CreateResult): OperationRecord {
+function sameStart(definition: MethodDefinition, wanted: NewOperation, result: CreateResult): OperationRecord {
   const { record } = result;
-  if (result.created || (record.principal === wanted.principal && record.parent === wanted.parent && record.resource === wanted.resource)) {
-    return record;
+  if (result.created) return record;
+  if (record.principal !== wanted.principal || record.parent !== wanted.parent || record.resource !== wanted.resource) {
+    throw new RpcError(Code.ALREADY_EXISTS, "This request_id was already used by another caller or for another parent; choose a new one (a random UUID).", {
+      reason: Reason.REQUEST_ID_IN_USE,
+    });
   }
-  throw new RpcError(Code.ALREADY_EXISTS, "This request_id was already used by another caller or for another parent; choose a new one (a random UUID).", {
-    reason: Reason.REQUEST_ID_IN_USE,
-  });
+  if (!sameRequest(definition.request, record.request, wanted.request)) {
+    throw invalidArgument(
+      definition.requestIdField?.name ?? "request_id",
+      "this request_id was used before for a different request; retry with the same request, or choose a new id (a random UUID) for a new one",
+      Reason.REQUEST_ID_REUSED,
+    );
+  }
+  return record;
+}
+
+/**
+ * Whether two encodings of `schema` hold the same request. Equal bytes are the usual case (one encoder, one
+ * schema); else both are decoded and compared as messages, since map entries may be written in any order.
+ */
+function sameRequest(schema: DescMessage, stored: Uint8Array, given: Uint8Array): boolean {
+  if (stored.length === given.length && stored.every((b, i) => b === given[i])) return true;
+  try {
+    return equals(schema, fromBinary(schema, stored), fromBinary(schema, given));
+  } catch {
+    return false; // the stored bytes no longer decode with this schema: not the same request
+  }
 }
 
 /** A resource the store can keep, or INVALID_ARGUMENT: it comes from the request, so it is the caller's to fix. */

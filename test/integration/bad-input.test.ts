@@ -320,6 +320,7 @@ const BAD_SLEEP_FIELDS: readonly [field: string, value: string, reason: string][
   ["duration", '"-1s"', R_INVALID_ARGUMENT],
   ["duration", '"-0.000000001s"', R_INVALID_ARGUMENT],
   ["duration", '"86400.001s"', R_INVALID_ARGUMENT],
+  ["duration", '"86400.000000001s"', R_INVALID_ARGUMENT],
   ["duration", '"315576000000s"', R_INVALID_ARGUMENT],
   ["duration", '"-315576000000s"', R_INVALID_ARGUMENT],
   ["duration", '"315576000001s"', R_MALFORMED],
@@ -563,6 +564,7 @@ function buildCases(rng: Rng, tokens: Tokens): { rest: RestCase[]; grpc: GrpcCas
     sleep("duration max int64", { duration: { seconds: 2n ** 63n - 1n } }),
     sleep("duration 86401s", { duration: { seconds: 86_401n } }),
     sleep("duration 86400s+1ms", { duration: { seconds: 86_400n, nanos: 1_000_000 } }),
+    sleep("duration 86400s+1ns", { duration: { seconds: 86_400n, nanos: 1 } }),
     sleep("duration 2^62 s", { duration: { seconds: 2n ** 62n } }),
     // Not valid google.protobuf.Durations (nanos beyond ±999,999,999, or of the other sign, or seconds beyond
     // ±315,576,000,000). Was a bug: {nanos: 1.5e9} was accepted and slept 1.5 s.

@@ -142,11 +142,14 @@ describe("Operations over gRPC", () => {
     await t.grpc.call(ops.cancelOperation, { name: op.name });
   });
 
-  it("a request_id makes the start idempotent (AIP-155)", async () => {
+  it("a request_id makes the start idempotent (AIP-155); reused for a different request it is REQUEST_ID_REUSED", async () => {
     const requestId = "7c5e1f3a-5a4e-4e8f-9d5e-0a1b2c3d4e5f";
     const first = await sleep(0, { requestId });
-    const again = await sleep(5000, { requestId });
+    const again = await sleep(0, { requestId });
     assert.equal(again.name, first.name);
+    const reused = await callError(sleep(5000, { requestId }));
+    assert.equal(reused.code, Code.INVALID_ARGUMENT);
+    assert.equal(reused.errorInfo?.reason, "REQUEST_ID_REUSED");
     const other = await sleep(0, { requestId: "another-id" });
     assert.notEqual(other.name, first.name);
   });

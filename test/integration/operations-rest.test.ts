@@ -59,7 +59,7 @@ describe("Operations over REST (wire details real clients depend on)", () => {
     const done = await wait(op.name);
     assert.deepEqual(done.error, { code: 9, message: "not now" });
     assert.equal(done.response, undefined);
-    const again = await start({ duration: "5s", requestId: "snake-case-1" });
+    const again = await start({ duration: "0s", failWith: { code: 9, message: "not now" }, requestId: "snake-case-1" });
     assert.equal(again.name, op.name, "requestId and request_id are the same field");
   });
 

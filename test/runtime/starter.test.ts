@@ -54,6 +54,35 @@ describe("Starter", () => {
     f.close();
   });
 
+  it("a request_id reused by its caller for a different request is INVALID_ARGUMENT REQUEST_ID_REUSED, one start or a batch", async () => {
+    const { f, starter } = setUp();
+    const first = await starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "r-1", duration: { seconds: 1n } }));
+    const same = await starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "r-1", duration: { seconds: 1n } }));
+    assert.equal(same.name, first.name, "the same request again is a retry");
+    for (const different of [
+      create(SleepRequestSchema, { requestId: "r-1", duration: { seconds: 2n } }),
+      create(SleepRequestSchema, { requestId: "r-1" }),
+      create(SleepRequestSchema, { requestId: "r-1", duration: { seconds: 1n }, failWith: { code: 5 } }),
+    ]) {
+      for (const start of [() => starter.startOperation(SLEEP, different), () => starter.startOperations(SLEEP, [different])]) {
+        const err = await start().then(
+          () => assert.fail("a different request got the first operation"),
+          (e: unknown) => e as RpcError,
+        );
+        assert.equal(err.code, Code.INVALID_ARGUMENT);
+        assert.equal(err.reason, Reason.REQUEST_ID_REUSED);
+        assert.equal(err.metadata["field"], "request_id");
+        assert.match(err.message, /used before for a different request/);
+        assert.ok(!err.message.includes(first.name));
+      }
+    }
+    // Another caller still gets ALREADY_EXISTS (it is not told whether the request differs).
+    const other = create(SleepRequestSchema, { requestId: "r-1", duration: { seconds: 9n } });
+    await assert.rejects(starter.startOperation(SLEEP, other, { principal: "user:mallory" }), code(Code.ALREADY_EXISTS));
+    assert.equal((await f.store.list({ parent: "", limit: 10, now: f.clock.now() })).length, 1);
+    f.close();
+  });
+
   it("the method's validate refuses the start; a batch with one invalid request creates nothing", async () => {
     const { f, starter } = setUp({
       validate: (request) => {

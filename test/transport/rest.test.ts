@@ -517,6 +517,37 @@ describe("REST server", () => {
       assertError(r, 400, "INVALID_ARGUMENT", Reason.MALFORMED_REQUEST);
     });
 
+    it("refuses duplicate keys at any depth, and a field given under both its names, naming the key", async () => {
+      const refused: [string, string, RegExp][] = [
+        ["/v1/demo:sleep", '{"duration":"1s","duration":"2s"}', /"duration" appears more than once/],
+        ["/v1/demo:sleep", '{"failWith":{"code":5,"message":"a","code":6}}', /"code" appears more than once \(at "failWith\.code"\)/],
+        ["/v1/demo:sleep", '{"failWith":{"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"A","reason":"B"}]}}', /at "failWith\.details\[0\]\.reason"/],
+        ["/v1/demo:sleep", '{"duration":"1s","dur\\u0061tion":"2s"}', /"duration" appears more than once/],
+        ["/v1/demo:sleep", '{"requestId":"a","request_id":"a"}', /"requestId" and "request_id" name the same field/],
+        ["/v1/demo:sleep", '{"fail_with":{"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R","domain":"d"},{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[],"field_violations":[]}]}}', /at "fail_with\.details\[1\]\.fieldViolations"/],
+        ["/v1/kitchens/1:typed", '{"pageSize":1,"page_size":2}', /"pageSize" and "page_size"/],
+        ["/v1/kitchens/1:typed", '{"labels":{"a":"1","a":"2"}}', /at "labels\.a"/],
+        ["/v1/inners/i1/kitchen", '{"n":1,"n":2}', /"n" appears more than once/],
+      ];
+      for (const [path, body, message] of refused) {
+        const r = await call(path.startsWith("/v1/inners") ? "PATCH" : "POST", path, body);
+        const e = assertError(r, 400, "INVALID_ARGUMENT", Reason.MALFORMED_REQUEST);
+        assert.match(e.message, message, body);
+        const badRequest = e.details.find((d: { "@type": string }) => d["@type"] === "type.googleapis.com/google.rpc.BadRequest");
+        assert.ok(badRequest?.fieldViolations?.[0]?.field, `a field violation names the key: ${r.text}`);
+      }
+      // Equal keys in different objects, a map's keys that only look like two names of one field, and
+      // strings holding quotes, braces and escapes are fine.
+      const accepted: [string, string][] = [
+        ["/v1/demo:sleep", '{"duration":"1s","failWith":{"code":5,"message":"duration \\"x\\" {,} [","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R","metadata":{"a_b":"1","aB":"2"}},{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R"}]}}'],
+        ["/v1/kitchens/1:typed", '{"labels":{"page_size":"1","pageSize":"2"},"inner":{"id":"x","n":1},"tags":["a","a"]}'],
+      ];
+      for (const [path, body] of accepted) {
+        const r = await call("POST", path, body);
+        assert.equal(r.status, 200, `${body}: ${r.text}`);
+      }
+    });
+
     it("accepts :cancel with no body (Python) and a body repeating the path name", async () => {
       let r = await call("POST", "/v1/operations/abc:cancel");
       assert.equal(r.status, 200, r.text);

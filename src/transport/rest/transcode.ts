@@ -17,6 +17,7 @@ import { malformedRequest, type RpcError } from "../../core/errors.js";
 import { canonicalPath, fieldByName, resolveFieldPath } from "../../http/fields.js";
 import type { PathTemplate } from "../../http/path-template.js";
 import type { QueryParam } from "./query.js";
+import { checkDuplicateKeys } from "./json-keys.js";
 
 /**
  * HTTP request → request message, per google/api/http.proto:
@@ -108,6 +109,8 @@ function readBody(binding: RequestBinding, text: string, registry: Registry): Me
     throw malformedRequest("This method does not take a request body.");
   }
   const json = parseJsonText(text);
+  if (binding.body === "all") checkDuplicateKeys(text, json, input, registry);
+  else checkDuplicateKeys(text, { [binding.body.jsonName]: json }, input, registry);
   try {
     if (binding.body === "all") return fromJson(input, json, { registry });
     return fromJson(input, { [binding.body.name]: json }, { registry });
