@@ -5,7 +5,7 @@ import { Reason, type RpcError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import { failureStatus } from "../status.js";
-import { stringifyJson } from "./json.js";
+import { stringifyJson, typeFirst } from "./json.js";
 
 /**
  * The one place REST error bodies are built (AIP-193 HTTP/JSON envelope), from the status failureStatus
@@ -81,8 +81,3 @@ function detailToJson(detail: Any, registry: Registry, log: Logger): JsonValue |
   }
 }
 
-/** `{"@type": ..., ...}`, the order Google writes (the codec puts "@type" last). */
-function typeFirst(json: JsonValue): JsonValue {
-  if (json === null || typeof json !== "object" || Array.isArray(json) || !("@type" in json)) return json;
-  return { "@type": json["@type"]!, ...json };
-}
