@@ -1,5 +1,6 @@
 import type { DescMessage, JsonObject, JsonValue, Registry } from "@bufbuild/protobuf";
 import { malformedRequest, type RpcError } from "../../core/errors.js";
+import { SPECIAL_JSON } from "./well-known.js";
 
 /**
  * Duplicate keys in a request body, refused as protobuf's JSON parsers refuse them (JSON.parse silently keeps
@@ -91,26 +92,6 @@ function pathOf(stack: readonly Frame[]): string {
   }
   return path;
 }
-
-/** Well-known types whose JSON form is not an object of their fields (Struct's keys are data). */
-const SPECIAL_JSON = new Set([
-  "google.protobuf.Struct",
-  "google.protobuf.Value",
-  "google.protobuf.ListValue",
-  "google.protobuf.Duration",
-  "google.protobuf.Timestamp",
-  "google.protobuf.FieldMask",
-  "google.protobuf.Empty",
-  "google.protobuf.DoubleValue",
-  "google.protobuf.FloatValue",
-  "google.protobuf.Int64Value",
-  "google.protobuf.UInt64Value",
-  "google.protobuf.Int32Value",
-  "google.protobuf.UInt32Value",
-  "google.protobuf.BoolValue",
-  "google.protobuf.StringValue",
-  "google.protobuf.BytesValue",
-]);
 
 /** protobuf's default recursion limit. */
 const MAX_DEPTH = 100;

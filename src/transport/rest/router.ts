@@ -84,16 +84,7 @@ export class Router {
   /** Finds the route for a request. Throws RpcError (400) for a path with malformed percent-encoding. */
   lookup(method: string, rawPath: string): RouteLookup {
     if (rawPath.charCodeAt(0) !== 47 /* / */) return UNKNOWN_PATH;
-    const segs = rawPath.slice(1).split("/");
-    const last = segs[segs.length - 1]!;
-    const colon = last.lastIndexOf(":");
-    let verb: string | undefined;
-    let verbSegs: string[] | undefined;
-    if (colon !== -1) {
-      verb = last.slice(colon + 1);
-      verbSegs = segs.slice(0, -1);
-      verbSegs.push(last.slice(0, colon));
-    }
+    const { segs, verb, verbSegs } = splitPath(rawPath);
     const best = bestMatch(this.byMethod.get(method) ?? this.anyMethod, segs, verb, verbSegs);
     if (best !== undefined) {
       return { kind: "match", match: { route: best.route, values: variableValues(best.route.template, best.segs) } };
@@ -105,16 +96,7 @@ export class Router {
   /** The HTTP methods bound at a path (a CORS preflight's Allow-Methods); none for an unknown path. */
   methodsAt(rawPath: string): string[] {
     if (rawPath.charCodeAt(0) !== 47 /* / */) return [];
-    const segs = rawPath.slice(1).split("/");
-    const last = segs[segs.length - 1]!;
-    const colon = last.lastIndexOf(":");
-    let verb: string | undefined;
-    let verbSegs: string[] | undefined;
-    if (colon !== -1) {
-      verb = last.slice(colon + 1);
-      verbSegs = segs.slice(0, -1);
-      verbSegs.push(last.slice(0, colon));
-    }
+    const { segs, verb, verbSegs } = splitPath(rawPath);
     const allowed = new Set<string>();
     for (const r of this.routes) {
       if (r.httpMethod === "*") continue;
@@ -196,4 +178,18 @@ function multiCapturesEncodedSlash(c: Candidate): boolean {
     for (let i = partIndex(c.route.template, v.start, c.segs.length); i < end; i++) if (ENCODED_SLASH.test(c.segs[i]!)) return true;
   }
   return false;
+}
+
+/**
+ * A path's segments, and, when its last segment has a `:verb`, the verb and the segments without it (a
+ * route may bind either reading: `{name=operations/**}` takes `abc:cancel` whole).
+ */
+function splitPath(rawPath: string): { segs: string[]; verb: string | undefined; verbSegs: string[] | undefined } {
+  const segs = rawPath.slice(1).split("/");
+  const last = segs[segs.length - 1]!;
+  const colon = last.lastIndexOf(":");
+  if (colon === -1) return { segs, verb: undefined, verbSegs: undefined };
+  const verbSegs = segs.slice(0, -1);
+  verbSegs.push(last.slice(0, colon));
+  return { segs, verb: last.slice(colon + 1), verbSegs };
 }

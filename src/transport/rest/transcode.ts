@@ -18,6 +18,7 @@ import { canonicalPath, fieldByName, resolveFieldPath } from "../../http/fields.
 import type { PathTemplate } from "../../http/path-template.js";
 import type { QueryParam } from "./query.js";
 import { checkDuplicateKeys } from "./json-keys.js";
+import { STRING_JSON_MESSAGES, WRAPPERS } from "./well-known.js";
 
 /**
  * HTTP request → request message, per google/api/http.proto:
@@ -188,25 +189,6 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 // ---- Query parameters ----
-
-const WRAPPERS = new Set([
-  "google.protobuf.DoubleValue",
-  "google.protobuf.FloatValue",
-  "google.protobuf.Int64Value",
-  "google.protobuf.UInt64Value",
-  "google.protobuf.Int32Value",
-  "google.protobuf.UInt32Value",
-  "google.protobuf.BoolValue",
-  "google.protobuf.StringValue",
-  "google.protobuf.BytesValue",
-]);
-/** Message types whose proto3 JSON form is a string, so a query parameter can carry them. */
-const STRING_JSON_MESSAGES = new Set([
-  "google.protobuf.Duration",
-  "google.protobuf.Timestamp",
-  "google.protobuf.FieldMask",
-  "google.protobuf.Value",
-]);
 
 /**
  * A query (or path) string as the proto3 JSON value of a field's element type: the reader then does the
