@@ -61,6 +61,12 @@ export const DEFAULTS = {
   authFile: setting<string | undefined>(undefined, "none", "the auth file: API keys, JWT issuer, roles, bindings", "--auth", "LONGRUN_AUTH"),
   apiKey: setting<string | undefined>(undefined, "none", "an API key, sent as x-goog-api-key", "--api-key", "LONGRUN_API_KEY"),
   token: setting<string | undefined>(undefined, "none", "a bearer token (JWT), sent as authorization: Bearer", "--token", "LONGRUN_TOKEN"),
+  // What one operation may hold, encoded (docs/api.md, "Limits"): the three caps and a name together stay
+  // well under maxListResponseBytes, so an operation always fits on a List page of its own.
+  maxResponseBytes: setting(1024 * 1024, "1 MiB", "largest response an operation may hold (encoded); a larger one fails the operation RESOURCE_EXHAUSTED"),
+  maxMetadataBytes: setting(256 * 1024, "256 KiB", "largest metadata an operation may hold (encoded); a larger ctx.progress is refused RESOURCE_EXHAUSTED"),
+  maxErrorBytes: setting(64 * 1024, "64 KiB", "largest error (encoded google.rpc.Status) an operation may hold; a larger one is truncated"),
+  maxListResponseBytes: setting(2 * 1024 * 1024, "2 MiB", "ListOperations stops filling a page before its encoded size would pass this"),
 } as const;
 
 export type DefaultName = keyof typeof DEFAULTS;

@@ -169,6 +169,12 @@ export const Reason = {
   IAM_PERMISSION_DENIED: "IAM_PERMISSION_DENIED",
   /** A bug in longrun; the message says no more than that. */
   INTERNAL: "INTERNAL",
+  /**
+   * What an operation would hold is over this server's cap (`maxResponseBytes`, `maxMetadataBytes`): the
+   * operation's error when its handler's response is too large, the rejection of a too large ctx.progress.
+   * Metadata `field` ("response" or "metadata"), `size`, `limit`.
+   */
+  OPERATION_TOO_LARGE: "OPERATION_TOO_LARGE",
 } as const;
 
 /**
@@ -317,4 +323,15 @@ export function callerGone(message: string): RpcError {
 /** A bug or an unexpected failure: the wire never carries its cause. */
 export function internalError(): RpcError {
   return new RpcError(Code.INTERNAL, "Internal error.", { reason: Reason.INTERNAL });
+}
+
+/**
+ * RESOURCE_EXHAUSTED: the operation's `field` ("response", "metadata") would be `size` bytes encoded, over the
+ * `limit`. The message says only the sizes, never the oversized content.
+ */
+export function operationTooLarge(field: "response" | "metadata", size: number, limit: number): RpcError {
+  return new RpcError(Code.RESOURCE_EXHAUSTED, `The operation's ${field} is ${size} bytes, over the ${limit}-byte limit.`, {
+    reason: Reason.OPERATION_TOO_LARGE,
+    metadata: { field, size: String(size), limit: String(limit) },
+  });
 }

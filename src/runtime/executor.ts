@@ -1,9 +1,10 @@
 import { create, fromBinary, toBinary, type Message, type Registry } from "@bufbuild/protobuf";
 import type { Status } from "../gen/google/rpc/status_pb.js";
 import { Code } from "../core/code.js";
-import { leaseLost, RpcError, toRpcError } from "../core/errors.js";
+import { DEFAULTS } from "../core/defaults.js";
+import { leaseLost, operationTooLarge, RpcError, toRpcError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { OperationRecord, ProgressUpdate, Store } from "../store/store.js";
+import type { OperationRecord, ProgressUpdate, Store, StoredAny } from "../store/store.js";
 import type { Clock } from "./clock.js";
 import type { OperationContext } from "./methods.js";
 import type { MethodRegistry } from "./registry.js";
@@ -12,6 +13,22 @@ import { cancelledStatus, encodeError, packStored, servableStatus, statusOf } fr
 import type { ResultWriter } from "./writer.js";
 
 type Outcome = { response: Message } | { error: Status };
+
+/** What one operation may hold, in encoded bytes (docs/api.md, "Limits"). */
+export interface OperationLimits {
+  /** A larger response fails the operation RESOURCE_EXHAUSTED instead of being stored. @default DEFAULTS.maxResponseBytes (1 MiB) */
+  maxResponseBytes: number;
+  /** A ctx.progress making the metadata larger is refused RESOURCE_EXHAUSTED. @default DEFAULTS.maxMetadataBytes (256 KiB) */
+  maxMetadataBytes: number;
+  /** A larger error (google.rpc.Status) is stored truncated. @default DEFAULTS.maxErrorBytes (64 KiB) */
+  maxErrorBytes: number;
+}
+
+export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
+  maxResponseBytes: DEFAULTS.maxResponseBytes.value,
+  maxMetadataBytes: DEFAULTS.maxMetadataBytes.value,
+  maxErrorBytes: DEFAULTS.maxErrorBytes.value,
+};
 
 export interface ExecutorOptions {
   methods: MethodRegistry;
@@ -26,6 +43,8 @@ export interface ExecutorOptions {
   concurrency: number;
   /** A handler returned: its slot is free for the next claim. */
   onSlotFreed: () => void;
+  /** @default DEFAULT_OPERATION_LIMITS */
+  limits?: OperationLimits;
 }
 
 /**
@@ -41,7 +60,11 @@ export class Executor {
   /** Called once `running` is empty: what a stop waits for, within its grace period. */
   private readonly onIdle: (() => void)[] = [];
 
-  constructor(private readonly options: ExecutorOptions) {}
+  private readonly limits: OperationLimits;
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.limits = options.limits ?? DEFAULT_OPERATION_LIMITS;
+  }
 
   get freeSlots(): number {
     return this.options.concurrency - this.handlersRunning;
@@ -163,9 +186,13 @@ export class Executor {
     const { codec, definition } = method;
     const metadata = codec.encode(codec.final(operation.metadata, this.options.clock.now(), cancelled));
     const fenced = { id: record.id, name: record.name, principal: record.principal, resource: record.resource, attempt: record.attempt, metadata };
-    return "response" in outcome
-      ? { ...fenced, response: packStored(definition.response.typeName, toBinary(definition.response, outcome.response)) }
-      : { ...fenced, error: encodeError(outcome.error) };
+    const { maxResponseBytes, maxErrorBytes } = this.limits;
+    if ("error" in outcome) return { ...fenced, error: encodeError(outcome.error, maxErrorBytes) };
+    const response = toBinary(definition.response, outcome.response);
+    if (response.byteLength <= maxResponseBytes) return { ...fenced, response: packStored(definition.response.typeName, response) };
+    // Stored whole, one such operation would make every List page holding it too large for clients.
+    this.options.log(`${record.name}: the handler's response is ${response.byteLength} bytes, over the ${maxResponseBytes}-byte limit; the operation fails RESOURCE_EXHAUSTED`);
+    return { ...fenced, error: encodeError(operationTooLarge("response", response.byteLength, maxResponseBytes).toOperationStatus(), maxErrorBytes) };
   }
 
   private contextFor(operation: RunningOperation): OperationContext {
@@ -182,17 +209,23 @@ export class Executor {
         return operation.metadata;
       },
       async progress(partial: object): Promise<void> {
-        operation.metadata = operation.method.codec.merge(operation.metadata, partial);
+        const { codec } = operation.method;
+        const merged = codec.merge(operation.metadata, partial);
+        const encoded = codec.encode(merged);
+        const { maxMetadataBytes } = executor.limits;
+        // Refused whole: the operation keeps its metadata as it was, and goes on.
+        if (encoded.value.byteLength > maxMetadataBytes) throw operationTooLarge("metadata", encoded.value.byteLength, maxMetadataBytes);
+        operation.metadata = merged;
         if (operation.phase === "deleted") return;
-        const applied = await executor.writeProgress(operation);
+        const applied = await executor.writeProgress(operation, encoded);
         if (!applied && !operation.wasDeleted) throw leaseLost(operation.record.name);
       },
     } as OperationContext;
   }
 
   /** Queues the current metadata; a write still queued for this operation takes it instead of a new one. */
-  private writeProgress(operation: RunningOperation): Promise<boolean> {
-    const metadata = operation.method.codec.encode(operation.metadata);
+  private writeProgress(operation: RunningOperation, encoded?: StoredAny): Promise<boolean> {
+    const metadata = encoded ?? operation.method.codec.encode(operation.metadata);
     const pending = operation.pendingProgress;
     if (pending) {
       pending.update.metadata = metadata;

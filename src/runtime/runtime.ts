@@ -40,6 +40,12 @@ export interface RuntimeOptions {
   retentionMs?: number;
   /** How often expired done operations are deleted (they are invisible from expiry on). @default 1 hour */
   purgeIntervalMs?: number;
+  /** Largest response an operation may hold, encoded: a larger one fails it RESOURCE_EXHAUSTED. @default 1 MiB */
+  maxResponseBytes?: number;
+  /** Largest metadata an operation may hold, encoded: a ctx.progress making it larger is refused RESOURCE_EXHAUSTED. @default 256 KiB */
+  maxMetadataBytes?: number;
+  /** Largest error (encoded google.rpc.Status) an operation may hold: a larger one is stored truncated. @default 64 KiB */
+  maxErrorBytes?: number;
   /** Identifies this instance in leases. @default `${hostname}:${pid}:${random}` */
   instanceId?: string;
   /** Where unexpected errors (store failures in the background) are reported. @default standard error */
@@ -91,6 +97,11 @@ export class Runtime implements LocalFinishes {
       log,
       concurrency: options.concurrency ?? DEFAULTS.concurrency.value,
       onSlotFreed: () => claimer.slotFreed(),
+      limits: {
+        maxResponseBytes: options.maxResponseBytes ?? DEFAULTS.maxResponseBytes.value,
+        maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes.value,
+        maxErrorBytes: options.maxErrorBytes ?? DEFAULTS.maxErrorBytes.value,
+      },
     });
     const claimer: Claimer = new Claimer({
       store,

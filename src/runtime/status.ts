@@ -13,8 +13,29 @@ export function cancelledStatus(): Status {
   return statusOf(Code.CANCELLED, "The operation was cancelled.");
 }
 
-export function encodeError(status: Status): StoredError {
-  return { code: status.code, message: status.message, status: toBinary(StatusSchema, status) };
+/**
+ * The stored form of an operation's error. One over `maxBytes` encoded (message and details) is stored
+ * truncated: the same code, the message cut (at a character boundary) and followed by a note saying so, the
+ * details dropped — an operation must never hold more than a List page can carry.
+ */
+export function encodeError(status: Status, maxBytes: number = Number.POSITIVE_INFINITY): StoredError {
+  const bytes = toBinary(StatusSchema, status);
+  if (bytes.byteLength <= maxBytes) return { code: status.code, message: status.message, status: bytes };
+  const note = ` … [truncated: the error was ${bytes.byteLength} bytes, over the ${maxBytes}-byte limit${status.details.length > 0 ? "; its details were dropped" : ""}]`;
+  // Room for the code and the message's tag and length (at most 6 + 6 bytes) besides the note.
+  const room = Math.max(0, maxBytes - 12 - Buffer.byteLength(note));
+  const message = utf8Prefix(status.message, room) + note;
+  const truncated = create(StatusSchema, { code: status.code, message });
+  return { code: truncated.code, message, status: toBinary(StatusSchema, truncated) };
+}
+
+/** The longest prefix of `text` at most `maxBytes` long in UTF-8, cut between characters. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  const encoded = Buffer.from(text, "utf8");
+  if (encoded.byteLength <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && ((encoded[end] ?? 0) & 0xc0) === 0x80) end--; // not inside a multi-byte character
+  return encoded.subarray(0, end).toString("utf8");
 }
 
 export function packStored(typeName: string, value: Uint8Array): StoredAny {
