@@ -32,9 +32,9 @@ import { jsonLinesAuditSink, type AuditSink } from "./service/audit.js";
 import { consoleLogger } from "./core/logger.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
-type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log">;
+type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log" | "maxResponseBytes" | "maxMetadataBytes" | "maxErrorBytes">;
 /** What the server passes on to the Operations service (documented in OperationsServiceOptions). */
-type ServiceSettings = Pick<OperationsServiceOptions, "maxWaitMs" | "defaultPageSize" | "maxPageSize" | "filterDialect" | "filterRequired">;
+type ServiceSettings = Pick<OperationsServiceOptions, "maxWaitMs" | "defaultPageSize" | "maxPageSize" | "maxListResponseBytes" | "filterDialect" | "filterRequired">;
 
 export interface ServerOptions extends RuntimeSettings, ServiceSettings {
   store: Store;
@@ -157,6 +157,9 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     retryBackoff: options.retryBackoff,
     retentionMs: options.retentionMs,
     purgeIntervalMs: options.purgeIntervalMs,
+    maxResponseBytes: options.maxResponseBytes,
+    maxMetadataBytes: options.maxMetadataBytes,
+    maxErrorBytes: options.maxErrorBytes,
     log: options.log,
   });
   const service = new OperationsService({
@@ -164,6 +167,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     runtime,
     defaultPageSize: options.defaultPageSize,
     maxPageSize: options.maxPageSize,
+    maxListResponseBytes: options.maxListResponseBytes,
     filterDialect: options.filterDialect,
     filterRequired: options.filterRequired,
     maxWaitMs: options.maxWaitMs,

@@ -21,3 +21,24 @@ export function toOperation(record: Omit<OperationView, "id">): Operation {
 function toAny(stored: StoredAny): Any {
   return create(AnySchema, { typeUrl: stored.typeUrl, value: stored.value });
 }
+
+/**
+ * Tags, lengths and fixed fields an operation adds to its parts' bytes on the wire, at most: the operation's
+ * own tag and length in a ListOperationsResponse, the name's, metadata's and result's (and their Anys'
+ * type URL and value), `done`.
+ */
+const OPERATION_OVERHEAD_BYTES = 48;
+
+/**
+ * An upper bound of the operation's encoded size (binary protobuf, as an element of
+ * ListOperationsResponse.operations), from the lengths of the stored bytes: nothing is encoded again.
+ */
+export function encodedSizeBound(record: Omit<OperationView, "id">): number {
+  let size = OPERATION_OVERHEAD_BYTES + Buffer.byteLength(record.name);
+  if (record.metadata) size += Buffer.byteLength(record.metadata.typeUrl) + record.metadata.value.byteLength;
+  if (record.state === "done") {
+    if (record.error) size += record.error.status.byteLength;
+    else if (record.response) size += Buffer.byteLength(record.response.typeUrl) + record.response.value.byteLength;
+  }
+  return size;
+}

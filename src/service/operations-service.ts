@@ -18,7 +18,7 @@ import type { OperationView, Store } from "../store/store.js";
 import type { Runtime, StartOptions } from "../runtime/runtime.js";
 import type { CallContext } from "./endpoint.js";
 import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema } from "../filter/index.js";
-import { toOperation } from "./operation.js";
+import { encodedSizeBound, toOperation } from "./operation.js";
 import { PageTokens } from "./page-token.js";
 import { Waiters } from "./waiters.js";
 import { Batcher } from "../runtime/batch.js";
@@ -34,6 +34,12 @@ export interface OperationsServiceOptions {
   defaultPageSize?: number;
   /** Larger page sizes are coerced down to this (AIP-158). @default DEFAULTS.maxPageSize (1000) */
   maxPageSize?: number;
+  /**
+   * A ListOperations page stops before its operations' encoded size (binary protobuf) would pass this: it
+   * may hold fewer than page_size (AIP-158), and an operation larger than this on its own is served alone.
+   * @default DEFAULTS.maxListResponseBytes (2 MiB: under grpc-js's 4 MiB receive limit)
+   */
+  maxListResponseBytes?: number;
   /** The longest a WaitOperation call waits, whatever its timeout. @default DEFAULTS.maxWaitMs (60 s) */
   maxWaitMs?: number;
   pageTokens?: PageTokens;
@@ -52,6 +58,9 @@ export interface OperationsServiceOptions {
   clock?: () => number;
 }
 
+/** Room kept in a List page's byte budget for its next_page_token and its tag. */
+const PAGE_TOKEN_ROOM_BYTES = 1024;
+
 /** The longest gap kept between an RPC deadline and the Wait's answer, so the answer beats the deadline. */
 const MAX_DEADLINE_MARGIN_MS = 1000;
 const MIN_DEADLINE_MARGIN_MS = 20;
@@ -67,6 +76,7 @@ export class OperationsService {
   private readonly defaultPageSize: number;
   private readonly maxPageSize: number;
   private readonly maxWaitMs: number;
+  private readonly maxListResponseBytes: number;
   private readonly pageTokens: PageTokens;
   private readonly filterSchema: FilterSchema;
   private readonly filterDialect: FilterDialect;
@@ -87,6 +97,7 @@ export class OperationsService {
     this.defaultPageSize = options.defaultPageSize ?? DEFAULTS.defaultPageSize.value;
     this.maxPageSize = options.maxPageSize ?? DEFAULTS.maxPageSize.value;
     this.maxWaitMs = options.maxWaitMs ?? DEFAULTS.maxWaitMs.value;
+    this.maxListResponseBytes = options.maxListResponseBytes ?? DEFAULTS.maxListResponseBytes.value;
     this.pageTokens = options.pageTokens ?? new PageTokens();
     this.filterSchema = options.filterSchema ?? buildFilterSchema([...options.runtime.methods.values()].map((m) => m.metadata));
     this.filterDialect = options.filterDialect ?? aip160Dialect;
@@ -121,11 +132,25 @@ export class OperationsService {
     const bound = { name: request.name, filter: request.filter, resource };
     const after = request.pageToken === "" ? undefined : this.pageTokens.read(request.pageToken, bound, now);
     const records = await this.store.list({ parent, resource, filter, after, limit: pageSize + 1, now });
-    const page = records.slice(0, pageSize);
+    const page = this.fill(records, pageSize);
     const last = page[page.length - 1];
     const nextPageToken =
-      records.length > pageSize && last ? this.pageTokens.issue({ createTime: last.createTime, id: last.id }, bound, now) : "";
+      records.length > page.length && last ? this.pageTokens.issue({ createTime: last.createTime, id: last.id }, bound, now) : "";
     return create(ListOperationsResponseSchema, { operations: page.map(toOperation), nextPageToken });
+  }
+
+  /**
+   * The first records, at most `pageSize`, whose encoded size stays within the byte budget (less room for
+   * the next page token); the first always, whatever its size.
+   */
+  private fill<T extends OperationView>(records: readonly T[], pageSize: number): T[] {
+    let budget = this.maxListResponseBytes - PAGE_TOKEN_ROOM_BYTES;
+    let count = 0;
+    for (; count < Math.min(pageSize, records.length); count++) {
+      budget -= encodedSizeBound(records[count]!);
+      if (budget < 0 && count > 0) break;
+    }
+    return records.slice(0, count);
   }
 
   async deleteOperation(request: DeleteOperationRequest): Promise<Empty> {
