@@ -8,7 +8,7 @@ import { OperationNames } from "../../src/core/names.js";
 import { defineMethod, type MethodDeclaration, type OperationContext } from "../../src/runtime/methods.js";
 import { MethodRegistry } from "../../src/runtime/registry.js";
 import { ResultWriter } from "../../src/runtime/writer.js";
-import { Executor } from "../../src/runtime/executor.js";
+import { Executor, type OperationLimits } from "../../src/runtime/executor.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { OperationRecord, Store } from "../../src/store/store.js";
 import { Demo, SleepRequestSchema, SleepMetadataSchema, SleepResponseSchema, type SleepRequest, type SleepResponse } from "../../src/gen/longrun/demo/v1/demo_pb.js";
@@ -91,7 +91,7 @@ export function fixture(declarations: readonly MethodDeclaration[], store?: (pat
 }
 
 /** A writer and an executor over the fixture's store, as the runtime composes them. */
-export function executorOf(f: Fixture, options: { concurrency?: number; onSlotFreed?: () => void; store?: Store } = {}) {
+export function executorOf(f: Fixture, options: { concurrency?: number; onSlotFreed?: () => void; store?: Store; limits?: OperationLimits } = {}) {
   const store = options.store ?? f.store;
   const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false });
   const executor = new Executor({
@@ -103,6 +103,7 @@ export function executorOf(f: Fixture, options: { concurrency?: number; onSlotFr
     log: f.log,
     concurrency: options.concurrency ?? 8,
     onSlotFreed: options.onSlotFreed ?? (() => undefined),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   return { writer, executor };
 }
