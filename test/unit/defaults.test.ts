@@ -34,3 +34,12 @@ describe("docs/configuration.md against DEFAULTS", () => {
     }
   });
 });
+
+describe("the per-operation caps against the List page budget", () => {
+  it("an operation within every cap (and a name) fits in a page on its own", () => {
+    const { maxResponseBytes, maxMetadataBytes, maxErrorBytes, maxListResponseBytes } = DEFAULTS;
+    const nameAndOverhead = 64 * 1024;
+    assert.ok(maxResponseBytes.value + maxMetadataBytes.value + maxErrorBytes.value + nameAndOverhead < maxListResponseBytes.value);
+    assert.ok(maxListResponseBytes.value <= DEFAULTS.maxReceiveMessageBytes.value / 2, "half of grpc-js's default receive limit");
+  });
+});
