@@ -61,6 +61,13 @@ export const DEFAULTS = {
   authFile: setting<string | undefined>(undefined, "none", "the auth file: API keys, JWT issuer, roles, bindings", "--auth", "LONGRUN_AUTH"),
   apiKey: setting<string | undefined>(undefined, "none", "an API key, sent as x-goog-api-key", "--api-key", "LONGRUN_API_KEY"),
   token: setting<string | undefined>(undefined, "none", "a bearer token (JWT), sent as authorization: Bearer", "--token", "LONGRUN_TOKEN"),
+  // REST limits beyond the body's (docs/api.md, "Limits").
+  maxDrainBytes: setting(
+    64 * 1024 * 1024,
+    "64 MiB",
+    "most of an oversized REST body read and discarded so the client gets its 413; past it the connection is closed",
+  ),
+  maxHeaderBytes: setting(16 * 1024, "16 KiB", "largest REST request line and headers, the URL included (node:http's maxHeaderSize); larger is 431"),
 } as const;
 
 export type DefaultName = keyof typeof DEFAULTS;
