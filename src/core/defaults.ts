@@ -67,6 +67,13 @@ export const DEFAULTS = {
   maxMetadataBytes: setting(256 * 1024, "256 KiB", "largest metadata an operation may hold (encoded); a larger ctx.progress is refused RESOURCE_EXHAUSTED"),
   maxErrorBytes: setting(64 * 1024, "64 KiB", "largest error (encoded google.rpc.Status) an operation may hold; a larger one is truncated"),
   maxListResponseBytes: setting(2 * 1024 * 1024, "2 MiB", "ListOperations stops filling a page before its encoded size would pass this"),
+  // REST limits beyond the body's (docs/api.md, "Limits").
+  maxDrainBytes: setting(
+    64 * 1024 * 1024,
+    "64 MiB",
+    "most of an oversized REST body read and discarded so the client gets its 413; past it the connection is closed",
+  ),
+  maxHeaderBytes: setting(16 * 1024, "16 KiB", "largest REST request line and headers, the URL included (node:http's maxHeaderSize); larger is 431"),
 } as const;
 
 export type DefaultName = keyof typeof DEFAULTS;

@@ -124,6 +124,8 @@ export const Reason = {
   MALFORMED_REQUEST: "MALFORMED_REQUEST",
   /** The request body is larger than the server accepts; metadata `limit`. */
   REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
+  /** The REST request line and headers (the URL among them) are larger than the server accepts; HTTP 431. Metadata `limit`. */
+  REQUEST_HEADERS_TOO_LARGE: "REQUEST_HEADERS_TOO_LARGE",
   /**
    * A REST request body that is not JSON (`application/json` or `application/*+json`), or a non-JSON
    * Content-Type on a request without one; HTTP 415. Metadata `contentType` (empty when none was sent).
@@ -333,5 +335,13 @@ export function operationTooLarge(field: "response" | "metadata", size: number, 
   return new RpcError(Code.RESOURCE_EXHAUSTED, `The operation's ${field} is ${size} bytes, over the ${limit}-byte limit.`, {
     reason: Reason.OPERATION_TOO_LARGE,
     metadata: { field, size: String(size), limit: String(limit) },
+  });
+}
+
+/** A REST request whose request line and headers (the URL among them) pass the server's limit; HTTP 431. */
+export function requestHeadersTooLarge(limit: number): RpcError {
+  return new RpcError(Code.INVALID_ARGUMENT, `Request headers (the URL included) exceed the limit: ${limit} bytes.`, {
+    reason: Reason.REQUEST_HEADERS_TOO_LARGE,
+    metadata: { limit: String(limit) },
   });
 }

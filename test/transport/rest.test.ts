@@ -873,10 +873,10 @@ describe("REST server", () => {
   });
 
   describe("limits and connections", () => {
-    it("refuses a body over the limit with 400 REQUEST_TOO_LARGE and keeps serving", async () => {
+    it("refuses a body over the limit with 413 REQUEST_TOO_LARGE and keeps serving", async () => {
       const big = JSON.stringify({ requestId: "x".repeat(2 * 1024 * 1024) });
       let r = await call("POST", "/v1/demo:sleep", big);
-      let e = assertError(r, 400, "INVALID_ARGUMENT", Reason.REQUEST_TOO_LARGE);
+      let e = assertError(r, 413, "INVALID_ARGUMENT", Reason.REQUEST_TOO_LARGE);
       assert.equal(e.message, "Request payload size exceeds the limit: 1048576 bytes.");
 
       // Chunked, without Content-Length: counted while reading.
@@ -885,7 +885,7 @@ describe("REST server", () => {
         headers: { "content-type": "application/json" },
         chunks: [Buffer.from("{"), chunk, chunk, chunk, chunk, chunk, Buffer.from("}")],
       });
-      assert.equal(rr.status, 400);
+      assert.equal(rr.status, 413);
       assert.equal(JSON.parse(rr.text).error.details[0].reason, Reason.REQUEST_TOO_LARGE);
 
       r = await call("POST", "/v1/demo:sleep", JSON.stringify({ requestId: "small" }));
@@ -902,7 +902,7 @@ describe("REST server", () => {
       try {
         const res = await fetch(`${small.url}/v1/demo:sleep`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ requestId: "0123456789" }) });
         const body = (await res.json()) as any;
-        assert.equal(res.status, 400);
+        assert.equal(res.status, 413);
         assert.equal(body.error.message, "Request payload size exceeds the limit: 10 bytes.");
         const ok = await fetch(`${small.url}/v1/demo:sleep`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
         assert.equal(ok.status, 200);

@@ -1,21 +1,59 @@
 import type { IncomingMessage } from "node:http";
 import { callerGone, malformedRequest, requestTooLarge, type RpcError } from "../../core/errors.js";
 
+/** How much of a request body is read: what is kept (`limit`), and what is read and discarded at most (`drainLimit`). */
+export interface BodyLimits {
+  /** Largest body accepted. */
+  limit: number;
+  /** Bytes of an oversized body read (and thrown away) at most before the connection is closed. */
+  drainLimit: number;
+}
+
 /**
- * Reads the request body as UTF-8 text, up to `limit` bytes. A larger body (by Content-Length, or
- * counted while reading a chunked one) is refused without buffering it: the promise rejects with
- * REQUEST_TOO_LARGE and the rest of the body is discarded as it arrives.
+ * Requests answered before their (oversized) body arrived, on a connection kept open to discard the rest
+ * of it: the answer must not say `Connection: close` (node:http would close the socket while the client is
+ * still sending, and the client's TCP stack could drop the answer with the reset).
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<string> | string {
+const answeredEarly = new WeakSet<IncomingMessage>();
+
+/** Requests with `Expect: 100-continue` whose body was refused by its Content-Length: no 100 was sent. */
+const continueWithheld = new WeakSet<IncomingMessage>();
+
+/** The 100 Continue of this request is not sent: its body will not come (see readBody). */
+export function withholdContinue(req: IncomingMessage): void {
+  continueWithheld.add(req);
+}
+
+/**
+ * Whether the answer to a request refused as too large closes the connection: when the body was neither
+ * read to its end nor is still being discarded (it went past `drainLimit`, or 100 Continue was withheld).
+ */
+export function closesAfterRefusal(req: IncomingMessage): boolean {
+  return !req.complete && !answeredEarly.has(req);
+}
+
+/**
+ * Reads the request body as UTF-8 text, up to `limit` bytes. A larger body (by Content-Length, or counted
+ * while reading a chunked one) is not kept: the rest of it is read and discarded, and only once it has
+ * ended does the promise reject with REQUEST_TOO_LARGE — a client still sending when the answer comes and
+ * the connection closes would see a reset (EPIPE) rather than the answer. Discarding is bounded: a body
+ * announced larger than `drainLimit` is refused at once and discarded while the answer goes out, the
+ * connection destroyed once `drainLimit` bytes came; a chunked one is refused when it passes `drainLimit`,
+ * the answer closing the connection.
+ */
+export function readBody(req: IncomingMessage, { limit, drainLimit }: BodyLimits): Promise<string> | string {
   const te = req.headers["transfer-encoding"];
   const cl = req.headers["content-length"];
   if (te === undefined && (cl === undefined || cl === "0")) return "";
-  if (cl !== undefined && Number(cl) > limit) {
-    req.resume(); // discard
+  const announced = cl === undefined ? 0 : Number(cl);
+  if (announced > limit && continueWithheld.has(req)) throw requestTooLarge(limit);
+  if (announced > drainLimit) {
+    answeredEarly.add(req);
+    discard(req, drainLimit);
     throw requestTooLarge(limit);
   }
   return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] | undefined = announced > limit ? undefined : [];
     let size = 0;
     const cleanup = (): void => {
       req.off("data", onData);
@@ -25,17 +63,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> |
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > drainLimit) {
         cleanup();
-        chunks.length = 0;
-        req.resume(); // keep discarding what still arrives
+        req.resume(); // the answer closes the connection
         reject(requestTooLarge(limit));
         return;
       }
-      chunks.push(chunk);
+      if (size > limit) chunks = undefined; // discard it all, read on to the end
+      chunks?.push(chunk);
     };
     const onEnd = (): void => {
       cleanup();
+      if (chunks === undefined) {
+        reject(requestTooLarge(limit));
+        return;
+      }
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       try {
         resolve(utf8.decode(buf));
@@ -57,6 +99,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> |
     req.on("error", onError);
     req.on("close", onClose);
   });
+}
+
+/** Reads and throws away what arrives of the body; past `drainLimit` bytes, closes the connection. */
+function discard(req: IncomingMessage, drainLimit: number): void {
+  let size = 0;
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > drainLimit) {
+      req.off("data", onData);
+      req.socket.destroy();
+    }
+  };
+  req.on("data", onData);
+  req.on("error", () => undefined);
+  req.resume();
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

@@ -34,6 +34,8 @@ const BEARER_CHALLENGE = 'Bearer realm="longrun"';
 const HTTP_STATUS_OF_REASON: Readonly<Record<string, number>> = {
   [Reason.UNSUPPORTED_MEDIA_TYPE]: 415,
   [Reason.HOST_NOT_ALLOWED]: 421,
+  [Reason.REQUEST_TOO_LARGE]: 413,
+  [Reason.REQUEST_HEADERS_TOO_LARGE]: 431,
 };
 
 /** google.rpc detail types are always renderable, even when the caller's registry lacks them. */

@@ -19,8 +19,9 @@ import type { Logger } from "../../core/logger.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import type { Credentials } from "../../auth/credentials.js";
 import { certificateOf, type TlsOptions } from "../tls.js";
-import { readBody } from "./body.js";
+import { closesAfterRefusal, readBody } from "./body.js";
 import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, requestHost, type BrowserOptions } from "./browser.js";
+import { answerAtConnectionLevel } from "./connection.js";
 import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
 import { parseQuery, type ParsedQuery } from "./query.js";
@@ -36,6 +37,11 @@ export interface RestServerOptions extends BrowserOptions {
   errorDomain: string;
   /** Largest accepted request body. @default DEFAULTS.maxBodyBytes (1 MiB) */
   maxBodyBytes?: number;
+  /**
+   * Most of an oversized body read and discarded, so that the client, still sending, gets its 413 rather
+   * than a reset; past it the connection is closed. @default DEFAULTS.maxDrainBytes (64 MiB)
+   */
+  maxDrainBytes?: number;
   /** Where failures that are bugs (not the client's) are reported. @default console.error */
   log?: Logger;
 }
@@ -50,6 +56,8 @@ export interface RestListenOptions {
    * calls carry that certificate in `ctx.credentials.certificate`. @default plain HTTP
    */
   tls?: TlsOptions;
+  /** Largest request line and headers (node:http's `maxHeaderSize`); larger is 431. @default DEFAULTS.maxHeaderBytes (16 KiB) */
+  maxHeaderBytes?: number;
 }
 
 export interface RestServer {
@@ -77,7 +85,10 @@ export function createRestHandler(
   const browser = new BrowserPolicy(options, options.host);
   const registry = options.registry;
   const domain = options.errorDomain;
-  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limits = {
+    limit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    drainLimit: options.maxDrainBytes ?? DEFAULTS.maxDrainBytes.value,
+  };
   const log: Logger = options.log ?? ((message, err) => console.error(`longrun rest: ${message}`, err ?? ""));
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat): void => {
@@ -93,8 +104,8 @@ export function createRestHandler(
       "content-type": JSON_CONTENT_TYPE,
       "content-length": Buffer.byteLength(rendered.body),
     };
-    // The rest of an oversized body is not read: node:http closes the connection after this answer.
-    if (err.reason === Reason.REQUEST_TOO_LARGE && !req.complete) headers["connection"] = "close";
+    // An oversized body not read to its end (past the drain limit, or never sent): the connection closes.
+    if (err.reason === Reason.REQUEST_TOO_LARGE && closesAfterRefusal(req)) headers["connection"] = "close";
     if (rendered.challenge !== undefined) headers["www-authenticate"] = rendered.challenge;
     res.writeHead(rendered.httpStatus, headers);
     res.end(rendered.body);
@@ -142,7 +153,7 @@ export function createRestHandler(
       }
       const query = parseQuery(q === -1 ? "" : url.slice(q + 1), binding.input, DEFAULT_FORMAT);
       format = query.format;
-      const pendingBody = readBody(req, limit);
+      const pendingBody = readBody(req, limits);
       const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
       const request = buildRequest(binding, values, query.params, bodyText, registry);
       const ctx = callContext(req, res, query);
@@ -274,15 +285,23 @@ function clientClosed(): RpcError {
 export async function startRestServer(options: RestServerOptions & RestListenOptions): Promise<RestServer> {
   const handler = createRestHandler(options);
   const { tls } = options;
+  const maxHeaderSize = options.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes.value;
   const server: http.Server =
     tls === undefined
-      ? http.createServer(handler)
+      ? http.createServer({ maxHeaderSize }, handler)
       : https.createServer(
           tls.clientCa === undefined
-            ? { cert: tls.cert, key: tls.key }
-            : { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: true },
+            ? { cert: tls.cert, key: tls.key, maxHeaderSize }
+            : { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: true, maxHeaderSize },
           handler,
         );
+  answerAtConnectionLevel(server, handler, {
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxHeaderBytes: maxHeaderSize,
+    errorDomain: options.errorDomain,
+    registry: options.registry,
+    log: options.log ?? ((message, err) => console.error(`longrun rest: ${message}`, err ?? "")),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
