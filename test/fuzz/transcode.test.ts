@@ -91,9 +91,13 @@ const path = fc.oneof(
   { weight: 4, arbitrary: fc.array(segment, { minLength: 0, maxLength: 8 }).map((s) => `/v1/${s.join("/")}`) },
   { weight: 2, arbitrary: fc.array(segment, { minLength: 0, maxLength: 8 }).map((s) => `/${s.join("/")}`) },
   { weight: 1, arbitrary: fc.array(segment, { minLength: 0, maxLength: 3 }).map((s) => `/v1/projects/${s.join("/")}/operations`) },
-  { weight: 1, arbitrary: fc.constantFrom("/v1/demo:sleep", "/v1/operations", "/v1/operations/a:wait", "/v1/operations/a:cancel", "/v1/projects/p/locations/l/operations/o:wait", "", "v1/operations", "*", "//") },
+  { weight: 3, arbitrary: fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/v1/operations/${s.join("/")}`) },
+  { weight: 4, arbitrary: fc.constantFrom("/v1/demo:sleep", "/v1/operations", "/v1/operations/a:wait", "/v1/operations/a:cancel", "/v1/projects/p/locations/l/operations/o:wait", "", "v1/operations", "*", "//") },
 );
-const httpMethod = fc.constantFrom("GET", "POST", "DELETE", "PATCH", "PUT", "HEAD", "OPTIONS", "REPORT", "get");
+const httpMethod = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom("GET", "POST", "DELETE") },
+  { weight: 1, arbitrary: fc.constantFrom("PATCH", "PUT", "HEAD", "OPTIONS", "REPORT", "get") },
+);
 
 const paramName = fc.oneof(
   fc.constantFrom("name", "filter", "pageSize", "page_size", "pageToken", "page_token", "timeout", "timeout.seconds", "timeout.nanos", "duration", "duration.seconds", "requestId", "request_id", "failWith.code", "fail_with.message", "failWith.details", "returnPartialSuccess", "return_partial_success", "$alt", "alt", "$prettyPrint", "prettyPrint", "fields", "$fields", "key", "$key", "access_token", "$access_token", "$unknown", "nope", "filter.x", "name.", ".name", "", "pageSize.x"),
