@@ -11,8 +11,8 @@ export interface PageTokenOptions {
 }
 
 interface Payload {
-  /** format version */
-  v: 1;
+  /** format version: 2 hashes the request unambiguously (1 joined name and filter with a NUL byte) */
+  v: 2;
   /** cursor: create time, id */
   t: number;
   i: string;
@@ -49,7 +49,7 @@ export class PageTokens {
   }
 
   issue(cursor: ListCursor, request: PageTokenBinding, now: number): string {
-    const payload: Payload = { v: 1, t: cursor.createTime, i: cursor.id, q: requestHash(request), e: now + this.ttlMs };
+    const payload: Payload = { v: 2, t: cursor.createTime, i: cursor.id, q: requestHash(request), e: now + this.ttlMs };
     const body = Buffer.from(JSON.stringify(payload));
     return `${body.toString("base64url")}.${this.mac(body).toString("base64url")}`;
   }
@@ -59,9 +59,9 @@ export class PageTokens {
     const invalid = (why: string) => invalidArgument("page_token", why, Reason.INVALID_PAGE_TOKEN);
     const [bodyPart, macPart, extra] = token.split(".");
     if (!bodyPart || !macPart || extra !== undefined) throw invalid("is not a page token issued by this server");
-    const body = Buffer.from(bodyPart, "base64url");
-    const mac = Buffer.from(macPart, "base64url");
-    if (mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.mac(body))) {
+    const body = strictBase64url(bodyPart);
+    const mac = strictBase64url(macPart);
+    if (!body || !mac || mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.mac(body))) {
       throw invalid("is not a page token issued by this server");
     }
     let payload: Payload;
@@ -70,7 +70,7 @@ export class PageTokens {
     } catch {
       throw invalid("is not a page token issued by this server");
     }
-    if (payload.v !== 1 || typeof payload.t !== "number" || typeof payload.i !== "string") {
+    if (payload.v !== 2 || typeof payload.t !== "number" || typeof payload.i !== "string") {
       throw invalid("is not a page token issued by this server");
     }
     if (payload.q !== requestHash(request)) {
@@ -85,13 +85,19 @@ export class PageTokens {
   }
 }
 
-/**
- * (name, filter) as tokens have always hashed them; a restricted list's as JSON, which never holds the NUL
- * byte the other form always does, so no restricted list shares a hash with an unrestricted one.
- */
+/** (name, filter, restriction) as JSON: one encoding per request, so no two requests share a hash. */
 function requestHash(request: PageTokenBinding): string {
-  const hash = createHash("sha256");
-  if (request.resource === undefined) hash.update(request.name).update("\0").update(request.filter);
-  else hash.update(JSON.stringify([request.name, request.filter, request.resource]));
-  return hash.digest("base64url").slice(0, 16);
+  return createHash("sha256")
+    .update(JSON.stringify([request.name, request.filter, request.resource ?? null]))
+    .digest("base64url")
+    .slice(0, 16);
+}
+
+/**
+ * The bytes of a base64url text that only they encode to: Node's decoder ignores the spare low bits of the
+ * last character and skips stray characters, which would give one token several spellings.
+ */
+function strictBase64url(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, "base64url");
+  return bytes.toString("base64url") === text ? bytes : undefined;
 }
