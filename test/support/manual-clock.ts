@@ -55,6 +55,16 @@ export class ManualClock implements Clock {
     await settle();
   }
 
+  /**
+   * The wall clock jumps by `ms` (forward, or backward if negative), as when an NTP step or an operator
+   * resets it: `now()` moves at once and fires nothing, while pending timers keep their remaining delay
+   * (setTimeout and setInterval count on a monotonic clock, not the wall clock).
+   */
+  jump(ms: number): void {
+    this.time += ms;
+    for (const timer of this.timers) timer.at += ms;
+  }
+
   private schedule(ms: number, callback: () => void, everyMs: number | undefined): Timer {
     const scheduled: Scheduled = { at: this.time + Math.max(0, ms), callback, everyMs, cancelled: false };
     this.timers.push(scheduled);
