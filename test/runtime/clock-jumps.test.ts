@@ -210,4 +210,47 @@ describe("clock jumps", () => {
       }
     },
   );
+
+  it("backward: leases are not expired early and stay with their runtime; the claimers do not spin; an operation queued before the jump runs once the clock is back at its run_after", async () => {
+    const runs: Run[] = [];
+    const declarations = [heldHandler(runs)];
+    const f = fixture(declarations);
+    let claims = 0;
+    const counting = storeWith(f.store, { claim: (request) => (claims++, f.store.claim(request)) });
+    const before = await f.createQueued(); // run_after = now, before any runtime runs
+    f.clock.jump(-10 * MINUTE);
+    const a = runtimeOf(f, declarations, "a", { store: counting });
+    const b = runtimeOf(f, declarations, "b", { store: counting });
+    a.start();
+    b.start();
+    await settle(20);
+    assert.equal((await f.store.get(before.id, f.clock.now()))?.state, "queued", "its run_after is 10 min ahead now");
+    const during = await a.startOperation(SLEEP, create(SleepRequestSchema));
+    await until(() => runs.length === 1);
+    const owner = (await f.store.get(during.id, f.clock.now()))?.leaseOwner;
+    assert.ok(owner === "a" || owner === "b");
+    claims = 0;
+    for (let i = 0; i < 9; i++) {
+      await f.clock.advance(MINUTE);
+      const record = await f.store.get(during.id, f.clock.now());
+      assert.deepEqual([record?.state, record?.attempt, record?.leaseOwner], ["running", 1, owner], `minute ${i + 1}`);
+      assert.ok(record!.leaseExpireTime! > f.clock.now());
+    }
+    // Each claimer wakes at the next-due time (here the running lease's expiry, pushed on by heartbeats):
+    // at most about once a heartbeat interval each, never in a loop (36 seen: one per claimer per 30 s).
+    assert.ok(claims <= 2 * ((9 * MINUTE) / HEARTBEAT_MS), `${claims} claims in 9 minutes: no busy loop`);
+    assert.equal(runs.length, 1, "nothing re-claimed, and the earlier operation waits for its run_after");
+    assert.equal((await f.store.get(before.id, f.clock.now()))?.state, "queued");
+    await f.clock.advance(MINUTE + 1000); // past the original run_after: the next-due timer wakes a claimer
+    await until(() => runs.length === 2);
+    assert.equal(runs[1]!.attempt, 1);
+    for (const run of runs) run.release.resolve();
+    await until(async () => (await viewOf(f, before.id))?.state === "done" && (await viewOf(f, during.id))?.state === "done");
+    const [x, y] = await f.store.getViews([before.id, during.id], f.clock.now());
+    assert.deepEqual([x?.error, y?.error], [undefined, undefined]);
+    assert.ok(claims <= 2 * ((11 * MINUTE) / HEARTBEAT_MS) + 4, `${claims} claims in all`);
+    await a.stop(0);
+    await b.stop(0);
+    f.close();
+  });
 });
