@@ -253,4 +253,38 @@ describe("clock jumps", () => {
     await b.stop(0);
     f.close();
   });
+
+  it("retention: a forward jump past expire_time purges at the next purge tick, not before; a backward jump brings back nothing purged and loses nothing kept", async () => {
+    const declarations = [sleepMethod(async () => ({ slept: { seconds: 1n } }))];
+    const f = fixture(declarations);
+    const purged: number[] = [];
+    const counting = storeWith(f.store, { purgeExpired: async (now) => { const n = await f.store.purgeExpired(now); purged.push(n); return n; } });
+    const a = runtimeOf(f, declarations, "a", { store: counting, retentionMs: 60 * MINUTE, purgeIntervalMs: MINUTE });
+    a.start();
+    const old = await a.startOperation(SLEEP, create(SleepRequestSchema));
+    await until(async () => (await viewOf(f, old.id))?.state === "done");
+    const expireTime = (await f.store.get(old.id, f.clock.now()))!.expireTime!;
+    f.clock.jump(30 * MINUTE); // half the retention
+    await f.clock.advance(MINUTE);
+    assert.equal((await viewOf(f, old.id))?.state, "done", "kept before its expire time");
+    assert.equal(purged.reduce((x, y) => x + y, 0), 0);
+
+    f.clock.jump(31 * MINUTE); // past expire_time
+    assert.ok(f.clock.now() > expireTime);
+    assert.equal(await viewOf(f, old.id), undefined, "invisible from its expiry on");
+    await f.clock.advance(MINUTE);
+    assert.equal(purged.reduce((x, y) => x + y, 0), 1, "purged at the next tick");
+
+    const kept = await a.startOperation(SLEEP, create(SleepRequestSchema));
+    await until(async () => (await viewOf(f, kept.id))?.state === "done");
+    f.clock.jump(-2 * 60 * MINUTE);
+    await f.clock.advance(3 * MINUTE);
+    assert.equal(await viewOf(f, old.id), undefined, "a purged operation stays gone");
+    assert.equal((await viewOf(f, kept.id))?.state, "done", "one kept is not purged by the jump");
+    const listed = await f.store.list({ parent: "", limit: 10, now: f.clock.now() });
+    assert.deepEqual(listed.map((r) => r.id), [kept.id]);
+    assert.equal(purged.reduce((x, y) => x + y, 0), 1);
+    await a.stop(0);
+    f.close();
+  });
 });
