@@ -77,6 +77,10 @@ export class Executor {
       const method = this.options.methods.get(record.method);
       if (!method) continue; // claim only returns our methods
       const operation = new RunningOperation(record, method, now);
+      // Claimed again while an older attempt still runs here: its lease expired under it (the process was
+      // paused, the clock jumped). The newer attempt owns the operation; the older one is told so.
+      const older = this.running.get(record.id);
+      if (older) this.loseLease(older, leaseLost(older.record.name));
       this.running.set(record.id, operation);
       this.handlersRunning++;
       void this.runToEnd(operation);
@@ -147,7 +151,8 @@ export class Executor {
     } catch (err) {
       this.options.log(`finishing ${operation.record.name} failed`, err);
     } finally {
-      this.running.delete(operation.id);
+      // Only its own entry: a newer attempt of the same operation may have taken its place (see run).
+      if (this.running.get(operation.id) === operation) this.running.delete(operation.id);
       if (this.running.size === 0) for (const resolve of this.onIdle.splice(0)) resolve();
     }
   }

@@ -168,10 +168,6 @@ describe("clock jumps", () => {
 
   it(
     "forward past the lease, then a start wakes the same runtime's claimer before its heartbeat: it re-claims its own running operation; the stale attempt must be told and the new one kept",
-    {
-      todo:
-        "Executor.run keys `running` by id: re-claiming an operation already running here (attempt 2 over attempt 1, same process) overwrites attempt 1's entry, so attempt 1 is never heartbeated nor aborted (expected: its signal aborts with LEASE_LOST; actual: never aborted). When attempt 1's handler returns, its refused finish ends in `running.delete(id)`, which removes attempt 2's entry: attempt 2 is no longer heartbeated, its lease expires and a third attempt runs (expected: attempts [1, 2] for the operation, it ends at attempt 2; actual: attempts [1, 2, 3], attempt 2 never signalled, ends at attempt 3). Fencing still keeps one result.",
-    },
     async () => {
       const runs: Run[] = [];
       const declarations = [heldHandler(runs)];
