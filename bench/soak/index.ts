@@ -12,7 +12,7 @@ export const soak = defineBenchmark({
     minutes: { type: "number", default: 10, help: "how long the load runs, in minutes" },
     rate: { type: "number", default: 50, help: "calls per second (open loop: sent on schedule, whatever the replies)" },
     "sample-every": { type: "number", default: 10, help: "seconds between two samples (RSS, fds, latency, errors)" },
-    "kill-every": { type: "number", default: 60, help: "seconds between two SIGKILLs (alternating instances; the first at half of it; 0: none)" },
+    "kill-every": { type: "number", default: 60, help: "seconds between two SIGKILLs (alternating instances; the first at half of it plus half a sample period; 0: none)" },
     "rss-bound": { type: "number", default: 50, help: "fails when the larger instance RSS grew by more than this percentage from minute 1 to the end" },
     lease: { type: "string", default: "5s", placeholder: "DURATION", help: "the instances' --lease (how soon a killed instance's operations are run again)" },
   },
