@@ -31,6 +31,7 @@ import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { TestGrpcClient } from "../../test/support/grpc-client.js";
 import { freshSchema, type TestSchema } from "../../test/support/postgres.js";
+import { UsageError } from "../support/args.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "../support/measure.js";
 import { megabytes, serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 
@@ -103,6 +104,7 @@ const round = (x: number, digits = 1): number => (Number.isFinite(x) ? Math.roun
 const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
 export async function run(args: SoakArgs): Promise<void> {
+  if (args.rate <= 0 || args["sample-every"] <= 0 || args.minutes <= 0) throw new UsageError("soak: --minutes, --rate and --sample-every must be > 0");
   const durationMs = args.minutes * 60_000;
   const db = await freshSchema("lr_soak");
   await migrate({ connectionString: db.url, schema: db.schema });
