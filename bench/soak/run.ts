@@ -30,7 +30,7 @@ import { Operations, type Operation } from "../../src/gen/google/longrunning/ope
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { TestGrpcClient } from "../../test/support/grpc-client.js";
-import { freshSchema, type TestSchema } from "../../test/support/postgres.js";
+import { freshSchema, watchFinishes } from "../../test/support/postgres.js";
 import { UsageError } from "../support/args.js";
 import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR, sleep } from "../support/measure.js";
 import { megabytes, serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
@@ -406,25 +406,6 @@ export async function run(args: SoakArgs): Promise<void> {
     }
     await db.drop();
   }
-}
-
-/** Triggers recording every transition to done, and any change to a done row (as postgres-crash.test.ts). */
-async function watchFinishes(db: TestSchema): Promise<void> {
-  const s = `"${db.schema}"`;
-  await db.admin.query(`
-    CREATE TABLE ${s}.test_finishes (id text NOT NULL, attempt int NOT NULL, errored boolean NOT NULL);
-    CREATE TABLE ${s}.test_violations (id text NOT NULL, what text NOT NULL);
-    CREATE FUNCTION ${s}.test_watch() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF OLD.state = 'done' THEN
-        INSERT INTO ${s}.test_violations VALUES (OLD.id, 'a done operation changed');
-      ELSIF NEW.state = 'done' THEN
-        INSERT INTO ${s}.test_finishes VALUES (NEW.id, NEW.attempt, NEW.error_code IS NOT NULL);
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER test_watch AFTER UPDATE ON ${s}.operations FOR EACH ROW EXECUTE FUNCTION ${s}.test_watch();
-  `);
 }
 
 interface Summary {

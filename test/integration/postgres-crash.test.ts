@@ -5,7 +5,7 @@ import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { TestGrpcClient } from "../support/grpc-client.js";
 import { spawnServer, type ServerProcess } from "../support/process.js";
-import { freshSchema, type TestSchema } from "../support/postgres.js";
+import { freshSchema, watchFinishes, type TestSchema } from "../support/postgres.js";
 
 const OPERATIONS = 1000;
 
@@ -17,19 +17,8 @@ async function instrument(db: TestSchema): Promise<void> {
   const s = `"${db.schema}"`;
   await db.admin.query(`
     CREATE TABLE ${s}.test_completions (name text NOT NULL, attempt int NOT NULL, at timestamptz NOT NULL DEFAULT now());
-    CREATE TABLE ${s}.test_finishes (id text NOT NULL, attempt int NOT NULL, errored boolean NOT NULL);
-    CREATE TABLE ${s}.test_violations (id text NOT NULL, what text NOT NULL);
-    CREATE FUNCTION ${s}.test_watch() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF OLD.state = 'done' THEN
-        INSERT INTO ${s}.test_violations VALUES (OLD.id, 'a done operation changed');
-      ELSIF NEW.state = 'done' THEN
-        INSERT INTO ${s}.test_finishes VALUES (NEW.id, NEW.attempt, NEW.error_code IS NOT NULL);
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER test_watch AFTER UPDATE ON ${s}.operations FOR EACH ROW EXECUTE FUNCTION ${s}.test_watch();
   `);
+  await watchFinishes(db);
 }
 
 describe("crash recovery on PostgreSQL (kill -9 of one of two workers)", () => {

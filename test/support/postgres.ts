@@ -42,3 +42,26 @@ export async function freshSchema(prefix = "lr"): Promise<TestSchema> {
     },
   };
 }
+
+/**
+ * Triggers on the schema's operations recording every transition to done (`test_finishes`: id, attempt,
+ * errored) and any change to a row already done (`test_violations`): what crash and soak runs check
+ * "finished exactly once, never changed after" against.
+ */
+export async function watchFinishes(db: TestSchema): Promise<void> {
+  const s = `"${db.schema}"`;
+  await db.admin.query(`
+    CREATE TABLE ${s}.test_finishes (id text NOT NULL, attempt int NOT NULL, errored boolean NOT NULL);
+    CREATE TABLE ${s}.test_violations (id text NOT NULL, what text NOT NULL);
+    CREATE FUNCTION ${s}.test_watch() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF OLD.state = 'done' THEN
+        INSERT INTO ${s}.test_violations VALUES (OLD.id, 'a done operation changed');
+      ELSIF NEW.state = 'done' THEN
+        INSERT INTO ${s}.test_finishes VALUES (NEW.id, NEW.attempt, NEW.error_code IS NOT NULL);
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER test_watch AFTER UPDATE ON ${s}.operations FOR EACH ROW EXECUTE FUNCTION ${s}.test_watch();
+  `);
+}
