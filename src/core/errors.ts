@@ -131,6 +131,11 @@ export const Reason = {
    * Content-Type on a request without one; HTTP 415. Metadata `contentType` (empty when none was sent).
    */
   UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  /**
+   * A REST request body in a Content-Encoding the server does not decompress (it reads `gzip`, `deflate`,
+   * `br`); HTTP 415. Metadata `contentEncoding`.
+   */
+  UNSUPPORTED_CONTENT_ENCODING: "UNSUPPORTED_CONTENT_ENCODING",
   /** The REST request's Host is not one this server answers for (DNS rebinding); HTTP 421. Metadata `host`. */
   HOST_NOT_ALLOWED: "HOST_NOT_ALLOWED",
   /** A browser's cross-origin request (or CORS preflight) from an origin not allowed; metadata `origin`. */
@@ -283,6 +288,15 @@ export function unsupportedMediaType(contentType: string | undefined): RpcError 
     reason: Reason.UNSUPPORTED_MEDIA_TYPE,
     metadata: { contentType: contentType ?? "" },
   });
+}
+
+/** A REST body compressed in a coding this server does not read (the REST renderer answers HTTP 415). */
+export function unsupportedContentEncoding(contentEncoding: string): RpcError {
+  return new RpcError(
+    Code.INVALID_ARGUMENT,
+    `Content-Encoding ${JSON.stringify(contentEncoding)} is not supported: send the body uncompressed, or as gzip, deflate or br.`,
+    { reason: Reason.UNSUPPORTED_CONTENT_ENCODING, metadata: { contentEncoding } },
+  );
 }
 
 /** A Host this server does not answer for (the REST renderer answers HTTP 421 Misdirected Request). */

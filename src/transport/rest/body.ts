@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { callerGone, malformedRequest, requestTooLarge, type RpcError } from "../../core/errors.js";
+import { decompress, type ContentCoding } from "./encoding.js";
 
 /** How much of a request body is read: what is kept (`limit`), and what is read and discarded at most (`drainLimit`). */
 export interface BodyLimits {
@@ -39,9 +40,10 @@ export function closesAfterRefusal(req: IncomingMessage): boolean {
  * the connection closes would see a reset (EPIPE) rather than the answer. Discarding is bounded: a body
  * announced larger than `drainLimit` is refused at once and discarded while the answer goes out, the
  * connection destroyed once `drainLimit` bytes came; a chunked one is refused when it passes `drainLimit`,
- * the answer closing the connection.
+ * the answer closing the connection. A compressed body (`coding`, see contentCodingOf) is held to `limit`
+ * both as sent and once decompressed.
  */
-export function readBody(req: IncomingMessage, { limit, drainLimit }: BodyLimits): Promise<string> | string {
+export function readBody(req: IncomingMessage, { limit, drainLimit }: BodyLimits, coding: ContentCoding = "identity"): Promise<string> | string {
   const te = req.headers["transfer-encoding"];
   const cl = req.headers["content-length"];
   if (te === undefined && (cl === undefined || cl === "0")) return "";
@@ -79,10 +81,10 @@ export function readBody(req: IncomingMessage, { limit, drainLimit }: BodyLimits
         return;
       }
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      try {
-        resolve(utf8.decode(buf));
-      } catch {
-        reject(malformedRequest("Invalid JSON payload received. The request body is not valid UTF-8."));
+      if (coding === "identity") {
+        settleText(buf, resolve, reject);
+      } else {
+        decompress(buf, coding, limit).then((plain) => settleText(plain, resolve, reject), reject);
       }
     };
     const onError = (): void => {
@@ -117,6 +119,14 @@ function discard(req: IncomingMessage, drainLimit: number): void {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function settleText(buf: Buffer, resolve: (text: string) => void, reject: (e: RpcError) => void): void {
+  try {
+    resolve(utf8.decode(buf));
+  } catch {
+    reject(malformedRequest("Invalid JSON payload received. The request body is not valid UTF-8."));
+  }
+}
 
 function clientGone(): RpcError {
   return callerGone("The client closed the connection before sending the whole request.");

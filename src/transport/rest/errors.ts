@@ -33,6 +33,7 @@ const BEARER_CHALLENGE = 'Bearer realm="longrun"';
  */
 const HTTP_STATUS_OF_REASON: Readonly<Record<string, number>> = {
   [Reason.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [Reason.UNSUPPORTED_CONTENT_ENCODING]: 415,
   [Reason.HOST_NOT_ALLOWED]: 421,
   [Reason.REQUEST_TOO_LARGE]: 413,
   [Reason.REQUEST_HEADERS_TOO_LARGE]: 431,

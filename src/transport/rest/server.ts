@@ -20,6 +20,7 @@ import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import type { Credentials } from "../../auth/credentials.js";
 import { certificateOf, type TlsOptions } from "../tls.js";
 import { closesAfterRefusal, readBody } from "./body.js";
+import { contentCodingOf, type ContentCoding } from "./encoding.js";
 import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, requestHost, type BrowserOptions } from "./browser.js";
 import { answerAtConnectionLevel } from "./connection.js";
 import { renderError } from "./errors.js";
@@ -151,9 +152,16 @@ export function createRestHandler(
         req.resume();
         throw unsupportedMediaType(contentType);
       }
+      let coding: ContentCoding;
+      try {
+        coding = contentCodingOf(req.headers["content-encoding"]);
+      } catch (e) {
+        req.resume();
+        throw e;
+      }
       const query = parseQuery(q === -1 ? "" : url.slice(q + 1), binding.input, DEFAULT_FORMAT);
       format = query.format;
-      const pendingBody = readBody(req, limits);
+      const pendingBody = readBody(req, limits, coding);
       const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
       const request = buildRequest(binding, values, query.params, bodyText, registry);
       const ctx = callContext(req, res, query);
