@@ -81,8 +81,14 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * request names an operation, each sending its command to the operation's handler (`ctx.control`).
    */
   controls?: readonly (Omit<OperationControlOptions, "method"> & { method: DescMethod | string })[];
-  /** Largest REST body accepted. @default 1 MiB */
+  /** Largest REST body accepted (as sent and decompressed); larger is 413. @default DEFAULTS.maxBodyBytes (1 MiB) */
   maxBodyBytes?: number;
+  /** Most of an oversized REST body read and discarded so the client gets its 413. @default DEFAULTS.maxDrainBytes (64 MiB) */
+  maxDrainBytes?: number;
+  /** Largest REST request line and headers; larger is 431. @default DEFAULTS.maxHeaderBytes (16 KiB) */
+  maxHeaderBytes?: number;
+  /** Largest gRPC request message. @default DEFAULTS.maxReceiveMessageBytes (4 MiB, gRPC's default) */
+  maxReceiveMessageBytes?: number;
   /** How long running handlers get to finish at close before their leases are released. @default 10_000 */
   shutdownGraceMs?: number;
   /**
@@ -191,11 +197,16 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   let grpcServer: GrpcServer | undefined;
   let restServer: Awaited<ReturnType<typeof startRestServer>> | undefined;
   try {
-    if (grpcListen) grpcServer = await startGrpcServer({ endpoints: served, errorDomain, ...grpcListen, tls: options.tls, log: options.log });
+    if (grpcListen) {
+      grpcServer = await startGrpcServer({
+        endpoints: served, errorDomain, ...grpcListen, tls: options.tls, log: options.log, maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+      });
+    }
     if (httpListen) {
       restServer = await startRestServer({
         endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen, tls: options.tls,
         allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins,
+        maxDrainBytes: options.maxDrainBytes, maxHeaderBytes: options.maxHeaderBytes,
       });
     }
   } catch (err) {

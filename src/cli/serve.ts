@@ -13,9 +13,10 @@ import { optionOf } from "./setting-option.js";
 import { CliError } from "./exit.js";
 import { securityOptions, serveSecurity, shownAddresses, type SecurityFlags, type ServeSecurity } from "./serve-security.js";
 import { profileNames, resolveProfile } from "./profile.js";
+import { limitOptions, serveLimits, type LimitFlags } from "./serve-limits.js";
 import { methods as demoMethods } from "../demo/index.js";
 
-interface ServeFlags extends SecurityFlags {
+interface ServeFlags extends SecurityFlags, LimitFlags {
   store: string;
   schema: string;
   migrate: boolean;
@@ -81,6 +82,7 @@ export function serveCommand(): Command {
         `deployment profile: ${profileNames().join(", ")}, or a profile module (.ts/.js) or JSON file (see docs/profiles.md); flags given explicitly override it`,
       ).env("LONGRUN_PROFILE"),
     );
+  for (const option of limitOptions()) command.addOption(option);
   for (const option of securityOptions()) command.addOption(option);
   return command.action(async (flags: ServeFlags, command: Command) => {
     await serve(flags, command);
@@ -138,6 +140,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     errorDomain: flags.errorDomain,
     names,
     disabled: given("disable"),
+    ...serveLimits(flags),
     ...security,
   });
   console.log(`longrun: store ${redactUrl(flags.store)}${isPostgresUrl(flags.store) ? ` (schema ${flags.schema})` : ""}`);

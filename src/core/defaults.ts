@@ -42,8 +42,8 @@ export const DEFAULTS = {
   pageTokenTtlMs: setting(3 * DAY_MS, "3d", "how long a page token stays valid (AIP-158)", "--page-token-ttl", "LONGRUN_PAGE_TOKEN_TTL"),
   defaultPageSize: setting(50, "50", "ListOperations page size when page_size is 0", "--default-page-size", "LONGRUN_DEFAULT_PAGE_SIZE"),
   maxPageSize: setting(1000, "1000", "larger page sizes are coerced down to this", "--max-page-size", "LONGRUN_MAX_PAGE_SIZE"),
-  maxBodyBytes: setting(1024 * 1024, "1 MiB", "largest REST request body"),
-  maxReceiveMessageBytes: setting(4 * 1024 * 1024, "4 MiB", "largest gRPC request message (gRPC's own default)"),
+  maxBodyBytes: setting(1024 * 1024, "1 MiB", "largest REST request body; a larger one is 413", "--max-body", "LONGRUN_MAX_BODY"),
+  maxReceiveMessageBytes: setting(4 * 1024 * 1024, "4 MiB", "largest gRPC request message (gRPC's own default); a larger one is RESOURCE_EXHAUSTED", "--max-receive-message", "LONGRUN_MAX_RECEIVE_MESSAGE"),
   errorDomain: setting("longrun.dev", "longrun.dev", "ErrorInfo.domain of errors (AIP-193)", "--error-domain", "LONGRUN_ERROR_DOMAIN"),
   collection: setting("operations", "operations", "collection id of operation names", "--collection", "LONGRUN_COLLECTION"),
   restPrefix: setting("/v1", "/v1", "version prefix of the Operations REST bindings"),
@@ -63,17 +63,19 @@ export const DEFAULTS = {
   token: setting<string | undefined>(undefined, "none", "a bearer token (JWT), sent as authorization: Bearer", "--token", "LONGRUN_TOKEN"),
   // What one operation may hold, encoded (docs/api.md, "Limits"): the three caps and a name together stay
   // well under maxListResponseBytes, so an operation always fits on a List page of its own.
-  maxResponseBytes: setting(1024 * 1024, "1 MiB", "largest response an operation may hold (encoded); a larger one fails the operation RESOURCE_EXHAUSTED"),
-  maxMetadataBytes: setting(256 * 1024, "256 KiB", "largest metadata an operation may hold (encoded); a larger ctx.progress is refused RESOURCE_EXHAUSTED"),
-  maxErrorBytes: setting(64 * 1024, "64 KiB", "largest error (encoded google.rpc.Status) an operation may hold; a larger one is truncated"),
-  maxListResponseBytes: setting(2 * 1024 * 1024, "2 MiB", "ListOperations stops filling a page before its encoded size would pass this"),
+  maxResponseBytes: setting(1024 * 1024, "1 MiB", "largest response an operation may hold (encoded); a larger one fails the operation RESOURCE_EXHAUSTED", "--max-response", "LONGRUN_MAX_RESPONSE"),
+  maxMetadataBytes: setting(256 * 1024, "256 KiB", "largest metadata an operation may hold (encoded); a larger ctx.progress is refused RESOURCE_EXHAUSTED", "--max-metadata", "LONGRUN_MAX_METADATA"),
+  maxErrorBytes: setting(64 * 1024, "64 KiB", "largest error (encoded google.rpc.Status) an operation may hold; a larger one is truncated", "--max-error", "LONGRUN_MAX_ERROR"),
+  maxListResponseBytes: setting(2 * 1024 * 1024, "2 MiB", "ListOperations stops filling a page before its encoded size would pass this", "--max-list-response", "LONGRUN_MAX_LIST_RESPONSE"),
   // REST limits beyond the body's (docs/api.md, "Limits").
   maxDrainBytes: setting(
     64 * 1024 * 1024,
     "64 MiB",
     "most of an oversized REST body read and discarded so the client gets its 413; past it the connection is closed",
+    "--max-drain",
+    "LONGRUN_MAX_DRAIN",
   ),
-  maxHeaderBytes: setting(16 * 1024, "16 KiB", "largest REST request line and headers, the URL included (node:http's maxHeaderSize); larger is 431"),
+  maxHeaderBytes: setting(16 * 1024, "16 KiB", "largest REST request line and headers, the URL included (node:http's maxHeaderSize); larger is 431", "--max-header", "LONGRUN_MAX_HEADER"),
 } as const;
 
 export type DefaultName = keyof typeof DEFAULTS;

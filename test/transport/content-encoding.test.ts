@@ -39,7 +39,7 @@ const echo: Endpoint = {
 let srv: RestServer;
 let url: string;
 before(async () => {
-  srv = await startRestServer({ endpoints: [echo], registry, host: "127.0.0.1", port: 0, maxBodyBytes: LIMIT, log: (m, e) => assert.fail(`logged: ${m} ${String(e)}`) });
+  srv = await startRestServer({ endpoints: [echo], registry, errorDomain: "encoding.test", host: "127.0.0.1", port: 0, maxBodyBytes: LIMIT, log: (m, e) => assert.fail(`logged: ${m} ${String(e)}`) });
   url = `http://127.0.0.1:${srv.port}/v1/demo:sleep`;
 });
 after(async () => {
