@@ -93,7 +93,7 @@ export type {
 } from "./filter/expr.js";
 
 // Stores
-export type { Store, OperationRecord, OperationRef } from "./store/store.js";
+export type { Store, OperationRecord, ListedOperation, OperationRef } from "./store/store.js";
 export { SqliteStore } from "./store/sqlite/sqlite-store.js";
 export { openStore, type OpenStoreOptions } from "./store/open.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";

@@ -14,7 +14,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { buildRegistry } from "../../src/core/registry.js";
 import { buildFilterSchema, compileFilter, type FilterExpr } from "../../src/filter/index.js";
-import { PostgresStore, SqliteStore, type OperationRecord, type Store } from "../../src/index.js";
+import { PostgresStore, SqliteStore, type ListedOperation, type Store } from "../../src/index.js";
 // The Store's own input types, which the package does not export: this benchmark calls the Store directly.
 import type { ListCursor, ListQuery, NewOperation } from "../../src/store/store.js";
 import { freshSchema } from "../../test/support/postgres.js";
@@ -168,7 +168,7 @@ async function timePage(store: Store, parent: string, filter: FilterExpr | undef
 async function cursorOfPage(store: Store, parent: string, filter: FilterExpr | undefined, page: number): Promise<{ cursor: ListCursor | undefined; page: number }> {
   let after: ListCursor | undefined;
   for (let p = 1; p < page; p++) {
-    const records: OperationRecord[] = await store.list({ parent, filter, after, limit: PAGE + 1, now: T0 + SPREAD_MS * 2 });
+    const records: ListedOperation[] = await store.list({ parent, filter, after, limit: PAGE + 1, now: T0 + SPREAD_MS * 2 });
     if (records.length <= PAGE) return { cursor: after, page: p };
     const last = records[PAGE - 1]!;
     after = { createTime: last.createTime, id: last.id };

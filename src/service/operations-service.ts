@@ -14,7 +14,7 @@ import { invalidArgument, notFound, Reason, RpcError, unimplemented } from "../c
 import { DEFAULTS } from "../core/defaults.js";
 import { nonNegativeDurationMs } from "../core/duration.js";
 import type { OperationNames } from "../core/names.js";
-import type { OperationView, Store } from "../store/store.js";
+import { storedBytes, type ListedOperation, type OperationView, type Store } from "../store/store.js";
 import type { Runtime, StartOptions } from "../runtime/runtime.js";
 import type { CallContext } from "./endpoint.js";
 import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema } from "../filter/index.js";
@@ -131,11 +131,16 @@ export class OperationsService {
     const now = this.now();
     const bound = { name: request.name, filter: request.filter, resource };
     const after = request.pageToken === "" ? undefined : this.pageTokens.read(request.pageToken, bound, now);
-    const records = await this.store.list({ parent, resource, filter, after, limit: pageSize + 1, now });
-    const page = this.fill(records, pageSize);
+    const maxBytes = this.maxListResponseBytes - PAGE_TOKEN_ROOM_BYTES;
+    const limit = pageSize + 1;
+    const records = await this.store.list({ parent, resource, filter, after, limit, maxBytes, now });
+    const page = this.fill(records, pageSize, maxBytes);
     const last = page[page.length - 1];
-    const nextPageToken =
-      records.length > page.length && last ? this.pageTokens.issue({ createTime: last.createTime, id: last.id }, bound, now) : "";
+    // The store stops at the byte budget (returning two at least, when two match): records it did not
+    // return may follow even when all it returned fit the page.
+    const cut = records.length >= 2 && records.length < limit && sumStoredBytes(records) > maxBytes;
+    const more = records.length > page.length || cut;
+    const nextPageToken = more && last ? this.pageTokens.issue({ createTime: last.createTime, id: last.id }, bound, now) : "";
     return create(ListOperationsResponseSchema, { operations: page.map(toOperation), nextPageToken });
   }
 
@@ -143,8 +148,8 @@ export class OperationsService {
    * The first records, at most `pageSize`, whose encoded size stays within the byte budget (less room for
    * the next page token); the first always, whatever its size.
    */
-  private fill<T extends OperationView>(records: readonly T[], pageSize: number): T[] {
-    let budget = this.maxListResponseBytes - PAGE_TOKEN_ROOM_BYTES;
+  private fill<T extends OperationView>(records: readonly T[], pageSize: number, maxBytes: number): T[] {
+    let budget = maxBytes;
     let count = 0;
     for (; count < Math.min(pageSize, records.length); count++) {
       budget -= encodedSizeBound(records[count]!);
@@ -243,4 +248,8 @@ export class OperationsService {
     return record;
   }
 
+}
+
+function sumStoredBytes(records: readonly ListedOperation[]): number {
+  return records.reduce((sum, record) => sum + storedBytes(record), 0);
 }

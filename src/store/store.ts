@@ -100,6 +100,21 @@ export interface OperationRecord {
 /** An operation as the Operations service serves it: a google.longrunning.Operation's fields. */
 export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal" | "resource">;
 
+/**
+ * An operation as a list returns it: the whole record but its request, which nothing that lists reads
+ * and which may be the largest column (a page of 1000 would carry 1000 requests).
+ */
+export type ListedOperation = Omit<OperationRecord, "request">;
+
+/**
+ * The bytes of an operation a list's byte budget (ListQuery.maxBytes) counts: its name, metadata,
+ * response and error as stored. Never more than what they take encoded in an Operation, so a page filled
+ * to a budget by their encoded size never needs a record the store left out (see ListQuery.maxBytes).
+ */
+export function storedBytes(op: Pick<OperationRecord, "name" | "metadata" | "response" | "error">): number {
+  return Buffer.byteLength(op.name) + (op.metadata?.value.byteLength ?? 0) + (op.response?.value.byteLength ?? 0) + (op.error?.status.byteLength ?? 0);
+}
+
 /** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
 export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter"> & {
   /**
@@ -134,6 +149,14 @@ export interface ListQuery {
   after?: ListCursor | undefined;
   /** At most this many records (callers ask one more than a page to learn whether another page exists). */
   limit: number;
+  /**
+   * A byte budget: the records returned stop at the first whose storedBytes, added to those of the records
+   * before it, pass `maxBytes` (that record included), and there are always two when two match. A caller
+   * filling a page to `maxBytes` by the records' encoded size (never less than storedBytes) thus gets
+   * every record the page can hold, and one more to learn that another page exists, without the store
+   * reading hundreds of large records that would be dropped. Undefined: no budget.
+   */
+  maxBytes?: number | undefined;
   now: number;
 }
 
@@ -240,9 +263,9 @@ export interface Store {
 
   /**
    * Operations of one parent (and of one resource, with `query.resource`), newest first by (createTime
-   * desc, id desc), skipping expired ones.
+   * desc, id desc), skipping expired ones; at most `query.limit`, and within `query.maxBytes` as it says.
    */
-  list(query: ListQuery): Promise<OperationRecord[]>;
+  list(query: ListQuery): Promise<ListedOperation[]>;
 
   /**
    * Deletes the operations (done or not; deleting does not cancel). Returns the ids that existed

@@ -11,7 +11,7 @@ import { aip160Dialect, buildFilterSchema, compileFilter, DEFAULT_FILTER_LIMITS,
 import { transferJsonDialect, transferListScope } from "../../examples/storage-transfer/filter.js";
 import { RpcError } from "../../src/core/errors.js";
 import { Code } from "../../src/core/code.js";
-import type { OperationRecord, StoredAny } from "../../src/store/store.js";
+import type { ListedOperation, StoredAny } from "../../src/store/store.js";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { callError } from "../support/grpc-client.js";
 import { startTestServer } from "../support/server.js";
@@ -197,7 +197,7 @@ describe("transferListScope: the project a list is about", () => {
 
 describe("transferJsonDialect: same results as AIP-160, on the evaluator and both stores", () => {
   let pair: StorePair;
-  let records: OperationRecord[];
+  let records: ListedOperation[];
   let json: Map<string, string | undefined>;
   const matching = (expr: ReturnType<typeof dialect>) =>
     records

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { create, toJson, type DescMessage } from "@bufbuild/protobuf";
 import { buildFilterSchema, compileFilter, evaluate } from "../../src/filter/index.js";
-import type { OperationRecord, StoredAny } from "../../src/store/store.js";
+import type { ListedOperation, StoredAny } from "../../src/store/store.js";
 import { fixtureRegistry, JOB_URL, JobMetadataSchema, OTHER_URL, OtherMetadataSchema } from "./fixtures.js";
 import { fill, listAll, openStorePair, T, type OperationPlan, type StorePair } from "./stores.js";
 
@@ -168,7 +168,7 @@ const CASES: [string, string[]][] = [
 
 describe("filter semantics, on the evaluator and both stores", () => {
   let pair: StorePair;
-  let records: OperationRecord[];
+  let records: ListedOperation[];
   let json: Map<string, string | undefined>;
 
   before(async () => {

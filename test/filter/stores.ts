@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { PostgresStore } from "../../src/store/postgres/index.js";
-import type { OperationRecord, Store, StoredAny, StoredError } from "../../src/store/store.js";
+import type { ListedOperation, OperationRecord, Store, StoredAny, StoredError } from "../../src/store/store.js";
 import type { FilterExpr } from "../../src/filter/index.js";
 import { freshSchema, type TestSchema } from "../support/postgres.js";
 
@@ -113,8 +113,8 @@ export async function fill(store: Store, plans: readonly OperationPlan[]): Promi
 }
 
 /** Every operation the store lists with the filter, newest first, read in pages of `pageSize` through the cursor. */
-export async function listAll(store: Store, filter: FilterExpr | undefined, pageSize = 1000): Promise<OperationRecord[]> {
-  const all: OperationRecord[] = [];
+export async function listAll(store: Store, filter: FilterExpr | undefined, pageSize = 1000): Promise<ListedOperation[]> {
+  const all: ListedOperation[] = [];
   let after: { createTime: number; id: string } | undefined;
   for (;;) {
     const page = await store.list({ parent: "", filter, after, limit: pageSize, now: LIST_NOW });

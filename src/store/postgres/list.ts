@@ -1,7 +1,7 @@
 import { toPostgres } from "../../filter/postgres.js";
-import type { ListQuery, OperationRecord } from "../store.js";
+import type { ListedOperation, ListQuery } from "../store.js";
 import type { Db } from "./db.js";
-import { columns, toRecord, type OperationRow } from "./rows.js";
+import { listColumns, toListed, type ListedRow } from "./rows.js";
 
 /**
  * A page of one parent's operations, newest first, in one statement that walks operations_list from the
@@ -9,11 +9,15 @@ import { columns, toRecord, type OperationRow } from "./rows.js";
  * filter is one more condition on the rows walked. A list of one recorded resource walks
  * operations_resource_list the same way. Unfiltered lists are named prepared statements (one text per
  * cursor and resource shape); filtered ones are unnamed, since their text follows the filter's shape.
+ *
+ * The byte budget (ListQuery.maxBytes) is a running sum over the rows walked, of octet_length()s: those
+ * read a large value's size from its TOAST pointer without fetching it, and the rows past the budget are
+ * dropped before anything is sent, so their large values are never read.
  */
-export async function list(db: Db, query: ListQuery): Promise<OperationRecord[]> {
+export async function list(db: Db, query: ListQuery): Promise<ListedOperation[]> {
   const { statement, text, values } = listStatement(db, query);
-  const { rows } = await db.query<OperationRow>(statement, text, values);
-  return rows.map(toRecord);
+  const { rows } = await db.query<ListedRow>(statement, text, values);
+  return rows.map(toListed);
 }
 
 /**
@@ -26,11 +30,15 @@ export async function explainList(db: Db, query: ListQuery, analyze = false): Pr
   return rows.map((row) => row["QUERY PLAN"]).join("\n");
 }
 
+/** storedBytes() in SQL: octet_length of a bytea is its size, read without detoasting it. */
+const STORED_BYTES = "(octet_length(op.name) + coalesce(octet_length(op.metadata), 0) + coalesce(octet_length(op.response), 0) + coalesce(octet_length(op.error), 0))";
+
 function listStatement(db: Db, query: ListQuery): { statement: string | undefined; text: string; values: unknown[] } {
-  const values: unknown[] = [query.parent, query.now, query.limit];
+  // No budget is a budget no page reaches: one statement text either way.
+  const values: unknown[] = [query.parent, query.now, query.limit, query.maxBytes ?? Number.MAX_SAFE_INTEGER];
   let after = "";
   if (query.after !== undefined) {
-    after = "AND (op.create_time, op.id) < ($4, $5)";
+    after = "AND (op.create_time, op.id) < ($5, $6)";
     values.push(query.after.createTime, query.after.id);
   }
   let resource = "";
@@ -47,10 +55,16 @@ function listStatement(db: Db, query: ListQuery): { statement: string | undefine
   const named = `list_${query.resource === undefined ? "all" : "resource"}${query.after === undefined ? "" : "_after"}`;
   return {
     statement: query.filter !== undefined ? undefined : named,
-    text: `SELECT ${columns("op")} FROM ${db.options.table} op
-     WHERE op.parent = $1 ${resource} AND (op.expire_time IS NULL OR op.expire_time > $2) ${after} ${filter}
-     ORDER BY op.create_time DESC, op.id DESC
-     LIMIT $3`,
+    // The outer filter keeps the walked rows' order (a subquery scan does not reorder), so it needs no sort.
+    text: `SELECT ${listColumns("page")} FROM (
+       SELECT ${listColumns("op")}, ${STORED_BYTES} AS bytes, sum(${STORED_BYTES}) OVER walk AS bytes_through, row_number() OVER walk AS position
+       FROM ${db.options.table} op
+       WHERE op.parent = $1 ${resource} AND (op.expire_time IS NULL OR op.expire_time > $2) ${after} ${filter}
+       WINDOW walk AS (ORDER BY op.create_time DESC, op.id DESC ROWS UNBOUNDED PRECEDING)
+       ORDER BY op.create_time DESC, op.id DESC
+       LIMIT $3
+     ) page
+     WHERE page.position <= 2 OR page.bytes_through - page.bytes <= $4`,
     values,
   };
 }

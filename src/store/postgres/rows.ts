@@ -2,7 +2,7 @@ import pg from "pg";
 import type { CustomTypesConfig } from "pg";
 import type { OperationRow as SharedRow } from "../shared/row.js";
 
-export { columns, toRecord, toView, viewColumns, type ViewRow } from "../shared/row.js";
+export { columns, listColumns, toListed, toRecord, toView, viewColumns, type ListedRow, type ViewRow } from "../shared/row.js";
 
 /** A row of `operations` as node-postgres returns it, with the type parsers below. */
 export interface OperationRow extends SharedRow {

@@ -1,4 +1,5 @@
 import type {
+  ListedOperation,
   ClaimRequest,
   CreateResult,
   Fenced,
@@ -39,7 +40,7 @@ export interface StoreDriver {
   get(id: string, now: number): Eventually<OperationRecord | undefined>;
   /** In input order. */
   getViews(ids: readonly string[], now: number): Eventually<(OperationView | undefined)[]>;
-  list(query: ListQuery): Eventually<OperationRecord[]>;
+  list(query: ListQuery): Eventually<ListedOperation[]>;
   /** The ids deleted, in input order (repeats allowed). */
   delete(ids: readonly string[]): Eventually<string[]>;
   /** Marks only rows matching a ref's id and name, in one statement (or transaction). */

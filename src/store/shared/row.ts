@@ -1,4 +1,4 @@
-import type { OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "../store.js";
+import type { ListedOperation, OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "../store.js";
 
 /**
  * A row of the `operations` table, as both stores' drivers return it: the same columns in SQLite and
@@ -68,6 +68,16 @@ const COLUMN_NAMES = [
   "expire_time",
 ] as const satisfies readonly (keyof OperationRow)[];
 
+/** The columns of a ListedOperation: a whole row's but the request. */
+const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => c !== "request");
+
+export type ListedRow = Omit<OperationRow, "request">;
+
+/** The select list of a listed row (ListedOperation), optionally qualified by a table alias. */
+export function listColumns(alias?: string): string {
+  return alias === undefined ? LIST_COLUMN_NAMES.join(", ") : LIST_COLUMN_NAMES.map((c) => `${alias}.${c}`).join(", ");
+}
+
 /**
  * The select list of a whole row (all but `metadata_json`, which is written for filtering and never read
  * back: reading it would only cost), optionally qualified by a table alias. Named, not `*`: a prepared
@@ -97,12 +107,15 @@ export function toView(row: ViewRow): OperationView {
 }
 
 export function toRecord(row: OperationRow): OperationRecord {
+  return { ...toListed(row), request: bytes(row.request) };
+}
+
+export function toListed(row: ListedRow): ListedOperation {
   return {
     ...toView(row),
     parent: row.parent,
     method: row.method,
     requestId: orUndefined(row.request_id),
-    request: bytes(row.request),
     cancelRequested: row.cancel_requested === true || row.cancel_requested === 1,
     control: orUndefined(row.control),
     attempt: row.attempt,

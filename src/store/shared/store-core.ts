@@ -1,4 +1,5 @@
 import type {
+  ListedOperation,
   ChangeListener,
   ClaimRequest,
   CreateResult,
@@ -56,7 +57,7 @@ export class StoreCore implements Store {
     return ids.length === 0 ? [] : this.#driver.getViews(ids, now);
   }
 
-  async list(query: ListQuery): Promise<OperationRecord[]> {
+  async list(query: ListQuery): Promise<ListedOperation[]> {
     return this.#driver.list(query);
   }
 

@@ -6,6 +6,7 @@ import type {
   Fenced,
   FinishRequest,
   HeartbeatResult,
+  ListedOperation,
   ListQuery,
   NewOperation,
   OperationRecord,
@@ -13,8 +14,9 @@ import type {
   OperationView,
   ProgressUpdate,
 } from "../store.js";
+import { storedBytes } from "../store.js";
 import type { MarkResult, StoreDriver } from "../shared/driver.js";
-import { toRecord, toView, type OperationRow } from "./rows.js";
+import { toListed, toRecord, toView, type ListedRow, type OperationRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 
 /** Filtered-list statements kept prepared (least recently used evicted first). */
@@ -28,7 +30,7 @@ const FILTERED_LIST_CACHE_SIZE = 64;
 export class SqliteDriver implements StoreDriver {
   readonly #db: Database;
   readonly #sql: Statements;
-  readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, OperationRow>>();
+  readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, ListedRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
   readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
 
@@ -81,9 +83,22 @@ export class SqliteDriver implements StoreDriver {
     return row === undefined ? undefined : toView(row);
   }
 
-  list(query: ListQuery): OperationRecord[] {
+  /**
+   * Rows are stepped through one at a time, so that the walk stops at the byte budget
+   * (ListQuery.maxBytes): the rows past it are never read.
+   */
+  list(query: ListQuery): ListedOperation[] {
     const { statement, params } = this.#listStatement(query);
-    return statement.all(params).map(toRecord);
+    if (query.maxBytes === undefined) return statement.all(params).map(toListed);
+    const listed: ListedOperation[] = [];
+    let bytes = 0;
+    for (const row of statement.iterate(params)) {
+      const op = toListed(row);
+      listed.push(op);
+      bytes += storedBytes(op);
+      if (bytes > query.maxBytes && listed.length >= 2) break; // iterate's return() resets the statement
+    }
+    return listed;
   }
 
   /** The plan SQLite picks for `list(query)`, as EXPLAIN QUERY PLAN prints it (one step a line). */
@@ -96,7 +111,7 @@ export class SqliteDriver implements StoreDriver {
       .join("\n");
   }
 
-  #listStatement(query: ListQuery): { statement: Statement<Record<string, unknown>, OperationRow>; params: Record<string, unknown> } {
+  #listStatement(query: ListQuery): { statement: Statement<Record<string, unknown>, ListedRow>; params: Record<string, unknown> } {
     const params: Record<string, unknown> = { parent: query.parent, now: query.now, limit: query.limit };
     if (query.after !== undefined) Object.assign(params, { afterTime: query.after.createTime, afterId: query.after.id });
     const ofResource = query.resource !== undefined;
@@ -116,13 +131,13 @@ export class SqliteDriver implements StoreDriver {
    * the filter's shape (its values are parameters), so the few shapes a deployment's clients use are
    * prepared once, and a client sending ever new shapes cannot grow the cache.
    */
-  #filteredList(text: string): Statement<Record<string, unknown>, OperationRow> {
+  #filteredList(text: string): Statement<Record<string, unknown>, ListedRow> {
     let statement = this.#filteredLists.get(text);
     if (statement !== undefined) {
       // Refresh its place in the insertion order: the map's first entry is the least recently used.
       this.#filteredLists.delete(text);
     } else {
-      statement = this.#db.prepare<Record<string, unknown>, OperationRow>(text);
+      statement = this.#db.prepare<Record<string, unknown>, ListedRow>(text);
       if (this.#filteredLists.size >= FILTERED_LIST_CACHE_SIZE) {
         this.#filteredLists.delete(this.#filteredLists.keys().next().value!);
       }

@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import { columns, viewColumns, type OperationRow, type ViewRow } from "./rows.js";
+import { columns, listColumns, viewColumns, type ListedRow, type OperationRow, type ViewRow } from "./rows.js";
 
 /** Every column but metadata_json, which is written for filtering and never read back. */
 const COLUMNS = columns();
@@ -49,11 +49,11 @@ export interface InsertParams {
  */
 export interface ListStatements {
   /** Parameters `parent`, `now`, `limit` (and `afterTime`, `afterId`), as for filtered lists. */
-  all: Statement<Record<string, unknown>, OperationRow>;
-  allAfter: Statement<Record<string, unknown>, OperationRow>;
+  all: Statement<Record<string, unknown>, ListedRow>;
+  allAfter: Statement<Record<string, unknown>, ListedRow>;
   /** The same restricted to one recorded resource: one more parameter, `resource`. */
-  ofResource: Statement<Record<string, unknown>, OperationRow>;
-  ofResourceAfter: Statement<Record<string, unknown>, OperationRow>;
+  ofResource: Statement<Record<string, unknown>, ListedRow>;
+  ofResourceAfter: Statement<Record<string, unknown>, ListedRow>;
 }
 
 export interface ClaimParams {
@@ -202,7 +202,7 @@ function prepareList(db: Database): ListStatements {
  * `resource`, only the operations recorded with @resource, walking operations_resource_list instead.
  */
 export function listStatementText(after: boolean, filter: string | undefined, resource = false): string {
-  return `SELECT ${columns("op")} FROM operations AS op
+  return `SELECT ${listColumns("op")} FROM operations AS op
      WHERE op.parent = @parent ${resource ? "AND op.resource = @resource" : ""} AND (op.expire_time IS NULL OR op.expire_time > @now)
        ${after ? "AND (op.create_time, op.id) < (@afterTime, @afterId)" : ""}
        ${filter === undefined ? "" : `AND ${filter}`}

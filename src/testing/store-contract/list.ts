@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Contract } from "./context.js";
-import { T, RETENTION, RESPONSE, ERROR, meta, filter, newOp, ids } from "./fixtures.js";
+import { storedBytes, type ListQuery } from "../../store/store.js";
+import { T, RETENTION, RESPONSE, ERROR, META_URL, SLEEP, meta, filter, newOp, ids } from "./fixtures.js";
 
 /**
  * Listing: newest first, keyset pages within a parent, and AIP-160 filters compiled to each store's SQL.
@@ -77,6 +78,40 @@ export function listing(c: Contract): void {
       await c.store.create(["a", "b", "c", "d"].map((id) => newOp(id)), T);
       assert.deepEqual(ids(await c.store.list({ parent: "", limit: 3, now: T })), ["d", "c", "b"]);
       assert.deepEqual(ids(await c.store.list({ parent: "", limit: 1, now: T })), ["d"]);
+    });
+
+    it("stops at the byte budget: through the first record past maxBytes, two at least; a filter, a cursor and limit apply as well", async () => {
+      // Five done operations of 1000-byte responses (names of 15 bytes): 1015 stored bytes each.
+      const big = (id: string) => ({ id, attempt: 0, response: { typeUrl: RESPONSE.typeUrl, value: new Uint8Array(1000).fill(7) } });
+      const names = ["op-1", "op-2", "op-3", "op-4", "op-5"];
+      for (const [i, id] of names.entries()) await c.store.create([newOp(id)], T + i);
+      assert.deepEqual(await c.store.finish(names.map(big), RETENTION, T + 5), names.map(() => true));
+      const list = async (query: Partial<ListQuery>) => ids(await c.store.list({ parent: "", limit: 10, now: T + 5, ...query }));
+      assert.equal(storedBytes((await c.store.list({ parent: "", limit: 1, now: T + 5 }))[0]!), 1015);
+
+      assert.deepEqual(await list({}), ["op-5", "op-4", "op-3", "op-2", "op-1"], "no budget");
+      assert.deepEqual(await list({ maxBytes: 2030 }), ["op-5", "op-4", "op-3"], "two make 2030, not past it: the third passes it, and ends the walk");
+      assert.deepEqual(await list({ maxBytes: 2500 }), ["op-5", "op-4", "op-3"]);
+      assert.deepEqual(await list({ maxBytes: 2029 }), ["op-5", "op-4"], "the second passes 2029");
+      assert.deepEqual(await list({ maxBytes: 10 }), ["op-5", "op-4"], "the first passes alone: two all the same");
+      assert.deepEqual(await list({ maxBytes: 10, limit: 1 }), ["op-5"], "limit wins");
+      assert.deepEqual(await list({ maxBytes: 1_000_000 }), ["op-5", "op-4", "op-3", "op-2", "op-1"]);
+      assert.deepEqual(await list({ maxBytes: 2500, after: { createTime: T + 3, id: "op-4" } }), ["op-3", "op-2", "op-1"]);
+      assert.deepEqual(await list({ maxBytes: 10, after: { createTime: T, id: "op-1" } }), []);
+      assert.deepEqual(await list({ maxBytes: 10, after: { createTime: T + 1, id: "op-2" } }), ["op-1"], "one left: one");
+      assert.deepEqual(await list({ maxBytes: 1500, filter: filter('name != "operations/op-4"') }), ["op-5", "op-3"]);
+      // Metadata and errors count as well.
+      await c.store.create([newOp("meta", { metadata: { typeUrl: META_URL, value: new Uint8Array(3000) } })], T + 6);
+      assert.deepEqual(await list({ maxBytes: 2000, now: T + 6 }), ["meta", "op-5"]);
+    });
+
+    it("lists records without their request", async () => {
+      await c.store.create([newOp("a")], T);
+      const [listed] = await c.store.list({ parent: "", limit: 1, now: T });
+      assert.equal(listed?.id, "a");
+      assert.equal((listed as { request?: unknown } | undefined)?.request, undefined);
+      assert.equal(listed?.method, SLEEP);
+      assert.equal(listed?.createTime, T);
     });
   });
 

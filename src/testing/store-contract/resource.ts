@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ListQuery, OperationRecord } from "../../store/store.js";
+import type { ListedOperation, ListQuery } from "../../store/store.js";
 import type { Contract } from "./context.js";
 import { T, LEASE, RETENTION, RESPONSE, SLEEP, meta, filter, newOp, ids, refs } from "./fixtures.js";
 
@@ -70,7 +70,7 @@ export function resources(c: Contract): void {
       const seen: string[] = [];
       let after: { createTime: number; id: string } | undefined;
       for (let page = 0; page < 10; page++) {
-        const records: OperationRecord[] = await c.store.list({ parent: "", resource: A, limit: 3, after, now: T + 10 });
+        const records: ListedOperation[] = await c.store.list({ parent: "", resource: A, limit: 3, after, now: T + 10 });
         seen.push(...records.map((r) => r.id));
         if (records.length < 3) break;
         const last = records[records.length - 1]!;
