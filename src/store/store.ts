@@ -15,105 +15,11 @@
 
 import type { FilterExpr } from "../filter/expr.js";
 
-/** An `Any` as stored: the type URL and the serialized message. */
-export interface StoredAny {
-  typeUrl: string;
-  value: Uint8Array;
-  /**
-   * The message as proto3 JSON with proto field names and default values emitted
-   * (`{"progress_percent": 0, ...}`), for stores to filter on. Given for metadata. Stores keep it (since
-   * store migration 2) for `ListQuery.filter` but do not return it: records read back never carry it.
-   * Metadata written without it (or before migration 2) has no filterable fields: `metadata.*`
-   * restrictions do not match it.
-   */
-  json?: string | undefined;
-}
-
-/** The error an operation ended with: code and message are kept apart so stores can filter on them. */
-export interface StoredError {
-  code: number;
-  /** Read back as "" for errors stored before store migration 2 (which kept only code and bytes). */
-  message: string;
-  /** The serialized google.rpc.Status (code, message, details). */
-  status: Uint8Array;
-}
-
-/** Where an operation is in its life. `done` is final: a done operation never changes again. */
-export type OperationState = "queued" | "running" | "done";
-
-export interface OperationRecord {
-  /** Opaque, unique id: the last segment of the name. The primary key. */
-  id: string;
-  /** The full resource name, e.g. `operations/{id}`. */
-  name: string;
-  /** The parent the name is scoped to ("" for `operations/{id}`); ListOperations filters on it. */
-  parent: string;
-  /** Full name of the method that started it, e.g. `longrun.demo.v1.Demo.Sleep`. */
-  method: string;
-  /** The idempotency key (AIP-155) given at start, if any; unique per method. */
-  requestId: string | undefined;
-  /** The serialized request message the handler runs with. */
-  request: Uint8Array;
-  /**
-   * Who started the operation: the authenticated caller's principal (`user:alice`,
-   * `serviceAccount:ci@example`), undefined when the server does not authenticate (and for operations
-   * stored before store migration 4). Set at create, never changed.
-   */
-  principal: string | undefined;
-  /**
-   * The resource the operation belongs to for authorization, when its name does not say so: the one its
-   * start was authorized on (`projects/a` for an operation named `operations/{id}`). Undefined when the
-   * start named none (and for operations stored before store migration 5). Set at create, never changed;
-   * `ListQuery.resource` lists by it.
-   */
-  resource: string | undefined;
-  metadata: StoredAny | undefined;
-  state: OperationState;
-  /** Exactly one of `error` / `response` is set when state is "done", and neither before. */
-  error: StoredError | undefined;
-  response: StoredAny | undefined;
-  /** CancelOperation was called while the operation was not done. */
-  cancelRequested: boolean;
-  /**
-   * The last control command requested while the operation was not done (a custom method on operations
-   * that the service declares, e.g. "pause" then "resume"); undefined if none. The handler sees it and
-   * each change of it; the command's meaning is the service's.
-   */
-  control: string | undefined;
-  /**
-   * The fencing token: 0 while never claimed, incremented by every claim. Progress and finish writes
-   * name the attempt they belong to and are refused for any other.
-   */
-  attempt: number;
-  /** The worker holding the lease while running, and until when. */
-  leaseOwner: string | undefined;
-  leaseExpireTime: number | undefined;
-  /** Not claimable before this time (retry backoff). */
-  runAfter: number;
-  createTime: number;
-  updateTime: number;
-  endTime: number | undefined;
-  /** A done operation is forgotten after this time (retention); absent while not done. */
-  expireTime: number | undefined;
-}
-
-/** An operation as the Operations service serves it: a google.longrunning.Operation's fields. */
-export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal" | "resource">;
-
-/**
- * An operation as a list returns it: the whole record but its request, which nothing that lists reads
- * and which may be the largest column (a page of 1000 would carry 1000 requests).
- */
-export type ListedOperation = Omit<OperationRecord, "request">;
-
-/**
- * The bytes of an operation a list's byte budget (ListQuery.maxBytes) counts: its name, metadata,
- * response and error as stored. Never more than what they take encoded in an Operation, so a page filled
- * to a budget by their encoded size never needs a record the store left out (see ListQuery.maxBytes).
- */
-export function storedBytes(op: Pick<OperationRecord, "name" | "metadata" | "response" | "error">): number {
-  return Buffer.byteLength(op.name) + (op.metadata?.value.byteLength ?? 0) + (op.response?.value.byteLength ?? 0) + (op.error?.status.byteLength ?? 0);
-}
+export { storedBytes } from "./records.js";
+export type { ListedOperation, OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "./records.js";
+export type { EventClaim, EventQuery, EventRecord, EventSettlement, EventSnapshot, NewEvent } from "./outbox.js";
+import type { ListedOperation, OperationRecord, OperationView, StoredAny, StoredError } from "./records.js";
+import type { EventClaim, EventQuery, EventRecord, EventSettlement, NewEvent } from "./outbox.js";
 
 /** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
 export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter"> & {
@@ -224,6 +130,11 @@ export interface FinishRequest {
   /** Exactly one of error / response. */
   error?: StoredError | undefined;
   response?: StoredAny | undefined;
+  /**
+   * Notifications of this finish, written to the outbox in the same transaction when (and only when) the
+   * finish applies: an applied finish is never without its events, a refused one never has any.
+   */
+  events?: readonly NewEvent[] | undefined;
 }
 
 export type ChangeKind =
@@ -323,6 +234,37 @@ export interface Store {
 
   /** Deletes done operations whose expireTime has passed. Returns how many. Emits nothing: readers already skip them. */
   purgeExpired(now: number): Promise<number>;
+
+  /**
+   * Claims up to `limit` outbox events that are due: pending, `runAfter <= now`, for one of
+   * `destinations`, not under another live lease, and with no earlier pending event of the same operation
+   * for the same destination (per operation and destination, events go out in order). Each claimed event
+   * gets `attempt + 1` and a lease for `owner` until `now + leaseMs`. Oldest due first. Concurrent
+   * claimers never get the same event at the same attempt.
+   */
+  claimEvents(claim: EventClaim): Promise<EventRecord[]>;
+
+  /**
+   * Records what became of claimed events: delivered ones leave the outbox, a retry waits until its
+   * `runAfter`, failed ones stay (state "failed") until retried. Each applies only if the event is still
+   * pending at that attempt. Returns, per settlement, whether it applied.
+   */
+  settleEvents(settlements: readonly EventSettlement[], now: number): Promise<boolean[]>;
+
+  /** Outbox events in the order they were written (seq), for operators (`longrun notifications list`). */
+  listEvents(query: EventQuery): Promise<EventRecord[]>;
+
+  /**
+   * Makes events due again now (failed ones pending again), in a new retry window (windowStart = now);
+   * announced as "released". Returns the ids that were changed.
+   */
+  retryEvents(ids: readonly string[], now: number): Promise<string[]>;
+
+  /** Deletes outbox events (of any state). Returns the ids deleted. */
+  deleteEvents(ids: readonly string[]): Promise<string[]>;
+
+  /** The earliest time later than `now` at which a pending event for one of `destinations` becomes claimable. */
+  nextEventDueTime(destinations: readonly string[], now: number): Promise<number | undefined>;
 
   /**
    * Subscribes to changes made through any instance sharing this store (but "progress", which is only

@@ -57,7 +57,7 @@ export async function openStorePair(): Promise<StorePair> {
     async reset() {
       await sqlite.close();
       sqlite = openSqlite();
-      await schema.admin.query(`TRUNCATE "${schema.schema}".operations`);
+      await schema.admin.query(`TRUNCATE "${schema.schema}".operations, "${schema.schema}".outbox`);
     },
     async close() {
       await sqlite.close();

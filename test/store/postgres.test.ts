@@ -105,7 +105,7 @@ runStoreContract("PostgresStore", {
       onListenerError: () => {},
       log: () => {},
     });
-    await admin.query(`TRUNCATE "${contractSchema}".operations`);
+    await admin.query(`TRUNCATE "${contractSchema}".operations, "${contractSchema}".outbox`);
     return store;
   },
 });

@@ -4,6 +4,7 @@ import { PackedBytes, sliceOf } from "./bytes.js";
 import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
 import { appliedFlags } from "./results.js";
 import { jsonArrayElement, jsonArrayParameter, pgText } from "./text.js";
+import { attributesText } from "../shared/event-row.js";
 
 /**
  * Ends operations, fenced by attempt, in one statement: done, error or response, metadata if given,
@@ -13,12 +14,30 @@ import { jsonArrayElement, jsonArrayParameter, pgText } from "./text.js";
  */
 export async function finish(db: Db, results: readonly FinishRequest[], retentionMs: number, now: number): Promise<boolean[]> {
   const o = db.options;
+  // Events (completion notifications) go in by the same statement, so they commit with the finish. Without
+  // any, the statement neither returns the operation's columns nor carries the outbox CTE.
+  const events = results.flatMap((r, i) => (r.events ?? []).map((e) => ({ ord: i + 1, id: e.id, destination: e.destination, type: e.type, attributes: attributesText(e), with_payload: e.withPayload })));
+  const outboxed =
+    events.length === 0
+      ? ""
+      : `outboxed AS (
+       INSERT INTO ${o.outbox} (id, operation_id, operation_name, method, destination, event_type, attributes, with_payload,
+                                op_state, metadata_type, metadata, error_code, error_message, error, response_type, response,
+                                state, attempt, run_after, create_time, window_start, update_time)
+       SELECT e.id, f.id, f.name, f.method, e.destination, e.type, e.attributes, e.with_payload,
+              'done', f.metadata_type, f.metadata, f.error_code, f.error_message, f.error, f.response_type, f.response,
+              'pending', 0, $9, $9, $9, $9
+       FROM finished f
+       JOIN jsonb_to_recordset($17::jsonb) AS e(ord integer, id text, destination text, type text, attributes text, with_payload boolean)
+         ON e.ord = f.ord
+     ),`;
+  const returning = events.length === 0 ? "op.id, earliest.ord" : "op.id, earliest.ord, op.name, op.method, op.metadata_type, op.metadata, op.error_code, op.error_message, op.error, op.response_type, op.response";
   const bytes = new PackedBytes();
   const metadata = bytes.column(results.map((r) => r.metadata?.value));
   const error = bytes.column(results.map((r) => r.error?.status));
   const response = bytes.column(results.map((r) => r.response?.value));
   const { rows } = await db.query<{ ord: number }>(
-    "finish",
+    events.length === 0 ? "finish" : "finish_events",
     `WITH input AS (
        SELECT id, attempt, metadata_type, error_code, response_type, ${jsonArrayElement("$11", "ord")} AS metadata_json, error_message, ord,
               ${sliceOf("$16", "metadata_offset", "metadata_length")} AS metadata,
@@ -47,8 +66,9 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
          end_time = $9, update_time = $9, expire_time = $10
        FROM earliest
        WHERE op.id = earliest.id AND op.attempt = earliest.attempt AND op.state <> 'done'
-       RETURNING op.id, earliest.ord
+       RETURNING ${returning}
      ),
+     ${outboxed}
      ${notifiedCte(o, "done", "finished")}
      SELECT finished.ord FROM finished ${NOTIFIED_JOIN}`,
     [
@@ -68,6 +88,7 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
       error.lengths,
       response.lengths,
       bytes.blob(),
+      ...(events.length === 0 ? [] : [JSON.stringify(events)]),
     ],
   );
   return appliedFlags(results.length, rows);

@@ -81,4 +81,39 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE operations ADD COLUMN resource text COLLATE "C";
   CREATE INDEX operations_resource_list ON operations (parent, resource, create_time DESC, id DESC) WHERE resource IS NOT NULL;
   `,
+  // 6: the outbox of completion notifications (src/store/outbox.ts): one row per event and destination,
+  // written by the finish statement itself, with a snapshot of the operation; SqliteStore's columns.
+  // Claims walk outbox_due; the "earlier pending event of the same operation" test walks outbox_order.
+  `
+  CREATE TABLE outbox (
+    seq               bigserial PRIMARY KEY,
+    id                text COLLATE "C" NOT NULL UNIQUE,
+    operation_id      text COLLATE "C" NOT NULL,
+    operation_name    text    NOT NULL,
+    method            text COLLATE "C" NOT NULL,
+    destination       text COLLATE "C" NOT NULL,
+    event_type        text    NOT NULL,
+    attributes        text    NOT NULL,
+    with_payload      boolean NOT NULL,
+    op_state          text    NOT NULL,
+    metadata_type     text,
+    metadata          bytea,
+    error_code        integer,
+    error_message     text,
+    error             bytea,
+    response_type     text,
+    response          bytea,
+    state             text    NOT NULL CHECK (state IN ('pending', 'failed')),
+    attempt           integer NOT NULL DEFAULT 0,
+    run_after         bigint  NOT NULL,
+    create_time       bigint  NOT NULL,
+    window_start      bigint  NOT NULL,
+    update_time       bigint  NOT NULL,
+    lease_owner       text,
+    lease_expire_time bigint,
+    last_error        text
+  );
+  CREATE INDEX outbox_due ON outbox (destination, run_after, seq) WHERE state = 'pending';
+  CREATE INDEX outbox_order ON outbox (operation_id, destination, seq) WHERE state = 'pending';
+  `,
 ];

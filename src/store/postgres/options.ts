@@ -33,6 +33,8 @@ export interface CompiledOptions {
   quotedSchema: string;
   /** `"schema".operations`, quoted for SQL text. */
   table: string;
+  /** `"schema".outbox`, quoted for SQL text: completion notifications (migration 6). */
+  outbox: string;
   /** The NOTIFY channel, `<schema>_changes`: at most 63 bytes, so PostgreSQL takes it unchanged. */
   channel: string;
   migrate: boolean;
@@ -69,6 +71,7 @@ export function compileOptions(options: PostgresStoreOptions): CompiledOptions {
     schema,
     quotedSchema: `"${schema}"`,
     table: `"${schema}".operations`,
+    outbox: `"${schema}".outbox`,
     channel: `${schema}_changes`,
     migrate: options.migrate ?? true,
     poolSize,

@@ -12,6 +12,9 @@ import { finish } from "./finish.js";
 import { get, getViews } from "./get.js";
 import { heartbeat } from "./heartbeat.js";
 import { explainList, list } from "./list.js";
+import { claimEvents } from "./claim-events.js";
+import { settleEvents } from "./settle-events.js";
+import { deleteEvents, listEvents, nextEventDueTime, retryEvents } from "./outbox-admin.js";
 import { Listener } from "./listener.js";
 import { applyMigrations, checkVersion } from "./migrate.js";
 import { nextDueTime } from "./next-due-time.js";
@@ -112,6 +115,12 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     release: (owner, leases, runAfter, now) => release(db, owner, leases, runAfter, now),
     nextDueTime: (methods, now) => nextDueTime(db, methods, now),
     purgeExpired: (now) => purgeExpired(db, now),
+    claimEvents: (claim) => claimEvents(db, claim),
+    settleEvents: (settlements, now) => settleEvents(db, settlements, now),
+    listEvents: (query) => listEvents(db, query),
+    retryEvents: (ids, now) => retryEvents(db, ids, now),
+    deleteEvents: (ids) => deleteEvents(db, ids),
+    nextEventDueTime: (destinations, now) => nextEventDueTime(db, destinations, now),
     async close() {
       await listener.close();
       await pool.end();

@@ -1,4 +1,8 @@
 import type {
+  EventClaim,
+  EventQuery,
+  EventRecord,
+  EventSettlement,
   ListedOperation,
   ClaimRequest,
   CreateResult,
@@ -58,6 +62,16 @@ export interface StoreDriver {
   release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Eventually<string[]>;
   nextDueTime(methods: readonly string[], now: number): Eventually<number | undefined>;
   purgeExpired(now: number): Eventually<number>;
+  /** The claimed events, in any order. */
+  claimEvents(claim: EventClaim): Eventually<EventRecord[]>;
+  /** Per settlement, whether it applied. */
+  settleEvents(settlements: readonly EventSettlement[], now: number): Eventually<boolean[]>;
+  listEvents(query: EventQuery): Eventually<EventRecord[]>;
+  /** The ids changed, in input order (repeats allowed). */
+  retryEvents(ids: readonly string[], now: number): Eventually<string[]>;
+  /** The ids deleted, in input order (repeats allowed). */
+  deleteEvents(ids: readonly string[]): Eventually<string[]>;
+  nextEventDueTime(destinations: readonly string[], now: number): Eventually<number | undefined>;
   /** Releases the connection(s); called once. */
   close(): Eventually<void>;
 }

@@ -1,4 +1,8 @@
 import type {
+  EventClaim,
+  EventQuery,
+  EventRecord,
+  EventSettlement,
   ListedOperation,
   ChangeListener,
   ClaimRequest,
@@ -119,6 +123,36 @@ export class StoreCore implements Store {
   async purgeExpired(now: number): Promise<number> {
     // Not announced: expired operations are already invisible to every reader.
     return this.#driver.purgeExpired(now);
+  }
+
+  async claimEvents(claim: EventClaim): Promise<EventRecord[]> {
+    if (claim.destinations.length === 0 || claim.limit <= 0) return [];
+    // RETURNING gives rows in no defined order; a dispatcher sends oldest first.
+    return (await this.#driver.claimEvents(claim)).sort((a, b) => a.runAfter - b.runAfter || a.seq - b.seq);
+  }
+
+  async settleEvents(settlements: readonly EventSettlement[], now: number): Promise<boolean[]> {
+    return settlements.length === 0 ? [] : this.#driver.settleEvents(settlements, now);
+  }
+
+  async listEvents(query: EventQuery): Promise<EventRecord[]> {
+    return query.limit <= 0 ? [] : this.#driver.listEvents(query);
+  }
+
+  async retryEvents(ids: readonly string[], now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const retried = uniqueIds(await this.#driver.retryEvents(ids, now));
+    // Due now: dispatchers waiting for a later event wake, as claimers do for released operations.
+    this.#feed.emit("released", retried);
+    return retried;
+  }
+
+  async deleteEvents(ids: readonly string[]): Promise<string[]> {
+    return ids.length === 0 ? [] : uniqueIds(await this.#driver.deleteEvents(ids));
+  }
+
+  async nextEventDueTime(destinations: readonly string[], now: number): Promise<number | undefined> {
+    return destinations.length === 0 ? undefined : this.#driver.nextEventDueTime(destinations, now);
   }
 
   subscribe(listener: ChangeListener): () => void {

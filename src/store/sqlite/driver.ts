@@ -6,6 +6,10 @@ import type {
   Fenced,
   FinishRequest,
   HeartbeatResult,
+  EventClaim,
+  EventQuery,
+  EventRecord,
+  EventSettlement,
   ListedOperation,
   ListQuery,
   NewOperation,
@@ -18,6 +22,7 @@ import { storedBytes } from "../store.js";
 import type { MarkResult, StoreDriver } from "../shared/driver.js";
 import { toListed, toRecord, toView, type ListedRow, type OperationRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
+import { OutboxStatements } from "./outbox.js";
 
 /** Filtered-list statements kept prepared (least recently used evicted first). */
 const FILTERED_LIST_CACHE_SIZE = 64;
@@ -30,6 +35,7 @@ const FILTERED_LIST_CACHE_SIZE = 64;
 export class SqliteDriver implements StoreDriver {
   readonly #db: Database;
   readonly #sql: Statements;
+  readonly #outbox: OutboxStatements;
   readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, ListedRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
   readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
@@ -37,6 +43,7 @@ export class SqliteDriver implements StoreDriver {
   constructor(db: Database) {
     this.#db = db;
     this.#sql = prepareStatements(db);
+    this.#outbox = new OutboxStatements(db);
     this.#viewMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#view(id, now)));
   }
 
@@ -237,9 +244,35 @@ export class SqliteDriver implements StoreDriver {
           expireTime: now + retentionMs,
           now,
         };
-        return this.#sql.finishAttempt.run({ ...params, attempt: r.attempt }).changes === 1;
+        const applied = this.#sql.finishAttempt.run({ ...params, attempt: r.attempt }).changes === 1;
+        if (applied && r.events !== undefined) this.#outbox.insert(r.id, r.events, now);
+        return applied;
       }),
     )();
+  }
+
+  claimEvents(claim: EventClaim): EventRecord[] {
+    return this.#outbox.claim(claim);
+  }
+
+  settleEvents(settlements: readonly EventSettlement[], now: number): boolean[] {
+    return this.#outbox.settle(settlements, now);
+  }
+
+  listEvents(query: EventQuery): EventRecord[] {
+    return this.#outbox.list(query);
+  }
+
+  retryEvents(ids: readonly string[], now: number): string[] {
+    return this.#outbox.retry(ids, now);
+  }
+
+  deleteEvents(ids: readonly string[]): string[] {
+    return this.#outbox.delete(ids);
+  }
+
+  nextEventDueTime(destinations: readonly string[], now: number): number | undefined {
+    return this.#outbox.nextDueTime(destinations, now);
   }
 
   release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): string[] {

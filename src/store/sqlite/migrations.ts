@@ -69,6 +69,42 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE operations ADD COLUMN resource TEXT;
   CREATE INDEX operations_resource_list ON operations (parent, resource, create_time DESC, id DESC) WHERE resource IS NOT NULL;
   `,
+  // 6: the outbox of completion notifications (src/store/outbox.ts): one row per event and destination,
+  // written in the finish's transaction, with a snapshot of the operation. seq is AUTOINCREMENT so it only
+  // grows (delivered rows are deleted; a reused seq would put a new event before older ones). Claims walk
+  // outbox_due; the "earlier pending event of the same operation" test walks outbox_order.
+  `
+  CREATE TABLE outbox (
+    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                TEXT    NOT NULL UNIQUE,
+    operation_id      TEXT    NOT NULL,
+    operation_name    TEXT    NOT NULL,
+    method            TEXT    NOT NULL,
+    destination       TEXT    NOT NULL,
+    event_type        TEXT    NOT NULL,
+    attributes        TEXT    NOT NULL,
+    with_payload      INTEGER NOT NULL,
+    op_state          TEXT    NOT NULL,
+    metadata_type     TEXT,
+    metadata          BLOB,
+    error_code        INTEGER,
+    error_message     TEXT,
+    error             BLOB,
+    response_type     TEXT,
+    response          BLOB,
+    state             TEXT    NOT NULL CHECK (state IN ('pending', 'failed')),
+    attempt           INTEGER NOT NULL DEFAULT 0,
+    run_after         INTEGER NOT NULL,
+    create_time       INTEGER NOT NULL,
+    window_start      INTEGER NOT NULL,
+    update_time       INTEGER NOT NULL,
+    lease_owner       TEXT,
+    lease_expire_time INTEGER,
+    last_error        TEXT
+  );
+  CREATE INDEX outbox_due ON outbox (destination, run_after, seq) WHERE state = 'pending';
+  CREATE INDEX outbox_order ON outbox (operation_id, destination, seq) WHERE state = 'pending';
+  `,
 ];
 
 /**

@@ -6,6 +6,7 @@ import { claimAndLeases } from "./claim-leases.js";
 import { contractOver, type TestFunctions } from "./context.js";
 import { createGetDelete } from "./create-get-delete.js";
 import { listing } from "./list.js";
+import { outbox } from "./outbox.js";
 import { principals } from "./principal.js";
 import { progressAndFinish } from "./progress-finish.js";
 import { resources } from "./resource.js";
@@ -62,5 +63,6 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     changeFeed(c);
     principals(c);
     resources(c);
+    outbox(c);
   });
 }

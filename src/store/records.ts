@@ -1,0 +1,103 @@
+/**
+ * What the store keeps of an operation, as records (the Store contract, store.ts, re-exports these).
+ */
+
+/** An `Any` as stored: the type URL and the serialized message. */
+export interface StoredAny {
+  typeUrl: string;
+  value: Uint8Array;
+  /**
+   * The message as proto3 JSON with proto field names and default values emitted
+   * (`{"progress_percent": 0, ...}`), for stores to filter on. Given for metadata. Stores keep it (since
+   * store migration 2) for `ListQuery.filter` but do not return it: records read back never carry it.
+   * Metadata written without it (or before migration 2) has no filterable fields: `metadata.*`
+   * restrictions do not match it.
+   */
+  json?: string | undefined;
+}
+
+/** The error an operation ended with: code and message are kept apart so stores can filter on them. */
+export interface StoredError {
+  code: number;
+  /** Read back as "" for errors stored before store migration 2 (which kept only code and bytes). */
+  message: string;
+  /** The serialized google.rpc.Status (code, message, details). */
+  status: Uint8Array;
+}
+
+/** Where an operation is in its life. `done` is final: a done operation never changes again. */
+export type OperationState = "queued" | "running" | "done";
+
+export interface OperationRecord {
+  /** Opaque, unique id: the last segment of the name. The primary key. */
+  id: string;
+  /** The full resource name, e.g. `operations/{id}`. */
+  name: string;
+  /** The parent the name is scoped to ("" for `operations/{id}`); ListOperations filters on it. */
+  parent: string;
+  /** Full name of the method that started it, e.g. `longrun.demo.v1.Demo.Sleep`. */
+  method: string;
+  /** The idempotency key (AIP-155) given at start, if any; unique per method. */
+  requestId: string | undefined;
+  /** The serialized request message the handler runs with. */
+  request: Uint8Array;
+  /**
+   * Who started the operation: the authenticated caller's principal (`user:alice`,
+   * `serviceAccount:ci@example`), undefined when the server does not authenticate (and for operations
+   * stored before store migration 4). Set at create, never changed.
+   */
+  principal: string | undefined;
+  /**
+   * The resource the operation belongs to for authorization, when its name does not say so: the one its
+   * start was authorized on (`projects/a` for an operation named `operations/{id}`). Undefined when the
+   * start named none (and for operations stored before store migration 5). Set at create, never changed;
+   * `ListQuery.resource` lists by it.
+   */
+  resource: string | undefined;
+  metadata: StoredAny | undefined;
+  state: OperationState;
+  /** Exactly one of `error` / `response` is set when state is "done", and neither before. */
+  error: StoredError | undefined;
+  response: StoredAny | undefined;
+  /** CancelOperation was called while the operation was not done. */
+  cancelRequested: boolean;
+  /**
+   * The last control command requested while the operation was not done (a custom method on operations
+   * that the service declares, e.g. "pause" then "resume"); undefined if none. The handler sees it and
+   * each change of it; the command's meaning is the service's.
+   */
+  control: string | undefined;
+  /**
+   * The fencing token: 0 while never claimed, incremented by every claim. Progress and finish writes
+   * name the attempt they belong to and are refused for any other.
+   */
+  attempt: number;
+  /** The worker holding the lease while running, and until when. */
+  leaseOwner: string | undefined;
+  leaseExpireTime: number | undefined;
+  /** Not claimable before this time (retry backoff). */
+  runAfter: number;
+  createTime: number;
+  updateTime: number;
+  endTime: number | undefined;
+  /** A done operation is forgotten after this time (retention); absent while not done. */
+  expireTime: number | undefined;
+}
+
+/** An operation as the Operations service serves it: a google.longrunning.Operation's fields. */
+export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal" | "resource">;
+
+/**
+ * An operation as a list returns it: the whole record but its request, which nothing that lists reads
+ * and which may be the largest column (a page of 1000 would carry 1000 requests).
+ */
+export type ListedOperation = Omit<OperationRecord, "request">;
+
+/**
+ * The bytes of an operation a list's byte budget (ListQuery.maxBytes) counts: its name, metadata,
+ * response and error as stored. Never more than what they take encoded in an Operation, so a page filled
+ * to a budget by their encoded size never needs a record the store left out (see ListQuery.maxBytes).
+ */
+export function storedBytes(op: Pick<OperationRecord, "name" | "metadata" | "response" | "error">): number {
+  return Buffer.byteLength(op.name) + (op.metadata?.value.byteLength ?? 0) + (op.response?.value.byteLength ?? 0) + (op.error?.status.byteLength ?? 0);
+}
