@@ -93,7 +93,11 @@ export class Claimer {
   /**
    * One timer for the next operation that becomes due. Look-aheads may overlap and answer out of order:
    * only the latest started sets the timer, since an older one, blind to what was committed after it
-   * began, could move the timer past a due operation.
+   * began, could move the timer past a due operation. The timer is at most a lease away: it counts the
+   * due time's distance on this instance's wall clock, and a step of that clock (NTP putting right a clock
+   * that was behind) or another instance's clock ahead of it would otherwise leave an operation that is
+   * due waiting out the whole distance, however long (an operation released by an instance whose clock is
+   * ten minutes ahead waited ten minutes after the clocks agreed).
    */
   private async scheduleNextDue(): Promise<void> {
     const sequence = ++this.lookAheadsStarted;
@@ -101,7 +105,7 @@ export class Claimer {
     try {
       const due = await this.options.store.nextDueTime(this.options.methods, now);
       if (sequence !== this.lookAheadsStarted) return;
-      if (due !== undefined) this.scheduleWake(due - now);
+      if (due !== undefined) this.scheduleWake(Math.min(due - now, this.options.leaseMs));
     } catch (err) {
       this.options.log("looking for the next due operation failed; retrying", err);
       this.scheduleWake(CLAIM_RETRY_MS);

@@ -22,6 +22,7 @@ import { encodedSizeBound, toOperation } from "./operation.js";
 import { PageTokens } from "./page-token.js";
 import { Waiters } from "./waiters.js";
 import { Batcher } from "../runtime/batch.js";
+import { clockOf, type Clock } from "../runtime/clock.js";
 
 /** The Operations methods a deployment may switch off, per transport (see endpoints.ts). */
 export type OptionalMethod = "ListOperations" | "CancelOperation" | "DeleteOperation" | "WaitOperation";
@@ -55,7 +56,11 @@ export interface OperationsServiceOptions {
   filterDialect?: FilterDialect;
   /** An empty filter is INVALID_ARGUMENT "filter is required" (Storage Transfer). @default false */
   filterRequired?: boolean;
-  clock?: () => number;
+  /**
+   * The wall clock (page-token expiry, what has expired) and the timers (WaitOperation's budget): a `Clock`,
+   * or just a `now` function (the system's timers then). @default the system's
+   */
+  clock?: Clock | (() => number);
 }
 
 /** Room kept in a List page's byte budget for its next_page_token and its tag. */
@@ -88,6 +93,7 @@ export class OperationsService {
    * 10,000 round trips.
    */
   private readonly reads: Batcher<string, OperationView | undefined>;
+  private readonly clock: Clock;
   private readonly now: () => number;
 
   constructor(options: OperationsServiceOptions) {
@@ -103,7 +109,9 @@ export class OperationsService {
     this.filterDialect = options.filterDialect ?? aip160Dialect;
     this.filterRequired = options.filterRequired ?? false;
     this.waiters = new Waiters(options.store, options.runtime);
-    this.now = options.clock ?? Date.now;
+    const clock = clockOf(options.clock);
+    this.clock = clock;
+    this.now = () => clock.now();
     this.reads = new Batcher((ids) => this.store.getViews(ids, this.now()));
   }
 
@@ -180,23 +188,35 @@ export class OperationsService {
   /**
    * Returns at once if the operation is done; otherwise when it is done (woken by the store's change
    * feed) or when the wait budget runs out: min(timeout, the RPC deadline less a margin, maxWaitMs).
-   * Reaching the budget is not an error: the latest state is returned.
+   * Reaching the budget is not an error: the latest state is returned. The budget is one timer (monotonic),
+   * not a wall-clock time compared with now(): a step of the wall clock during the wait (NTP, an operator)
+   * neither ends it early nor makes it longer.
    */
   async waitOperation(request: WaitOperationRequest, ctx: CallContext): Promise<Operation> {
     const { id } = this.names.parse(request.name);
-    const until = this.now() + this.waitBudget(request.timeout, ctx.deadline);
-    for (;;) {
-      // Watch before reading, so a change between the read and the wait is not missed.
-      const watch = this.waiters.watch(id, until - this.now(), ctx.signal);
-      try {
-        const record = await this.find(request.name, id);
-        if (record.state === "done" || this.now() >= until || ctx.signal.aborted) return toOperation(record);
-        const finishedHere = await watch.changed;
-        // As a read would find it, unless it expired at once (retention 0): then read, to answer NOT_FOUND.
-        if (finishedHere && finishedHere.name === request.name && finishedHere.expireTime > this.now()) return toOperation(finishedHere);
-      } finally {
-        watch.cancel();
+    const ended = new AbortController();
+    const end = (): void => ended.abort();
+    const budget = this.waitBudget(request.timeout, ctx.deadline);
+    const timer = this.clock.after(budget, end);
+    ctx.signal.addEventListener("abort", end, { once: true });
+    if (budget === 0 || ctx.signal.aborted) end();
+    try {
+      for (;;) {
+        // Watch before reading, so a change between the read and the wait is not missed.
+        const watch = this.waiters.watch(id, ended.signal);
+        try {
+          const record = await this.find(request.name, id);
+          if (record.state === "done" || ended.signal.aborted) return toOperation(record);
+          const finishedHere = await watch.changed;
+          // As a read would find it, unless it expired at once (retention 0): then read, to answer NOT_FOUND.
+          if (finishedHere && finishedHere.name === request.name && finishedHere.expireTime > this.now()) return toOperation(finishedHere);
+        } finally {
+          watch.cancel();
+        }
       }
+    } finally {
+      timer.cancel();
+      ctx.signal.removeEventListener("abort", end);
     }
   }
 

@@ -27,21 +27,19 @@ export class Waiters {
 
   /**
    * Registers interest in `id` before the caller re-reads it, so a change between the read and the wait
-   * is not missed. Resolves on the change (with the operation, if it was finished here), at `timeoutMs`,
-   * or when `signal` aborts; `cancel()` unregisters.
+   * is not missed. Resolves on the change (with the operation, if it was finished here) or when `signal`
+   * aborts (the caller's wait budget ran out, or the caller went away); `cancel()` unregisters.
    */
-  watch(id: string, timeoutMs: number, signal: AbortSignal): { changed: Promise<Woken>; cancel(): void } {
+  watch(id: string, signal: AbortSignal): { changed: Promise<Woken>; cancel(): void } {
     this.ensureSubscribed();
     let wake!: (woken: Woken) => void;
     const changed = new Promise<Woken>((resolve) => (wake = resolve));
     let set = this.byId.get(id);
     if (!set) this.byId.set(id, (set = new Set()));
     const waiters = set;
-    const timer = setTimeout(() => finish(undefined), timeoutMs);
     const onAbort = (): void => finish(undefined);
     signal.addEventListener("abort", onAbort, { once: true });
     const finish = (woken: Woken): void => {
-      clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
       waiters.delete(finish);
       if (waiters.size === 0 && this.byId.get(id) === waiters) this.byId.delete(id);
