@@ -11,7 +11,8 @@ import { anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations, type Operation } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo, SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Code } from "../../src/core/code.js";
-import { Reason } from "../../src/core/errors.js";
+import { Reason, RpcError } from "../../src/core/errors.js";
+import { newOp } from "../../src/testing/store-contract/fixtures.js";
 import { defineMethod } from "../../src/index.js";
 import { sleep } from "../../src/demo/sleep.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -405,6 +406,18 @@ describe("the SQLite store on a full disk", () => {
     t.diagnostic(`${signal} while full: exited ${exited}; ${late.length} of 10 starts accepted while full; WAL ${walWhileFull} bytes, ${sizeOf(wal)} left`);
     assert.equal(exited, signal === "SIGKILL" ? "SIGKILL" : 0);
     assert.doesNotMatch(output, /threw|Internal error|unhandled/i, "nothing logged as a bug");
+
+    // Opened again while still full: it reads (recovering the WAL in memory), refuses writes, and holds the
+    // file for itself (the dead process's leases could not be expired at open: they expire in their time).
+    const stillFull = SqliteStore.open(path);
+    try {
+      assert.throws(() => SqliteStore.open(path, { busyTimeoutMs: 20 }), /in use by another process/);
+      assert.equal((await stillFull.get(idOf(early[0]!.name), Date.now()))?.name, early[0]!.name);
+      await assert.rejects(stillFull.create([{ ...newOp("x"), name: "operations/x" }], Date.now()), (err: unknown) => err instanceof RpcError && err.reason === Reason.STORE_FULL);
+    } finally {
+      await stillFull.close();
+    }
+    assert.throws(() => SqliteStore.open(join(mnt, "new.db")), (err: unknown) => err instanceof RpcError && err.code === Code.UNAVAILABLE && err.reason === Reason.STORE_FULL);
 
     unlinkSync(filler);
     let server: TestServer | undefined = await startTestServer({ store: SqliteStore.open(path) });
