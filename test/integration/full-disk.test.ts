@@ -367,6 +367,41 @@ describe("the SQLite store on a full disk", () => {
     assert.deepEqual(unhandled, [], "no unhandled rejection");
   });
 
+  it("a disk full for longer than the lease: heartbeats fail, work may run again, and still ends once", { timeout: 120_000 }, async (t) => {
+    if (skipped(t)) return;
+    const path = join(mnt, "lease.db");
+    await prepareStoreFile(path);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const gatedRunning = new Set<string>();
+    let server: TestServer | undefined = await startTestServer({ store: SqliteStore.open(path), methods: [gatedSleep(gate, gatedRunning)], leaseMs: 600 });
+    cleanups.push(() => server?.close());
+    const { grpc } = server;
+    const accepted: string[] = [];
+    for (let i = 0; i < 10; i++) accepted.push((await grpc.call(Demo.method.sleep, { duration: durationFromMs(800) })).name);
+    for (let i = 0; i < 5; i++) accepted.push((await grpc.call(Demo.method.sleep, { duration: durationFromMs(0), requestId: `gated-${i}` })).name);
+    await until("the gated operations running", () => gatedRunning.size === 5);
+
+    const filler = fillDisk(t);
+    const loggedBefore = server.logged.length;
+    openGate();
+    await new Promise((r) => setTimeout(r, 2500)); // four leases long
+    const logged = server.logged.slice(loggedBefore).join("\n");
+    assert.match(logged, /heartbeat failed: RpcError: The operations store has no space left/);
+    unlinkSync(filler);
+    for (const name of accepted) assert.equal((await waitDone(grpc, name)).result.case, "response", `${name} succeeded`);
+    assert.deepEqual(server.logged.filter((line) => /threw|Internal error/.test(line)), []);
+    await server.close();
+    server = undefined;
+    const file = inspect(path);
+    assert.equal(file.integrity, "ok");
+    assert.equal(file.violations, 0, "no done operation changed");
+    const attempts = accepted.map((name) => file.finishes.get(idOf(name)) ?? []);
+    t.diagnostic(`finished by attempts: ${JSON.stringify(attempts.map((a) => a.join(",")))}`);
+    for (const [i, name] of accepted.entries()) assert.equal(attempts[i]!.length, 1, `${name} finished once`);
+    assert.deepEqual(unhandled, [], "no unhandled rejection");
+  });
+
   for (const signal of ["SIGKILL", "SIGTERM"] as const) {
   it(`a process stopped by ${signal} while the disk is full loses nothing it accepted`, { timeout: 120_000 }, async (t) => {
     if (skipped(t)) return;
