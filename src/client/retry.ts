@@ -20,7 +20,7 @@ export interface RetryPolicy {
 /**
  * The codes a longrun client retries, each with the reason it is safe:
  * - UNAVAILABLE: the server could not be reached, or is shutting down / has lost its store
- *   (longrun's STORE_UNAVAILABLE). The RPCs retried by default are Get/List/Wait (reads), Cancel (idempotent
+ *   (longrun's STORE_UNAVAILABLE, or STORE_FULL: the disk of a SQLite store is full). The RPCs retried by default are Get/List/Wait (reads), Cancel (idempotent
  *   by the spec: cancelling twice is the same as once) and Delete (a retry after a lost answer says
  *   NOT_FOUND, which tells the caller the operation is gone — what it asked for).
  *

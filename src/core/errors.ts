@@ -146,6 +146,11 @@ export const Reason = {
   CANCELLED: "CANCELLED",
   /** The store cannot be reached; retry with backoff. */
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
+  /**
+   * The store has no space left to write (the disk of the SQLite file is full): nothing was written, reads
+   * still work; retry with backoff once space is freed (UNAVAILABLE, like STORE_UNAVAILABLE).
+   */
+  STORE_FULL: "STORE_FULL",
   /** The server is shutting down: it starts no operation, and gives back those it runs; retry elsewhere. */
   SHUTTING_DOWN: "SHUTTING_DOWN",
   /**

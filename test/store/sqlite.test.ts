@@ -8,6 +8,11 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { migrate, MIGRATIONS } from "../../src/store/sqlite/migrations.js";
+import { openDatabase } from "../../src/store/sqlite/open.js";
+import { SqliteDriver } from "../../src/store/sqlite/driver.js";
+import { isFull, mappingErrors } from "../../src/store/sqlite/errors.js";
+import { Code } from "../../src/core/code.js";
+import { Reason, RpcError } from "../../src/core/errors.js";
 import { buildFilterSchema, compileFilter } from "../../src/filter/index.js";
 import { SleepMetadataSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import type { ChangeEvent, NewOperation, Store } from "../../src/store/store.js";
@@ -284,6 +289,45 @@ describe("SqliteStore", () => {
       });
       const [result] = await store.create([newOp("a", 0)], 0);
       assert.equal(result?.created, true);
+    });
+  });
+  describe("no space left (SQLITE_FULL)", () => {
+    // max_page_count makes SQLite answer SQLITE_FULL as a full disk does, without one (the real full disk,
+    // a tmpfs, is test/integration/full-disk.test.ts, which needs root).
+    it("a write that does not fit is UNAVAILABLE STORE_FULL, writes nothing, and succeeds once there is room", () => {
+      const db = openDatabase(file);
+      try {
+        const driver = mappingErrors(new SqliteDriver(db));
+        driver.create([newOp("before", 0)], 0);
+        db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
+        const many = Array.from({ length: 500 }, (_, i) => newOp(`op${i}`, 0));
+        assert.throws(
+          () => driver.create(many, 0),
+          (error: unknown) =>
+            error instanceof RpcError && error.code === Code.UNAVAILABLE && error.reason === Reason.STORE_FULL && isFull(error.cause),
+        );
+        assert.deepEqual(
+          (driver.list({ parent: "", now: 0, limit: 1000 }) as { id: string }[]).map((r) => r.id),
+          ["before"],
+          "the failed transaction wrote nothing; reads still work",
+        );
+        db.pragma("max_page_count = 1073741823");
+        assert.equal((driver.create(many, 0) as { created: boolean }[]).filter((r) => r.created).length, many.length);
+        assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      } finally {
+        db.close();
+      }
+    });
+
+    it("other errors pass through as they are", () => {
+      const db = openDatabase(file);
+      try {
+        const driver = mappingErrors(new SqliteDriver(db));
+        db.exec("DROP INDEX IF EXISTS operations_resource_list; DROP TABLE operations");
+        assert.throws(() => driver.get("a", 0), (error: unknown) => error instanceof Database.SqliteError);
+      } finally {
+        db.close();
+      }
     });
   });
 });

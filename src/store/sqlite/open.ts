@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { isFull } from "./errors.js";
 import { migrate } from "./migrations.js";
 
 export interface OpenOptions {
@@ -32,7 +33,12 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
     const now = Date.now();
     // The migration transaction is a write, so it takes the exclusive lock, here at open.
     migrate(db, now);
-    expireLeases(db, now);
+    try {
+      expireLeases(db, now);
+    } catch (error) {
+      // A full disk: open anyway, to serve reads; the leases then expire in their own time.
+      if (!isFull(error)) throw error;
+    }
   } catch (error) {
     db.close();
     if (isLockedError(error)) {

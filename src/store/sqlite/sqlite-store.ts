@@ -2,6 +2,7 @@ import type { ListQuery } from "../store.js";
 import { ChangeFeed, type ListenerErrorHandler } from "../shared/change-feed.js";
 import { StoreCore } from "../shared/store-core.js";
 import { SqliteDriver } from "./driver.js";
+import { mappingErrors, toStoreError } from "./errors.js";
 import { openDatabase, type OpenOptions } from "./open.js";
 
 export interface SqliteStoreOptions extends OpenOptions {
@@ -12,14 +13,15 @@ export interface SqliteStoreOptions extends OpenOptions {
 /**
  * The embedded store: one SQLite file, owned by one process (an exclusive lock, taken at open, keeps
  * others out). better-sqlite3 is synchronous; the methods are async only to honour the Store contract.
- * Each write call is one transaction whatever the number of operations it names (driver.ts).
+ * Each write call is one transaction whatever the number of operations it names (driver.ts). A full disk
+ * surfaces as UNAVAILABLE STORE_FULL (errors.ts); the writes succeed again once there is space.
  */
 export class SqliteStore extends StoreCore {
   readonly #driver: SqliteDriver;
 
   private constructor(driver: SqliteDriver, options: SqliteStoreOptions) {
     super(
-      driver,
+      mappingErrors(driver),
       new ChangeFeed(
         options.onListenerError ??
           ((error, event) => console.error(`longrun: a store change listener threw on "${event.kind}":`, error)),
@@ -30,7 +32,12 @@ export class SqliteStore extends StoreCore {
 
   /** Opens (creating if needed) and migrates the database file; fails if another process has it open. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-    const db = openDatabase(path, options);
+    let db;
+    try {
+      db = openDatabase(path, options);
+    } catch (error) {
+      throw toStoreError(error);
+    }
     try {
       return new SqliteStore(new SqliteDriver(db), options);
     } catch (error) {
