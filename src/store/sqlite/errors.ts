@@ -43,6 +43,12 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     release: (owner, leases, runAfter, now) => mapped(() => d.release(owner, leases, runAfter, now)),
     nextDueTime: (methods, now) => mapped(() => d.nextDueTime(methods, now)),
     purgeExpired: (now) => mapped(() => d.purgeExpired(now)),
+    claimEvents: (claim) => mapped(() => d.claimEvents(claim)),
+    settleEvents: (settlements, now) => mapped(() => d.settleEvents(settlements, now)),
+    listEvents: (query) => mapped(() => d.listEvents(query)),
+    retryEvents: (ids, now) => mapped(() => d.retryEvents(ids, now)),
+    deleteEvents: (ids) => mapped(() => d.deleteEvents(ids)),
+    nextEventDueTime: (destinations, now) => mapped(() => d.nextEventDueTime(destinations, now)),
     close: () => mapped(() => d.close()),
   };
 }
