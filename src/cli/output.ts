@@ -2,6 +2,9 @@ import { fromBinary, toJson, type JsonValue, type Registry } from "@bufbuild/pro
 import { AnySchema, timestampMs, type Any, type Timestamp } from "@bufbuild/protobuf/wkt";
 import Table from "cli-table3";
 import { Code, codeName } from "../core/code.js";
+import { operationJson, typeFirst } from "../core/any-json.js";
+
+export { operationJson };
 import { OperationSchema, type Operation } from "../gen/google/longrunning/operations_pb.js";
 import { typeNameOf } from "../client/any.js";
 import { progressPercent } from "../client/progress.js";
@@ -11,21 +14,6 @@ export function paint(color: "red" | "green" | "dim" | "bold", text: string, str
   if (!stream.isTTY || process.env["NO_COLOR"]) return text;
   const codes = { red: [31, 39], green: [32, 39], dim: [2, 22], bold: [1, 22] }[color];
   return `\u001b[${codes[0]}m${text}\u001b[${codes[1]}m`;
-}
-
-/** proto3 JSON of an operation, each Any with its `@type` first (as Google writes it). */
-export function operationJson(op: Operation, registry: Registry): JsonValue {
-  return typeFirst(toJson(OperationSchema, op, { registry }));
-}
-
-/** `{"@type": …, …}` at every level: the codec writes "@type" last. */
-export function typeFirst(json: JsonValue): JsonValue {
-  if (Array.isArray(json)) return json.map(typeFirst);
-  if (json === null || typeof json !== "object") return json;
-  const out: Record<string, JsonValue> = {};
-  if ("@type" in json) out["@type"] = json["@type"]!;
-  for (const [key, value] of Object.entries(json)) if (key !== "@type") out[key] = typeFirst(value);
-  return out;
 }
 
 export function printJson(value: JsonValue): void {

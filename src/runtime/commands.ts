@@ -41,7 +41,7 @@ export class OperationCommands {
     const metadata = codec ? codec.encode(codec.final(codec.decode(record.metadata, now), now, true)) : record.metadata;
     // Fenced on the attempt read while queued: if a worker claimed it meanwhile, this finish is refused
     // and the cancel-requested event reaches that worker instead.
-    await this.options.writer.finish({ id, name, principal: record.principal, resource: record.resource, attempt: record.attempt, metadata, error: encodeError(cancelledStatus()) });
+    await this.options.writer.finish({ id, name, method: record.method, principal: record.principal, resource: record.resource, attempt: record.attempt, metadata, error: encodeError(cancelledStatus()) });
   }
 
   /**

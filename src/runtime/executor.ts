@@ -190,7 +190,7 @@ export class Executor {
     const { record, method } = operation;
     const { codec, definition } = method;
     const metadata = codec.encode(codec.final(operation.metadata, this.options.clock.now(), cancelled));
-    const fenced = { id: record.id, name: record.name, principal: record.principal, resource: record.resource, attempt: record.attempt, metadata };
+    const fenced = { id: record.id, name: record.name, method: record.method, principal: record.principal, resource: record.resource, attempt: record.attempt, metadata };
     const { maxResponseBytes, maxErrorBytes } = this.limits;
     if ("error" in outcome) return { ...fenced, error: encodeError(outcome.error, maxErrorBytes) };
     const response = toBinary(definition.response, outcome.response);

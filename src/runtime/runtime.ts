@@ -16,6 +16,7 @@ import { Purger } from "./purger.js";
 import { MethodRegistry } from "./registry.js";
 import { Starter, type StartOptions } from "./starter.js";
 import { ResultWriter, type FinishedOperation, type LocalFinishes } from "./writer.js";
+import type { NotificationRoute } from "./notifications.js";
 
 export type { FinishedOperation, LocalFinishes } from "./writer.js";
 export type { StartOptions } from "./starter.js";
@@ -46,6 +47,11 @@ export interface RuntimeOptions {
   maxMetadataBytes?: number;
   /** Largest error (encoded google.rpc.Status) an operation may hold: a larger one is stored truncated. @default 64 KiB */
   maxErrorBytes?: number;
+  /**
+   * Completion notifications: where each finish is announced. Its events are written to the store's outbox
+   * with the finish (a dispatcher, src/notify/, delivers them). @default none
+   */
+  notifications?: readonly NotificationRoute[];
   /** Identifies this instance in leases. @default `${hostname}:${pid}:${random}` */
   instanceId?: string;
   /** Where unexpected errors (store failures in the background) are reported. @default standard error */
@@ -82,7 +88,7 @@ export class Runtime implements LocalFinishes {
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
     this.methodRegistry = new MethodRegistry(options.methods, options.registry, this.names);
     const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs.value;
-    this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping });
+    this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping, notifications: options.notifications });
     this.starter = new Starter({ store, clock, methods: this.methodRegistry, names: this.names, isStopping });
     this.commands = new OperationCommands({ store, clock, methods: this.methodRegistry, writer: this.writer });
     if (options.worker === false) return;

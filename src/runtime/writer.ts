@@ -3,13 +3,14 @@ import { RpcError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { FinishRequest, OperationView, ProgressUpdate, Store } from "../store/store.js";
 import { Batcher } from "./batch.js";
+import { eventsOf, finishOutcome, type NotificationRoute } from "./notifications.js";
 import type { Clock } from "./clock.js";
 
 /**
  * A finish this runtime writes: the store's request, and what readers are served besides the result (the
  * operation's name, who started it, the resource it belongs to), for the local waiters told without a read.
  */
-export type NamedFinish = FinishRequest & Pick<OperationView, "name" | "principal" | "resource">;
+export type NamedFinish = FinishRequest & Pick<OperationView, "name" | "principal" | "resource"> & { method: string };
 
 /**
  * An operation this runtime just finished, as readers would now find it: what a local WaitOperation is
@@ -41,6 +42,8 @@ export interface ResultWriterOptions {
   retentionMs: number;
   /** While stopping, a write the store refused as unavailable fails instead of being retried. */
   isStopping: () => boolean;
+  /** Where finishes are announced (completion notifications): their events go in with the finish. */
+  notifications?: readonly NotificationRoute[] | undefined;
 }
 
 /**
@@ -67,9 +70,15 @@ export class ResultWriter implements LocalFinishes {
     return this.progressWrites.add(update);
   }
 
-  /** Writes the result if the attempt still holds the operation; false if the store refused it. */
+  /**
+   * Writes the result if the attempt still holds the operation; false if the store refused it. Its events
+   * get their ids here, once: a write retried through an outage carries the same ones.
+   */
   finish(request: NamedFinish): Promise<boolean> {
-    return this.finishes.add(request);
+    const routes = this.options.notifications;
+    if (routes === undefined || routes.length === 0) return this.finishes.add(request);
+    const events = eventsOf(routes, { name: request.name, method: request.method, outcome: finishOutcome(request.error) });
+    return this.finishes.add(events.length === 0 ? request : { ...request, events });
   }
 
   isFinishing(id: string): boolean {

@@ -5,7 +5,7 @@ import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import type { OperationView, StoredAny } from "../store/store.js";
 
 /** The wire form of a stored operation. Metadata and response stay serialized: no re-encoding on reads. */
-export function toOperation(record: Omit<OperationView, "id">): Operation {
+export function toOperation(record: Pick<OperationView, "name" | "state" | "metadata" | "error" | "response">): Operation {
   const operation = create(OperationSchema, {
     name: record.name,
     metadata: record.metadata ? toAny(record.metadata) : undefined,

@@ -31,8 +31,8 @@ describe("ResultWriter", () => {
     const metadata = codec.encode(codec.initial(f.clock.now()));
     const error = encodeError(statusOf(Code.INTERNAL, "boom"));
     const writes = [
-      writer.finish({ id: a.id, name: a.name, principal: a.principal, resource: a.resource, attempt: ra!.attempt, metadata, error }),
-      writer.finish({ id: b.id, name: b.name, principal: b.principal, resource: b.resource, attempt: rb!.attempt + 1, metadata, error }), // a stale attempt: fenced
+      writer.finish({ id: a.id, name: a.name, method: a.method, principal: a.principal, resource: a.resource, attempt: ra!.attempt, metadata, error }),
+      writer.finish({ id: b.id, name: b.name, method: b.method, principal: b.principal, resource: b.resource, attempt: rb!.attempt + 1, metadata, error }), // a stale attempt: fenced
     ];
     assert.equal(writer.isFinishing(a.id), false, "queued, not yet being written");
     assert.deepEqual(await Promise.all(writes), [true, false]);
@@ -58,7 +58,7 @@ describe("ResultWriter", () => {
     const queued = await f.createQueued();
     const [claimed] = await claimAll(f);
     let applied: boolean | undefined;
-    void writer.finish({ id: queued.id, name: queued.name, principal: undefined, resource: undefined, attempt: claimed!.attempt, error: encodeError(statusOf(Code.ABORTED, "x")) }).then((x) => (applied = x));
+    void writer.finish({ id: queued.id, name: queued.name, method: queued.method, principal: undefined, resource: undefined, attempt: claimed!.attempt, error: encodeError(statusOf(Code.ABORTED, "x")) }).then((x) => (applied = x));
     await until(() => f.logged.length === 1);
     await f.clock.advance(99);
     assert.equal(applied, undefined);
@@ -76,7 +76,7 @@ describe("ResultWriter", () => {
     const f = fixture([sleepMethod(async () => ({}))]);
     const store = storeWith(f.store, { finish: () => Promise.reject(new RpcError(Code.UNAVAILABLE, "down")) });
     const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => true });
-    await assert.rejects(writer.finish({ id: "x", name: "operations/x", principal: undefined, resource: undefined, attempt: 1 }), (err: RpcError) => err.code === Code.UNAVAILABLE);
+    await assert.rejects(writer.finish({ id: "x", name: "operations/x", method: "m", principal: undefined, resource: undefined, attempt: 1 }), (err: RpcError) => err.code === Code.UNAVAILABLE);
     f.close();
   });
 });

@@ -1,0 +1,232 @@
+import type { Registry } from "@bufbuild/protobuf";
+import { operationJson } from "../core/any-json.js";
+import type { Logger } from "../core/logger.js";
+import type { Clock, Timer } from "../runtime/clock.js";
+import { toOperation } from "../service/operation.js";
+import type { EventRecord, EventSettlement, Store } from "../store/store.js";
+import type { DeliveryOutcome, Notification, Sink } from "./sink.js";
+
+export interface DispatcherOptions {
+  store: Store;
+  /** The sinks of this instance, by destination key: it delivers the events for these destinations. */
+  sinks: ReadonlyMap<string, Sink>;
+  /** Resolves the Anys of the operations it renders as JSON. */
+  registry: Registry;
+  clock: Clock;
+  log: Logger;
+  /** Who holds the leases of the events being delivered here (the runtime's instance id). */
+  owner: string;
+  /** Events claimed at once, per loop. @default 64 */
+  batchSize?: number;
+  /** Claim-deliver-settle loops running at once. @default 4 */
+  loops?: number;
+  /** How long a claimed event is this instance's; after that another may deliver it (at least once). @default 60 s */
+  leaseMs?: number;
+  /** How long an event is retried before it is kept as failed. @default 24 h */
+  retryForMs?: number;
+  /** Backoff between attempts: initialMs × 2^(attempt − 1), at most maxMs, with jitter. @default 1 s to 10 min */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Draws jitter in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/** What the dispatcher has done since it started, for logs and metrics. */
+export interface DispatcherStats {
+  delivered: number;
+  retried: number;
+  failed: number;
+}
+
+const STORE_RETRY_MS = { initial: 200, max: 10_000 };
+
+/**
+ * Delivers the outbox: claims due events in batches (leased, so several instances share the work and a
+ * dead one's events are taken over), hands each destination's to its sink, and records the outcomes in
+ * one statement. Woken by the store's change feed when a finish writes events or an operator retries
+ * some, and by a timer for the next retry that falls due: it never polls. Delivery is at least once.
+ */
+export class Dispatcher {
+  readonly stats: DispatcherStats = { delivered: 0, retried: 0, failed: 0 };
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly retryForMs: number;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly random: () => number;
+  private readonly destinations: string[];
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private unsubscribe: (() => void) | undefined;
+  /** Set by a wake-up; a loop about to wait claims again instead. */
+  private dirty = true;
+  private waiting = new Set<() => void>();
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.batchSize = options.batchSize ?? 64;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.retryForMs = options.retryForMs ?? 24 * 60 * 60_000;
+    this.backoff = options.backoff ?? { initialMs: 1000, maxMs: 10 * 60_000 };
+    this.random = options.random ?? Math.random;
+    this.destinations = [...options.sinks.keys()];
+  }
+
+  start(): void {
+    if (this.loops.length > 0 || this.destinations.length === 0) return;
+    this.unsubscribe = this.options.store.subscribe((event) => {
+      if (event.kind === "done" || event.kind === "released" || event.kind === "resync") this.wake();
+    });
+    this.loops = Array.from({ length: this.options.loops ?? 4 }, () => this.loop());
+  }
+
+  /** Stops claiming; deliveries in flight are aborted and their events made due again at once. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    this.unsubscribe?.();
+    this.wake();
+    await Promise.all(this.loops);
+    await Promise.all([...this.options.sinks.values()].map((sink) => sink.close()));
+  }
+
+  private wake(): void {
+    this.dirty = true;
+    for (const resolve of this.waiting) resolve();
+    this.waiting.clear();
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async loop(): Promise<void> {
+    let storeDelay = STORE_RETRY_MS.initial;
+    while (!this.stopped) {
+      this.dirty = false;
+      try {
+        const claimed = await this.options.store.claimEvents({
+          owner: this.options.owner,
+          destinations: this.destinations,
+          limit: this.batchSize,
+          leaseMs: this.leaseMs,
+          now: this.options.clock.now(),
+        });
+        storeDelay = STORE_RETRY_MS.initial;
+        if (claimed.length > 0) {
+          await this.deliver(claimed);
+          continue;
+        }
+        if (this.dirty) continue;
+        const now = this.options.clock.now();
+        const next = await this.options.store.nextEventDueTime(this.destinations, now);
+        // A lease running out (another instance died mid-delivery) is due too: nextEventDueTime counts it.
+        await this.sleep(next === undefined ? this.leaseMs : Math.max(0, next - now));
+      } catch (err) {
+        if (this.stopped) return;
+        this.options.log(`notifications: the store failed; retrying in ${storeDelay} ms`, err);
+        await this.sleep(storeDelay);
+        storeDelay = Math.min(storeDelay * 2, STORE_RETRY_MS.max);
+      }
+    }
+  }
+
+  /** Until `ms` pass, something is woken, or the dispatcher stops. */
+  private sleep(ms: number): Promise<void> {
+    if (this.dirty || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer: Timer | undefined;
+      const done = (): void => {
+        timer?.cancel();
+        this.waiting.delete(done);
+        resolve();
+      };
+      timer = this.options.clock.after(ms, done);
+      this.waiting.add(done);
+    });
+  }
+
+  private async deliver(events: readonly EventRecord[]): Promise<void> {
+    const byDestination = new Map<string, EventRecord[]>();
+    for (const event of events) {
+      const list = byDestination.get(event.destination);
+      if (list) list.push(event);
+      else byDestination.set(event.destination, [event]);
+    }
+    const settlements: EventSettlement[] = [];
+    await Promise.all(
+      [...byDestination].map(async ([destination, batch]) => {
+        const sink = this.options.sinks.get(destination)!;
+        let outcomes: DeliveryOutcome[];
+        try {
+          outcomes = await sink.deliver(batch.map((e) => this.notificationOf(e)), this.abort.signal);
+        } catch (err) {
+          // A sink must not throw; one that does is retried like a broker that is down.
+          this.options.log(`notifications: sink ${sink.name} threw`, err);
+          outcomes = batch.map(() => ({ kind: "retry", reason: `the sink failed: ${err instanceof Error ? err.message : String(err)}` }));
+        }
+        batch.forEach((event, i) => settlements.push(this.settlementOf(event, outcomes[i] ?? { kind: "retry", reason: "no outcome" }, sink)));
+      }),
+    );
+    await this.settle(settlements);
+  }
+
+  private notificationOf(event: EventRecord): Notification {
+    let data: Uint8Array | undefined;
+    if (event.withPayload) {
+      const json = operationJson(toOperation(event.operation), this.options.registry);
+      data = Buffer.from(JSON.stringify(json));
+    }
+    return { eventId: event.id, attributes: event.attributes, data, publishTime: new Date(event.createTime), attempt: event.attempt };
+  }
+
+  private settlementOf(event: EventRecord, outcome: DeliveryOutcome, sink: Sink): EventSettlement {
+    const { id, attempt } = event;
+    if (outcome.kind === "delivered") {
+      this.stats.delivered++;
+      return { id, attempt, outcome: "delivered" };
+    }
+    if (outcome.kind === "failed" || this.stopped) {
+      if (outcome.kind === "failed") {
+        this.stats.failed++;
+        this.options.log(`notifications: ${sink.name} refused event ${id} (${event.attributes["operationName"] ?? event.operationId}): ${outcome.reason}; kept as failed`);
+        return { id, attempt, outcome: "failed", error: outcome.reason };
+      }
+      // Shutting down: due again at once, for this instance after its restart or for another.
+      return { id, attempt, outcome: "retry", runAfter: this.options.clock.now(), error: outcome.reason };
+    }
+    const now = this.options.clock.now();
+    const runAfter = now + this.delay(attempt, outcome.retryAfterMs);
+    if (runAfter > event.windowStart + this.retryForMs) {
+      this.stats.failed++;
+      const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
+      this.options.log(`notifications: ${sink.name}: event ${id} ${reason}; kept as failed`);
+      return { id, attempt, outcome: "failed", error: reason };
+    }
+    this.stats.retried++;
+    return { id, attempt, outcome: "retry", runAfter, error: outcome.reason };
+  }
+
+  /** Exponential backoff with "equal jitter" (half fixed, half random), or what the receiver asked for. */
+  private delay(attempt: number, retryAfterMs: number | undefined): number {
+    const { initialMs, maxMs } = this.backoff;
+    const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
+    const backoff = base / 2 + (this.random() * base) / 2;
+    return Math.round(retryAfterMs === undefined ? backoff : Math.min(Math.max(retryAfterMs, backoff), this.retryForMs));
+  }
+
+  /** Records the outcomes, retrying through store outages while the leases last; then others deliver again. */
+  private async settle(settlements: readonly EventSettlement[]): Promise<void> {
+    if (settlements.length === 0) return;
+    const giveUpAt = this.options.clock.now() + this.leaseMs;
+    for (let delay = STORE_RETRY_MS.initial; ; delay = Math.min(delay * 2, STORE_RETRY_MS.max)) {
+      try {
+        await this.options.store.settleEvents(settlements, this.options.clock.now());
+        return;
+      } catch (err) {
+        if (this.options.clock.now() + delay >= giveUpAt) {
+          this.options.log("notifications: cannot record delivery outcomes; the events will be delivered again", err);
+          return;
+        }
+        this.options.log(`notifications: cannot record delivery outcomes; retrying in ${delay} ms`, err);
+        await this.options.clock.sleep(delay);
+      }
+    }
+  }
+}
