@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { NatsSink } from "../../src/notify/nats.js";
-import type { DeliveryOutcome, Notification } from "../../src/notify/sink.js";
+import { deliverUntilDelivered, never, notification, operation } from "../support/notifications.js";
 import { startNatsServer, type Broker } from "../support/brokers.js";
 
 let broker: Broker;
@@ -32,18 +32,6 @@ function sinkFor(url: string, timeoutMs = 2000): NatsSink {
   return sink;
 }
 
-const operation = { name: "operations/abc", done: true };
-
-function notification(eventId: string, payload: "JSON" | "NONE" = "JSON"): Notification {
-  return {
-    eventId,
-    attributes: { eventType: "OPERATION_DONE", eventId, operationName: "operations/abc", payloadFormat: payload },
-    data: payload === "NONE" ? undefined : new TextEncoder().encode(JSON.stringify(operation)),
-    publishTime: new Date("2026-12-07T06:00:00.123Z"),
-    attempt: 1,
-  };
-}
-
 /** The messages of the stream on `subject`, read by an ordered consumer (nats-server 2.9 has no filter_subjects: all are read, those on `subject` kept). */
 async function readBack(subject: string): Promise<JsMsg[]> {
   const consumer = await jetstream(nc).consumers.get("DONE");
@@ -57,8 +45,6 @@ async function readBack(subject: string): Promise<JsMsg[]> {
   }
   return messages;
 }
-
-const never = new AbortController().signal;
 
 describe("NATS JetStream sink", () => {
   it("publishes the operation JSON with the attributes as headers; a consumer reads them", async () => {
@@ -131,13 +117,7 @@ describe("NATS JetStream sink", () => {
     const [down] = await sink.deliver([notification("ev-7")], never);
     assert.equal(down!.kind, "retry", JSON.stringify(down));
     await broker.restart();
-    const deadline = Date.now() + 20_000;
-    let outcome: DeliveryOutcome | undefined = down;
-    while (outcome!.kind !== "delivered" && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      [outcome] = await sink.deliver([notification("ev-7")], never);
-    }
-    assert.deepEqual(outcome, { kind: "delivered" });
+    assert.deepEqual(await deliverUntilDelivered(sink, notification("ev-7")), { kind: "delivered" });
     nc = await connect({ servers: `127.0.0.1:${broker.port}` });
     jsm = await jetstreamManager(nc);
     const stored = await readBack("longrun.done.c");

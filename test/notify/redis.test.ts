@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { RedisSink } from "../../src/notify/redis.js";
-import type { DeliveryOutcome, Notification } from "../../src/notify/sink.js";
+import { deliverUntilDelivered, never, notification, operation } from "../support/notifications.js";
 import { startRedisServer, type Broker } from "../support/brokers.js";
 
 let broker: Broker;
@@ -30,18 +30,6 @@ function sinkFor(path: string, timeoutMs = 2000): RedisSink {
   return sink;
 }
 
-const operation = { name: "operations/abc", done: true };
-
-function notification(eventId: string, payload: "JSON" | "NONE" = "JSON"): Notification {
-  return {
-    eventId,
-    attributes: { eventType: "OPERATION_DONE", eventId, operationName: "operations/abc", payloadFormat: payload },
-    data: payload === "NONE" ? undefined : new TextEncoder().encode(JSON.stringify(operation)),
-    publishTime: new Date("2026-12-07T06:00:00.123Z"),
-    attempt: 1,
-  };
-}
-
 /** The entries of a stream as field → value maps. */
 async function entries(stream: string, client: Redis = redis): Promise<Array<Record<string, string>>> {
   const raw = await client.xrange(stream, "-", "+");
@@ -52,8 +40,6 @@ async function xaddCalls(): Promise<number> {
   const info = await redis.info("commandstats");
   return Number(/cmdstat_xadd:calls=(\d+)/.exec(info)?.[1] ?? 0);
 }
-
-const never = new AbortController().signal;
 
 describe("Redis Streams sink", () => {
   it("adds one entry per notification: eventId, publishTime, data, attr:<name>", async () => {
@@ -140,13 +126,7 @@ describe("Redis Streams sink", () => {
     assert.deepEqual(down.map((o) => o.kind), ["retry", "retry"]);
     assert.match((down[0] as { reason: string }).reason, /^Redis is unreachable/);
     await broker.restart();
-    const deadline = Date.now() + 20_000;
-    let outcome: DeliveryOutcome | undefined = down[0];
-    while (outcome!.kind !== "delivered" && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      [outcome] = await sink.deliver([notification("ev-7")], never);
-    }
-    assert.deepEqual(outcome, { kind: "delivered" });
+    assert.deepEqual(await deliverUntilDelivered(sink, notification("ev-7")), { kind: "delivered" });
   });
 
   it("no server at all: retry with the cause; closed: retry", async () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebhookSink } from "../../src/notify/webhook.js";
-import type { Notification } from "../../src/notify/sink.js";
+import { never, notification, operation } from "../support/notifications.js";
 import { verifyWebhookSignature } from "../../src/client/index.js";
 
 interface Received {
@@ -44,20 +44,6 @@ function reset(next: Answer): void {
   received = [];
   answer = next;
 }
-
-const operation = { name: "operations/abc", done: true, response: { "@type": "type.googleapis.com/google.protobuf.Empty" } };
-
-function notification(eventId: string, payload: "JSON" | "NONE" = "JSON"): Notification {
-  return {
-    eventId,
-    attributes: { eventType: "OPERATION_DONE", eventId, operationName: "operations/abc", payloadFormat: payload },
-    data: payload === "NONE" ? undefined : new TextEncoder().encode(JSON.stringify(operation)),
-    publishTime: new Date("2026-12-07T06:00:00.123Z"),
-    attempt: 1,
-  };
-}
-
-const never = new AbortController().signal;
 
 describe("webhook sink", () => {
   it("POSTs the Pub/Sub push envelope, data base64 of the operation JSON", async () => {
