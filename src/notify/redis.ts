@@ -101,8 +101,10 @@ export class RedisSink implements Sink {
   }
 
   #unreachable(err: unknown): DeliveryOutcome {
-    // connect() rejects with "Connection is closed."; the error event before says why.
-    const cause = err instanceof Error && /^(Connection is closed\.|Stream isn't writeable)/.test(err.message) ? this.#lastError ?? err : err;
+    // connect() rejects with "Connection is closed.", the wait for a reconnection ends in an AbortError:
+    // the error event before says why.
+    const vague = err instanceof Error && (err.name === "AbortError" || /^(Connection is closed\.|Stream isn't writeable)/.test(err.message));
+    const cause = vague ? this.#lastError ?? err : err;
     return retry(`Redis is unreachable: ${describeError(cause)}`);
   }
 

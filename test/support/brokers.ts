@@ -45,6 +45,10 @@ async function startProcess(command: string, args: string[], ready: RegExp): Pro
     });
   });
   child.removeAllListeners("exit");
+  // Not left running if the test process ends without its after() (a crash, a cancelled run).
+  const killOnExit = (): void => void child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.removeListener("exit", killOnExit));
   return child;
 }
 
