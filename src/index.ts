@@ -22,6 +22,14 @@ export { RpcError, invalidArgument, notFound, unimplemented, Reason, type RpcErr
 export { Code, codeName, isErrorCode } from "./core/code.js";
 export { nonNegativeDurationMs } from "./core/duration.js";
 
+// Completion notifications (docs/notifications.md): checking a webhook's longrun-signature
+export {
+  verifyWebhookSignature,
+  signWebhookPayload,
+  WEBHOOK_SIGNATURE_HEADER,
+  type VerifyWebhookSignatureOptions,
+} from "./core/webhook-signature.js";
+
 // Serving them
 export { startServer, type ServerOptions, type LongrunServer } from "./server.js";
 export { OperationNames, type OperationNamesOptions } from "./core/names.js";

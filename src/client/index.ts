@@ -40,3 +40,10 @@ export { ServerReflection } from "./reflection.js";
 export type { OperationNaming } from "./rest-request.js";
 export type { RestBinding } from "../http/rule.js";
 export { Code, codeName } from "../core/code.js";
+
+// Receiving completion notifications by webhook (docs/notifications.md)
+export {
+  verifyWebhookSignature,
+  WEBHOOK_SIGNATURE_HEADER,
+  type VerifyWebhookSignatureOptions,
+} from "../core/webhook-signature.js";

@@ -1,0 +1,113 @@
+/**
+ * The webhook sink: an HTTP POST per notification, its body the Pub/Sub push envelope Google sends to push
+ * endpoints, so a receiver written for a Pub/Sub push subscription reads it as it is:
+ *
+ * ```json
+ * {"message":{"attributes":{…},"data":"<base64>","messageId":"<eventId>","message_id":"<eventId>",
+ *  "publishTime":"2026-12-07T06:00:00.123Z","publish_time":"2026-12-07T06:00:00.123Z"},
+ *  "subscription":"projects/longrun/subscriptions/longrun"}
+ * ```
+ *
+ * `data` is absent for `payloadFormat: NONE`. With a secret, a `longrun-signature` header signs the body
+ * (core/webhook-signature.ts). Outcomes: 2xx delivered; 408, 429, 5xx, timeouts and connection errors retry
+ * (after `Retry-After` when the receiver sends it); any other status (3xx are not followed, other 4xx) failed.
+ */
+import { signWebhookPayload, WEBHOOK_SIGNATURE_HEADER } from "../core/webhook-signature.js";
+import { DELIVERED, describeError, failed, mapBounded, redactedUrl, retry, timeoutOf } from "./delivery.js";
+import type { DeliveryOutcome, Notification, Sink, SinkOptions } from "./sink.js";
+
+/** How many notifications of a batch are in flight at once. */
+const CONCURRENCY = 16;
+export const DEFAULT_PUSH_SUBSCRIPTION = "projects/longrun/subscriptions/longrun";
+
+/** The JSON body of one notification (the Pub/Sub push envelope). */
+export function pushEnvelope(notification: Notification, subscription: string): string {
+  const publishTime = notification.publishTime.toISOString();
+  const message: Record<string, unknown> = { attributes: notification.attributes };
+  if (notification.data !== undefined) message.data = Buffer.from(notification.data).toString("base64");
+  message.messageId = notification.eventId;
+  message.message_id = notification.eventId;
+  message.publishTime = publishTime;
+  message.publish_time = publishTime;
+  return JSON.stringify({ message, subscription });
+}
+
+export class WebhookSink implements Sink {
+  readonly name: string;
+  readonly #url: string;
+  readonly #authorization: string | undefined;
+  readonly #secret: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #subscription: string;
+  readonly #now: () => Date;
+
+  /** `url`: http:// or https://; user:password@ in it become a Basic Authorization header. */
+  constructor(url: string | URL, options: SinkOptions = {}, now: () => Date = () => new Date()) {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new Error(`A webhook URL is http:// or https://, not ${parsed.protocol}//`);
+    }
+    this.name = redactedUrl(parsed);
+    if (parsed.username !== "" || parsed.password !== "") {
+      const userinfo = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+      this.#authorization = `Basic ${Buffer.from(userinfo).toString("base64")}`;
+      parsed.username = "";
+      parsed.password = "";
+    }
+    this.#url = parsed.href;
+    this.#secret = options.secret === "" ? undefined : options.secret;
+    this.#timeoutMs = timeoutOf(options.timeoutMs);
+    this.#subscription = options.subscription ?? DEFAULT_PUSH_SUBSCRIPTION;
+    this.#now = now;
+  }
+
+  deliver(batch: readonly Notification[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+    return mapBounded(batch, CONCURRENCY, (notification) => this.#post(notification, signal));
+  }
+
+  async #post(notification: Notification, signal: AbortSignal): Promise<DeliveryOutcome> {
+    if (signal.aborted) return retry("aborted (shutting down)");
+    const body = pushEnvelope(notification, this.#subscription);
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (this.#authorization !== undefined) headers.authorization = this.#authorization;
+    if (this.#secret !== undefined) {
+      headers[WEBHOOK_SIGNATURE_HEADER] = signWebhookPayload(this.#secret, body, this.#now().getTime() / 1000);
+    }
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(this.#url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.any([signal, timeout]) });
+    } catch (err) {
+      if (signal.aborted) return retry("aborted (shutting down)");
+      if (timeout.aborted) return retry(`no answer in ${this.#timeoutMs} ms`);
+      return retry(describeError(err));
+    }
+    // The body is not read: cancelling it frees the connection (or closes it if much is still coming).
+    await response.body?.cancel().catch(() => {});
+    return outcomeOf(response, this.#now());
+  }
+
+  async close(): Promise<void> {
+    // fetch's connections belong to the global dispatcher; keep-alive ones close when idle.
+  }
+}
+
+/** A receiver's answer as an outcome. */
+export function outcomeOf(response: Response, now: Date): DeliveryOutcome {
+  const status = response.status;
+  if (status >= 200 && status < 300) return DELIVERED;
+  const reason = `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ""}`;
+  if (status === 408 || status === 429 || status >= 500) {
+    return retry(reason, retryAfterMs(response.headers.get("retry-after"), now));
+  }
+  return failed(reason);
+}
+
+/** A `Retry-After` header (delay-seconds or an HTTP-date) in milliseconds from `now`; undefined if absent or malformed. */
+export function retryAfterMs(header: string | null, now: Date): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now.getTime());
+}
