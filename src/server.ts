@@ -16,6 +16,7 @@ import {
   type DisabledMethods,
   type OperationControlOptions,
   type ListScope,
+  DEFAULT_PERMISSION_PREFIX,
 } from "./service/endpoints.js";
 import { profileOptions, type DeploymentProfile, type FilterDialects, type ProfileOptions } from "./profiles/profile.js";
 import type { Endpoint } from "./service/endpoint.js";
@@ -30,6 +31,10 @@ import { checkAuth, loadAuthFile } from "./auth/load.js";
 import { guardEndpoints, permissionCatalogue } from "./service/guard.js";
 import { jsonLinesAuditSink, type AuditSink } from "./service/audit.js";
 import { consoleLogger } from "./core/logger.js";
+import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarget } from "./notify/setup.js";
+import { systemClock } from "./runtime/clock.js";
+import { notificationsEndpoints } from "./service/notifications.js";
+import { file_longrun_admin_v1_notifications } from "./gen/longrun/admin/v1/notifications_pb.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
 type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log" | "maxResponseBytes" | "maxMetadataBytes" | "maxErrorBytes">;
@@ -81,6 +86,16 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * request names an operation, each sending its command to the operation's handler (`ctx.control`).
    */
   controls?: readonly (Omit<OperationControlOptions, "method"> & { method: DescMethod | string })[];
+  /**
+   * Completion notifications (docs/notifications.md): where finished operations are announced. Each
+   * finish writes its events to the store's outbox in its own transaction; this instance's dispatcher
+   * delivers them (so do the others' sharing the store with the same targets). @default none
+   */
+  notify?: readonly NotifyTarget[];
+  /** How the deployment names its events and what it adds to them (a profile module's). */
+  notificationNaming?: NotificationNaming;
+  /** How long an event is retried before it is kept as failed. @default DEFAULTS.notifyRetryForMs (24 h) */
+  notifyRetryForMs?: number;
   /** Largest REST body accepted (as sent and decompressed); larger is 413. @default DEFAULTS.maxBodyBytes (1 MiB) */
   maxBodyBytes?: number;
   /** Most of an oversized REST body read and discarded so the client gets its 413. @default DEFAULTS.maxDrainBytes (64 MiB) */
@@ -147,12 +162,15 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const files = [
     ...options.methods.map((m) => m.method.parent.file),
     ...(options.files ?? []),
+    file_longrun_admin_v1_notifications,
     ...(options.controls ?? []).flatMap((c) => (typeof c.method === "string" ? [] : [c.method.parent.file])),
   ];
   const registry = buildRegistry(files);
   const controls = (options.controls ?? []).map((c) => ({ ...c, method: typeof c.method === "string" ? findMethod(registry, c.method) : c.method }));
   const names = new OperationNames(options.names);
+  const notifications = notificationsOf(options.notify ?? [], options.notificationNaming);
   const runtime = new Runtime({
+    notifications: notifications.routes,
     store: options.store,
     registry,
     methods: options.methods,
@@ -187,6 +205,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
       methodEndpoint(service, definition, { permissionPrefix, permission: methodPermissions[definition.fullName] }),
     ),
     ...controls.map((control) => operationControlEndpoint(service, { permissionPrefix, ...control })),
+    ...notificationsEndpoints(options.store, { permissionPrefix: permissionPrefix ?? DEFAULT_PERMISSION_PREFIX }),
     ...(options.extraEndpoints?.(service) ?? []),
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
@@ -215,6 +234,10 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     throw err;
   }
   runtime.start();
+  const dispatcher = dispatcherOf(notifications, {
+    store: options.store, registry, clock: systemClock, log: options.log ?? consoleLogger, owner: runtime.instanceId, retryForMs: options.notifyRetryForMs,
+  });
+  dispatcher?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -226,6 +249,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
       (closing ??= (async () => {
         await Promise.all([grpcServer?.close(), restServer?.close()]);
         await runtime.stop(options.shutdownGraceMs);
+        await dispatcher?.close();
         service.close();
         await options.store.close();
       })()),

@@ -1,3 +1,4 @@
+import { notificationsCommand } from "./notifications.js";
 import { Command, CommanderError } from "commander";
 import { Code } from "../core/code.js";
 import { authCommand } from "./auth.js";
@@ -26,6 +27,7 @@ const commands = [
   cancelCommand(),
   deleteCommand(),
   authCommand(),
+  notificationsCommand(),
 ];
 
 const program = new Command("longrun")

@@ -3,7 +3,7 @@ import { Option } from "commander";
 import { Code } from "../core/code.js";
 import type { ServerOptions } from "../server.js";
 import { CliError } from "./exit.js";
-import { optionOf } from "./setting-option.js";
+import { collectList, optionOf } from "./setting-option.js";
 
 /** What `serve` passes on about who may call and over what: the auth and TLS settings of ServerOptions. */
 export type ServeSecurity = Pick<ServerOptions, "auth" | "tls" | "insecure" | "allowedHosts" | "corsOrigins">;
@@ -31,10 +31,6 @@ export function securityOptions(): Option[] {
   ];
 }
 
-/** A repeatable flag whose value (or environment variable) may also be a comma-separated list. */
-function collectList(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(",").map((v) => v.trim()).filter((v) => v !== "")];
-}
 
 /**
  * The flags as server options, the PEM files read. Throws CliError (INVALID_ARGUMENT) for a certificate

@@ -14,9 +14,11 @@ import { CliError } from "./exit.js";
 import { securityOptions, serveSecurity, shownAddresses, type SecurityFlags, type ServeSecurity } from "./serve-security.js";
 import { profileNames, resolveProfile } from "./profile.js";
 import { limitOptions, serveLimits, type LimitFlags } from "./serve-limits.js";
+import { notifyOptions, serveNotify, type NotifyFlags, type ServeNotify } from "./serve-notify.js";
+import { redactedUrl } from "../notify/delivery.js";
 import { methods as demoMethods } from "../demo/index.js";
 
-interface ServeFlags extends SecurityFlags, LimitFlags {
+interface ServeFlags extends SecurityFlags, LimitFlags, NotifyFlags {
   store: string;
   schema: string;
   migrate: boolean;
@@ -83,6 +85,7 @@ export function serveCommand(): Command {
       ).env("LONGRUN_PROFILE"),
     );
   for (const option of limitOptions()) command.addOption(option);
+  for (const option of notifyOptions()) command.addOption(option);
   for (const option of securityOptions()) command.addOption(option);
   return command.action(async (flags: ServeFlags, command: Command) => {
     await serve(flags, command);
@@ -92,8 +95,10 @@ export function serveCommand(): Command {
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
   // Before anything is opened: a bad TLS setting is a usage error, not a half-started server.
   let security: ServeSecurity;
+  let notify: ServeNotify;
   try {
     security = serveSecurity(flags);
+    notify = serveNotify(flags);
   } catch (err) {
     if (err instanceof CliError) command.error(`error: ${err.message}`, { exitCode: err.code });
     throw err;
@@ -141,12 +146,15 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     names,
     disabled: given("disable"),
     ...serveLimits(flags),
+    ...notify,
+    notificationNaming: profileModule?.notificationNaming,
     ...security,
   });
   console.log(`longrun: store ${redactUrl(flags.store)}${isPostgresUrl(flags.store) ? ` (schema ${flags.schema})` : ""}`);
   if (profile) console.log(`longrun: profile ${profile.name}`);
   console.log(`longrun: methods ${[...server.runtime.methods.keys()].join(", ") || "(none: Operations service only)"}`);
   if (security.auth !== undefined) console.log(`longrun: auth ${typeof security.auth === "string" ? security.auth : "(given)"}${security.insecure ? " (--insecure)" : ""}`);
+  for (const target of notify.notify ?? []) console.log(`longrun: notify ${redactedUrl(new URL(target.url))}`);
   if (security.tls) console.log(`longrun: TLS${security.tls.clientCa ? ", client certificates required (mutual TLS)" : ""}`);
   const shown = shownAddresses(server.grpcAddress, server.httpUrl, security.tls !== undefined);
   console.log(`longrun: gRPC listening on ${shown.grpc}`);

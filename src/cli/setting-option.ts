@@ -13,3 +13,8 @@ export function optionOf(name: DefaultName, argument: string, parse?: (value: st
   if (setting.value !== undefined) option.default(setting.value, setting.shown);
   return parse === undefined ? option : option.argParser(parse);
 }
+
+/** A repeatable flag whose value (or environment variable) may also be a comma-separated list. */
+export function collectList(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",").map((v) => v.trim()).filter((v) => v !== "")];
+}

@@ -179,6 +179,14 @@ export class LongrunClient {
     } while (pageToken !== "");
   }
 
+  /**
+   * Any other unary RPC the server serves (its admin methods, `longrun.admin.v1.Notifications`, say), with
+   * this client's credentials, deadline and retry policy.
+   */
+  call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, request: MessageInitShape<I>, options: CallOptions = {}): Promise<MessageShape<O>> {
+    return this.invoke(method, request as MessageInitShape<DescMessage>, method.output, options);
+  }
+
   /** CancelOperation: asks the server to cancel; the operation then ends with CANCELLED (unless it finishes first). */
   async cancel(name: string, options: CallOptions = {}): Promise<void> {
     await this.invoke(Operations.method.cancelOperation, { name }, EmptySchema, options);

@@ -75,6 +75,19 @@ export const DEFAULTS = {
     "--max-drain",
     "LONGRUN_MAX_DRAIN",
   ),
+  // Completion notifications (docs/notifications.md).
+  notify: setting<readonly string[]>(
+    [],
+    "none",
+    "where finished operations are announced: https://… webhook (Pub/Sub push envelope), nats://host:4222/SUBJECT (JetStream), redis://host:6379/STREAM",
+    "--notify",
+    "LONGRUN_NOTIFY",
+  ),
+  notifySecret: setting<string | undefined>(undefined, "none", "HMAC-SHA256 key signing webhook bodies (header longrun-signature)", "--notify-secret", "LONGRUN_NOTIFY_SECRET"),
+  notifyEvents: setting<readonly string[] | undefined>(undefined, "all", "only these event types are announced (OPERATION_SUCCEEDED, OPERATION_FAILED, OPERATION_CANCELLED)", "--notify-events", "LONGRUN_NOTIFY_EVENTS"),
+  notifyPayload: setting<"JSON" | "NONE">("JSON", "JSON", "JSON: each event carries the operation; NONE: its attributes only", "--notify-payload", "LONGRUN_NOTIFY_PAYLOAD"),
+  notifyRetryForMs: setting(24 * HOUR_MS, "24h", "how long an event is retried before it is kept as failed", "--notify-retry-for", "LONGRUN_NOTIFY_RETRY_FOR"),
+  notifyTimeoutMs: setting(10 * SECOND_MS, "10s", "one delivery attempt's limit", "--notify-timeout", "LONGRUN_NOTIFY_TIMEOUT"),
   maxHeaderBytes: setting(16 * 1024, "16 KiB", "largest REST request line and headers, the URL included (node:http's maxHeaderSize); larger is 431", "--max-header", "LONGRUN_MAX_HEADER"),
 } as const;
 

@@ -1,8 +1,9 @@
 /** What the sinks share: outcomes, bounded concurrency, timeouts, and destinations shown without secrets. */
+import { DEFAULTS } from "../core/defaults.js";
 import type { DeliveryOutcome } from "./sink.js";
 
 /** How long one delivery attempt may take unless SinkOptions.timeoutMs says otherwise. */
-export const DEFAULT_SINK_TIMEOUT_MS = 10_000;
+export const DEFAULT_SINK_TIMEOUT_MS = DEFAULTS.notifyTimeoutMs.value;
 
 export const DELIVERED: DeliveryOutcome = { kind: "delivered" };
 

@@ -1,5 +1,6 @@
 import type { Registry } from "@bufbuild/protobuf";
 import { operationJson } from "../core/any-json.js";
+import { DEFAULTS } from "../core/defaults.js";
 import type { Logger } from "../core/logger.js";
 import type { Clock, Timer } from "../runtime/clock.js";
 import { toOperation } from "../service/operation.js";
@@ -63,7 +64,7 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {
     this.batchSize = options.batchSize ?? 64;
     this.leaseMs = options.leaseMs ?? 60_000;
-    this.retryForMs = options.retryForMs ?? 24 * 60 * 60_000;
+    this.retryForMs = options.retryForMs ?? DEFAULTS.notifyRetryForMs.value;
     this.backoff = options.backoff ?? { initialMs: 1000, maxMs: 10 * 60_000 };
     this.random = options.random ?? Math.random;
     this.destinations = [...options.sinks.keys()];

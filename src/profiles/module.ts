@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import type { DescFile } from "@bufbuild/protobuf";
 import type { FilterDialect } from "../filter/index.js";
 import type { MethodDeclaration } from "../runtime/methods.js";
+import type { NotificationNaming } from "../runtime/notifications.js";
 import type { ListScope } from "../service/endpoints.js";
 import { loadProfile, profileOptions, type DeploymentProfile, type FilterDialects } from "./profile.js";
 
@@ -34,6 +35,8 @@ export interface ProfileModule {
    * filter. For profiles whose operation names have no parent.
    */
   listScope?: ListScope;
+  /** How the deployment names its completion notifications and what it adds to them (docs/notifications.md). */
+  notificationNaming?: NotificationNaming;
 }
 
 /** Extensions loaded as JavaScript/TypeScript modules; any other file is read as a JSON profile. */
@@ -57,7 +60,7 @@ export async function loadProfileModule(path: string): Promise<ProfileModule> {
 
 /** Checks what a module exports against ProfileModule (its values come from untyped code); throws naming the export. */
 export function checkProfileModule(exports: Record<string, unknown>, source: string): ProfileModule {
-  const { profile, files, filterDialects, methods, listScope } = exports;
+  const { profile, files, filterDialects, methods, listScope, notificationNaming } = exports;
   if (typeof profile !== "object" || profile === null) throw new Error(`${source}: exports no \`profile\` (a DeploymentProfile)`);
   if (files !== undefined && !(Array.isArray(files) && files.every((f) => isDescFile(f)))) {
     throw new Error(`${source}: \`files\` must be a list of proto files (generated file_… descriptors)`);
@@ -74,12 +77,19 @@ export function checkProfileModule(exports: Record<string, unknown>, source: str
   if (listScope !== undefined && typeof listScope !== "function") {
     throw new Error(`${source}: \`listScope\` must be a function (a ListOperationsRequest → the resource it lists, or undefined)`);
   }
+  if (notificationNaming !== undefined) {
+    const naming = notificationNaming as Record<string, unknown> | null;
+    if (typeof naming !== "object" || naming === null || (naming["eventTypeName"] !== undefined && typeof naming["eventTypeName"] !== "function") || (naming["attributes"] !== undefined && typeof naming["attributes"] !== "function")) {
+      throw new Error(`${source}: \`notificationNaming\` must be an object with functions eventTypeName and attributes (both optional)`);
+    }
+  }
   const module: ProfileModule = {
     profile: profile as DeploymentProfile,
     ...(files !== undefined && { files: files as DescFile[] }),
     ...(filterDialects !== undefined && { filterDialects: filterDialects as Record<string, FilterDialect> }),
     ...(methods !== undefined && { methods: methods as MethodDeclaration[] }),
     ...(listScope !== undefined && { listScope: listScope as ListScope }),
+    ...(notificationNaming !== undefined && { notificationNaming: notificationNaming as NotificationNaming }),
   };
   // The whole profile, dialect names included, is checked now rather than when the server starts.
   profileOptions(module.profile, module.filterDialects);

@@ -17,6 +17,18 @@ export interface FinishingOperation {
   name: string;
   method: string;
   outcome: FinishOutcome;
+  /** Its metadata as JSON with proto field names (`{"project_id": …}`), when it has any. */
+  metadataJson?: string | undefined;
+}
+
+/**
+ * How a deployment names its events (a profile module's `notificationNaming`): Storage Transfer says
+ * TRANSFER_OPERATION_SUCCESS where longrun says OPERATION_SUCCEEDED, and adds projectId, transferJobName…
+ */
+export interface NotificationNaming {
+  eventTypeName?: (outcome: FinishOutcome) => string;
+  /** Attributes added to every event (from the operation's name, method and metadata). */
+  attributes?: (operation: FinishingOperation) => Record<string, string>;
 }
 
 /**

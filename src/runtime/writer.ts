@@ -77,7 +77,7 @@ export class ResultWriter implements LocalFinishes {
   finish(request: NamedFinish): Promise<boolean> {
     const routes = this.options.notifications;
     if (routes === undefined || routes.length === 0) return this.finishes.add(request);
-    const events = eventsOf(routes, { name: request.name, method: request.method, outcome: finishOutcome(request.error) });
+    const events = eventsOf(routes, { name: request.name, method: request.method, outcome: finishOutcome(request.error), metadataJson: request.metadata?.json });
     return this.finishes.add(events.length === 0 ? request : { ...request, events });
   }
 
