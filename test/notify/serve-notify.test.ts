@@ -119,7 +119,7 @@ describe("longrun serve --notify (webhook)", () => {
     const db = dbPath();
     const server = await serve(db, receiver.url);
     receiver.answer = () => 500;
-    const names = [];
+    const names: string[] = [];
     for (let i = 0; i < 5; i++) names.push((await post(server, "/v1/demo:sleep", { duration: "0s" })).name);
     const refused = (await post(server, "/v1/demo:sleep", { duration: "0s", requestId: "refused-one" })).name;
     await eventually(() => receiver.received.length >= 6);
@@ -151,7 +151,7 @@ describe("longrun serve --notify (webhook)", () => {
     // Unanswered: the first attempts hang while the server is killed mid-delivery.
     receiver.answer = () => undefined;
     const first = await serve(db, receiver.url);
-    const names = [];
+    const names: string[] = [];
     for (let i = 0; i < 10; i++) names.push((await post(first, "/v1/demo:sleep", { duration: "0s" })).name);
     await eventually(() => receiver.received.length >= 1);
     // Every operation finished (its event written with it); one delivery hangs in flight.
