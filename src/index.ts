@@ -54,6 +54,13 @@ export {
   type ListScope,
 } from "./service/endpoints.js";
 export type { OperationControl } from "./runtime/control.js";
+// Completion notifications (docs/notifications.md): where finished operations are announced, and how a
+// deployment names its events.
+export { openSink } from "./notify/open-sink.js";
+export { Dispatcher, type DispatcherOptions, type DispatcherStats } from "./notify/dispatcher.js";
+export type { NotifyTarget, NotificationNaming } from "./notify/setup.js";
+export type { Sink, SinkOptions, Notification, DeliveryOutcome } from "./notify/sink.js";
+export { EVENT_TYPES, type FinishOutcome, type FinishingOperation } from "./runtime/notifications.js";
 export {
   profileOptions,
   loadProfile,

@@ -33,8 +33,7 @@ import { jsonLinesAuditSink, type AuditSink } from "./service/audit.js";
 import { consoleLogger } from "./core/logger.js";
 import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarget } from "./notify/setup.js";
 import { systemClock } from "./runtime/clock.js";
-import { notificationsEndpoints } from "./service/notifications.js";
-import { file_longrun_admin_v1_notifications } from "./gen/longrun/admin/v1/notifications_pb.js";
+import { NOTIFICATIONS_FILE, notificationsEndpoints } from "./service/notifications.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
 type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log" | "maxResponseBytes" | "maxMetadataBytes" | "maxErrorBytes">;
@@ -162,7 +161,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const files = [
     ...options.methods.map((m) => m.method.parent.file),
     ...(options.files ?? []),
-    file_longrun_admin_v1_notifications,
+    NOTIFICATIONS_FILE,
     ...(options.controls ?? []).flatMap((c) => (typeof c.method === "string" ? [] : [c.method.parent.file])),
   ];
   const registry = buildRegistry(files);

@@ -5,7 +5,7 @@
  * custom methods on operations. A profile module:
  * `longrun serve --profile storage-transfer` loads it, and server.ts serves it with the example's handlers.
  */
-import type { DeploymentProfile, FilterDialects, ListScope } from "../../src/index.js";
+import type { DeploymentProfile, FilterDialects, ListScope, NotificationNaming } from "../../src/index.js";
 import { transferJsonDialect, transferListScope } from "./filter.js";
 import { file_google_storagetransfer_v1_transfer } from "./gen/google/storagetransfer/v1/transfer_pb.js";
 
@@ -38,3 +38,20 @@ export const filterDialects: FilterDialects = { "storage-transfer-json": transfe
  * filter names: an editor or viewer of that project alone lists its operations (filter.ts).
  */
 export const listScope: ListScope = transferListScope();
+
+/**
+ * Completion notifications as Storage Transfer's NotificationConfig publishes them to Pub/Sub: event types
+ * TRANSFER_OPERATION_SUCCESS | FAILED | ABORTED, and the attributes projectId, transferJobName and
+ * transferOperationName (read from the TransferOperation metadata the handler writes).
+ */
+export const notificationNaming: NotificationNaming = {
+  eventTypeName: (outcome) => ({ SUCCEEDED: "TRANSFER_OPERATION_SUCCESS", FAILED: "TRANSFER_OPERATION_FAILED", CANCELLED: "TRANSFER_OPERATION_ABORTED" })[outcome],
+  attributes: ({ name, metadataJson }) => {
+    const metadata = (metadataJson === undefined ? {} : JSON.parse(metadataJson)) as { project_id?: unknown; transfer_job_name?: unknown };
+    return {
+      projectId: typeof metadata.project_id === "string" ? metadata.project_id : "",
+      transferJobName: typeof metadata.transfer_job_name === "string" ? metadata.transfer_job_name : "",
+      transferOperationName: name,
+    };
+  },
+};

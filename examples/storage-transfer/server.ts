@@ -21,7 +21,7 @@ import type { ServerOptions } from "../../src/index.js";
 import { runExampleIfMain } from "../shared/run-example.js";
 import { JobFiles } from "./jobs.js";
 import { runTransferJob, storageTransferEndpoints, type StorageTransferExampleOptions } from "./methods.js";
-import { files, filterDialects, listScope, profile } from "./profile.js";
+import { files, filterDialects, listScope, notificationNaming, profile } from "./profile.js";
 
 /**
  * The server options that make longrun look like the real service — its profile module (names, the JSON
@@ -37,6 +37,7 @@ export function storageTransferOptions(dataDir: string, extra: StorageTransferEx
     files,
     filterDialects,
     listScope,
+    notificationNaming,
     extraEndpoints: () => storageTransferEndpoints(jobs),
   } satisfies Partial<ServerOptions>;
 }

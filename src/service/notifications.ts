@@ -2,6 +2,7 @@ import { create, getOption, type DescMethod, type Message } from "@bufbuild/prot
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { http } from "../gen/google/api/annotations_pb.js";
 import {
+  file_longrun_admin_v1_notifications,
   DeleteNotificationsResponseSchema,
   ListNotificationsResponseSchema,
   Notification_State,
@@ -17,6 +18,9 @@ import { invalidArgument, Reason } from "../core/errors.js";
 import type { RoleLevel } from "../auth/roles.js";
 import type { EventRecord, Store } from "../store/store.js";
 import type { Endpoint } from "./endpoint.js";
+
+/** The proto of the service, for the server's registry (REST transcoding of its messages). */
+export const NOTIFICATIONS_FILE = file_longrun_admin_v1_notifications;
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
