@@ -45,7 +45,9 @@ export const listScope: ListScope = transferListScope();
  * transferOperationName (read from the TransferOperation metadata the handler writes).
  */
 export const notificationNaming: NotificationNaming = {
-  eventTypeName: (outcome) => ({ SUCCEEDED: "TRANSFER_OPERATION_SUCCESS", FAILED: "TRANSFER_OPERATION_FAILED", CANCELLED: "TRANSFER_OPERATION_ABORTED" })[outcome],
+  // Storage Transfer announces no start: where one is asked for, it keeps longrun's name.
+  eventTypeName: (outcome) =>
+    ({ SUCCEEDED: "TRANSFER_OPERATION_SUCCESS", FAILED: "TRANSFER_OPERATION_FAILED", CANCELLED: "TRANSFER_OPERATION_ABORTED", STARTED: "OPERATION_STARTED" })[outcome],
   attributes: ({ name, metadataJson }) => {
     const metadata = (metadataJson === undefined ? {} : JSON.parse(metadataJson)) as { project_id?: unknown; transfer_job_name?: unknown };
     return {

@@ -84,7 +84,7 @@ export const DEFAULTS = {
     "LONGRUN_NOTIFY",
   ),
   notifySecret: setting<string | undefined>(undefined, "none", "HMAC-SHA256 key signing webhook bodies (header longrun-signature)", "--notify-secret", "LONGRUN_NOTIFY_SECRET"),
-  notifyEvents: setting<readonly string[] | undefined>(undefined, "all", "only these event types are announced (OPERATION_SUCCEEDED, OPERATION_FAILED, OPERATION_CANCELLED)", "--notify-events", "LONGRUN_NOTIFY_EVENTS"),
+  notifyEvents: setting<readonly string[] | undefined>(undefined, "all", "only these event types are announced (OPERATION_SUCCEEDED, OPERATION_FAILED, OPERATION_CANCELLED; OPERATION_STARTED only when listed)", "--notify-events", "LONGRUN_NOTIFY_EVENTS"),
   notifyPayload: setting<"JSON" | "NONE">("JSON", "JSON", "JSON: each event carries the operation; NONE: its attributes only", "--notify-payload", "LONGRUN_NOTIFY_PAYLOAD"),
   notifyRetryForMs: setting(24 * HOUR_MS, "24h", "how long an event is retried before it is kept as failed", "--notify-retry-for", "LONGRUN_NOTIFY_RETRY_FOR"),
   notifyTimeoutMs: setting(10 * SECOND_MS, "10s", "one delivery attempt's limit", "--notify-timeout", "LONGRUN_NOTIFY_TIMEOUT"),

@@ -73,7 +73,7 @@ export class Dispatcher {
   start(): void {
     if (this.loops.length > 0 || this.destinations.length === 0) return;
     this.unsubscribe = this.options.store.subscribe((event) => {
-      if (event.kind === "done" || event.kind === "released" || event.kind === "resync") this.wake();
+      if (event.kind === "done" || event.kind === "events" || event.kind === "released" || event.kind === "resync") this.wake();
     });
     this.loops = Array.from({ length: this.options.loops ?? 4 }, () => this.loop());
   }

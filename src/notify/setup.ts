@@ -2,7 +2,7 @@ import type { Registry } from "@bufbuild/protobuf";
 import { DEFAULTS } from "../core/defaults.js";
 import type { Logger } from "../core/logger.js";
 import type { Clock } from "../runtime/clock.js";
-import { EVENT_TYPES, type FinishOutcome, type NotificationNaming, type NotificationRoute } from "../runtime/notifications.js";
+import { EVENT_TYPES, eventTypeNames, type EventKind, type NotificationNaming, type NotificationRoute } from "../runtime/notifications.js";
 
 export type { NotificationNaming };
 import type { Store } from "../store/store.js";
@@ -46,8 +46,8 @@ export interface Notifications {
  * Throws (before anything connects) for a URL that names no sink or an event type no outcome has.
  */
 export function notificationsOf(targets: readonly NotifyTarget[], naming: NotificationNaming = {}): Notifications {
-  const eventTypeName = naming.eventTypeName ?? ((outcome: FinishOutcome) => EVENT_TYPES[outcome]);
-  const known = new Set((Object.keys(EVENT_TYPES) as FinishOutcome[]).map(eventTypeName));
+  const eventTypeName = naming.eventTypeName ?? ((outcome: EventKind) => EVENT_TYPES[outcome]);
+  const known = eventTypeNames(eventTypeName);
   const routes: NotificationRoute[] = [];
   const sinks = new Map<string, Sink>();
   let slowestMs = 0;

@@ -71,7 +71,8 @@ export class Executor {
   }
 
   /** Starts the handler of each claimed operation; never throws. */
-  run(records: readonly OperationRecord[]): void {
+  /** Runs the claimed operations' handlers; each waits for `ready` first, if given (their start's announcement). */
+  run(records: readonly OperationRecord[], ready?: Promise<void>): void {
     const now = this.options.clock.now();
     for (const record of records) {
       const method = this.options.methods.get(record.method);
@@ -83,7 +84,7 @@ export class Executor {
       if (older) this.loseLease(older, leaseLost(older.record.name));
       this.running.set(record.id, operation);
       this.handlersRunning++;
-      void this.runToEnd(operation);
+      void this.runToEnd(operation, ready);
     }
   }
 
@@ -131,10 +132,11 @@ export class Executor {
    * .then handlers: each link would be one more promise kept alive per running operation (bench wait:
    * 10,000 pending).
    */
-  private async runToEnd(operation: RunningOperation): Promise<void> {
+  private async runToEnd(operation: RunningOperation, ready: Promise<void> | undefined): Promise<void> {
     try {
       let outcome: Outcome;
       try {
+        if (ready) await ready;
         outcome = await this.outcomeOf(operation);
       } finally {
         // A handler that returned gives its slot to the next operation at once: its result's write (batched,

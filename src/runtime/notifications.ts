@@ -1,22 +1,29 @@
+import { createHash } from "node:crypto";
 import { Code } from "../core/code.js";
 import { newOperationId } from "../core/ids.js";
-import type { NewEvent, StoredError } from "../store/store.js";
+import type { NewEvent, OperationEvent, StoredError } from "../store/store.js";
 
 /** What an operation ended with, as notifications name it. */
 export type FinishOutcome = "SUCCEEDED" | "FAILED" | "CANCELLED";
 
-/** The generic event types of a finish (a profile may name them its own way: NotificationRoute.eventTypeName). */
-export const EVENT_TYPES: Readonly<Record<FinishOutcome, string>> = {
+/** What an event announces: a finish, or (only where a route asks for it) an operation starting to run. */
+export type EventKind = FinishOutcome | "STARTED";
+
+/** The generic event types (a profile may name them its own way: NotificationNaming.eventTypeName). */
+export const EVENT_TYPES: Readonly<Record<EventKind, string>> = {
   SUCCEEDED: "OPERATION_SUCCEEDED",
   FAILED: "OPERATION_FAILED",
   CANCELLED: "OPERATION_CANCELLED",
+  STARTED: "OPERATION_STARTED",
 };
+
+const FINISH_OUTCOMES: readonly FinishOutcome[] = ["SUCCEEDED", "FAILED", "CANCELLED"];
 
 /** An operation being finished, as a route sees it. */
 export interface FinishingOperation {
   name: string;
   method: string;
-  outcome: FinishOutcome;
+  outcome: EventKind;
   /** Its metadata as JSON with proto field names (`{"project_id": …}`), when it has any. */
   metadataJson?: string | undefined;
 }
@@ -26,7 +33,7 @@ export interface FinishingOperation {
  * TRANSFER_OPERATION_SUCCESS where longrun says OPERATION_SUCCEEDED, and adds projectId, transferJobName…
  */
 export interface NotificationNaming {
-  eventTypeName?: (outcome: FinishOutcome) => string;
+  eventTypeName?: (outcome: EventKind) => string;
   /** Attributes added to every event (from the operation's name, method and metadata). */
   attributes?: (operation: FinishingOperation) => Record<string, string>;
 }
@@ -40,12 +47,15 @@ export interface NotificationRoute {
   destination: string;
   /** Only operations of these methods (full names, `pkg.Service.Method`); all when undefined. */
   methods?: ReadonlySet<string> | undefined;
-  /** Only these event types (after eventTypeName); all when undefined. */
+  /**
+   * Only these event types (after eventTypeName); undefined: the three finishes. OPERATION_STARTED goes
+   * out only where it is listed.
+   */
   eventTypes?: ReadonlySet<string> | undefined;
   /** `payloadFormat` JSON (the operation goes with the event) or NONE (attributes only). */
   withPayload: boolean;
   /** The event type of an outcome. @default EVENT_TYPES */
-  eventTypeName?: (outcome: FinishOutcome) => string;
+  eventTypeName?: (outcome: EventKind) => string;
   /** Attributes a profile adds (Storage Transfer: projectId, transferJobName, transferOperationName). */
   extraAttributes?: (operation: FinishingOperation) => Record<string, string>;
 }
@@ -64,8 +74,8 @@ export function eventsOf(routes: readonly NotificationRoute[], operation: Finish
   for (const route of routes) {
     if (route.methods !== undefined && !route.methods.has(operation.method)) continue;
     const type = (route.eventTypeName ?? defaultEventType)(operation.outcome);
-    if (route.eventTypes !== undefined && !route.eventTypes.has(type)) continue;
-    const id = newOperationId();
+    if (route.eventTypes === undefined ? operation.outcome === "STARTED" : !route.eventTypes.has(type)) continue;
+    const id = operation.outcome === "STARTED" ? startedEventId(operation.name, route.destination) : newOperationId();
     events.push({
       id,
       destination: route.destination,
@@ -84,6 +94,26 @@ export function eventsOf(routes: readonly NotificationRoute[], operation: Finish
   return events;
 }
 
-function defaultEventType(outcome: FinishOutcome): string {
+/**
+ * The OPERATION_STARTED events of operations just claimed, for the routes that ask for them. Every claim
+ * announces again (a crash between a claim and its announcement must not lose it), under the same event id
+ * per operation and destination: a repeat is one the outbox skips while the first is pending, and that a
+ * receiver dedupes once it was delivered.
+ */
+export function startEventsOf(routes: readonly NotificationRoute[], operations: readonly { id: string; name: string; method: string; metadataJson?: string | undefined }[]): OperationEvent[] {
+  if (!routes.some((r) => r.eventTypes !== undefined)) return [];
+  return operations.flatMap((op) => eventsOf(routes, { name: op.name, method: op.method, outcome: "STARTED", metadataJson: op.metadataJson }).map((e) => ({ ...e, operationId: op.id })));
+}
+
+/** The event types any of the outcomes may have, for checking a configuration's names. */
+export function eventTypeNames(name: (outcome: EventKind) => string = defaultEventType): Set<string> {
+  return new Set([...FINISH_OUTCOMES, "STARTED" as const].map(name));
+}
+
+function startedEventId(name: string, destination: string): string {
+  return createHash("sha256").update(`${name}\0${destination}\0STARTED`).digest("base64url").slice(0, 22);
+}
+
+function defaultEventType(outcome: EventKind): string {
   return EVENT_TYPES[outcome];
 }

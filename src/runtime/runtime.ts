@@ -118,7 +118,7 @@ export class Runtime implements LocalFinishes {
       leaseMs,
       retryBackoff: options.retryBackoff ?? DEFAULTS.retryBackoff.value,
       freeSlots: () => executor.freeSlots,
-      run: (records) => executor.run(records),
+      run: (records) => executor.run(records, this.writer.announceStarts(records)),
     });
     const leases = new Leases({ store, clock, log, owner, leaseMs, executor });
     const purger = new Purger({ store, clock, log, intervalMs: options.purgeIntervalMs ?? DEFAULTS.purgeIntervalMs.value });

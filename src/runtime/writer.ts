@@ -1,9 +1,9 @@
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { FinishRequest, OperationView, ProgressUpdate, Store } from "../store/store.js";
+import type { FinishRequest, OperationRecord, OperationView, ProgressUpdate, Store } from "../store/store.js";
 import { Batcher } from "./batch.js";
-import { eventsOf, finishOutcome, type NotificationRoute } from "./notifications.js";
+import { eventsOf, finishOutcome, startEventsOf, type NotificationRoute } from "./notifications.js";
 import type { Clock } from "./clock.js";
 
 /**
@@ -79,6 +79,23 @@ export class ResultWriter implements LocalFinishes {
     if (routes === undefined || routes.length === 0) return this.finishes.add(request);
     const events = eventsOf(routes, { name: request.name, method: request.method, outcome: finishOutcome(request.error), metadataJson: request.metadata?.json });
     return this.finishes.add(events.length === 0 ? request : { ...request, events });
+  }
+
+  /**
+   * Writes the OPERATION_STARTED events of operations just claimed, where a route asks for them; undefined
+   * when none does. Their handlers wait for it, so a start is announced before anything the handler
+   * causes (its finish above all); retried through store outages like results.
+   */
+  announceStarts(records: readonly OperationRecord[]): Promise<void> | undefined {
+    const routes = this.options.notifications;
+    if (routes === undefined || records.length === 0) return undefined;
+    const events = startEventsOf(routes, records.map((r) => ({ id: r.id, name: r.name, method: r.method, metadataJson: r.metadata?.json })));
+    if (events.length === 0) return undefined;
+    const { store, clock } = this.options;
+    return this.whileUnavailable(() => store.appendEvents(events, clock.now())).then(
+      () => undefined,
+      (err: unknown) => this.options.log("announcing started operations failed", err),
+    );
   }
 
   isFinishing(id: string): boolean {

@@ -19,6 +19,11 @@ export interface NewEvent {
   withPayload: boolean;
 }
 
+/** An event about a given operation, written on its own (Store.appendEvents). */
+export interface OperationEvent extends NewEvent {
+  operationId: string;
+}
+
 /** The operation as an event carries it: what it was when the event was written. */
 export type EventSnapshot = Omit<OperationView, "id" | "principal" | "resource">;
 

@@ -17,9 +17,9 @@ import type { FilterExpr } from "../filter/expr.js";
 
 export { storedBytes } from "./records.js";
 export type { ListedOperation, OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "./records.js";
-export type { EventClaim, EventQuery, EventRecord, EventSettlement, EventSnapshot, NewEvent } from "./outbox.js";
+export type { EventClaim, EventQuery, EventRecord, EventSettlement, EventSnapshot, NewEvent, OperationEvent } from "./outbox.js";
 import type { ListedOperation, OperationRecord, OperationView, StoredAny, StoredError } from "./records.js";
-import type { EventClaim, EventQuery, EventRecord, EventSettlement, NewEvent } from "./outbox.js";
+import type { EventClaim, EventQuery, EventRecord, EventSettlement, NewEvent, OperationEvent } from "./outbox.js";
 
 /** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
 export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter"> & {
@@ -145,6 +145,7 @@ export type ChangeKind =
   | "done" // finished (response, error, or cancelled)
   | "deleted"
   | "released" // leases given back: claimable again now
+  | "events" // outbox events due now, written outside a finish (appendEvents) or retried (retryEvents); ids are event ids
   | "resync"; // the feed may have missed events (a dropped connection): re-check everything waited on
 
 export interface ChangeEvent {
@@ -255,8 +256,15 @@ export interface Store {
   listEvents(query: EventQuery): Promise<EventRecord[]>;
 
   /**
+   * Writes events about operations that are not finishing (one started running), each with a snapshot of
+   * its operation as it stands, in one statement; announced as "events". An event whose id is already in
+   * the outbox, or whose operation does not exist, is not written. Returns the ids written.
+   */
+  appendEvents(events: readonly OperationEvent[], now: number): Promise<string[]>;
+
+  /**
    * Makes events due again now (failed ones pending again), in a new retry window (windowStart = now);
-   * announced as "released". Returns the ids that were changed.
+   * announced as "events". Returns the ids that were changed.
    */
   retryEvents(ids: readonly string[], now: number): Promise<string[]>;
 

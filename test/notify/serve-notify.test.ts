@@ -144,6 +144,21 @@ describe("longrun serve --notify (webhook)", () => {
     assert.equal(delivered(back).filter((r) => envelopeOf(r).attributes["operationName"] === refused).length, 1);
   });
 
+  it("OPERATION_STARTED where asked for: announced before the finish, once per operation", { timeout: 60_000 }, async () => {
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    const server = await serve(dbPath(), receiver.url, ["--notify-events", "OPERATION_STARTED,OPERATION_SUCCEEDED"]);
+    const names: string[] = [];
+    for (let i = 0; i < 5; i++) names.push((await post(server, "/v1/demo:sleep", { duration: "0.2s" })).name);
+    await eventually(() => delivered(receiver).length >= 10);
+    await eventually(async () => (await listed(server)).length === 0);
+    for (const name of names) {
+      const mine = receiver.received.map(envelopeOf).filter((e) => e.attributes["operationName"] === name);
+      assert.deepEqual(mine.map((e) => e.attributes["eventType"]), ["OPERATION_STARTED", "OPERATION_SUCCEEDED"], name);
+      assert.equal((mine[0]!.operation as { done?: boolean }).done, undefined, "started: not done yet");
+    }
+  });
+
   it("kill -9 between finish and delivery: after the restart every event is delivered, once per event id", { timeout: 90_000 }, async () => {
     const receiver = await startWebhookReceiver();
     receivers.push(receiver);

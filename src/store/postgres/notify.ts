@@ -20,7 +20,7 @@ const MAX_PAYLOAD_BYTES = 8000;
 /** The kinds a write announces; "resync" is only ever local. */
 export type NotifiedKind = Exclude<ChangeKind, "resync">;
 
-const KINDS: ReadonlySet<string> = new Set<NotifiedKind>(["created", "progress", "cancel-requested", "control-requested", "done", "deleted", "released"]);
+const KINDS: ReadonlySet<string> = new Set<NotifiedKind>(["created", "progress", "cancel-requested", "control-requested", "done", "deleted", "released", "events"]);
 
 /**
  * A CTE named `notified` sending the notifications for the ids in `source` (a CTE or table with an `id`

@@ -16,7 +16,7 @@ export async function listEvents(db: Db, query: EventQuery): Promise<EventRecord
 }
 
 /**
- * Makes events due now in a new retry window (failed ones pending again), announced as "released" so
+ * Makes events due now in a new retry window (failed ones pending again), announced as "events" so
  * every instance's dispatcher wakes. Returns the ids changed, in input order.
  */
 export async function retryEvents(db: Db, ids: readonly string[], now: number): Promise<string[]> {
@@ -28,7 +28,7 @@ export async function retryEvents(db: Db, ids: readonly string[], now: number): 
        WHERE id = ANY($1::text[])
        RETURNING id
      ),
-     ${notifiedCte(o, "released", "retried")}
+     ${notifiedCte(o, "events", "retried")}
      SELECT retried.id FROM retried ${NOTIFIED_JOIN}`,
     [ids, now],
   );

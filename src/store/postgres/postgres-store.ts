@@ -14,6 +14,7 @@ import { heartbeat } from "./heartbeat.js";
 import { explainList, list } from "./list.js";
 import { claimEvents } from "./claim-events.js";
 import { settleEvents } from "./settle-events.js";
+import { appendEvents } from "./append-events.js";
 import { deleteEvents, listEvents, nextEventDueTime, retryEvents } from "./outbox-admin.js";
 import { Listener } from "./listener.js";
 import { applyMigrations, checkVersion } from "./migrate.js";
@@ -118,6 +119,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     claimEvents: (claim) => claimEvents(db, claim),
     settleEvents: (settlements, now) => settleEvents(db, settlements, now),
     listEvents: (query) => listEvents(db, query),
+    appendEvents: (events, now) => appendEvents(db, events, now),
     retryEvents: (ids, now) => retryEvents(db, ids, now),
     deleteEvents: (ids) => deleteEvents(db, ids),
     nextEventDueTime: (destinations, now) => nextEventDueTime(db, destinations, now),

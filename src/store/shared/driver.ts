@@ -3,6 +3,7 @@ import type {
   EventQuery,
   EventRecord,
   EventSettlement,
+  OperationEvent,
   ListedOperation,
   ClaimRequest,
   CreateResult,
@@ -67,6 +68,8 @@ export interface StoreDriver {
   /** Per settlement, whether it applied. */
   settleEvents(settlements: readonly EventSettlement[], now: number): Eventually<boolean[]>;
   listEvents(query: EventQuery): Eventually<EventRecord[]>;
+  /** The ids written, in input order. */
+  appendEvents(events: readonly OperationEvent[], now: number): Eventually<string[]>;
   /** The ids changed, in input order (repeats allowed). */
   retryEvents(ids: readonly string[], now: number): Eventually<string[]>;
   /** The ids deleted, in input order (repeats allowed). */

@@ -3,6 +3,7 @@ import type {
   EventQuery,
   EventRecord,
   EventSettlement,
+  OperationEvent,
   ListedOperation,
   ChangeListener,
   ClaimRequest,
@@ -139,11 +140,18 @@ export class StoreCore implements Store {
     return query.limit <= 0 ? [] : this.#driver.listEvents(query);
   }
 
+  async appendEvents(events: readonly OperationEvent[], now: number): Promise<string[]> {
+    if (events.length === 0) return [];
+    const written = uniqueIds(await this.#driver.appendEvents(events, now));
+    this.#feed.emit("events", written);
+    return written;
+  }
+
   async retryEvents(ids: readonly string[], now: number): Promise<string[]> {
     if (ids.length === 0) return [];
     const retried = uniqueIds(await this.#driver.retryEvents(ids, now));
-    // Due now: dispatchers waiting for a later event wake, as claimers do for released operations.
-    this.#feed.emit("released", retried);
+    // Due now: dispatchers waiting for a later event wake.
+    this.#feed.emit("events", retried);
     return retried;
   }
 

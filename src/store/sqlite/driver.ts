@@ -10,6 +10,7 @@ import type {
   EventQuery,
   EventRecord,
   EventSettlement,
+  OperationEvent,
   ListedOperation,
   ListQuery,
   NewOperation,
@@ -261,6 +262,10 @@ export class SqliteDriver implements StoreDriver {
 
   listEvents(query: EventQuery): EventRecord[] {
     return this.#outbox.list(query);
+  }
+
+  appendEvents(events: readonly OperationEvent[], now: number): string[] {
+    return this.#outbox.append(events, now);
   }
 
   retryEvents(ids: readonly string[], now: number): string[] {

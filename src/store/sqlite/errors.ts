@@ -46,6 +46,7 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     claimEvents: (claim) => mapped(() => d.claimEvents(claim)),
     settleEvents: (settlements, now) => mapped(() => d.settleEvents(settlements, now)),
     listEvents: (query) => mapped(() => d.listEvents(query)),
+    appendEvents: (events, now) => mapped(() => d.appendEvents(events, now)),
     retryEvents: (ids, now) => mapped(() => d.retryEvents(ids, now)),
     deleteEvents: (ids) => mapped(() => d.deleteEvents(ids)),
     nextEventDueTime: (destinations, now) => mapped(() => d.nextEventDueTime(destinations, now)),

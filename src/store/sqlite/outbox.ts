@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import type { EventClaim, EventQuery, EventRecord, EventSettlement, NewEvent } from "../outbox.js";
+import type { EventClaim, EventQuery, EventRecord, EventSettlement, NewEvent, OperationEvent } from "../outbox.js";
 import { attributesText, eventColumns, toEventRecord, type EventRow } from "../shared/event-row.js";
 
 const COLUMNS = eventColumns();
@@ -14,6 +14,7 @@ const OF_DESTINATIONS = "destination IN (SELECT value FROM json_each(@destinatio
 export class OutboxStatements {
   readonly #db: Database;
   readonly #insert: Statement<{ id: string; operationId: string; destination: string; type: string; attributes: string; withPayload: number; now: number }>;
+  readonly #append: Statement<{ id: string; operationId: string; destination: string; type: string; attributes: string; withPayload: number; now: number }>;
   readonly #claim: Statement<{ owner: string; destinations: string; limit: number; leaseExpireTime: number; now: number }, EventRow>;
   readonly #delivered: Statement<{ id: string; attempt: number }>;
   readonly #retry: Statement<{ id: string; attempt: number; runAfter: number; error: string; now: number }>;
@@ -26,14 +27,16 @@ export class OutboxStatements {
   constructor(db: Database) {
     this.#db = db;
     // The snapshot is the operation row as the finish just left it (same transaction).
-    this.#insert = db.prepare(`
+    const insertText = `
       INSERT INTO outbox (id, operation_id, operation_name, method, destination, event_type, attributes, with_payload,
                           op_state, metadata_type, metadata, error_code, error_message, error, response_type, response,
                           state, attempt, run_after, create_time, window_start, update_time)
       SELECT @id, op.id, op.name, op.method, @destination, @type, @attributes, @withPayload,
              op.state, op.metadata_type, op.metadata, op.error_code, op.error_message, op.error, op.response_type, op.response,
              'pending', 0, @now, @now, @now, @now
-      FROM operations op WHERE op.id = @operationId`);
+      FROM operations op WHERE op.id = @operationId`;
+    this.#insert = db.prepare(insertText);
+    this.#append = db.prepare(`${insertText} ON CONFLICT (id) DO NOTHING`);
     this.#claim = db.prepare(`
       UPDATE outbox SET attempt = attempt + 1, lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now
       WHERE seq IN (
@@ -66,9 +69,16 @@ export class OutboxStatements {
 
   /** Inserts a finished operation's events; to be run in the transaction of its finish, after it applied. */
   insert(operationId: string, events: readonly NewEvent[], now: number): void {
-    for (const e of events) {
-      this.#insert.run({ id: e.id, operationId, destination: e.destination, type: e.type, attributes: attributesText(e), withPayload: e.withPayload ? 1 : 0, now });
-    }
+    for (const e of events) this.#insert.run(this.#params(operationId, e, now));
+  }
+
+  /** Events about existing operations, in one transaction; an id already in the outbox is skipped. */
+  append(events: readonly OperationEvent[], now: number): string[] {
+    return this.#db.transaction(() => events.filter((e) => this.#append.run(this.#params(e.operationId, e, now)).changes === 1).map((e) => e.id))();
+  }
+
+  #params(operationId: string, e: NewEvent, now: number) {
+    return { id: e.id, operationId, destination: e.destination, type: e.type, attributes: attributesText(e), withPayload: e.withPayload ? 1 : 0, now };
   }
 
   claim(claim: EventClaim): EventRecord[] {

@@ -151,7 +151,7 @@ export function outbox(c: Contract): void {
       await c.store.settleEvents([{ id: "f", attempt: 1, outcome: "failed", error: "HTTP 400" }, { id: "p", attempt: 1, outcome: "retry", runAfter: T + 10_000, error: "HTTP 503" }], T);
       const events = c.recordEvents();
       assert.deepEqual(await c.store.retryEvents(["f", "p", "missing", "f"], T + 5), ["f", "p"]);
-      assert.ok(events.some((e) => e.kind === "released" && e.ids.includes("f")), JSON.stringify(events));
+      assert.ok(events.some((e) => e.kind === "events" && e.ids.includes("f")), JSON.stringify(events));
       const listed = await c.store.listEvents({ limit: 10 });
       assert.deepEqual(listed.map((e) => [e.id, e.state, e.runAfter, e.windowStart, e.attempt]), [
         ["f", "pending", T + 5, T + 5, 1],
@@ -163,6 +163,25 @@ export function outbox(c: Contract): void {
       assert.deepEqual(await c.store.retryEvents([], T), []);
       assert.deepEqual(await c.store.deleteEvents([]), []);
       assert.deepEqual(await c.store.settleEvents([], T), []);
+    });
+
+    it("appendEvents writes events about existing operations with their current snapshot, skips ids already there and operations that are gone, and announces them", async () => {
+      const op = await running("r", "w", T, { metadata: meta({ progress_percent: 3 }) });
+      const feed = c.recordEvents();
+      const started = { ...event("s1", { type: "OPERATION_STARTED" }), operationId: "r" };
+      assert.deepEqual(await c.store.appendEvents([started, { ...event("s2", { destination: BUS }), operationId: "r" }, { ...event("s3"), operationId: "missing" }], T + 1), ["s1", "s2"]);
+      assert.deepEqual(await c.store.appendEvents([started], T + 2), [], "the same id again: skipped");
+      assert.deepEqual(await c.store.appendEvents([], T), []);
+      assert.ok(feed.some((e) => e.kind === "events" && e.ids.includes("s1")), JSON.stringify(feed));
+      const [s1] = await c.store.listEvents({ limit: 10 });
+      assert.equal(s1?.id, "s1");
+      assert.equal(s1?.operation.state, "running");
+      assert.equal(s1?.operation.metadata?.typeUrl, meta({}).typeUrl);
+      assert.equal(s1?.method, op.method);
+      assert.equal(s1?.createTime, T + 1);
+      // Ordered with the finish's events: the start first.
+      await c.store.finish([{ id: "r", attempt: op.attempt, response: RESPONSE, events: [event("f1")] }], RETENTION, T + 3);
+      assert.deepEqual(ids(await c.store.claimEvents(claimOf("w", T + 3, [HOOK]))), ["s1"]);
     });
 
     it("finishes without events write none; an operation finished with events for an unknown destination keeps them pending for whoever has it", async () => {
