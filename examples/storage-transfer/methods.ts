@@ -75,7 +75,13 @@ export function runTransferJob(jobs: JobFiles, options: StorageTransferExampleOp
     // A job belongs to its project: running it needs storagetransfer.jobs.run there, as in Google's IAM.
     permissionResource: (request) => `projects/${request.projectId}`,
     // What a queued operation already tells: the list filter needs project_id, and finds jobs by name.
-    initialMetadata: (request) => ({ projectId: request.projectId, transferJobName: request.jobName, status: Status.QUEUED }),
+    // The job's notificationConfig goes with it: which of its events are announced, and how (profile.ts).
+    initialMetadata: (request) => ({
+      projectId: request.projectId,
+      transferJobName: request.jobName,
+      status: Status.QUEUED,
+      notificationConfig: jobs.getSync(request.jobName, request.projectId).notificationConfig,
+    }),
     async handler(request, ctx) {
       const transfer = new Transfer(ctx, options);
       try {

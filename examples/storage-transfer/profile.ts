@@ -48,6 +48,16 @@ export const notificationNaming: NotificationNaming = {
   // Storage Transfer announces no start: where one is asked for, it keeps longrun's name.
   eventTypeName: (outcome) =>
     ({ SUCCEEDED: "TRANSFER_OPERATION_SUCCESS", FAILED: "TRANSFER_OPERATION_FAILED", CANCELLED: "TRANSFER_OPERATION_ABORTED", STARTED: "OPERATION_STARTED" })[outcome],
+  // A job's notificationConfig (copied into its operations' metadata) narrows its events, as in Google's.
+  choose: ({ metadataJson }) => {
+    const config = (metadataJson === undefined ? undefined : (JSON.parse(metadataJson) as { notification_config?: { event_types?: unknown; payload_format?: unknown } }).notification_config);
+    if (config === undefined || config === null) return undefined;
+    const types = Array.isArray(config.event_types) ? config.event_types.filter((t): t is string => typeof t === "string") : [];
+    return {
+      eventTypes: types.length > 0 ? types : undefined,
+      payloadFormat: config.payload_format === "NONE" ? "NONE" : config.payload_format === "JSON" ? "JSON" : undefined,
+    };
+  },
   attributes: ({ name, metadataJson }) => {
     const metadata = (metadataJson === undefined ? {} : JSON.parse(metadataJson)) as { project_id?: unknown; transfer_job_name?: unknown };
     return {

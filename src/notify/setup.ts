@@ -68,6 +68,7 @@ export function notificationsOf(targets: readonly NotifyTarget[], naming: Notifi
         withPayload: (target.payloadFormat ?? "JSON") === "JSON",
         eventTypeName,
         ...(naming.attributes === undefined ? {} : { extraAttributes: naming.attributes }),
+        ...(naming.choose === undefined ? {} : { choose: naming.choose }),
       });
     }
   } catch (err) {

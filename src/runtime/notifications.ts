@@ -36,6 +36,20 @@ export interface NotificationNaming {
   eventTypeName?: (outcome: EventKind) => string;
   /** Attributes added to every event (from the operation's name, method and metadata). */
   attributes?: (operation: FinishingOperation) => Record<string, string>;
+  /**
+   * What one operation asked for, where its method lets a request say (Storage Transfer's job carries a
+   * notificationConfig, copied into the operation's metadata): which event types it wants and in which
+   * payload format. It only narrows what the server's targets send: it cannot name a destination — a URL
+   * taken from a request would let any caller make the server send requests anywhere.
+   */
+  choose?: (operation: FinishingOperation) => NotificationChoice | undefined;
+}
+
+/** One operation's own choice of events (NotificationNaming.choose). */
+export interface NotificationChoice {
+  /** Only these event types (as eventTypeName names them); undefined: the route's. */
+  eventTypes?: readonly string[] | undefined;
+  payloadFormat?: "JSON" | "NONE" | undefined;
 }
 
 /**
@@ -58,6 +72,8 @@ export interface NotificationRoute {
   eventTypeName?: (outcome: EventKind) => string;
   /** Attributes a profile adds (Storage Transfer: projectId, transferJobName, transferOperationName). */
   extraAttributes?: (operation: FinishingOperation) => Record<string, string>;
+  /** The operation's own choice, where its method lets it make one (NotificationNaming.choose). */
+  choose?: (operation: FinishingOperation) => NotificationChoice | undefined;
 }
 
 export function finishOutcome(error: StoredError | undefined): FinishOutcome {
@@ -75,19 +91,22 @@ export function eventsOf(routes: readonly NotificationRoute[], operation: Finish
     if (route.methods !== undefined && !route.methods.has(operation.method)) continue;
     const type = (route.eventTypeName ?? defaultEventType)(operation.outcome);
     if (route.eventTypes === undefined ? operation.outcome === "STARTED" : !route.eventTypes.has(type)) continue;
+    const choice = route.choose?.(operation);
+    if (choice?.eventTypes !== undefined && choice.eventTypes.length > 0 && !choice.eventTypes.includes(type)) continue;
+    const withPayload = choice?.payloadFormat === undefined ? route.withPayload : choice.payloadFormat === "JSON";
     const id = operation.outcome === "STARTED" ? startedEventId(operation.name, route.destination) : newOperationId();
     events.push({
       id,
       destination: route.destination,
       type,
-      withPayload: route.withPayload,
+      withPayload,
       attributes: {
         ...route.extraAttributes?.(operation),
         eventType: type,
         eventId: id,
         operationName: operation.name,
         method: operation.method,
-        payloadFormat: route.withPayload ? "JSON" : "NONE",
+        payloadFormat: withPayload ? "JSON" : "NONE",
       },
     });
   }

@@ -103,3 +103,39 @@ it("a finished transfer operation is announced as Storage Transfer announces it"
     await client.close();
   }
 });
+
+it("a job's notificationConfig narrows its events: only the types it lists, in its payload format", { timeout: 60_000 }, async () => {
+  const address = t.server.grpcAddress!;
+  const i = address.lastIndexOf(":");
+  const auth = new OAuth2Client();
+  auth.setCredentials({ access_token: "test-token" });
+  const client = new v1.StorageTransferServiceClient({ apiEndpoint: address.slice(0, i), port: Number(address.slice(i + 1)), sslCreds: nestedGax.grpc.credentials.createInsecure(), authClient: auth });
+  try {
+    const before = receiver.received.length;
+    const source = join(root, "source-config");
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, "b.txt"), "hi");
+    // The client takes enum names (as JSON does); its types say numbers.
+    const notificationConfig = { pubsubTopic: `projects/${PROJECT}/topics/transfers`, eventTypes: ["TRANSFER_OPERATION_FAILED"], payloadFormat: "NONE" } as never;
+    const spec = (src: string, sink: string) => ({ posixDataSource: { rootDirectory: src }, posixDataSink: { rootDirectory: sink } });
+    const [quiet] = await client.createTransferJob({ transferJob: { name: "transferJobs/config-ok", projectId: PROJECT, status: "ENABLED", notificationConfig, transferSpec: spec(source, join(root, "sink-c1")) } });
+    const [loud] = await client.createTransferJob({ transferJob: { name: "transferJobs/config-fails", projectId: PROJECT, status: "ENABLED", notificationConfig, transferSpec: spec(join(root, "nope2"), join(root, "sink-c2")) } });
+    const [ok] = await client.runTransferJob({ jobName: quiet.name, projectId: PROJECT });
+    await ok.promise();
+    const [bad] = await client.runTransferJob({ jobName: loud.name, projectId: PROJECT });
+    await assert.rejects(bad.promise());
+    await eventually(() => receiver.received.length > before);
+    await new Promise((r) => setTimeout(r, 500)); // the success must stay silent: give it time to show up if it were sent
+    const mine = receiver.received.slice(before).map(envelopeOf);
+    assert.deepEqual(mine.map((e) => [e.attributes["transferJobName"], e.attributes["eventType"], e.attributes["payloadFormat"]]), [["transferJobs/config-fails", "TRANSFER_OPERATION_FAILED", "NONE"]]);
+    assert.equal(mine[0]!.operation, undefined, "payloadFormat NONE: no data");
+    const badConfig = { ...(notificationConfig as object), pubsubTopic: "my-topic" } as never;
+    const refused = await client
+      .createTransferJob({ transferJob: { name: "transferJobs/config-bad", projectId: PROJECT, status: "ENABLED", notificationConfig: badConfig, transferSpec: spec(source, join(root, "sink-c3")) } })
+      .then(() => undefined, (e: { code: number }) => e);
+    assert.equal((refused as { code: number }).code, 3, "INVALID_ARGUMENT for a topic that is not projects/*/topics/*");
+  } finally {
+    await client.close();
+  }
+});
+
