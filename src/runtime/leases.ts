@@ -62,9 +62,12 @@ export class Leases {
     const { store, clock, owner, leaseMs, executor } = this.options;
     const leases = of.map((operation) => ({ id: operation.id, attempt: operation.record.attempt }));
     const results = await store.heartbeat(owner, leases, leaseMs, clock.now());
-    for (const result of results) {
-      const operation = executor.running.get(result.id);
-      if (!operation) continue;
+    for (const [i, result] of results.entries()) {
+      // The attempt this heartbeat was for, not whatever runs under its id now: this runtime may have
+      // re-claimed the operation meanwhile (its lease expired during a store outage), and "not held" is
+      // true of the old attempt only. An attempt no longer held here is skipped (refused checks it too).
+      const operation = of[i];
+      if (operation?.id !== result.id || executor.running.get(result.id) !== operation) continue;
       if (!result.held) {
         await executor.refused(operation);
         continue;

@@ -5,7 +5,7 @@ import { Code } from "../../src/core/code.js";
 import type { RpcError } from "../../src/core/errors.js";
 import { Leases } from "../../src/runtime/leases.js";
 import { settle, until } from "../support/manual-clock.js";
-import { claimAll, executorOf, fixture, sleepMethod } from "./fixture.js";
+import { claimAll, deferred, executorOf, fixture, sleepMethod, storeWith } from "./fixture.js";
 
 const LEASE_MS = 3000;
 
@@ -83,6 +83,36 @@ describe("Leases", () => {
     await until(() => executor.running.size === 0);
     const [again] = await claimAll(f, "worker-b");
     assert.equal(again?.id, queued.id, "claimable without waiting for the lease to expire");
+    f.close();
+  });
+  it("a heartbeat of an older attempt, answered after this runtime re-claimed the operation, is not held against the newer one", async () => {
+    // Seen after PostgreSQL was down longer than the lease: the runtime's own claim re-took an operation
+    // whose expired lease it was still heartbeating; the heartbeat's "not held" (true of attempt 1) was
+    // applied by id to attempt 2, which was aborted though it held the lease, and the operation ran again.
+    const signals: AbortSignal[] = [];
+    const f = fixture([sleepMethod(async (_r, ctx) => (signals.push(ctx.signal), await untilAborted(ctx.signal), {}))]);
+    const { executor } = executorOf(f);
+    const gate = deferred();
+    const store = storeWith(f.store, { heartbeat: async (...args) => (await gate.promise, f.store.heartbeat(...args)) });
+    const leases = new Leases({ store, clock: f.clock, log: f.log, owner: "worker-a", leaseMs: LEASE_MS, executor });
+    const queued = await f.createQueued();
+    executor.run(await claimAll(f, "worker-a", LEASE_MS));
+    await until(() => signals.length === 1);
+    await f.clock.advance(LEASE_MS + 1000); // no heartbeat went through: the lease expired
+    const heartbeat = leases.heartbeat(); // of attempt 1, held up on its way to the store
+    executor.run(await claimAll(f, "worker-a", LEASE_MS)); // the same runtime re-claims it: attempt 2
+    await until(() => signals.length === 2);
+    assert.equal(signals[0]!.aborted, true, "attempt 1 is told at once");
+    gate.resolve();
+    await heartbeat;
+    await settle(20);
+    assert.equal(signals[1]!.aborted, false, "attempt 2 keeps its lease");
+    assert.equal(executor.running.get(queued.id)?.record.attempt, 2);
+    await leases.heartbeat();
+    const record = await f.store.get(queued.id, f.clock.now());
+    assert.deepEqual([record?.attempt, record?.leaseOwner, record!.leaseExpireTime! > f.clock.now()], [2, "worker-a", true]);
+    executor.cancel(executor.running.get(queued.id)!);
+    await until(() => executor.running.size === 0);
     f.close();
   });
 });

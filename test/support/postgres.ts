@@ -48,7 +48,7 @@ export async function freshSchema(prefix = "lr"): Promise<TestSchema> {
  * errored) and any change to a row already done (`test_violations`): what crash and soak runs check
  * "finished exactly once, never changed after" against.
  */
-export async function watchFinishes(db: TestSchema): Promise<void> {
+export async function watchFinishes(db: { schema: string; admin: { query(text: string): Promise<unknown> } }): Promise<void> {
   const s = `"${db.schema}"`;
   await db.admin.query(`
     CREATE TABLE ${s}.test_finishes (id text NOT NULL, attempt int NOT NULL, errored boolean NOT NULL);
