@@ -1,5 +1,6 @@
 import type { FinishRequest } from "../store.js";
 import type { Db } from "./db.js";
+import { lockedInIdOrder } from "./lock-order.js";
 import { PackedBytes, sliceOf } from "./bytes.js";
 import { notifiedCte, NOTIFIED_JOIN } from "./notify.js";
 import { appliedFlags } from "./results.js";
@@ -53,6 +54,7 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
        FROM input JOIN ${o.table} op ON op.id = input.id AND op.attempt = input.attempt AND op.state <> 'done'
        ORDER BY input.id, input.ord
      ),
+     ${lockedInIdOrder(o.table, "earliest")},
      finished AS (
        UPDATE ${o.table} op SET
          state = 'done',
@@ -64,7 +66,7 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
          metadata_json = CASE WHEN earliest.metadata IS NULL THEN op.metadata_json ELSE earliest.metadata_json END,
          lease_owner = NULL, lease_expire_time = NULL,
          end_time = $9, update_time = $9, expire_time = $10
-       FROM earliest
+       FROM earliest JOIN locked ON locked.id = earliest.id
        WHERE op.id = earliest.id AND op.attempt = earliest.attempt AND op.state <> 'done'
        RETURNING ${returning}
      ),

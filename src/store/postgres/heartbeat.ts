@@ -1,5 +1,6 @@
 import type { Fenced, HeartbeatResult } from "../store.js";
 import type { Db } from "./db.js";
+import { lockedInIdOrder } from "./lock-order.js";
 
 /**
  * Extends the leases `owner` holds at these attempts, in one statement; per lease, in input order,
@@ -13,9 +14,10 @@ export async function heartbeat(db: Db, owner: string, leases: readonly Fenced[]
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::integer[]) WITH ORDINALITY AS i(id, attempt, ord)
      ),
+     ${lockedInIdOrder(o.table, "input")},
      held AS (
        UPDATE ${o.table} op SET lease_expire_time = $4
-       FROM input
+       FROM input JOIN locked ON locked.id = input.id
        WHERE op.id = input.id AND op.attempt = input.attempt AND op.state = 'running' AND op.lease_owner = $3
        RETURNING op.id, op.attempt, op.cancel_requested, op.control
      )

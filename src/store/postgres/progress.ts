@@ -1,5 +1,6 @@
 import type { ProgressUpdate } from "../store.js";
 import type { Db } from "./db.js";
+import { lockedInIdOrder } from "./lock-order.js";
 import { PackedBytes, sliceOf } from "./bytes.js";
 import { appliedFlags } from "./results.js";
 import { jsonArrayElement, jsonArrayParameter } from "./text.js";
@@ -28,11 +29,12 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
      latest AS (
        SELECT DISTINCT ON (id, attempt) * FROM input ORDER BY id, attempt, ord DESC
      ),
+     ${lockedInIdOrder(o.table, "latest")},
      applied AS (
        UPDATE ${o.table} op SET
          metadata_type = latest.metadata_type, metadata = ${sliceOf("$8", "latest.metadata_offset", "latest.metadata_length")},
          metadata_json = latest.metadata_json, update_time = $5
-       FROM latest
+       FROM latest JOIN locked ON locked.id = latest.id
        WHERE op.id = latest.id AND op.attempt = latest.attempt AND op.state = 'running'
        RETURNING op.id, op.attempt
      )
