@@ -12,6 +12,7 @@ export const notify = defineBenchmark({
     concurrency: { type: "integers", default: [64], help: "operations in flight (each: Demo/Sleep 0 over gRPC, then WaitOperation until done)" },
     rate: { type: "number", default: 20, help: "operations started per second in the light-load phase" },
     "light-seconds": { type: "number", default: 5, help: "seconds of the light-load phase" },
+    profile: { type: "string", placeholder: "DIR", help: "write a V8 CPU profile of each server's first measured run into DIR (both servers then run instrumented, ~2% slower)" },
   },
   run: async (args) => (await import("./run.js")).run(args),
 });

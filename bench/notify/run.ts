@@ -51,6 +51,7 @@ export interface NotifyArgs {
   concurrency: number[];
   rate: number;
   "light-seconds": number;
+  profile: string | undefined;
 }
 
 interface Target {
@@ -101,7 +102,7 @@ export async function run(args: NotifyArgs): Promise<void> {
       const server = await startBenchServer({
         args: variant === "on" ? ["--demo", "--notify", receiver.url] : ["--demo"],
         env: storage.env,
-        instruments: false,
+        instruments: args.profile !== undefined,
       });
       targets.push({ variant, server, client: new H2GrpcClient(server.grpcAddress), storage, started: new Set() });
     }
@@ -114,7 +115,18 @@ export async function run(args: NotifyArgs): Promise<void> {
         const order = round % 2 === 1 ? targets : [...targets].reverse();
         for (const t of order) {
           const before = new Set(t.started);
+          const profiled = args.profile !== undefined && round === 1;
+          if (profiled) {
+            await t.server.storeCalls();
+            await t.server.startCpuProfile();
+          }
           const m = await load(t, concurrency, args.seconds);
+          if (profiled) {
+            await t.server.stopCpuProfile(join(args.profile!, `notify-${args.store}-${t.variant}-c${concurrency}.cpuprofile`));
+            // Store calls per operation done in the window (the in-flight tail adds a little).
+            const calls = Object.entries(await t.server.storeCalls()).filter(([k]) => !k.includes("."));
+            console.log(`  ${t.variant} store calls per op: ${calls.map(([k, v]) => `${k} ${(v / Math.max(1, m.doneOps)).toFixed(2)}`).join(", ")}`);
+          }
           const measurement: Measurement = { concurrency, variant: t.variant, round, ...m };
           if (t.variant === "on") {
             for (const name of t.started) if (!before.has(name)) loadOps.set(name, concurrency);
