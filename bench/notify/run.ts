@@ -85,6 +85,8 @@ interface Receiver {
 }
 
 export async function run(args: NotifyArgs): Promise<void> {
+  // The sources the servers load now, before anything can change them during the run.
+  const source = serverSource();
   const dir = mkdtempSync(join(tmpdir(), "longrun-bench-notify-"));
   const receiver = await startReceiver(join(dir, "received.jsonl"));
   const storages: LongrunStore[] = [];
@@ -155,7 +157,7 @@ export async function run(args: NotifyArgs): Promise<void> {
     const loadLatency = args.concurrency.map((c) => ({ concurrency: c, ...latency((op) => loadOps.get(op) === c) }));
     const lightLatency = latency((op) => lightOps.has(op));
     result = { finalDrainMs, leftInOutbox, badRequests: bad, lightErrors, receiverCpuMicrosPerEvent: (1e6 * receiverCpu) / Math.max(1, records.length), ...check, loadLatency, lightLatency };
-    rows = report(measurements, args, result, loadLatency, lightLatency, check);
+    rows = report(measurements, args, source, result, loadLatency, lightLatency, check);
   } finally {
     for (const t of targets) {
       t.client.close();
@@ -350,6 +352,7 @@ async function startReceiver(path: string): Promise<Receiver> {
 function report(
   measurements: readonly Measurement[],
   args: NotifyArgs,
+  source: ReturnType<typeof serverSource>,
   result: Record<string, unknown>,
   loadLatency: readonly { concurrency: number; n: number; p50: number; p99: number; max: number }[],
   lightLatency: { n: number; p50: number; p99: number; max: number },
@@ -357,7 +360,6 @@ function report(
 ): string[][] {
   const date = new Date().toISOString();
   const host = machine();
-  const source = serverSource();
   const sourceText = `commit ${source.commit}${source.uncommittedSrc.length ? ` + uncommitted ${source.uncommittedSrc.join(", ")}` : ""}`;
   const rows: string[][] = [];
   const summaries: Record<string, unknown>[] = [];
