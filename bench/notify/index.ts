@@ -7,7 +7,7 @@ export const notify = defineBenchmark({
   options: {
     seconds: { type: "number", default: 5, help: "seconds per measured run" },
     repeat: { type: "integer", default: 3, help: "measured runs per variant and concurrency" },
-    warmup: { type: "number", default: 2, help: "seconds of warm-up per variant before them" },
+    warmup: { type: "number", default: 3, help: "seconds of warm-up per variant before them" },
     store: { type: "choice", choices: ["sqlite", "postgres"], default: "sqlite", help: "the servers' store (postgres: a fresh schema each on the test database, dropped after)" },
     concurrency: { type: "integers", default: [64], help: "operations in flight (each: Demo/Sleep 0 over gRPC, then WaitOperation until done)" },
     rate: { type: "number", default: 20, help: "operations started per second in the light-load phase" },

@@ -15,7 +15,7 @@
  * correctness: every operation the notify server finished (as ListOperations reads them) delivered exactly
  * once, duplicates counted by event id, once the outbox drained.
  *
- *   npm run bench -- notify [--seconds 5] [--repeat 3] [--warmup 2] [--store sqlite|postgres] [--concurrency 64] [--rate 20] [--light-seconds 5]
+ *   npm run bench -- notify [--seconds 5] [--repeat 3] [--warmup 3] [--store sqlite|postgres] [--concurrency 64] [--rate 20] [--light-seconds 5]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -72,6 +72,10 @@ interface Measurement {
   donePerSecond: number;
   errors: number;
   serverCpuMicrosPerOp: number;
+  /** The bench process's own CPU (the load generator) per operation. */
+  clientCpuMicrosPerOp: number;
+  /** On only: the receiver's CPU per operation, from the window's start until the outbox drained. */
+  receiverCpuMicrosPerOp?: number;
   /** On only: how long the outbox took to empty after the run's window closed. */
   drainMs?: number;
 }
@@ -117,6 +121,7 @@ export async function run(args: NotifyArgs): Promise<void> {
         const order = round % 2 === 1 ? targets : [...targets].reverse();
         for (const t of order) {
           const before = new Set(t.started);
+          const receiverCpuBefore = receiver.cpuSeconds();
           const profiled = args.profile !== undefined && round === 1;
           if (profiled) {
             await t.server.storeCalls();
@@ -133,6 +138,7 @@ export async function run(args: NotifyArgs): Promise<void> {
           if (t.variant === "on") {
             for (const name of t.started) if (!before.has(name)) loadOps.set(name, concurrency);
             measurement.drainMs = await drain(t);
+            measurement.receiverCpuMicrosPerOp = (1e6 * (receiver.cpuSeconds() - receiverCpuBefore)) / Math.max(1, m.doneOps);
           }
           measurements.push(measurement);
           console.log(
@@ -174,6 +180,7 @@ export async function run(args: NotifyArgs): Promise<void> {
 async function load(t: Target, concurrency: number, seconds: number): Promise<Omit<Measurement, "concurrency" | "variant" | "round">> {
   const sleepRequest = toBinary(SleepRequestSchema, create(SleepRequestSchema, { duration: durationFromMs(0) }));
   const cpuBefore = t.server.cpuSeconds();
+  const clientCpuBefore = process.cpuUsage();
   const began = performance.now();
   const end = began + seconds * 1000;
   let doneOps = 0;
@@ -191,7 +198,9 @@ async function load(t: Target, concurrency: number, seconds: number): Promise<Om
     }),
   );
   const cpu = t.server.cpuSeconds() - cpuBefore;
-  return { doneOps, seconds, donePerSecond: doneOps / seconds, errors, serverCpuMicrosPerOp: (1e6 * cpu) / Math.max(1, doneOps) };
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const perOp = (micros: number): number => micros / Math.max(1, doneOps);
+  return { doneOps, seconds, donePerSecond: doneOps / seconds, errors, serverCpuMicrosPerOp: perOp(1e6 * cpu), clientCpuMicrosPerOp: perOp(clientCpu.user + clientCpu.system) };
 }
 
 /** Starts one Demo/Sleep 0 and waits for it to be done; returns its name. */
@@ -371,18 +380,28 @@ function report(
       return `${fmt(med(variant))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
     };
     const cpu = (variant: Variant) => median(of(variant).map((m) => m.serverCpuMicrosPerOp));
+    const clientCpu = (variant: Variant) => median(of(variant).map((m) => m.clientCpuMicrosPerOp));
+    const receiverCpu = median(of("on").map((m) => m.receiverCpuMicrosPerOp ?? 0));
     const ratio = med("on") / med("off");
+    // Each round's on / off: the two ran back to back, so a noisy neighbour moves both.
+    const paired = of("on").map((m) => m.donePerSecond / of("off").find((o) => o.round === m.round)!.donePerSecond);
+    // What the ratio would be were the machine's CPU all there is to it: all three processes' CPU per operation.
+    const cpuTotalOn = cpu("on") + receiverCpu + clientCpu("on");
+    const cpuTotalOff = cpu("off") + clientCpu("off");
     const drains = of("on").map((m) => m.drainMs ?? 0);
     const lat = loadLatency.find((l) => l.concurrency === concurrency)!;
     const errors = [...of("on"), ...of("off")].reduce((sum, m) => sum + m.errors, 0);
-    summaries.push({ concurrency, on: med("on"), off: med("off"), ratio, cpuOn: cpu("on"), cpuOff: cpu("off"), drainMsMax: Math.max(...drains), latency: lat, errors });
+    summaries.push({
+      concurrency, on: med("on"), off: med("off"), ratio, pairedRatios: paired, pairedMedian: median(paired),
+      cpuOn: cpu("on"), cpuOff: cpu("off"), receiverCpu, clientCpuOn: clientCpu("on"), clientCpuOff: clientCpu("off"), cpuRatio: cpuTotalOff / cpuTotalOn, drainMsMax: Math.max(...drains), latency: lat, errors });
     rows.push([
       String(concurrency),
       range("on"),
       range("off"),
       ratio.toFixed(2),
+      `${median(paired).toFixed(2)} (${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)})`,
       ratio >= GOAL_RATIO ? "met" : "**missed**",
-      `${cpu("on").toFixed(0)} / ${cpu("off").toFixed(0)} µs`,
+      `${cpu("on").toFixed(0)} + ${receiverCpu.toFixed(0)} + ${clientCpu("on").toFixed(0)} / ${cpu("off").toFixed(0)} + ${clientCpu("off").toFixed(0)} µs (${(cpuTotalOff / cpuTotalOn).toFixed(2)})`,
       `${ms(lat.p50)} / ${ms(lat.p99)} (max ${ms(lat.max)}; ${fmt(lat.n)} events)`,
       `≤ ${ms(Math.max(...drains))}`,
       errors ? `**${errors}**` : "0",
@@ -403,7 +422,7 @@ function report(
       "on: `longrun serve --demo --notify http://127.0.0.1:<port>/hook` (a node:http receiver answering 204, in its own process); off: `longrun serve --demo`. " +
       "Latency: the receiver's answer − the envelope's publishTime (the finish's commit time), first delivery of each event; the outbox is drained after every run with notifications on.",
     "",
-    markdownTable(["in flight", "on done/s", "off done/s", "on / off", "goal ≥ 0.8", "server CPU per op on / off", "delivery p50 / p99 under load", "outbox empty after window", "failed calls"], rows),
+    markdownTable(["in flight", "on done/s", "off done/s", "on / off (medians)", "on / off per round", "goal ≥ 0.8", "CPU per op: on server + receiver + bench / off server + bench (off / on)", "delivery p50 / p99 under load", "outbox empty after window", "failed calls"], rows),
     `Light load (${args.rate} operations/s for ${args["light-seconds"]} s, notify server alone): delivery p50 ${ms(lightLatency.p50)}, p99 ${ms(lightLatency.p99)}, max ${ms(lightLatency.max)} (${lightLatency.n} events).`,
     "",
     `Correctness, after the outbox drained (${String(result["leftInOutbox"])} left in it): ${verdict}. Receiver CPU: ${Number(result["receiverCpuMicrosPerEvent"]).toFixed(0)} µs per request.`,
