@@ -72,6 +72,8 @@ interface Measurement {
   donePerSecond: number;
   errors: number;
   serverCpuMicrosPerOp: number;
+  /** PostgreSQL only: the CPU of the server's PostgreSQL backends per operation. */
+  postgresCpuMicrosPerOp?: number;
   /** The bench process's own CPU (the load generator) per operation. */
   clientCpuMicrosPerOp: number;
   /** On only: the receiver's CPU per operation, from the window's start until the outbox drained. */
@@ -180,6 +182,7 @@ export async function run(args: NotifyArgs): Promise<void> {
 async function load(t: Target, concurrency: number, seconds: number): Promise<Omit<Measurement, "concurrency" | "variant" | "round">> {
   const sleepRequest = toBinary(SleepRequestSchema, create(SleepRequestSchema, { duration: durationFromMs(0) }));
   const cpuBefore = t.server.cpuSeconds();
+  const pgBefore = await backendCpu(t.storage);
   const clientCpuBefore = process.cpuUsage();
   const began = performance.now();
   const end = began + seconds * 1000;
@@ -200,7 +203,34 @@ async function load(t: Target, concurrency: number, seconds: number): Promise<Om
   const cpu = t.server.cpuSeconds() - cpuBefore;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const perOp = (micros: number): number => micros / Math.max(1, doneOps);
-  return { doneOps, seconds, donePerSecond: doneOps / seconds, errors, serverCpuMicrosPerOp: perOp(1e6 * cpu), clientCpuMicrosPerOp: perOp(clientCpu.user + clientCpu.system) };
+  const pgAfter = await backendCpu(t.storage);
+  let pgCpu = 0;
+  // A backend that started during the run counts whole; one that ended during it is lost (the pool keeps them).
+  for (const [pid, seconds] of pgAfter ?? []) pgCpu += seconds - (pgBefore?.get(pid) ?? 0);
+  return {
+    ...(pgAfter ? { postgresCpuMicrosPerOp: perOp(1e6 * pgCpu) } : {}), doneOps, seconds, donePerSecond: doneOps / seconds, errors, serverCpuMicrosPerOp: perOp(1e6 * cpu), clientCpuMicrosPerOp: perOp(clientCpu.user + clientCpu.system) };
+}
+
+/** CPU seconds so far of each PostgreSQL backend serving the store's server (by its application_name); none on SQLite. */
+async function backendCpu(storage: LongrunStore): Promise<Map<string, number> | undefined> {
+  const db = storage.db;
+  if (!db) return undefined;
+  const { rows } = await db.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [db.applicationName]);
+  const cpu = new Map<string, number>();
+  for (const { pid } of rows) {
+    try {
+      cpu.set(String(pid), procCpuSeconds(pid));
+    } catch {
+      // Gone since the query.
+    }
+  }
+  return cpu;
+}
+
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Starts one Demo/Sleep 0 and waits for it to be done; returns its name. */
@@ -330,11 +360,7 @@ async function startReceiver(path: string): Promise<Receiver> {
   const pid = child.pid as number;
   let lastCpu = 0;
   const readCpu = (): number => {
-    if (child.exitCode === null) {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      lastCpu = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-    }
+    if (child.exitCode === null) lastCpu = procCpuSeconds(pid);
     return lastCpu;
   };
   // Its start-up (tsx compiling) is not the requests' cost.
@@ -386,14 +412,16 @@ function report(
     // Each round's on / off: the two ran back to back, so a noisy neighbour moves both.
     const paired = of("on").map((m) => m.donePerSecond / of("off").find((o) => o.round === m.round)!.donePerSecond);
     // What the ratio would be were the machine's CPU all there is to it: all three processes' CPU per operation.
-    const cpuTotalOn = cpu("on") + receiverCpu + clientCpu("on");
-    const cpuTotalOff = cpu("off") + clientCpu("off");
+    const pgCpu = (variant: Variant) => median(of(variant).map((m) => m.postgresCpuMicrosPerOp ?? 0));
+    const cpuTotalOn = cpu("on") + pgCpu("on") + receiverCpu + clientCpu("on");
+    const cpuTotalOff = cpu("off") + pgCpu("off") + clientCpu("off");
+    const withPg = args.store === "postgres";
     const drains = of("on").map((m) => m.drainMs ?? 0);
     const lat = loadLatency.find((l) => l.concurrency === concurrency)!;
     const errors = [...of("on"), ...of("off")].reduce((sum, m) => sum + m.errors, 0);
     summaries.push({
       concurrency, on: med("on"), off: med("off"), ratio, pairedRatios: paired, pairedMedian: median(paired),
-      cpuOn: cpu("on"), cpuOff: cpu("off"), receiverCpu, clientCpuOn: clientCpu("on"), clientCpuOff: clientCpu("off"), cpuRatio: cpuTotalOff / cpuTotalOn, drainMsMax: Math.max(...drains), latency: lat, errors });
+      cpuOn: cpu("on"), cpuOff: cpu("off"), postgresCpuOn: pgCpu("on"), postgresCpuOff: pgCpu("off"), receiverCpu, clientCpuOn: clientCpu("on"), clientCpuOff: clientCpu("off"), cpuRatio: cpuTotalOff / cpuTotalOn, drainMsMax: Math.max(...drains), latency: lat, errors });
     rows.push([
       String(concurrency),
       range("on"),
@@ -401,7 +429,7 @@ function report(
       ratio.toFixed(2),
       `${median(paired).toFixed(2)} (${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)})`,
       ratio >= GOAL_RATIO ? "met" : "**missed**",
-      `${cpu("on").toFixed(0)} + ${receiverCpu.toFixed(0)} + ${clientCpu("on").toFixed(0)} / ${cpu("off").toFixed(0)} + ${clientCpu("off").toFixed(0)} µs (${(cpuTotalOff / cpuTotalOn).toFixed(2)})`,
+      `${cpu("on").toFixed(0)}${withPg ? ` + ${pgCpu("on").toFixed(0)}` : ""} + ${receiverCpu.toFixed(0)} + ${clientCpu("on").toFixed(0)} / ${cpu("off").toFixed(0)}${withPg ? ` + ${pgCpu("off").toFixed(0)}` : ""} + ${clientCpu("off").toFixed(0)} µs (${(cpuTotalOff / cpuTotalOn).toFixed(2)})`,
       `${ms(lat.p50)} / ${ms(lat.p99)} (max ${ms(lat.max)}; ${fmt(lat.n)} events)`,
       `≤ ${ms(Math.max(...drains))}`,
       errors ? `**${errors}**` : "0",
@@ -422,7 +450,7 @@ function report(
       "on: `longrun serve --demo --notify http://127.0.0.1:<port>/hook` (a node:http receiver answering 204, in its own process); off: `longrun serve --demo`. " +
       "Latency: the receiver's answer − the envelope's publishTime (the finish's commit time), first delivery of each event; the outbox is drained after every run with notifications on.",
     "",
-    markdownTable(["in flight", "on done/s", "off done/s", "on / off (medians)", "on / off per round", "goal ≥ 0.8", "CPU per op: on server + receiver + bench / off server + bench (off / on)", "delivery p50 / p99 under load", "outbox empty after window", "failed calls"], rows),
+    markdownTable(["in flight", "on done/s", "off done/s", "on / off (medians)", "on / off per round", "goal ≥ 0.8", `CPU per op: on server${args.store === "postgres" ? " + PostgreSQL" : ""} + receiver + bench / off server${args.store === "postgres" ? " + PostgreSQL" : ""} + bench (off / on)`, "delivery p50 / p99 under load", "outbox empty after window", "failed calls"], rows),
     `Light load (${args.rate} operations/s for ${args["light-seconds"]} s, notify server alone): delivery p50 ${ms(lightLatency.p50)}, p99 ${ms(lightLatency.p99)}, max ${ms(lightLatency.max)} (${lightLatency.n} events).`,
     "",
     `Correctness, after the outbox drained (${String(result["leftInOutbox"])} left in it): ${verdict}. Receiver CPU: ${Number(result["receiverCpuMicrosPerEvent"]).toFixed(0)} µs per request.`,
