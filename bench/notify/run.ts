@@ -18,7 +18,7 @@
  *   npm run bench -- notify [--seconds 5] [--repeat 3] [--warmup 3] [--store sqlite|postgres] [--concurrency 64] [--rate 20] [--light-seconds 5]
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,7 @@ export async function run(args: NotifyArgs): Promise<void> {
   // The sources the servers load now, before anything can change them during the run.
   const source = serverSource();
   const dir = mkdtempSync(join(tmpdir(), "longrun-bench-notify-"));
+  if (args.profile !== undefined) mkdirSync(args.profile, { recursive: true });
   const receiver = await startReceiver(join(dir, "received.jsonl"));
   const storages: LongrunStore[] = [];
   const targets: Target[] = [];
