@@ -84,6 +84,10 @@ export const MIGRATIONS: readonly string[] = [
   // 6: the outbox of completion notifications (src/store/outbox.ts): one row per event and destination,
   // written by the finish statement itself, with a snapshot of the operation; SqliteStore's columns.
   // Claims walk outbox_due; the "earlier pending event of the same operation" test walks outbox_order.
+  // A small table of short-lived rows, each inserted, claimed (updated) and deleted: room on every page
+  // (fillfactor) lets a claim or a retry update in place without touching the indexes (HOT), and vacuum
+  // comes after 500 dead rows rather than after a fraction of a table that is almost always nearly empty
+  // (the benchmark saw 27,000 dead rows and 16 MB for 150 live ones).
   `
   CREATE TABLE outbox (
     seq               bigserial PRIMARY KEY,
@@ -112,7 +116,7 @@ export const MIGRATIONS: readonly string[] = [
     lease_owner       text,
     lease_expire_time bigint,
     last_error        text
-  );
+  ) WITH (fillfactor = 70, autovacuum_vacuum_threshold = 500, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_insert_threshold = 500);
   CREATE INDEX outbox_due ON outbox (destination, run_after, seq) WHERE state = 'pending';
   CREATE INDEX outbox_order ON outbox (operation_id, destination, seq) WHERE state = 'pending';
   `,
