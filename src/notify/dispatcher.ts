@@ -17,10 +17,10 @@ export interface DispatcherOptions {
   log: Logger;
   /** Who holds the leases of the events being delivered here (the runtime's instance id). */
   owner: string;
-  /** Events claimed at once, per loop. @default 64 */
+  /** Events claimed at once. @default 64 */
   batchSize?: number;
-  /** Claim-deliver-settle loops running at once. @default 4 */
-  loops?: number;
+  /** Claimed batches being delivered at once. @default 4 */
+  batchesInFlight?: number;
   /** How long a claimed event is this instance's; after that another may deliver it (at least once). @default 60 s */
   leaseMs?: number;
   /** How long an event is retried before it is kept as failed. @default 24 h */
@@ -44,7 +44,9 @@ const STORE_RETRY_MS = { initial: 200, max: 10_000 };
  * Delivers the outbox: claims due events in batches (leased, so several instances share the work and a
  * dead one's events are taken over), hands each destination's to its sink, and records the outcomes in
  * one statement. Woken by the store's change feed when a finish writes events or an operator retries
- * some, and by a timer for the next retry that falls due: it never polls. Delivery is at least once.
+ * some, and by a timer for the next retry that falls due: it never polls. One claim loop keeps up to
+ * `batchesInFlight` batches in delivery: a wake costs one claim, and a partial batch means nothing more is
+ * due (the next finish wakes it again). Delivery is at least once.
  */
 export class Dispatcher {
   readonly stats: DispatcherStats = { delivered: 0, retried: 0, failed: 0 };
@@ -55,11 +57,17 @@ export class Dispatcher {
   private readonly random: () => number;
   private readonly destinations: string[];
   private readonly abort = new AbortController();
-  private loops: Promise<void>[] = [];
+  private readonly batchesInFlight: number;
+  private running: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
   private unsubscribe: (() => void) | undefined;
-  /** Set by a wake-up; a loop about to wait claims again instead. */
+  /** Set by a wake-up; the loop about to wait claims again instead. */
   private dirty = true;
   private waiting = new Set<() => void>();
+  /** The earliest later time an event is known to fall due (a retry scheduled here, or what the store said). */
+  private nextDue: number | undefined;
+  /** Ask the store when the next event falls due before the next wait (at start, and after a timer fired). */
+  private dueUnknown = true;
 
   constructor(private readonly options: DispatcherOptions) {
     this.batchSize = options.batchSize ?? 64;
@@ -68,14 +76,15 @@ export class Dispatcher {
     this.backoff = options.backoff ?? { initialMs: 1000, maxMs: 10 * 60_000 };
     this.random = options.random ?? Math.random;
     this.destinations = [...options.sinks.keys()];
+    this.batchesInFlight = options.batchesInFlight ?? 4;
   }
 
   start(): void {
-    if (this.loops.length > 0 || this.destinations.length === 0) return;
+    if (this.running !== undefined || this.destinations.length === 0) return;
     this.unsubscribe = this.options.store.subscribe((event) => {
       if (event.kind === "done" || event.kind === "events" || event.kind === "released" || event.kind === "resync") this.wake();
     });
-    this.loops = Array.from({ length: this.options.loops ?? 4 }, () => this.loop());
+    this.running = this.loop();
   }
 
   /** Stops claiming; deliveries in flight are aborted and their events made due again at once. */
@@ -83,7 +92,7 @@ export class Dispatcher {
     this.abort.abort();
     this.unsubscribe?.();
     this.wake();
-    await Promise.all(this.loops);
+    await this.running;
     await Promise.all([...this.options.sinks.values()].map((sink) => sink.close()));
   }
 
@@ -100,6 +109,10 @@ export class Dispatcher {
   private async loop(): Promise<void> {
     let storeDelay = STORE_RETRY_MS.initial;
     while (!this.stopped) {
+      if (this.inFlight.size >= this.batchesInFlight) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
       this.dirty = false;
       try {
         const claimed = await this.options.store.claimEvents({
@@ -111,35 +124,53 @@ export class Dispatcher {
         });
         storeDelay = STORE_RETRY_MS.initial;
         if (claimed.length > 0) {
-          await this.deliver(claimed);
-          continue;
+          const delivery: Promise<void> = this.deliver(claimed).finally(() => this.inFlight.delete(delivery));
+          this.inFlight.add(delivery);
+          if (claimed.length === this.batchSize) continue; // there may be more due
         }
         if (this.dirty) continue;
-        const now = this.options.clock.now();
-        const next = await this.options.store.nextEventDueTime(this.destinations, now);
-        // A lease running out (another instance died mid-delivery) is due too: nextEventDueTime counts it.
-        await this.sleep(next === undefined ? this.leaseMs : Math.max(0, next - now));
+        if (this.dueUnknown) {
+          this.dueUnknown = false;
+          // A lease running out (another instance died mid-delivery) falls due too: nextEventDueTime counts it.
+          this.noteDue(await this.options.store.nextEventDueTime(this.destinations, this.options.clock.now()));
+          if (this.dirty) continue;
+        }
+        const wait = this.nextDue === undefined ? this.leaseMs : Math.min(this.leaseMs, Math.max(0, this.nextDue - this.options.clock.now()));
+        if (await this.sleep(wait)) {
+          this.nextDue = undefined;
+          this.dueUnknown = true;
+        }
       } catch (err) {
-        if (this.stopped) return;
+        if (this.stopped) break;
         this.options.log(`notifications: the store failed; retrying in ${storeDelay} ms`, err);
         await this.sleep(storeDelay);
         storeDelay = Math.min(storeDelay * 2, STORE_RETRY_MS.max);
       }
     }
+    await Promise.all(this.inFlight);
   }
 
-  /** Until `ms` pass, something is woken, or the dispatcher stops. */
-  private sleep(ms: number): Promise<void> {
-    if (this.dirty || this.stopped) return Promise.resolve();
+  /** A time some event falls due: the loop's wait ends by then. */
+  private noteDue(time: number | undefined): void {
+    if (time === undefined || (this.nextDue !== undefined && time >= this.nextDue)) return;
+    this.nextDue = time;
+    // A wait already under way was set for later: let it recompute.
+    for (const resolve of this.waiting) resolve();
+  }
+
+  /** Until `ms` pass (then true), something is woken, or the dispatcher stops. */
+  private sleep(ms: number): Promise<boolean> {
+    if (this.dirty || this.stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
       let timer: Timer | undefined;
-      const done = (): void => {
+      const done = (timedOut: boolean): void => {
         timer?.cancel();
-        this.waiting.delete(done);
-        resolve();
+        this.waiting.delete(wake);
+        resolve(timedOut);
       };
-      timer = this.options.clock.after(ms, done);
-      this.waiting.add(done);
+      const wake = (): void => done(false);
+      timer = this.options.clock.after(ms, () => done(true));
+      this.waiting.add(wake);
     });
   }
 
@@ -201,6 +232,7 @@ export class Dispatcher {
       return { id, attempt, outcome: "failed", error: reason };
     }
     this.stats.retried++;
+    this.noteDue(runAfter);
     return { id, attempt, outcome: "retry", runAfter, error: outcome.reason };
   }
 
