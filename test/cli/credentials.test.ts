@@ -59,12 +59,12 @@ describe("client commands: --tls-ca, --tls-cert, --tls-key", { skip: haveOpenssl
   let pki: TestPki;
   let servers: RecordingServers;
   before(async () => {
-    pki = makeTestPki();
+    pki = await makeTestPki();
     servers = await startMutualTlsServers(pki);
   });
   after(async () => {
     await servers?.close();
-    pki?.remove();
+    await pki?.remove();
   });
   const tlsFlags = (): string[] => ["--tls-ca", join(pki.dir, "ca.pem"), "--tls-cert", join(pki.dir, "client.pem"), "--tls-key", join(pki.dir, "client.key")];
 

@@ -49,12 +49,12 @@ describe("serve: auth and TLS options", () => {
 describe("serve: auth and TLS flags with certificates", { skip: haveOpenssl() ? false : "no openssl CLI to make certificates with" }, () => {
   let pki: TestPki;
   let dir: string;
-  before(() => {
-    pki = makeTestPki();
+  before(async () => {
+    pki = await makeTestPki();
     dir = mkdtempSync(join(tmpdir(), "longrun-serve-security-"));
   });
-  after(() => {
-    pki?.remove();
+  after(async () => {
+    await pki?.remove();
     rmSync(dir, { recursive: true, force: true });
   });
   const file = (name: string): string => join(pki.dir, name);

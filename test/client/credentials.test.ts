@@ -140,8 +140,8 @@ describe("LongrunClient credentials: apiKey and token on every call", () => {
 
 describe("LongrunClient TLS options", { skip: haveOpenssl() ? false : "no openssl CLI to make certificates with" }, () => {
   let pki: TestPki;
-  before(() => {
-    pki = makeTestPki();
+  before(async () => {
+    pki = await makeTestPki();
   });
   after(() => pki?.remove());
   let servers: RecordingServers;

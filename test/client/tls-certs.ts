@@ -1,20 +1,21 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { makeCertificates } from "../support/certificates.js";
 
-/** A throwaway PKI for TLS tests: a CA, a server certificate for 127.0.0.1/localhost, a client certificate. */
+/**
+ * The PKI of support/certificates.ts as the client and CLI tests read it: Buffers, and the files under `dir`
+ * (ca.pem, server.pem, server.key, client.pem, client.key, other-ca.pem). The client certificate's CN is
+ * `worker-1`.
+ */
 export interface TestPki {
-  /** The directory holding the PEM files (ca.pem, server.pem, server.key, client.pem, client.key, other-ca.pem). */
   dir: string;
   ca: Buffer;
   serverCert: Buffer;
   serverKey: Buffer;
   clientCert: Buffer;
   clientKey: Buffer;
-  /** A CA that signed nothing here: trusting it alone must fail. */
+  /** A CA that signed nothing the server trusts: trusting it alone must fail. */
   otherCa: Buffer;
-  remove(): void;
+  remove(): Promise<void>;
 }
 
 /** Whether the openssl CLI is there to make certificates with (the TLS tests are skipped without it). */
@@ -27,34 +28,16 @@ export function haveOpenssl(): boolean {
   }
 }
 
-/** Makes the PKI with the openssl CLI (EC P-256 keys, valid one day). */
-export function makeTestPki(): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), "longrun-pki-"));
-  const openssl = (...args: string[]): void => {
-    execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  };
-  const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  const makeCa = (name: string): void =>
-    openssl("req", "-x509", ...ecKey, "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "1", "-subj", `/CN=longrun test ${name}`,
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-  const makeLeaf = (name: string, cn: string, extensions: string): void => {
-    writeFileSync(join(dir, `${name}.ext`), extensions);
-    openssl("req", ...ecKey, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
-    openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.ext`);
-  };
-  makeCa("ca");
-  makeCa("other-ca");
-  makeLeaf("server", "localhost", "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  makeLeaf("client", "worker-1", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
-  const read = (file: string): Buffer => readFileSync(join(dir, file));
+export async function makeTestPki(): Promise<TestPki> {
+  const certs = await makeCertificates({ clientCommonName: "worker-1" });
   return {
-    dir,
-    ca: read("ca.pem"),
-    serverCert: read("server.pem"),
-    serverKey: read("server.key"),
-    clientCert: read("client.pem"),
-    clientKey: read("client.key"),
-    otherCa: read("other-ca.pem"),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    dir: certs.dir,
+    ca: Buffer.from(certs.caPem),
+    serverCert: Buffer.from(certs.serverCertPem),
+    serverKey: Buffer.from(certs.serverKeyPem),
+    clientCert: Buffer.from(certs.clientCertPem),
+    clientKey: Buffer.from(certs.clientKeyPem),
+    otherCa: Buffer.from(certs.otherCaPem),
+    remove: () => certs.remove(),
   };
 }
