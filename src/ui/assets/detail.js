@@ -52,11 +52,9 @@ export function detailPage(main, name) {
     actions.replaceChildren(...buttons);
     const json = (/** @type {string} */ title, /** @type {unknown} */ value) =>
       el("section", {}, el("h2", {}, title), el("pre", { "data-json": title }, JSON.stringify(value, null, 2)));
-    sections.replaceChildren(
-      json("metadata", op.metadata ?? null),
-      op.error ? json("error", op.error) : undefined,
-      op.response ? json("response", op.response) : undefined,
-    );
+    sections.replaceChildren(json("metadata", op.metadata ?? null));
+    if (op.error) sections.append(json("error", op.error));
+    if (op.response) sections.append(json("response", op.response));
   };
 
   const load = async () => {
