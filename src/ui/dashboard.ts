@@ -56,9 +56,13 @@ const SECURITY_HEADERS = {
 };
 
 /** Checks the mount path: `/` then segments, no trailing slash, nothing a URL would need to escape. */
-export function checkUiPath(path: string): string {
-  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(path)) {
+export function checkUiPath(path: string, restPrefix?: string): string {
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(path) || path.split("/").some((s) => s === "." || s === "..")) {
     throw new Error(`ui path ${JSON.stringify(path)}: must be / and segments of letters, digits, . _ ~ - (e.g. /ui)`);
+  }
+  // The dashboard is routed before the API: under the API's prefix it would hide it.
+  if (restPrefix !== undefined && (path === restPrefix || path.startsWith(`${restPrefix}/`) || restPrefix.startsWith(`${path}/`))) {
+    throw new Error(`ui path ${JSON.stringify(path)}: it would hide the REST API at ${restPrefix}`);
   }
   return path;
 }
@@ -82,7 +86,7 @@ function pageConfig(options: DashboardOptions, uiPath: string): PageConfig {
 
 /** The dashboard as a REST mount: `handle` answers every request under `path`. */
 export function dashboard(options: DashboardOptions): { path: string; handle(req: IncomingMessage, res: ServerResponse, path: string): void } {
-  const base = checkUiPath(options.path);
+  const base = checkUiPath(options.path, options.restPrefix);
   const page = Buffer.from(pageShell(pageConfig(options, base)));
   const send = (res: ServerResponse, status: number, type: string, body: Buffer, head: boolean, cache: string): void => {
     res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "content-length": body.length, "cache-control": cache });

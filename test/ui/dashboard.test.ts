@@ -32,7 +32,7 @@ const shownNames = (page: Page): Promise<string[]> =>
   page.$$eval("table.operations tbody tr[data-name]", (rows) => rows.map((r) => r.getAttribute("data-name") ?? ""));
 
 async function rowCount(page: Page, n: number): Promise<void> {
-  await page.waitForFunction((n) => document.querySelectorAll("table.operations tbody tr[data-name]").length === n, n, { timeout: 10_000 });
+  await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll("table.operations tbody tr[data-name]").length === n, n, { timeout: 10_000 });
 }
 
 describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, () => {
@@ -84,7 +84,7 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     assert.equal(new URL(page.url()).searchParams.get("filter"), "error.code = NOT_FOUND");
     // The quick filters are filters too.
     await page.click('nav.quick button[data-state="running"]');
-    await page.waitForFunction(() => document.querySelector("tbody td.muted")?.textContent === "No operations.");
+    await page.waitForFunction(() => (globalThis as any).document.querySelector("tbody td.muted")?.textContent === "No operations.");
     assert.equal(new URL(page.url()).searchParams.get("filter"), "done = false");
   });
 
@@ -103,20 +103,20 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     await rowCount(page, 100);
     const page1 = await shownNames(page);
     await page.click("#next");
-    await page.waitForFunction((first) => document.querySelector("tbody tr")?.getAttribute("data-name") !== first, page1[0]);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") !== first, page1[0]);
     await rowCount(page, 100);
     const page2 = await shownNames(page);
     const url2 = page.url();
     assert.ok(new URL(url2).searchParams.get("pageToken"));
     await page.click("#next");
-    await page.waitForFunction((first) => document.querySelector("tbody tr")?.getAttribute("data-name") !== first, page2[0]);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") !== first, page2[0]);
     const page3 = await shownNames(page);
     assert.equal(new Set([...page1, ...page2, ...page3]).size, 300, "no operation on two pages");
     await page.click("#prev");
-    await page.waitForFunction((first) => document.querySelector("tbody tr")?.getAttribute("data-name") === first, page2[0]);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") === first, page2[0]);
     assert.deepEqual(await shownNames(page), page2);
     await page.click("#prev");
-    await page.waitForFunction((first) => document.querySelector("tbody tr")?.getAttribute("data-name") === first, page1[0]);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") === first, page1[0]);
     assert.deepEqual(await shownNames(page), page1);
     assert.equal(await page.isDisabled("#prev"), true);
     // Shared: the second page's URL, opened afresh, shows the second page.
@@ -137,7 +137,7 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     let shot: Buffer | undefined;
     while (Date.now() < deadline) {
       const now = await page.evaluate((name) => {
-        const row = document.querySelector(`tr[data-name="${name}"]`);
+        const row = (globalThis as any).document.querySelector(`tr[data-name="${name}"]`);
         return { value: row?.querySelector("progress")?.getAttribute("value") ?? "", state: row?.getAttribute("data-state") ?? "" };
       }, name);
       if (now.value !== "") seen.add(now.value);
@@ -156,7 +156,7 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     const { name } = await sleep(t, { duration: "30s" });
     await page.goto(`${t.url}/ui/operations/${name}`);
     // Running, and seen so: the handler has reported progress.
-    await page.waitForFunction(() => Number(document.querySelector('dd[data-field="progress"] progress')?.getAttribute("value")) >= 1, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => Number((globalThis as any).document.querySelector('dd[data-field="progress"] progress')?.getAttribute("value")) >= 1, undefined, { timeout: 10_000 });
     await page.click('button[data-action="cancel"]');
     // The confirm step: nothing is sent until it is answered.
     await page.click("dialog.confirm button:has-text('Keep it')");
@@ -192,9 +192,9 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     await page.goto(`${t.url}/ui/?filter=${encodeURIComponent(XSS)}`);
     await page.waitForSelector("#filter-error .error");
     const injected = await page.evaluate(() => ({
-      xss: (window as unknown as { __xss?: number }).__xss,
-      images: document.querySelectorAll("img").length,
-      scripts: [...document.querySelectorAll("script")].map((s) => s.getAttribute("src")),
+      xss: (globalThis as unknown as { __xss?: number }).__xss,
+      images: (globalThis as any).document.querySelectorAll("img").length,
+      scripts: [...(globalThis as any).document.querySelectorAll("script")].map((s) => s.getAttribute("src")),
     }));
     assert.deepEqual(injected, { xss: undefined, images: 0, scripts: ["/ui/static/app.js"] });
     assert.deepEqual(dialogs, []);
