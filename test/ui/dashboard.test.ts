@@ -5,6 +5,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { hashApiKey, type AuthConfig } from "../../src/index.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -219,6 +220,64 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
 
   it("raised no error in the page", () => {
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+const VIEWER_KEY = "lr_ui_viewer_key";
+const EDITOR_KEY = "lr_ui_editor_key";
+
+describe("the dashboard with auth on, in headless Chromium", { skip: SKIP, timeout: 30_000 }, () => {
+  let t: TestServer;
+  let browser: Browser;
+  before(async () => {
+    const auth: AuthConfig = {
+      apiKeys: [
+        { sha256: hashApiKey(VIEWER_KEY), principal: "user:viewer" },
+        { sha256: hashApiKey(EDITOR_KEY), principal: "user:editor" },
+      ],
+      bindings: [
+        { role: "roles/longrun.viewer", members: ["user:viewer"], resource: "*" },
+        { role: "roles/longrun.editor", members: ["user:editor"], resource: "*" },
+      ],
+    };
+    t = await startTestServer({ auth, audit: () => {} });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it("asks for a key once, keeps it in the tab (never in the URL), and the API's permissions hold", async () => {
+    const started = await fetch(`${t.url}/v1/demo:sleep`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-goog-api-key": EDITOR_KEY },
+      body: JSON.stringify({ duration: "30s" }),
+    });
+    const { name } = (await started.json()) as { name: string };
+    const page = await browser.newPage();
+    const requested: string[] = [];
+    page.on("request", (r) => requested.push(r.url()));
+    await page.goto(`${t.url}/ui/`);
+    await page.fill("#credential", "lr_wrong_key");
+    await page.click("form.credential button[type=submit]");
+    await page.waitForSelector("text=did not accept the credential");
+    await page.fill("#credential", VIEWER_KEY);
+    await page.click("form.credential button[type=submit]");
+    await rowCount(page, 1);
+    await page.waitForSelector("#live.live-on");
+    assert.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem("longrun.credential")), JSON.stringify({ kind: "apiKey", value: VIEWER_KEY }));
+    // A viewer may look, not cancel: the page's cancel is the API's, refused the same way.
+    await page.click(`a[href="/ui/operations/${name}"]`);
+    await page.waitForSelector('button[data-action="cancel"]');
+    await page.click('button[data-action="cancel"]');
+    await page.click("dialog.confirm button.danger");
+    const refused = await page.waitForSelector("#notice .error").then((e) => e.textContent());
+    assert.match(refused ?? "", /PERMISSION_DENIED/);
+    const op = await fetch(`${t.url}/v1/${name}`, { headers: { "x-goog-api-key": VIEWER_KEY } }).then((r) => r.json() as Promise<any>);
+    assert.equal(op.done, undefined);
+    assert.ok(requested.every((url) => !url.includes(VIEWER_KEY) && !url.includes("lr_wrong_key")), "no credential in any URL");
+    await page.close();
   });
 });
 

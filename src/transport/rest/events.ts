@@ -10,6 +10,8 @@ const HEARTBEAT_MS = 15_000;
  * (a key revoked, a token expired), and a stream does not outlive a deployment's load balancer timeouts.
  */
 const MAX_STREAM_MS = 5 * 60_000;
+/** Most of a stream left unsent (the client does not read) before it is ended. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
  * The open event streams of one REST server, so that closing the server ends them (an open stream is a
@@ -32,7 +34,9 @@ export class EventStreams {
         pending.push(changes);
         return;
       }
-      res.write(`event: changes\ndata: ${JSON.stringify(changes)}\n\n`);
+      // A client that stopped reading: end its stream rather than buffer for it (it reconnects and resyncs).
+      if (res.writableLength > MAX_BUFFERED_BYTES) end();
+      else res.write(`event: changes\ndata: ${JSON.stringify(changes)}\n\n`);
     };
     const unwatch = await endpoint.watch(request, ctx, write);
     if (res.destroyed) {
@@ -47,8 +51,6 @@ export class EventStreams {
     });
     // Tells the browser's EventSource (or a reader of the stream) how long to wait before reconnecting.
     res.write("retry: 1000\n\n");
-    started = true;
-    for (const changes of pending.splice(0)) write(changes);
     const heartbeat = setInterval(() => res.write(": ping\n\n"), HEARTBEAT_MS);
     heartbeat.unref();
     const end = (): void => {
@@ -62,6 +64,8 @@ export class EventStreams {
     timeUp.unref();
     this.open.add(end);
     res.once("close", end);
+    started = true;
+    for (const changes of pending.splice(0)) write(changes);
   }
 
   /** Ends every open stream. */

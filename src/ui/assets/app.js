@@ -19,7 +19,12 @@ function route() {
   const prefix = `${config.uiPath}/operations/`;
   const path = location.pathname;
   if (path.startsWith(prefix)) {
-    const name = path.slice(prefix.length).split("/").map(decodeURIComponent).join("/");
+    let name;
+    try {
+      name = path.slice(prefix.length).split("/").map(decodeURIComponent).join("/");
+    } catch {
+      name = path.slice(prefix.length);
+    }
     stop = detailPage(main, name);
   } else {
     stop = listPage(main);

@@ -47,6 +47,11 @@ export function listPage(main) {
       b.addEventListener("click", () => go({ filter: f, pageToken: "" }, []));
       return b;
     }));
+  // Quick filters by method: the served methods, from the page's config.
+  const methodSelect = /** @type {HTMLSelectElement} */ (el("select", { id: "method", "aria-label": "Method" },
+    el("option", { value: "" }, "any method"), ...config.methods.map((m) => el("option", { value: m.name, selected: filter === `method = "${m.name}"` }, m.name))));
+  methodSelect.addEventListener("change", () => go({ filter: methodSelect.value === "" ? "" : `method = "${methodSelect.value}"`, pageToken: "" }, []));
+  quick.append(methodSelect);
   const problem = el("div", { id: "filter-error" });
   const body = el("tbody");
   const table = el("table", { class: "operations" },
