@@ -5,7 +5,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { hashApiKey, type AuthConfig } from "../../src/index.js";
+import { defineMethod, hashApiKey, type AuthConfig } from "../../src/index.js";
+import { RunMetadataSchema, RunResponseSchema, Scoped } from "../../src/gen/longrun/test/v1/scoped_pb.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -278,6 +279,42 @@ describe("the dashboard with auth on, in headless Chromium", { skip: SKIP, timeo
     assert.equal(op.done, undefined);
     assert.ok(requested.every((url) => !url.includes(VIEWER_KEY) && !url.includes("lr_wrong_key")), "no credential in any URL");
     await page.close();
+  });
+});
+
+/** Scoped/Run: operations named under the request's parent, `projects/*\/locations/*\/operations/{id}`. */
+const scopedRun = defineMethod({
+  method: Scoped.method.run,
+  response: RunResponseSchema,
+  metadata: RunMetadataSchema,
+  async handler(request) {
+    return { parent: request.parent };
+  },
+});
+
+describe("the dashboard with parent-scoped names, in headless Chromium", { skip: SKIP, timeout: 30_000 }, () => {
+  it("asks which parent to list, lists it, and opens an operation of it", async () => {
+    const t = await startTestServer({ methods: [scopedRun], names: { parent: "projects/*/locations/*" } });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const ops = await Promise.all(
+        ["projects/a/locations/x", "projects/b/locations/x"].map((parent) => rest(t, "POST", `/v1/${parent}:run`, {}).then((op) => op.name as string)),
+      );
+      const page = await browser.newPage();
+      await page.goto(`${t.url}/ui/`);
+      await page.waitForSelector("text=Give the parent");
+      await page.fill("#parent", "projects/a/locations/x");
+      await page.click("form.filter button[type=submit]");
+      await rowCount(page, 1);
+      assert.deepEqual(await shownNames(page), [ops[0]]);
+      await page.click(`a[href="/ui/operations/${ops[0]}"]`);
+      await page.waitForSelector(".state-done");
+      await page.waitForSelector("#live.live-on");
+      assert.equal(await page.textContent("h1.name"), ops[0]);
+    } finally {
+      await browser.close();
+      await t.close();
+    }
   });
 });
 
