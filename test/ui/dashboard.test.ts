@@ -5,8 +5,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { defineMethod, hashApiKey, type AuthConfig } from "../../src/index.js";
-import { RunMetadataSchema, RunResponseSchema, Scoped } from "../../src/gen/longrun/test/v1/scoped_pb.js";
+import { hashApiKey, type AuthConfig } from "../../src/index.js";
+import { instantScopedRun } from "../support/scoped-run.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -282,19 +282,9 @@ describe("the dashboard with auth on, in headless Chromium", { skip: SKIP, timeo
   });
 });
 
-/** Scoped/Run: operations named under the request's parent, `projects/*\/locations/*\/operations/{id}`. */
-const scopedRun = defineMethod({
-  method: Scoped.method.run,
-  response: RunResponseSchema,
-  metadata: RunMetadataSchema,
-  async handler(request) {
-    return { parent: request.parent };
-  },
-});
-
 describe("the dashboard with parent-scoped names, in headless Chromium", { skip: SKIP, timeout: 30_000 }, () => {
   it("asks which parent to list, lists it, and opens an operation of it", async () => {
-    const t = await startTestServer({ methods: [scopedRun], names: { parent: "projects/*/locations/*" } });
+    const t = await startTestServer({ methods: [instantScopedRun], names: { parent: "projects/*/locations/*" } });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     try {
       const ops = await Promise.all(

@@ -3,8 +3,8 @@
 // its tenants, its arguments.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { defineMethod, hashApiKey, type AuthConfig } from "../../src/index.js";
-import { RunMetadataSchema, RunResponseSchema, Scoped } from "../../src/gen/longrun/test/v1/scoped_pb.js";
+import { hashApiKey, type AuthConfig } from "../../src/index.js";
+import { instantScopedRun } from "../support/scoped-run.js";
 import { escapeHtml } from "../../src/ui/html.js";
 import { CONTENT_SECURITY_POLICY, checkUiPath } from "../../src/ui/dashboard.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -132,15 +132,6 @@ const KEY_B = "lr_ui_key_b";
 const A = "projects/a/locations/x";
 const B = "projects/b/locations/x";
 
-const run = defineMethod({
-  method: Scoped.method.run,
-  response: RunResponseSchema,
-  metadata: RunMetadataSchema,
-  async handler(request) {
-    return { parent: request.parent };
-  },
-});
-
 describe("the live stream (GET …/operations:watch) with auth on and tenants", () => {
   let t: TestServer;
   before(async () => {
@@ -154,7 +145,7 @@ describe("the live stream (GET …/operations:watch) with auth on and tenants", 
         { role: "roles/longrun.editor", members: ["serviceAccount:b@example"], resource: "projects/b" },
       ],
     };
-    t = await startTestServer({ methods: [run], names: { parent: "projects/*/locations/*" }, auth, audit: () => {} });
+    t = await startTestServer({ methods: [instantScopedRun], names: { parent: "projects/*/locations/*" }, auth, audit: () => {} });
   });
   after(async () => t.close());
 
