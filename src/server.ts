@@ -34,6 +34,7 @@ import { consoleLogger } from "./core/logger.js";
 import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarget } from "./notify/setup.js";
 import { systemClock } from "./runtime/clock.js";
 import { NOTIFICATIONS_FILE, notificationsEndpoints } from "./service/notifications.js";
+import { dashboard } from "./ui/dashboard.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
 type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log" | "maxResponseBytes" | "maxMetadataBytes" | "maxErrorBytes">;
@@ -141,6 +142,11 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * projectId → `projects/{projectId}`).
    */
   listScope?: ListScope;
+  /**
+   * The web dashboard (docs/dashboard.md) on the REST port, at `path`, with the live stream it listens to
+   * (`GET {list binding}:watch`); `false` for neither. @default { path: DEFAULTS.uiPath ("/ui") }
+   */
+  ui?: false | { path?: string };
 }
 
 export interface LongrunServer {
@@ -150,6 +156,8 @@ export interface LongrunServer {
   grpcAddress: string | undefined;
   /** http://host:port of the REST server, if serving REST. */
   httpUrl: string | undefined;
+  /** The web dashboard's URL, if serving it. */
+  uiUrl: string | undefined;
   /** Stops accepting calls, lets handlers finish (grace period), releases leases, closes the store. */
   close(): Promise<void>;
 }
@@ -196,10 +204,12 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     maxWaitMs: options.maxWaitMs,
     pageTokens: new PageTokens({ secret: options.pageTokenSecret, ttlMs: options.pageTokenTtlMs }),
   });
+  const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
+  const uiPath = options.ui === false || httpListen === false ? undefined : (options.ui?.path ?? DEFAULTS.uiPath.value);
   const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
   const { permissionPrefix, methodPermissions = {} } = options;
   const endpoints = [
-    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix, listScope: options.listScope }),
+    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix, listScope: options.listScope, watch: uiPath !== undefined }),
     ...[...runtime.methods.values()].map((definition) =>
       methodEndpoint(service, definition, { permissionPrefix, permission: methodPermissions[definition.fullName] }),
     ),
@@ -209,7 +219,6 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
   const grpcListen = options.grpc === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.grpcPort.value } : options.grpc;
-  const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
   const served = guard(endpoints, options, [grpcListen, httpListen]);
 
   let grpcServer: GrpcServer | undefined;
@@ -225,6 +234,12 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
         endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen, tls: options.tls,
         allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins,
         maxDrainBytes: options.maxDrainBytes, maxHeaderBytes: options.maxHeaderBytes,
+        mounts: uiPath === undefined ? [] : [dashboard({
+          path: uiPath, names, restPrefix: options.restPrefix ?? DEFAULTS.restPrefix.value, auth: options.auth !== undefined,
+          live: !disabled?.rest?.includes("ListOperations"),
+          methods: [...runtime.methods.values()].map((m) => ({ name: m.fullName, metadataType: m.metadata.typeName })),
+          controls: controls.map((c) => ({ command: c.command, method: c.method })),
+        })],
       });
     }
   } catch (err) {
@@ -244,6 +259,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     service,
     grpcAddress: grpcServer?.address,
     httpUrl: restServer?.url,
+    uiUrl: restServer && uiPath !== undefined ? `${restServer.url}${uiPath}/` : undefined,
     close: () =>
       (closing ??= (async () => {
         await Promise.all([grpcServer?.close(), restServer?.close()]);
