@@ -185,6 +185,35 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     assert.equal(res.status, 404);
   });
 
+  it("cancels every operation not done that the filter matches (bulk, after a confirm step), through the API", async () => {
+    const long = [];
+    for (let i = 0; i < 3; i++) long.push((await sleep(t, { duration: "60s", requestId: `bulk-${i}` })).name);
+    const other = (await sleep(t, { duration: "60s", requestId: "bulk-other" })).name;
+    // A filter matching the three only (by name), and one already done among what it would match.
+    const filter = long.map((n) => `name = "${n}"`).join(" OR ");
+    await page.goto(`${t.url}/ui/?filter=${encodeURIComponent(filter)}`);
+    await rowCount(page, 3);
+    await page.click("#bulk-cancel");
+    await page.waitForSelector("dialog.confirm");
+    assert.match((await page.textContent("dialog.confirm p")) ?? "", /^Cancel 3 operations not done matching /);
+    await page.click("dialog.confirm button:has-text('Keep it')");
+    assert.equal((await rest(t, "GET", `/v1/${long[0]}`)).done, undefined, "nothing sent before the confirm step");
+    await page.click("#bulk-cancel");
+    await page.click("dialog.confirm button.danger");
+    await page.waitForFunction(() => (globalThis as any).document.querySelector("#bulk-progress")?.textContent === "Cancel requested for 3 of 3.", undefined, { timeout: 10_000 });
+    for (const name of long) {
+      const deadline = Date.now() + 10_000;
+      let op = await rest(t, "GET", `/v1/${name}`);
+      while (op.done !== true && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        op = await rest(t, "GET", `/v1/${name}`);
+      }
+      assert.equal(op.error?.code, 1, `${name} cancelled`);
+    }
+    assert.equal((await rest(t, "GET", `/v1/${other}`)).done, undefined, "an operation the filter does not match is left alone");
+    await rest(t, "POST", `/v1/${other}:cancel`, {});
+  });
+
   it("shows markup an operation carries as text, never as HTML", async () => {
     const { name } = await sleep(t, { duration: "0s", failWith: { code: 9, message: XSS } });
     await page.goto(`${t.url}/ui/operations/${name}`);

@@ -3,6 +3,7 @@
 import { ApiError, call, config, listPath, operationPath, pagePath } from "./api.js";
 import { durationOf, el, errorBox, formatTime, methodOf, progressCell, stateBadge, stateOf, timesOf } from "./view.js";
 import { watch } from "./live.js";
+import { bulkCancelButton } from "./bulk.js";
 
 const PAGE_SIZES = ["10", "25", "50", "100", "200"];
 const QUICK = [
@@ -59,7 +60,9 @@ export function listPage(main) {
   const prev = el("button", { type: "button", id: "prev", disabled: pageToken === "" }, "← Previous");
   const next = el("button", { type: "button", id: "next", disabled: true }, "Next →");
   const count = el("span", { class: "muted", id: "count" });
-  main.replaceChildren(el("h1", {}, "Operations"), form, quick, problem, table, el("nav", { class: "pager", "aria-label": "Pages" }, prev, count, next));
+  const bulkStatus = el("div", { id: "bulk-status", role: "status", "aria-live": "polite" });
+  main.replaceChildren(el("h1", {}, "Operations"), form, quick, problem, table, el("nav", { class: "pager", "aria-label": "Pages" }, prev, count, next),
+    el("div", { class: "bulk" }, bulkCancelButton(listPath(parent), filter, bulkStatus), bulkStatus));
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
