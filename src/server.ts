@@ -34,6 +34,7 @@ import { consoleLogger } from "./core/logger.js";
 import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarget } from "./notify/setup.js";
 import { systemClock } from "./runtime/clock.js";
 import { NOTIFICATIONS_FILE, notificationsEndpoints } from "./service/notifications.js";
+import { ACTIVITY_FILE } from "./service/activity.js";
 import { dashboard } from "./ui/dashboard.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
@@ -170,6 +171,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     ...options.methods.map((m) => m.method.parent.file),
     ...(options.files ?? []),
     NOTIFICATIONS_FILE,
+    ACTIVITY_FILE,
     ...(options.controls ?? []).flatMap((c) => (typeof c.method === "string" ? [] : [c.method.parent.file])),
   ];
   const registry = buildRegistry(files);

@@ -15,6 +15,7 @@ import type { CallContext, Endpoint, EndpointAccess } from "./endpoint.js";
 import type { RoleLevel } from "../auth/roles.js";
 import type { OperationsService, OptionalMethod } from "./operations-service.js";
 import { DEFAULTS } from "../core/defaults.js";
+import { OperationActivity, type GetOperationActivityRequest } from "../gen/longrun/admin/v1/activity_pb.js";
 import { unimplemented } from "../core/errors.js";
 import { operationsRestBindings, ruleOfBinding } from "../http/rule.js";
 
@@ -143,6 +144,17 @@ export function operationsEndpoints(service: OperationsService, options: Operati
       // Behind the guard, the check the stream passes first; it reads nothing.
       invoke: async () => create(ListOperationsResponseSchema),
       watch: async (r, ctx, listener) => service.watchOperations(r as ListOperationsRequest, listener, ctx.scope),
+      access: list.access,
+    });
+  }
+  if (options.watch === true && !off.rest.has("ListOperations")) {
+    // The dashboard's throughput chart: who may list the collection may see how busy it is.
+    const list = methods.ListOperations;
+    endpoints.push({
+      method: OperationActivity.method.getOperationActivity,
+      httpRules: [ruleOfBinding({ method: "GET", path: `${service.names.restTemplates(prefix).list}:activity` })],
+      grpc: true,
+      invoke: (r, ctx) => service.activity(r as GetOperationActivityRequest, ctx.scope),
       access: list.access,
     });
   }

@@ -1,3 +1,5 @@
+import { operationActivity } from "./activity.js";
+import type { GetOperationActivityRequest, OperationActivityReport } from "../gen/longrun/admin/v1/activity_pb.js";
 import { create, type Message } from "@bufbuild/protobuf";
 import { EmptySchema, type Duration, type Empty } from "@bufbuild/protobuf/wkt";
 import {
@@ -265,6 +267,11 @@ export class OperationsService {
     if (request.pageToken !== "") throw invalidArgument("page_token", "a watch has no pages");
     if (request.returnPartialSuccess) throw unimplemented("ListOperationsRequest.return_partial_success");
     return this.watchers.watch({ parent, resource }, listener);
+  }
+
+  /** Operations started and finished per bucket of a window ending now (the dashboard's chart; activity.ts). */
+  activity(request: GetOperationActivityRequest, resource?: string): Promise<OperationActivityReport> {
+    return operationActivity(this.store, this.names, this.now(), request, resource);
   }
 
   close(): void {

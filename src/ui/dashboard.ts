@@ -37,6 +37,7 @@ const ASSETS: ReadonlyMap<string, { type: string; body: Buffer }> = new Map(
     ["live.js", "text/javascript"],
     ["view.js", "text/javascript"],
     ["bulk.js", "text/javascript"],
+    ["chart.js", "text/javascript"],
     ["style.css", "text/css"],
   ].map(([file, type]) => [file!, { type: `${type}; charset=utf-8`, body: readFileSync(new URL(`./assets/${file}`, import.meta.url)) }]),
 );

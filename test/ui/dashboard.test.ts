@@ -78,6 +78,18 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     assert.equal(row[2], "done");
   });
 
+  it("charts the operations started and finished per minute over the last hour, from GetOperationActivity", async () => {
+    await page.goto(`${t.url}/ui/`);
+    await page.waitForFunction(() => /^This minute: \d+ started/.test((globalThis as any).document.querySelector("#activity-summary")?.textContent ?? ""), undefined, { timeout: 10_000 });
+    const summary = (await page.textContent("#activity-summary")) ?? "";
+    const hour = /Last hour: (\d+) started, (\d+) finished/.exec(summary);
+    const api = await rest(t, "GET", "/v1/operations:activity?window=3600s&bucket=60s");
+    const total = (k: "started" | "finished") => api.buckets.reduce((n: number, b: Record<string, string>) => n + Number(b[k] ?? 0), 0);
+    assert.ok(hour && Number(hour[1]) >= 1000, summary);
+    assert.ok(Math.abs(Number(hour![1]) - total("started")) <= 5, `${summary} against ${total("started")}`);
+    assert.equal(await page.locator("svg.activity-chart rect").count(), 120, "60 minutes × started and finished");
+  });
+
   it("filters with AIP-160, the filter in the URL", async () => {
     await page.fill("#filter", "error.code = NOT_FOUND");
     await page.click("form.filter button[type=submit]");

@@ -4,6 +4,7 @@ import { ApiError, call, config, listPath, operationPath, pagePath } from "./api
 import { durationOf, el, errorBox, formatTime, methodOf, progressCell, stateBadge, stateOf, timesOf } from "./view.js";
 import { watch } from "./live.js";
 import { bulkCancelButton } from "./bulk.js";
+import { activityChart } from "./chart.js";
 
 const PAGE_SIZES = ["10", "25", "50", "100", "200"];
 const QUICK = [
@@ -61,7 +62,9 @@ export function listPage(main) {
   const next = el("button", { type: "button", id: "next", disabled: true }, "Next →");
   const count = el("span", { class: "muted", id: "count" });
   const bulkStatus = el("div", { id: "bulk-status", role: "status", "aria-live": "polite" });
-  main.replaceChildren(el("h1", {}, "Operations"), form, quick, problem, table, el("nav", { class: "pager", "aria-label": "Pages" }, prev, count, next),
+  // The chart of the collection (not of the filter): how busy it is, whatever is shown below.
+  const chart = config.parentPattern !== "" && parent === "" ? undefined : activityChart(listPath(parent));
+  main.replaceChildren(el("h1", {}, "Operations"), chart?.node ?? "", form, quick, problem, table, el("nav", { class: "pager", "aria-label": "Pages" }, prev, count, next),
     el("div", { class: "bulk" }, bulkCancelButton(listPath(parent), filter, bulkStatus), bulkStatus));
 
   form.addEventListener("submit", (e) => {
@@ -172,6 +175,7 @@ export function listPage(main) {
   void load().then(() => (last = Date.now()));
   return () => {
     stop();
+    chart?.stop();
     clearTimeout(pending);
   };
 }
