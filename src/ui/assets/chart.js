@@ -52,7 +52,9 @@ export function activityChart(base) {
       holder.replaceChildren(chart);
       const last = buckets[buckets.length - 1] ?? { started: 0, finished: 0 };
       const hour = buckets.reduce((t, b) => ({ started: t.started + b.started, finished: t.finished + b.finished }), { started: 0, finished: 0 });
-      summary.textContent = `This minute: ${last.started} started, ${last.finished} finished. Last hour: ${hour.started} started, ${hour.finished} finished (peak ${max} a minute).`;
+      const perSecond = (/** @type {number} */ n) => (n / 60).toFixed(n >= 600 ? 0 : 1);
+      summary.textContent = `This minute: ${last.started} started, ${last.finished} finished (${perSecond(last.started)}/s, ${perSecond(last.finished)}/s). ` +
+        `Last hour: ${hour.started} started, ${hour.finished} finished (peak ${max} a minute, ${perSecond(max)}/s).`;
     } catch (err) {
       summary.textContent = `Activity: ${err instanceof Error ? err.message : String(err)}`;
     }
