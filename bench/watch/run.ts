@@ -6,12 +6,14 @@
  * shed and counted), so that about that many operations finish per second. Two variants take turns in
  * every round on the same server: **streams**, with N `GET /v1/operations:watch` event streams open (plain
  * node:http clients in a child process, bench/watch/streams.ts, opened before the window and closed after
- * it), and **none**, without.
+ * it), and **none**, without. After each window the bench waits until no operation is left not done (so
+ * that a run's backlog — a cold server's first run falls far behind — never finishes in the next run's
+ * window) and reports how long that took.
  *
  * Per run: the server's CPU over the window (from /proc) per operation done in the window (ListOperations
  * with an `end_time` filter over the window, read after it), done/s, and on PostgreSQL its backends' CPU;
- * the load generator's and the stream process's CPU, per operation too. After the window both variants
- * wait GRACE_MS (the stragglers' batches arrive; neither run's tail falls into the next run's window).
+ * the load generator's and the stream process's CPU, per operation too. After the backlog, both variants
+ * wait GRACE_MS more (the last batches reach the streams).
  * Update latency, streams only: for every operation whose start RPC returned in the window and every
  * stream, the time from that return (the load generator's clock) to when the stream first received its
  * name in a `changes` event (the stream process's clock; both are performance.timeOrigin + now() on one
@@ -49,8 +51,9 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLOCK_TICKS_PER_SECOND = 100;
 /** Start RPCs unanswered beyond which the next start is shed (an overloaded server must not grow the backlog for ever). */
 const MAX_IN_FLIGHT = 2000;
-/** After each window: the last batches (every 150 ms) reach the streams, the backlog finishes. */
-const GRACE_MS = 1500;
+/** After each window and its backlog: the last batches (every 150 ms) reach the streams. */
+const GRACE_MS = 500;
+const DRAIN_TIMEOUT_MS = 120_000;
 
 export interface WatchArgs {
   seconds: number;
@@ -71,6 +74,8 @@ interface Measurement {
   doneOps: number;
   seconds: number;
   donePerSecond: number;
+  /** How long after the window the last operation started was done. */
+  drainMs: number;
   serverCpuMicrosPerOp: number;
   postgresCpuMicrosPerOp?: number;
   /** The bench process (the load generator) per operation. */
@@ -123,7 +128,7 @@ export async function run(args: WatchArgs): Promise<void> {
     const target = { server, client, streams, storage };
     for (const variant of VARIANTS) {
       const m = await once(target, variant, 0, args, args.warmup, []);
-      console.log(`warm-up ${variant}: ${m.donePerSecond.toFixed(0)} done/s`);
+      console.log(`warm-up ${variant}: ${m.donePerSecond.toFixed(0)} done/s, all done ${ms(m.drainMs)} after the window`);
     }
     for (let round = 1; round <= args.repeat; round++) {
       // Each round starts with the other variant, so neither always runs right after the other.
@@ -132,7 +137,7 @@ export async function run(args: WatchArgs): Promise<void> {
         const m = await once(target, variant, round, args, args.seconds, latencies);
         measurements.push(m);
         console.log(
-          `round ${round} ${variant}: ${m.donePerSecond.toFixed(0)} done/s, ${m.serverCpuMicrosPerOp.toFixed(0)} µs server CPU/op` +
+          `round ${round} ${variant}: ${m.donePerSecond.toFixed(0)} done/s, ${m.serverCpuMicrosPerOp.toFixed(0)} µs server CPU/op, all done ${ms(m.drainMs)} after the window` +
             (m.latencyP99Ms === undefined ? "" : `, latency p50 ${ms(m.latencyP50Ms!)} p99 ${ms(m.latencyP99Ms)}, ${m.misses} misses of ${fmt(m.pairs!)}`) +
             (m.errors || m.shed ? `, ${m.errors} failed, ${m.shed} shed` : ""),
         );
@@ -210,10 +215,14 @@ async function once(t: Target, variant: Variant, round: number, args: WatchArgs,
   const pgAfter = await backendCpu(t.storage);
   if (profiled) {
     await t.server.stopCpuProfile(join(args.profile!, `watch-${args.store}-${variant}.cpuprofile`));
-    const calls = Object.entries(await t.server.storeCalls()).filter(([k]) => !k.includes("."));
+    const all = await t.server.storeCalls();
+    const calls = Object.entries(all).filter(([k]) => !k.includes("."));
     console.log(`  ${variant} store calls per op started: ${calls.map(([k, v]) => `${k} ${(v / Math.max(1, count)).toFixed(3)}`).join(", ")}`);
+    // The watch's one read per batch: how long it held the server (SQLite reads synchronously, on the event loop).
+    if (all["getViews"]) console.log(`  getViews: ${all["getViews"]} calls, ${((all["getViews.items"] ?? 0) / all["getViews"]).toFixed(0)} ids each, ${((all["getViews.ms"] ?? 0) / all["getViews"]).toFixed(1)} ms each (longest ${(all["getViews.maxMs"] ?? 0).toFixed(1)} ms)`);
   }
   await Promise.all(pending);
+  const drainMs = await drain(t.server);
   await sleep(GRACE_MS);
   const doneOps = await countDone(t.server, beganWall, endWall);
   const perOp = (micros: number): number => micros / Math.max(1, doneOps);
@@ -229,6 +238,7 @@ async function once(t: Target, variant: Variant, round: number, args: WatchArgs,
     doneOps,
     seconds,
     donePerSecond: doneOps / seconds,
+    drainMs,
     serverCpuMicrosPerOp: perOp(1e6 * cpu),
     ...(pgAfter ? { postgresCpuMicrosPerOp: perOp(1e6 * pgCpu) } : {}),
     clientCpuMicrosPerOp: perOp(clientCpu.user + clientCpu.system),
@@ -264,7 +274,7 @@ async function once(t: Target, variant: Variant, round: number, args: WatchArgs,
       resyncs: sum(seen.resyncs),
       endedEarly: seen.endedEarly.filter(Boolean).length,
       malformed: seen.malformed,
-      // Per second of the window (the few events of the grace after it, while the last operations finish, included).
+      // Per second of the window (the few events after it, while the backlog finishes, included).
       eventsPerStreamPerSecond: sum(seen.events) / seen.events.length / seconds,
       bytesPerStreamPerSecond: sum(seen.bytes) / seen.bytes.length / seconds,
       latencyP50Ms: at(0.5),
@@ -273,6 +283,19 @@ async function once(t: Target, variant: Variant, round: number, args: WatchArgs,
     });
   }
   return m;
+}
+
+/** Waits until ListOperations finds no operation not done; returns how long that took, ms. */
+async function drain(server: BenchServer): Promise<number> {
+  const began = performance.now();
+  for (;;) {
+    const response = await fetch(`${server.httpUrl}/v1/operations?pageSize=1&filter=${encodeURIComponent("done = false")}`);
+    if (!response.ok) throw new Error(`GET /v1/operations: HTTP ${response.status} ${await response.text()}`);
+    const body = (await response.json()) as { operations?: unknown[] };
+    if ((body.operations?.length ?? 0) === 0) return performance.now() - began;
+    if (performance.now() - began > DRAIN_TIMEOUT_MS) throw new Error(`operations still not done ${DRAIN_TIMEOUT_MS} ms after the window`);
+    await sleep(50);
+  }
 }
 
 /** Operations done in [from, to) (wall-clock ms), as ListOperations lists them by end_time. */
@@ -372,8 +395,9 @@ function report(measurements: readonly Measurement[], latencies: number[], args:
   const withPg = args.store === "postgres";
   // Each round's streams / none: the two ran back to back, so a noisy neighbour moves both.
   const rounds = of("streams").map((m) => ({ m, o: of("none").find((o) => o.round === m.round)! }));
-  const cpuRatios = rounds.map(({ m, o }) => (cpu(m) + pg(m)) / (cpu(o) + pg(o)));
-  const cpuRatio = (med("streams", cpu) + med("streams", pg)) / (med("none", cpu) + med("none", pg));
+  // The server process's CPU alone: the watch runs there; PostgreSQL's backends (shown apart) add one read per batch, and noise.
+  const cpuRatios = rounds.map(({ m, o }) => cpu(m) / cpu(o));
+  const cpuRatio = med("streams", cpu) / med("none", cpu);
   const doneRatio = med("streams", done) / med("none", done);
   const sorted = Float64Array.from(latencies).sort();
   const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
@@ -399,22 +423,23 @@ function report(measurements: readonly Measurement[], latencies: number[], args:
     ...measurements.map((m) => ({ bench: "watch", kind: "round", date, store: args.store, streams: args.streams, rate: args.rate, ...m })),
     { bench: "watch", kind: "summary", date, machine: host, source, store: args.store, seconds: args.seconds, repeat: args.repeat, warmup: args.warmup, streams: args.streams, rate: args.rate, ...summary },
   ]);
-  const cpuCell = (variant: Variant) => `${med(variant, cpu).toFixed(0)}${withPg ? ` + ${med(variant, pg).toFixed(0)}` : ""} µs`;
   const throughput = markdownTable(
-    ["offered /s", "streams", `done/s with ${args.streams} streams`, "done/s without", "with / without", `server CPU per op${withPg ? " (+ PostgreSQL)" : ""} with`, "without", "CPU with / without (medians)", "per round", `stream clients' CPU per op`, "bench CPU per op with / without", "start RPC p50 / p99 with; without", "failed / shed starts"],
+    ["offered /s", "streams", `done/s with ${args.streams} streams`, "done/s without", "with / without", "server CPU per op with, µs", "without, µs", "CPU with / without (medians)", "per round", ...(withPg ? ["PostgreSQL backends' CPU per op with / without"] : []), `stream clients' CPU per op`, "bench CPU per op with / without", "start RPC p50 / p99 with; without", "all done after the window (max)", "failed / shed starts"],
     [[
       fmt(args.rate),
       String(args.streams),
       range("streams", done),
       range("none", done),
       doneRatio.toFixed(2),
-      cpuCell("streams"),
-      cpuCell("none"),
+      range("streams", cpu),
+      range("none", cpu),
       `**${cpuRatio.toFixed(2)}**`,
       `${median(cpuRatios).toFixed(2)} (${Math.min(...cpuRatios).toFixed(2)}–${Math.max(...cpuRatios).toFixed(2)})`,
+      ...(withPg ? [`${med("streams", pg).toFixed(0)} / ${med("none", pg).toFixed(0)} µs`] : []),
       `${summary.streamsCpu.toFixed(0)} µs`,
       `${summary.clientCpuStreams.toFixed(0)} / ${summary.clientCpuNone.toFixed(0)} µs`,
       `${ms(med("streams", (m) => m.startRpcP50Ms))} / ${ms(med("streams", (m) => m.startRpcP99Ms))}; ${ms(med("none", (m) => m.startRpcP50Ms))} / ${ms(med("none", (m) => m.startRpcP99Ms))}`,
+      `≤ ${ms(Math.max(...measurements.map((m) => m.drainMs)))}`,
       errors || shedTotal ? `**${errors} / ${shedTotal}**` : "0 / 0",
     ]],
   );
