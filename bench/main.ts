@@ -11,9 +11,10 @@ import { rpc } from "./rpc/index.js";
 import { soak } from "./soak/index.js";
 import { e2e, throughput } from "./throughput/index.js";
 import { wait, wake } from "./wait/index.js";
+import { watch } from "./watch/index.js";
 
 // Each definition is typed by its own flags; the registry only needs to parse and run them.
-const benchmarks = [throughput, latency, e2e, wait, wake, rpc, list, auth, notify, soak] as unknown as Benchmark[];
+const benchmarks = [throughput, latency, e2e, wait, wake, rpc, list, auth, notify, watch, soak] as unknown as Benchmark[];
 
 const [name, ...argv] = process.argv.slice(2);
 const benchmark = benchmarks.find((b) => b.name === name);

@@ -24,6 +24,11 @@ export interface WatchScope {
   resource?: string | undefined;
 }
 
+/**
+ * Called with each batch. The same object goes to every watcher of the same scope (and a resync to all):
+ * a listener must not change it, and may keep what it derives from it (the event stream's encoded frame)
+ * by the object's identity.
+ */
 export type ChangesListener = (changes: OperationChanges) => void;
 
 export interface OperationsWatchOptions {
@@ -39,6 +44,8 @@ export interface OperationsWatchOptions {
 
 interface Watcher {
   scope: WatchScope;
+  /** Watchers with the same key hear the same names: their batch is computed once. */
+  key: string;
   /** Whether the watcher may hear of every operation (deletions included). */
   whole: boolean;
   send: ChangesListener;
@@ -67,7 +74,9 @@ export class OperationsWatch {
 
   /** Sends `listener` the changes within `scope` until the returned function is called. */
   watch(scope: WatchScope, listener: ChangesListener): () => void {
-    const watcher: Watcher = { scope, whole: scope.parent === "" && scope.resource === undefined && this.options.names.parentPattern === "", send: listener };
+    const whole = scope.parent === "" && scope.resource === undefined && this.options.names.parentPattern === "";
+    const key = JSON.stringify([scope.parent, scope.resource ?? null, whole]);
+    const watcher: Watcher = { scope, key, whole, send: listener };
     this.watchers.add(watcher);
     if (this.unsubscribe === undefined) {
       this.unsubscribe = this.options.store.subscribe((event) => this.heard(event));
@@ -132,15 +141,22 @@ export class OperationsWatch {
           resync = true;
         }
       }
+      // One batch per scope, not per watcher: a hundred dashboard tabs of one collection share it (and
+      // the event streams encode it once), instead of filtering and encoding the same names a hundred times.
+      const resyncAll: OperationChanges = { changed: [], deleted: [], resync: true };
+      const byScope = new Map<string, OperationChanges | undefined>();
       for (const watcher of this.watchers) {
-        const changes: OperationChanges = resync
-          ? { changed: [], deleted: [], resync: true }
-          : {
-              changed: views.filter((v): v is OperationView => v !== undefined && this.within(watcher.scope, v)).map((v) => v.name),
-              deleted: watcher.whole ? deleted.map((id) => this.options.names.format("", id)) : [],
-              resync: false,
-            };
-        if (!changes.resync && changes.changed.length === 0 && changes.deleted.length === 0) continue;
+        let changes = resync ? resyncAll : byScope.get(watcher.key);
+        if (changes === undefined && !byScope.has(watcher.key)) {
+          const batch: OperationChanges = {
+            changed: views.filter((v): v is OperationView => v !== undefined && this.within(watcher.scope, v)).map((v) => v.name),
+            deleted: watcher.whole ? deleted.map((id) => this.options.names.format("", id)) : [],
+            resync: false,
+          };
+          changes = batch.changed.length === 0 && batch.deleted.length === 0 ? undefined : batch;
+          byScope.set(watcher.key, changes);
+        }
+        if (changes === undefined) continue;
         try {
           watcher.send(changes);
         } catch (err) {
