@@ -24,6 +24,7 @@ import { compileOptions, withApplicationName, type CompiledOptions, type Postgre
 import { progress } from "./progress.js";
 import { purgeExpired } from "./purge-expired.js";
 import { release } from "./release.js";
+import { counts } from "./counts.js";
 import { requestCancel, requestControl } from "./operation-requests.js";
 
 export type { PostgresStoreOptions } from "./options.js";
@@ -123,6 +124,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     retryEvents: (ids, now) => retryEvents(db, ids, now),
     deleteEvents: (ids) => deleteEvents(db, ids),
     nextEventDueTime: (destinations, now) => nextEventDueTime(db, destinations, now),
+    counts: (now) => counts(db, now),
     async close() {
       await listener.close();
       await pool.end();

@@ -4,6 +4,7 @@ import { cancelAndControl } from "./cancel-control.js";
 import { changeFeed } from "./change-feed.js";
 import { claimAndLeases } from "./claim-leases.js";
 import { contractOver, type TestFunctions } from "./context.js";
+import { counting } from "./counts.js";
 import { createGetDelete } from "./create-get-delete.js";
 import { listing } from "./list.js";
 import { outbox } from "./outbox.js";
@@ -64,5 +65,6 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     principals(c);
     resources(c);
     outbox(c);
+    counting(c);
   });
 }
