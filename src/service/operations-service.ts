@@ -246,6 +246,11 @@ export class OperationsService {
     return record !== undefined && record.name === name ? record.resource : undefined;
   }
 
+  /** WaitOperation calls waiting now. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
   close(): void {
     this.waiters.close();
   }
