@@ -286,7 +286,7 @@ export interface Store {
   /**
    * Counts operations by (method, state), skipping expired ones, and outbox events by state; groups with
    * none are left out. A whole-table aggregate: callers cache it (a metrics scrape reads it at most every
-   * few seconds). Also the readiness probe's query: it fails when the store cannot be reached.
+   * few seconds, src/observability/metrics.ts).
    */
   counts(now: number): Promise<StoreCounts>;
 
