@@ -1,5 +1,8 @@
 /** Prometheus metrics and health probes of a real server (SQLite, in-process), scraped after real operations. */
 import { describe, it, before, after } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
@@ -9,6 +12,7 @@ import { hashApiKey } from "../../src/index.js";
 import { callError } from "../support/grpc-client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { sampleValue, scrape, type Sample } from "../support/metrics.js";
+import { spawnServer } from "../support/process.js";
 
 const ops = Operations.method;
 const SLEEP = "longrun.demo.v1.Demo.Sleep";
@@ -217,5 +221,32 @@ describe("metrics off, on a port of their own, and with auth", () => {
     assert.ok(op.name);
     await closing;
     await t.close();
+  });
+
+  it("longrun serve --metrics-port: /metrics there, not on the REST port; SIGTERM closes it", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "longrun-metrics-cli-"));
+    const server = await spawnServer(["--demo", "--metrics-port", "0"], { LONGRUN_STORE: `sqlite:${dir}/longrun.db` });
+    try {
+      await until("the metrics line", async () => /metrics and health on/.test(server.output()));
+      const url = /metrics and health on (\S+)\/metrics/.exec(server.output())?.[1];
+      assert.ok(url, server.output());
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const { samples } = await scrape(`${url}/metrics`);
+      assert.equal(sampleValue(samples, "longrun_operations", { method: SLEEP, state: "queued" }), 0);
+      assert.equal((await fetch(`${server.httpUrl}/metrics`)).status, 404);
+      assert.equal((await fetch(`${server.httpUrl}/readyz`)).status, 200);
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
+    const quiet = await spawnServer(["--demo", "--no-metrics"], { LONGRUN_STORE: `sqlite:${dir}/quiet.db` });
+    try {
+      assert.equal((await fetch(`${quiet.httpUrl}/metrics`)).status, 404);
+      assert.doesNotMatch(quiet.output(), /metrics and health on/);
+    } finally {
+      quiet.child.kill("SIGTERM");
+      await quiet.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
