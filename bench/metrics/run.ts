@@ -8,7 +8,7 @@
  *
  *   npm run bench -- metrics [--seconds 5] [--repeat 3] [--warmup 2] [--concurrency 64] [--loads e2e,get]
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
@@ -17,7 +17,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Operations, OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { encodeRequest, keepInFlight, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
-import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
+import { markdownTable, medianRange, percentile, saveSideBySide } from "../support/measure.js";
 import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 
 type Load = "e2e" | "get";
@@ -143,19 +143,14 @@ async function measure(t: Target, load: Load, concurrency: number, seconds: numb
 
 function report(measurements: readonly Measurement[], args: MetricsArgs): void {
   const date = new Date().toISOString();
-  const host = machine();
   const source = serverSource();
-  const sourceText = `commit ${source.commit}${source.uncommittedSrc.length ? ` + uncommitted ${source.uncommittedSrc.join(", ")}` : ""}`;
   const rows: string[][] = [];
   const summaries: Record<string, unknown>[] = [];
   for (const key of [...new Set(measurements.map((m) => `${m.load} ${m.concurrency}`))]) {
     const of = (variant: Variant) => measurements.filter((m) => `${m.load} ${m.concurrency}` === key && m.variant === variant);
     const median = (variant: Variant) => percentile(of(variant).map((m) => m.perSecond), 0.5);
     const cpu = (variant: Variant) => percentile(of(variant).map((m) => m.serverCpuMicrosPerUnit), 0.5);
-    const range = (variant: Variant) => {
-      const values = of(variant).map((m) => m.perSecond);
-      return `${fmt(median(variant))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
-    };
+    const range = (variant: Variant) => medianRange(of(variant).map((m) => m.perSecond), median(variant));
     const [load, concurrency] = key.split(" ");
     const ratio = median("on") / median("off");
     const errors = [...of("off"), ...of("on")].reduce((sum, m) => sum + m.errors, 0);
@@ -171,22 +166,8 @@ function report(measurements: readonly Measurement[], args: MetricsArgs): void {
       errors ? `**${errors}**` : "0",
     ]);
   }
-  appendJsonLines("metrics.jsonl", [
-    ...measurements.map((m) => ({ bench: "metrics", kind: "round", date, ...m })),
-    ...summaries.map((s) => ({ bench: "metrics", kind: "summary", date, machine: host, source, seconds: args.seconds, repeat: args.repeat, ...s })),
-  ]);
-  const markdown = [
-    "## metrics — Prometheus metrics on and off",
-    "",
-    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText}. Each cell: ${args.repeat} runs of ${args.seconds} s after a ${args.warmup} s warm-up, the two variants taking turns. ` +
-      "off: `longrun serve --demo --no-metrics`; on: `longrun serve --demo` (metrics on, process metrics included), `/metrics` scraped every second during its runs. SQLite, gRPC.",
-    "",
-    markdownTable(["load", "in flight", "off /s", "on /s", "on / off", "goal ≥ 90%", "server CPU each off / on", "failed calls"], rows),
-  ].join("\n");
-  writeFileSync(join(RESULTS_DIR, "metrics.md"), markdown);
-  console.log("\n" + markdown);
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString("en");
+  const setup =
+    "off: `longrun serve --demo --no-metrics`; on: `longrun serve --demo` (metrics on, process metrics included), `/metrics` scraped every second during its runs. SQLite, gRPC.";
+  const table = markdownTable(["load", "in flight", "off /s", "on /s", "on / off", "goal ≥ 90%", "server CPU each off / on", "failed calls"], rows);
+  saveSideBySide({ bench: "metrics", title: "Prometheus metrics on and off", setup, variants: 2, date, source, args }, measurements, summaries, table);
 }
