@@ -37,6 +37,8 @@ import { NOTIFICATIONS_FILE, notificationsEndpoints } from "./service/notificati
 import { Observability, type MetricsSettings } from "./observability/setup.js";
 import type { Metrics } from "./observability/metrics.js";
 export type { MetricsSettings };
+import { ACTIVITY_FILE } from "./service/activity.js";
+import { dashboard } from "./ui/dashboard.js";
 
 /** What the server passes on to the runtime (documented in RuntimeOptions). */
 type RuntimeSettings = Pick<RuntimeOptions, "worker" | "concurrency" | "leaseMs" | "retryBackoff" | "retentionMs" | "purgeIntervalMs" | "log" | "maxResponseBytes" | "maxMetadataBytes" | "maxErrorBytes">;
@@ -145,6 +147,11 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    */
   listScope?: ListScope;
   /**
+   * The web dashboard (docs/dashboard.md) on the REST port, at `path`, with the live stream it listens to
+   * (`GET {list binding}:watch`); `false` for neither. @default { path: DEFAULTS.uiPath ("/ui") }
+   */
+  ui?: false | { path?: string };
+  /**
    * Prometheus metrics (docs/observability.md): `GET /metrics` on the REST port — not when auth is on,
    * then only on a port of its own (`{ port }`, docs/security.md) — or `false` for none. The health probes
    * (`/healthz`, `/readyz`, the gRPC health service) are served either way. @default {} (on)
@@ -163,6 +170,8 @@ export interface LongrunServer {
   metricsUrl: string | undefined;
   /** The server's metrics (its own prom-client Registry: `metrics.registry`), undefined with `metrics: false`. */
   metrics: Metrics | undefined;
+  /** The web dashboard's URL, if serving it. */
+  uiUrl: string | undefined;
   /** Stops accepting calls, lets handlers finish (grace period), releases leases, closes the store. */
   close(): Promise<void>;
 }
@@ -175,6 +184,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     ...options.methods.map((m) => m.method.parent.file),
     ...(options.files ?? []),
     NOTIFICATIONS_FILE,
+    ACTIVITY_FILE,
     ...(options.controls ?? []).flatMap((c) => (typeof c.method === "string" ? [] : [c.method.parent.file])),
   ];
   const registry = buildRegistry(files);
@@ -220,10 +230,12 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     maxWaitMs: options.maxWaitMs,
     pageTokens: new PageTokens({ secret: options.pageTokenSecret, ttlMs: options.pageTokenTtlMs }),
   });
+  const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
+  const uiPath = options.ui === false || httpListen === false ? undefined : (options.ui?.path ?? DEFAULTS.uiPath.value);
   const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
   const { permissionPrefix, methodPermissions = {} } = options;
   const endpoints = [
-    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix, listScope: options.listScope }),
+    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix, listScope: options.listScope, watch: uiPath !== undefined }),
     ...[...runtime.methods.values()].map((definition) =>
       methodEndpoint(service, definition, { permissionPrefix, permission: methodPermissions[definition.fullName] }),
     ),
@@ -233,7 +245,6 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
   const grpcListen = options.grpc === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.grpcPort.value } : options.grpc;
-  const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
   const served = observability.endpoints(guard(endpoints, options, [grpcListen, httpListen]));
 
   let grpcServer: GrpcServer | undefined;
@@ -250,6 +261,12 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
         endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen, tls: options.tls,
         allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins,
         maxDrainBytes: options.maxDrainBytes, maxHeaderBytes: options.maxHeaderBytes, plainRoutes: observability.restRoutes,
+        mounts: uiPath === undefined ? [] : [dashboard({
+          path: uiPath, names, restPrefix: options.restPrefix ?? DEFAULTS.restPrefix.value, auth: options.auth !== undefined,
+          live: !disabled?.rest?.includes("ListOperations"),
+          methods: [...runtime.methods.values()].map((m) => ({ name: m.fullName, metadataType: m.metadata.typeName })),
+          controls: controls.map((c) => ({ command: c.command, method: c.method })),
+        })],
       });
     }
     metricsUrl = await observability.start();
@@ -275,6 +292,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     httpUrl: restServer?.url,
     metricsUrl,
     metrics: observability.metrics,
+    uiUrl: restServer && uiPath !== undefined ? `${restServer.url}${uiPath}/` : undefined,
     close: () =>
       (closing ??= (async () => {
         // Not ready first: the gRPC health service says NOT_SERVING and /readyz 503 while the rest stops.

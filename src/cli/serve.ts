@@ -45,6 +45,8 @@ interface ServeFlags extends SecurityFlags, LimitFlags, NotifyFlags {
   parentPattern: string;
   disable: DisabledMethods;
   profile?: string;
+  ui: boolean;
+  uiPath: string;
 }
 
 export function serveCommand(): Command {
@@ -61,6 +63,8 @@ export function serveCommand(): Command {
     .addOption(new Option("--methods <module...>", "modules exporting `methods` (long-running method declarations)").env("LONGRUN_METHODS").default([]))
     .addOption(new Option("--demo", "also serve the demo (longrun.demo.v1.Demo/Sleep)").env("LONGRUN_DEMO").default(false))
     .addOption(new Option("--no-worker", "only serve RPCs; run no handlers in this process"))
+    .addOption(new Option("--no-ui", "do not serve the web dashboard (nor the live stream it listens to)"))
+    .addOption(optionOf("uiPath", "<path>"))
     .addOption(optionOf("concurrency", "<n>", positiveInt))
     .addOption(optionOf("leaseMs", "<duration>", parseDuration))
     .addOption(optionOf("retentionMs", "<duration>", parseDuration))
@@ -155,6 +159,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     ...serveLimits(flags),
     ...notify,
     notificationNaming: profileModule?.notificationNaming,
+    ui: flags.ui ? { path: flags.uiPath } : false,
     ...security,
   });
   console.log(`longrun: store ${redactUrl(flags.store)}${isPostgresUrl(flags.store) ? ` (schema ${flags.schema})` : ""}`);
@@ -167,6 +172,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   console.log(`longrun: gRPC listening on ${shown.grpc}`);
   console.log(`longrun: REST listening on ${shown.rest}`);
   if (server.metricsUrl) console.log(`longrun: metrics and health on ${server.metricsUrl}/metrics, /healthz, /readyz`);
+  if (server.uiUrl !== undefined) console.log(`longrun: dashboard at ${shown.rest.replace(/\/$/, "")}${server.uiUrl.slice(server.httpUrl?.length ?? 0)}`);
   const shutdown = (signal: string): void => {
     console.log(`longrun: ${signal}: shutting down`);
     server.close().then(

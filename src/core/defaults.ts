@@ -57,6 +57,8 @@ export const DEFAULTS = {
   ),
   corsOrigins: setting<readonly string[]>([], "none", "origins whose web pages may call the REST API (CORS), e.g. https://app.example", "--cors-origin", "LONGRUN_CORS_ORIGINS"),
   corsMaxAgeMs: setting(10 * 60 * SECOND_MS, "10m", "how long browsers may cache a CORS preflight (Access-Control-Max-Age)"),
+  // The web dashboard (docs/dashboard.md).
+  uiPath: setting("/ui", "/ui", "where the web dashboard is served on the REST port (--no-ui: not at all)", "--ui-path", "LONGRUN_UI_PATH"),
   // Credentials: the auth file of `longrun serve`, and what the client commands (get, list, wait…) present.
   authFile: setting<string | undefined>(undefined, "none", "the auth file: API keys, JWT issuer, roles, bindings", "--auth", "LONGRUN_AUTH"),
   apiKey: setting<string | undefined>(undefined, "none", "an API key, sent as x-goog-api-key", "--api-key", "LONGRUN_API_KEY"),

@@ -2,6 +2,7 @@ import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { HttpRule } from "../gen/google/api/http_pb.js";
 import type { Credentials } from "../auth/credentials.js";
 import type { RoleLevel } from "../auth/roles.js";
+import type { ChangesListener } from "./watch.js";
 
 /** What a transport knows about the call it is serving. */
 export interface CallContext {
@@ -74,4 +75,10 @@ export interface Endpoint {
    * without its message.
    */
   invoke(request: Message, ctx: CallContext): Promise<Message>;
+  /**
+   * A stream instead of one answer (REST only, as server-sent events): sends `listener` what changes until
+   * the returned function is called. Behind the guard, `invoke` is called first and the stream opened only
+   * if it answers (it checks the same permission); throws RpcError as `invoke` does.
+   */
+  watch?(request: Message, ctx: CallContext, listener: ChangesListener): Promise<() => void>;
 }

@@ -2,6 +2,7 @@ import { create, getOption, hasOption, ScalarType, type DescMethod, type Message
 import type { HttpRule } from "../gen/google/api/http_pb.js";
 import { http } from "../gen/google/api/annotations_pb.js";
 import {
+  ListOperationsResponseSchema,
   Operations,
   type CancelOperationRequest,
   type DeleteOperationRequest,
@@ -14,6 +15,7 @@ import type { CallContext, Endpoint, EndpointAccess } from "./endpoint.js";
 import type { RoleLevel } from "../auth/roles.js";
 import type { OperationsService, OptionalMethod } from "./operations-service.js";
 import { DEFAULTS } from "../core/defaults.js";
+import { OperationActivity, type GetOperationActivityRequest } from "../gen/longrun/admin/v1/activity_pb.js";
 import { unimplemented } from "../core/errors.js";
 import { operationsRestBindings, ruleOfBinding } from "../http/rule.js";
 
@@ -51,6 +53,11 @@ export interface OperationsEndpointOptions {
    * JSON filter → `projects/{projectId}`. Undefined: no such list (the caller is denied).
    */
   listScope?: ListScope;
+  /**
+   * Also serve the watch of ListOperations' collection (`GET {list binding}:watch`, server-sent events;
+   * REST only, read-only, guarded as ListOperations), which the web dashboard listens to. @default false
+   */
+  watch?: boolean;
 }
 
 /** The resource a ListOperations request is about, or undefined (see OperationsEndpointOptions.listScope). */
@@ -127,6 +134,29 @@ export function operationsEndpoints(service: OperationsService, options: Operati
     const target = methods[binding.method];
     if (!target) throw new Error(`additional binding for an unknown Operations method ${JSON.stringify(binding.method)}`);
     endpoints.push({ method: target.method, httpRules: [additionalRule(binding)], grpc: false, invoke: target.invoke, access: target.access });
+  }
+  if (options.watch === true && !off.rest.has("ListOperations")) {
+    const list = methods.ListOperations;
+    endpoints.push({
+      method: list.method,
+      httpRules: [ruleOfBinding({ method: "GET", path: `${service.names.restTemplates(prefix).list}:watch` })],
+      grpc: false,
+      // Behind the guard, the check the stream passes first; it reads nothing.
+      invoke: async () => create(ListOperationsResponseSchema),
+      watch: async (r, ctx, listener) => service.watchOperations(r as ListOperationsRequest, listener, ctx.scope),
+      access: list.access,
+    });
+  }
+  if (options.watch === true && !off.rest.has("ListOperations")) {
+    // The dashboard's throughput chart: who may list the collection may see how busy it is.
+    const list = methods.ListOperations;
+    endpoints.push({
+      method: OperationActivity.method.getOperationActivity,
+      httpRules: [ruleOfBinding({ method: "GET", path: `${service.names.restTemplates(prefix).list}:activity` })],
+      grpc: true,
+      invoke: (r, ctx) => service.activity(r as GetOperationActivityRequest, ctx.scope),
+      access: list.access,
+    });
   }
   if (parentPattern === "" && (options.gaxFallbackBinding ?? true)) {
     // The single segment is the whole name percent-encoded, or just the id: both mean the same operation.

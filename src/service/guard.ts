@@ -40,7 +40,11 @@ export function guardEndpoints(endpoints: readonly Endpoint[], options: GuardOpt
   return endpoints.map((endpoint) => {
     const access = endpoint.access;
     if (!access) throw new Error(`${fullName(endpoint)}: it declares no permission`);
-    return { ...endpoint, invoke: guarded(endpoint, access, options) };
+    const invoke = guarded(endpoint, access, options);
+    const { watch } = endpoint;
+    if (watch === undefined) return { ...endpoint, invoke };
+    // A stream is opened only once the same check as its invoke let the call through.
+    return { ...endpoint, invoke, watch: async (request, ctx, listener) => (await invoke(request, ctx), watch.call(endpoint, request, ctx, listener)) };
   });
 }
 

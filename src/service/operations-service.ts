@@ -1,3 +1,5 @@
+import { operationActivity } from "./activity.js";
+import type { GetOperationActivityRequest, OperationActivityReport } from "../gen/longrun/admin/v1/activity_pb.js";
 import { create, type Message } from "@bufbuild/protobuf";
 import { EmptySchema, type Duration, type Empty } from "@bufbuild/protobuf/wkt";
 import {
@@ -23,6 +25,8 @@ import { PageTokens } from "./page-token.js";
 import { Waiters } from "./waiters.js";
 import { Batcher } from "../runtime/batch.js";
 import { clockOf, type Clock } from "../runtime/clock.js";
+import { consoleLogger, type Logger } from "../core/logger.js";
+import { OperationsWatch, type ChangesListener } from "./watch.js";
 
 /** The Operations methods a deployment may switch off, per transport (see endpoints.ts). */
 export type OptionalMethod = "ListOperations" | "CancelOperation" | "DeleteOperation" | "WaitOperation";
@@ -61,6 +65,8 @@ export interface OperationsServiceOptions {
    * or just a `now` function (the system's timers then). @default the system's
    */
   clock?: Clock | (() => number);
+  /** Where failures the service works around are reported (a watch that could not read). @default console.error */
+  log?: Logger;
 }
 
 /** Room kept in a List page's byte budget for its next_page_token and its tag. */
@@ -87,6 +93,7 @@ export class OperationsService {
   private readonly filterDialect: FilterDialect;
   private readonly filterRequired: boolean;
   private readonly waiters: Waiters;
+  private readonly watchers: OperationsWatch;
   /**
    * Reads of single operations (Get, Wait, Delete, Cancel's name check) made at the same time go to the
    * store as one getViews: 10,000 waiters woken by one batch of finishes re-read in a few statements, not
@@ -113,6 +120,7 @@ export class OperationsService {
     this.clock = clock;
     this.now = () => clock.now();
     this.reads = new Batcher((ids) => this.store.getViews(ids, this.now()));
+    this.watchers = new OperationsWatch({ store: options.store, names: this.names, clock, log: options.log ?? consoleLogger });
   }
 
 
@@ -251,7 +259,28 @@ export class OperationsService {
     return this.waiters.size;
   }
 
+  /**
+   * Tells `listener`, in batches, the names of the operations under `request.name` that change, until the
+   * returned function is called: what a ListOperations of the same name could list (with `resource`, only
+   * that resource's). The request is a ListOperationsRequest naming the list and nothing else: a watch
+   * has no filter and no pages.
+   */
+  watchOperations(request: ListOperationsRequest, listener: ChangesListener, resource?: string): () => void {
+    const parent = this.names.parseListName(request.name);
+    if (request.filter !== "") throw invalidArgument("filter", "a watch takes no filter", Reason.INVALID_FILTER);
+    if (request.pageSize !== 0) throw invalidArgument("page_size", "a watch has no pages");
+    if (request.pageToken !== "") throw invalidArgument("page_token", "a watch has no pages");
+    if (request.returnPartialSuccess) throw unimplemented("ListOperationsRequest.return_partial_success");
+    return this.watchers.watch({ parent, resource }, listener);
+  }
+
+  /** Operations started and finished per bucket of a window ending now (the dashboard's chart; activity.ts). */
+  activity(request: GetOperationActivityRequest, resource?: string): Promise<OperationActivityReport> {
+    return operationActivity(this.store, this.names, this.now(), request, resource);
+  }
+
   close(): void {
+    this.watchers.close();
     this.waiters.close();
   }
 

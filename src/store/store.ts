@@ -66,6 +66,25 @@ export interface ListQuery {
   now: number;
 }
 
+/** Operations started and finished over time (the dashboard's throughput chart). */
+export interface ActivityQuery {
+  parent: string;
+  /** Only operations recorded with this resource (as ListQuery.resource); all when undefined. */
+  resource?: string | undefined;
+  /** The window: [since, until), cut into buckets of bucketMs from `since`. */
+  since: number;
+  until: number;
+  bucketMs: number;
+}
+
+/** One bucket of an activity window: operations created, and operations finished, in it. */
+export interface ActivityBucket {
+  /** The bucket's start (since + n × bucketMs). */
+  start: number;
+  started: number;
+  finished: number;
+}
+
 /** A position in the newest-first order: (create_time desc, id desc). */
 export interface ListCursor {
   createTime: number;
@@ -241,6 +260,13 @@ export interface Store {
 
   /** The earliest time later than `now` at which some operation of `methods` becomes claimable, if any. */
   nextDueTime(methods: readonly string[], now: number): Promise<number | undefined>;
+
+  /**
+   * How many operations of the parent were created, and how many finished, in each bucket of the window (one
+   * statement walking the list index and the end-time index); buckets with neither are left out. Expired
+   * operations not yet purged count; purged ones do not.
+   */
+  activity(query: ActivityQuery): Promise<ActivityBucket[]>;
 
   /** Deletes done operations whose expireTime has passed. Returns how many. Emits nothing: readers already skip them. */
   purgeExpired(now: number): Promise<number>;

@@ -23,6 +23,7 @@ import { decodeNotification } from "./notify.js";
 import { compileOptions, withApplicationName, type CompiledOptions, type PostgresStoreOptions } from "./options.js";
 import { progress } from "./progress.js";
 import { purgeExpired } from "./purge-expired.js";
+import { activity } from "./activity.js";
 import { release } from "./release.js";
 import { counts } from "./counts.js";
 import { requestCancel, requestControl } from "./operation-requests.js";
@@ -117,6 +118,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     release: (owner, leases, runAfter, now) => release(db, owner, leases, runAfter, now),
     nextDueTime: (methods, now) => nextDueTime(db, methods, now),
     purgeExpired: (now) => purgeExpired(db, now),
+    activity: (query) => activity(db, query),
     claimEvents: (claim) => claimEvents(db, claim),
     settleEvents: (settlements, now) => settleEvents(db, settlements, now),
     listEvents: (query) => listEvents(db, query),

@@ -1,4 +1,6 @@
 import type {
+  ActivityBucket,
+  ActivityQuery,
   EventClaim,
   EventQuery,
   EventRecord,
@@ -64,6 +66,8 @@ export interface StoreDriver {
   release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Eventually<string[]>;
   nextDueTime(methods: readonly string[], now: number): Eventually<number | undefined>;
   purgeExpired(now: number): Eventually<number>;
+  /** Buckets in time order, only those with something in them. */
+  activity(query: ActivityQuery): Eventually<ActivityBucket[]>;
   /** The claimed events, in any order. */
   claimEvents(claim: EventClaim): Eventually<EventRecord[]>;
   /** Per settlement, whether it applied. */

@@ -1,4 +1,6 @@
 import type {
+  ActivityBucket,
+  ActivityQuery,
   EventClaim,
   EventQuery,
   EventRecord,
@@ -120,6 +122,11 @@ export class StoreCore implements Store {
 
   async nextDueTime(methods: readonly string[], now: number): Promise<number | undefined> {
     return methods.length === 0 ? undefined : this.#driver.nextDueTime(methods, now);
+  }
+
+  async activity(query: ActivityQuery): Promise<ActivityBucket[]> {
+    if (!(query.bucketMs >= 1) || !(query.until > query.since)) return [];
+    return this.#driver.activity(query);
   }
 
   async purgeExpired(now: number): Promise<number> {

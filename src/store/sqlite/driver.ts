@@ -1,6 +1,8 @@
 import type { Database, Statement } from "better-sqlite3";
 import { toSqlite } from "../../filter/sqlite.js";
 import type {
+  ActivityBucket,
+  ActivityQuery,
   ClaimRequest,
   CreateResult,
   Fenced,
@@ -25,6 +27,7 @@ import type { MarkResult, StoreDriver } from "../shared/driver.js";
 import { toListed, toRecord, toView, type ListedRow, type OperationRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 import { OutboxStatements } from "./outbox.js";
+import { activityText, toBuckets } from "../shared/activity.js";
 
 /** Filtered-list statements kept prepared (least recently used evicted first). */
 const FILTERED_LIST_CACHE_SIZE = 64;
@@ -38,6 +41,8 @@ export class SqliteDriver implements StoreDriver {
   readonly #db: Database;
   readonly #sql: Statements;
   readonly #outbox: OutboxStatements;
+  /** The activity statements, without and with a resource, prepared when first used. */
+  readonly #activity: (Statement<Record<string, unknown>, { bucket: number; started: number; finished: number }> | undefined)[] = [];
   readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, ListedRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
   readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
@@ -290,6 +295,18 @@ export class SqliteDriver implements StoreDriver {
   nextDueTime(methods: readonly string[], now: number): number | undefined {
     const row = this.#sql.nextDueTime.get({ methods: JSON.stringify(methods), now });
     return row?.time ?? undefined;
+  }
+
+  activity(query: ActivityQuery): ActivityBucket[] {
+    const ofResource = query.resource !== undefined;
+    let statement = this.#activity[ofResource ? 1 : 0];
+    if (statement === undefined) {
+      statement = this.#db.prepare(activityText("operations", (name) => `@${name}`, ofResource));
+      this.#activity[ofResource ? 1 : 0] = statement;
+    }
+    const params: Record<string, unknown> = { parent: query.parent, since: query.since, until: query.until, bucket: Math.floor(query.bucketMs) };
+    if (ofResource) params["resource"] = query.resource;
+    return toBuckets(query, statement.all(params));
   }
 
   purgeExpired(now: number): number {

@@ -43,6 +43,7 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     release: (owner, leases, runAfter, now) => mapped(() => d.release(owner, leases, runAfter, now)),
     nextDueTime: (methods, now) => mapped(() => d.nextDueTime(methods, now)),
     purgeExpired: (now) => mapped(() => d.purgeExpired(now)),
+    activity: (query) => mapped(() => d.activity(query)),
     claimEvents: (claim) => mapped(() => d.claimEvents(claim)),
     settleEvents: (settlements, now) => mapped(() => d.settleEvents(settlements, now)),
     listEvents: (query) => mapped(() => d.listEvents(query)),

@@ -105,6 +105,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_due ON outbox (destination, run_after, seq) WHERE state = 'pending';
   CREATE INDEX outbox_order ON outbox (operation_id, destination, seq) WHERE state = 'pending';
   `,
+  // 7: operations finished in a window, per parent (Store.activity: the dashboard's throughput chart).
+  `
+  CREATE INDEX operations_end ON operations (parent, end_time) WHERE end_time IS NOT NULL;
+  `,
 ];
 
 /**

@@ -8,6 +8,7 @@ import { counting } from "./counts.js";
 import { createGetDelete } from "./create-get-delete.js";
 import { listing } from "./list.js";
 import { outbox } from "./outbox.js";
+import { activity } from "./activity.js";
 import { principals } from "./principal.js";
 import { progressAndFinish } from "./progress-finish.js";
 import { resources } from "./resource.js";
@@ -65,6 +66,7 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     principals(c);
     resources(c);
     outbox(c);
+    activity(c);
     counting(c);
   });
 }

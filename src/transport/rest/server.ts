@@ -28,6 +28,20 @@ import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
 import { parseQuery, type ParsedQuery } from "./query.js";
 import { Router } from "./router.js";
 import { buildRequest } from "./transcode.js";
+import { EventStreams } from "./events.js";
+
+/**
+ * Pages served beside the API under a path of their own (the web dashboard): requests for `path` or below
+ * it go to `handle`, after the Host check and with the same `nosniff`, and never reach the routes.
+ */
+export interface RestMount {
+  /** `/ui`: the mount answers `/ui` and everything under `/ui/`. */
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse, path: string): void;
+}
+
+/** A REST request listener; `closeStreams` ends its open event streams (the server is closing). */
+export type RestHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { closeStreams(): void };
 
 export interface RestServerOptions extends BrowserOptions {
   /** The RPCs to serve; each endpoint's `httpRules` (and their additional bindings) become routes. */
@@ -45,6 +59,8 @@ export interface RestServerOptions extends BrowserOptions {
   maxDrainBytes?: number;
   /** Where failures that are bugs (not the client's) are reported. @default console.error */
   log?: Logger;
+  /** Pages served beside the API (the web dashboard). @default none */
+  mounts?: readonly RestMount[];
   /** GET routes answered before the API's, by exact path (health probes, /metrics). @default none */
   plainRoutes?: readonly PlainRoute[];
 }
@@ -88,10 +104,10 @@ const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
  * A node:http request listener serving the endpoints' google.api.http bindings with proto3 JSON.
  * Routes are compiled here, once: an invalid rule throws now rather than at the first request.
  */
-export function createRestHandler(
-  options: RestServerOptions & { host?: string },
-): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRestHandler(options: RestServerOptions & { host?: string }): RestHandler {
   const router = new Router(options.endpoints);
+  const streams = new EventStreams();
+  const mounts = options.mounts ?? [];
   // Given the address it listens on (startRestServer does), the default Host allow-list is that address.
   const browser = new BrowserPolicy(options, options.host);
   const registry = options.registry;
@@ -154,6 +170,12 @@ export function createRestHandler(
         req.resume();
         throw originNotAllowed(refused);
       }
+      const mount = mounts.find((m) => rawPath === m.path || rawPath.startsWith(`${m.path}/`));
+      if (mount !== undefined) {
+        req.resume();
+        mount.handle(req, res, rawPath);
+        return;
+      }
       const found = router.lookup(method, rawPath);
       if (found.kind !== "match") {
         req.resume();
@@ -182,6 +204,10 @@ export function createRestHandler(
       const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
       const request = buildRequest(binding, values, query.params, bodyText, registry);
       const ctx = callContext(req, res, query);
+      if (route.endpoint.watch !== undefined) {
+        await streams.serve(route.endpoint, request, ctx, res);
+        return;
+      }
 
       let response: Message;
       try {
@@ -233,7 +259,7 @@ export function createRestHandler(
     res.end();
   };
 
-  return (req, res) => void handle(req, res);
+  return Object.assign((req: IncomingMessage, res: ServerResponse) => void handle(req, res), { closeStreams: () => streams.closeAll() });
 }
 
 /**
@@ -343,6 +369,7 @@ export async function startRestServer(options: RestServerOptions & RestListenOpt
       new Promise<void>((resolve, reject) => {
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         sweep.unref();
+        handler.closeStreams();
         server.close((err) => {
           clearInterval(sweep);
           if (err && (err as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING") reject(err);
