@@ -34,6 +34,9 @@ import { consoleLogger } from "./core/logger.js";
 import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarget } from "./notify/setup.js";
 import { systemClock } from "./runtime/clock.js";
 import { NOTIFICATIONS_FILE, notificationsEndpoints } from "./service/notifications.js";
+import { Observability, type MetricsSettings } from "./observability/setup.js";
+import type { Metrics } from "./observability/metrics.js";
+export type { MetricsSettings };
 import { ACTIVITY_FILE } from "./service/activity.js";
 import { dashboard } from "./ui/dashboard.js";
 
@@ -148,6 +151,12 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * (`GET {list binding}:watch`); `false` for neither. @default { path: DEFAULTS.uiPath ("/ui") }
    */
   ui?: false | { path?: string };
+  /**
+   * Prometheus metrics (docs/observability.md): `GET /metrics` on the REST port — not when auth is on,
+   * then only on a port of its own (`{ port }`, docs/security.md) — or `false` for none. The health probes
+   * (`/healthz`, `/readyz`, the gRPC health service) are served either way. @default {} (on)
+   */
+  metrics?: false | MetricsSettings;
 }
 
 export interface LongrunServer {
@@ -157,6 +166,10 @@ export interface LongrunServer {
   grpcAddress: string | undefined;
   /** http://host:port of the REST server, if serving REST. */
   httpUrl: string | undefined;
+  /** http://host:port of the metrics port (`metrics.port`), if one was asked for. */
+  metricsUrl: string | undefined;
+  /** The server's metrics (its own prom-client Registry: `metrics.registry`), undefined with `metrics: false`. */
+  metrics: Metrics | undefined;
   /** The web dashboard's URL, if serving it. */
   uiUrl: string | undefined;
   /** Stops accepting calls, lets handlers finish (grace period), releases leases, closes the store. */
@@ -178,9 +191,20 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const controls = (options.controls ?? []).map((c) => ({ ...c, method: typeof c.method === "string" ? findMethod(registry, c.method) : c.method }));
   const names = new OperationNames(options.names);
   const notifications = notificationsOf(options.notify ?? [], options.notificationNaming);
-  const runtime = new Runtime({
-    notifications: notifications.routes,
+  const observability = new Observability({
     store: options.store,
+    metrics: options.metrics ?? {},
+    auth: options.auth !== undefined,
+    errorDomain: options.errorDomain ?? DEFAULT_ERROR_DOMAIN,
+    log: options.log ?? consoleLogger,
+    methods: () => runtime.methods.keys(),
+    waiters: () => service.waiting,
+  });
+  const store = observability.store;
+  const runtime: Runtime = new Runtime({
+    notifications: notifications.routes,
+    metrics: observability.runtimeMetrics,
+    store,
     registry,
     methods: options.methods,
     names,
@@ -195,8 +219,8 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     maxErrorBytes: options.maxErrorBytes,
     log: options.log,
   });
-  const service = new OperationsService({
-    store: options.store,
+  const service: OperationsService = new OperationsService({
+    store,
     runtime,
     defaultPageSize: options.defaultPageSize,
     maxPageSize: options.maxPageSize,
@@ -216,15 +240,16 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
       methodEndpoint(service, definition, { permissionPrefix, permission: methodPermissions[definition.fullName] }),
     ),
     ...controls.map((control) => operationControlEndpoint(service, { permissionPrefix, ...control })),
-    ...notificationsEndpoints(options.store, { permissionPrefix: permissionPrefix ?? DEFAULT_PERMISSION_PREFIX }),
+    ...notificationsEndpoints(store, { permissionPrefix: permissionPrefix ?? DEFAULT_PERMISSION_PREFIX }),
     ...(options.extraEndpoints?.(service) ?? []),
   ];
   const errorDomain = options.errorDomain ?? DEFAULT_ERROR_DOMAIN;
   const grpcListen = options.grpc === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.grpcPort.value } : options.grpc;
-  const served = guard(endpoints, options, [grpcListen, httpListen]);
+  const served = observability.endpoints(guard(endpoints, options, [grpcListen, httpListen]));
 
   let grpcServer: GrpcServer | undefined;
   let restServer: Awaited<ReturnType<typeof startRestServer>> | undefined;
+  let metricsUrl: string | undefined;
   try {
     if (grpcListen) {
       grpcServer = await startGrpcServer({
@@ -235,7 +260,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
       restServer = await startRestServer({
         endpoints: served, registry, errorDomain, maxBodyBytes: options.maxBodyBytes, log: options.log, ...httpListen, tls: options.tls,
         allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins,
-        maxDrainBytes: options.maxDrainBytes, maxHeaderBytes: options.maxHeaderBytes,
+        maxDrainBytes: options.maxDrainBytes, maxHeaderBytes: options.maxHeaderBytes, plainRoutes: observability.restRoutes,
         mounts: uiPath === undefined ? [] : [dashboard({
           path: uiPath, names, restPrefix: options.restPrefix ?? DEFAULTS.restPrefix.value, auth: options.auth !== undefined,
           live: !disabled?.rest?.includes("ListOperations"),
@@ -244,14 +269,18 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
         })],
       });
     }
+    metricsUrl = await observability.start();
   } catch (err) {
     await grpcServer?.close();
     await restServer?.close();
+    await observability.close();
     throw err;
   }
+  if (grpcServer) observability.readiness.watch(grpcServer.setServing);
   runtime.start();
   const dispatcher = dispatcherOf(notifications, {
-    store: options.store, registry, clock: systemClock, log: options.log ?? consoleLogger, owner: runtime.instanceId, retryForMs: options.notifyRetryForMs,
+    store, registry, clock: systemClock, log: options.log ?? consoleLogger, owner: runtime.instanceId, retryForMs: options.notifyRetryForMs,
+    onOutcome: observability.metrics && ((destination, outcome) => observability.metrics?.notification(destination, outcome)),
   });
   dispatcher?.start();
 
@@ -261,13 +290,18 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     service,
     grpcAddress: grpcServer?.address,
     httpUrl: restServer?.url,
+    metricsUrl,
+    metrics: observability.metrics,
     uiUrl: restServer && uiPath !== undefined ? `${restServer.url}${uiPath}/` : undefined,
     close: () =>
       (closing ??= (async () => {
+        // Not ready first: the gRPC health service says NOT_SERVING and /readyz 503 while the rest stops.
+        observability.shutDown();
         await Promise.all([grpcServer?.close(), restServer?.close()]);
         await runtime.stop(options.shutdownGraceMs);
         await dispatcher?.close();
         service.close();
+        await observability.close();
         await options.store.close();
       })()),
   };

@@ -19,7 +19,7 @@ import { Operations, OperationSchema } from "../../src/gen/google/longrunning/op
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { hashApiKey } from "../../src/auth/api-key-hash.js";
 import { encodeRequest, keepInFlight, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
-import { appendJsonLines, machine, markdownTable, percentile, RESULTS_DIR } from "../support/measure.js";
+import { markdownTable, medianRange, percentile, saveSideBySide } from "../support/measure.js";
 import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 import { autocannon } from "../support/autocannon.js";
 
@@ -150,9 +150,7 @@ async function load(t: Target, transport: Transport, concurrency: number, second
 
 function report(measurements: readonly Measurement[], args: AuthArgs): void {
   const date = new Date().toISOString();
-  const host = machine();
   const source = serverSource();
-  const sourceText = `commit ${source.commit}${source.uncommittedSrc.length ? ` + uncommitted ${source.uncommittedSrc.join(", ")}` : ""}`;
   const rows: string[][] = [];
   const summaries: Record<string, unknown>[] = [];
   const keys = [...new Set(measurements.map((m) => `${m.transport} ${m.concurrency}`))];
@@ -160,10 +158,7 @@ function report(measurements: readonly Measurement[], args: AuthArgs): void {
     const of = (variant: Variant) => measurements.filter((m) => `${m.transport} ${m.concurrency}` === key && m.variant === variant);
     const median = (variant: Variant) => percentile(of(variant).map((m) => m.requestsPerSecond), 0.5);
     const cpu = (variant: Variant) => percentile(of(variant).map((m) => m.serverCpuMicrosPerRequest), 0.5);
-    const range = (variant: Variant) => {
-      const values = of(variant).map((m) => m.requestsPerSecond);
-      return `${fmt(median(variant))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
-    };
+    const range = (variant: Variant) => medianRange(of(variant).map((m) => m.requestsPerSecond), median(variant));
     const [transport, concurrency] = key.split(" ");
     const keyRatio = median("api-key") / median("off");
     const jwtRatio = median("jwt") / median("off");
@@ -181,22 +176,8 @@ function report(measurements: readonly Measurement[], args: AuthArgs): void {
       errors ? `**${errors}**` : "0",
     ]);
   }
-  appendJsonLines("auth.jsonl", [
-    ...measurements.map((m) => ({ bench: "auth", kind: "round", date, ...m })),
-    ...summaries.map((s) => ({ bench: "auth", kind: "summary", date, machine: host, source, seconds: args.seconds, repeat: args.repeat, ...s })),
-  ]);
-  const markdown = [
-    "## auth — GetOperation with auth on and off",
-    "",
-    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText}. Each cell: ${args.repeat} runs of ${args.seconds} s after a ${args.warmup} s warm-up, the three variants taking turns. ` +
-      "off: `longrun serve --demo`; API key and JWT: `longrun serve --demo --auth` (viewer-or-better binding on `*`), the same GetOperation with `x-goog-api-key` or `authorization: Bearer` (one ES256 token, reused).",
-    "",
-    markdownTable(["transport", "in flight", "off req/s", "API key req/s", "JWT req/s", "key / off, JWT / off", "goal ≥ 90%", "server CPU per request off / key / JWT", "failed calls"], rows),
-  ].join("\n");
-  writeFileSync(join(RESULTS_DIR, "auth.md"), markdown);
-  console.log("\n" + markdown);
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString("en");
+  const setup =
+    "off: `longrun serve --demo`; API key and JWT: `longrun serve --demo --auth` (viewer-or-better binding on `*`), the same GetOperation with `x-goog-api-key` or `authorization: Bearer` (one ES256 token, reused).";
+  const table = markdownTable(["transport", "in flight", "off req/s", "API key req/s", "JWT req/s", "key / off, JWT / off", "goal ≥ 90%", "server CPU per request off / key / JWT", "failed calls"], rows);
+  saveSideBySide({ bench: "auth", title: "GetOperation with auth on and off", setup, variants: 3, date, source, args }, measurements, summaries, table);
 }

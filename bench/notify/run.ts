@@ -29,7 +29,7 @@ import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.
 import { H2GrpcClient } from "../support/grpc-h2.js";
 import { methodPath } from "../support/grpc-raw.js";
 import { longrunStore, type LongrunStore } from "../support/longrun-store.js";
-import { appendJsonLines, machine, markdownTable, median, percentile, RESULTS_DIR, sleep } from "../support/measure.js";
+import { appendJsonLines, machine, markdownTable, median, medianRange, percentile, RESULTS_DIR, sleep, sourceText } from "../support/measure.js";
 import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 import type { ReceiverRecord } from "./receiver.js";
 
@@ -396,16 +396,12 @@ function report(
 ): string[][] {
   const date = new Date().toISOString();
   const host = machine();
-  const sourceText = `commit ${source.commit}${source.uncommittedSrc.length ? ` + uncommitted ${source.uncommittedSrc.join(", ")}` : ""}`;
   const rows: string[][] = [];
   const summaries: Record<string, unknown>[] = [];
   for (const concurrency of args.concurrency) {
     const of = (variant: Variant) => measurements.filter((m) => m.concurrency === concurrency && m.variant === variant);
     const med = (variant: Variant) => median(of(variant).map((m) => m.donePerSecond));
-    const range = (variant: Variant) => {
-      const values = of(variant).map((m) => m.donePerSecond);
-      return `${fmt(med(variant))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
-    };
+    const range = (variant: Variant) => medianRange(of(variant).map((m) => m.donePerSecond), med(variant));
     const cpu = (variant: Variant) => median(of(variant).map((m) => m.serverCpuMicrosPerOp));
     const clientCpu = (variant: Variant) => median(of(variant).map((m) => m.clientCpuMicrosPerOp));
     const receiverCpu = median(of("on").map((m) => m.receiverCpuMicrosPerOp ?? 0));
@@ -446,7 +442,7 @@ function report(
   const markdown = [
     `## notify — completion notifications, ${args.store}`,
     "",
-    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText}; store ${args.store}. ` +
+    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText(source)}; store ${args.store}. ` +
       `Each row: ${args.repeat} runs of ${args.seconds} s per variant after ${args.warmup} s of warm-up, taking turns; an operation is Demo/Sleep 0 over gRPC then WaitOperation until done, N lanes. ` +
       "on: `longrun serve --demo --notify http://127.0.0.1:<port>/hook` (a node:http receiver answering 204, in its own process); off: `longrun serve --demo`. " +
       "Latency: the receiver's answer − the envelope's publishTime (the finish's commit time), first delivery of each event; the outbox is drained after every run with notifications on.",

@@ -1,6 +1,6 @@
 /** What the throughput and latency benchmarks share: percentiles, polling, PostgreSQL's own counters. */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,4 +118,56 @@ function sourceCommit(): string {
   };
   const head = git(["rev-parse", "--short", "HEAD"]) || "unknown";
   return git(["status", "--porcelain", "--", "src"]) ? `${head}+dirty` : head;
+}
+
+/** A rate or count as reports write it: rounded, thousands separated (12,345). */
+export function thousands(n: number): string {
+  return Math.round(n).toLocaleString("en");
+}
+
+/** Per-run values as reports write them: "middle (min–max)", the middle being their median unless given. */
+export function medianRange(values: readonly number[], middle = median(values)): string {
+  return `${thousands(middle)} (${thousands(Math.min(...values))}–${thousands(Math.max(...values))})`;
+}
+
+/** `source` as reports write it: "commit abc1234", and " + uncommitted src/…" when src/ has changed since. */
+export function sourceText(source: { commit: string; uncommittedSrc: readonly string[] }): string {
+  return `commit ${source.commit}${source.uncommittedSrc.length ? ` + uncommitted ${source.uncommittedSrc.join(", ")}` : ""}`;
+}
+
+/** What a side-by-side benchmark ran with, as its report states it. */
+export interface SideBySideRun {
+  bench: string;
+  /** The report's heading. */
+  title: string;
+  /** What the variants are, after the run's facts. */
+  setup: string;
+  variants: number;
+  date: string;
+  source: { commit: string; uncommittedSrc: readonly string[] };
+  args: { seconds: number; repeat: number; warmup: number };
+}
+
+/**
+ * Saves a side-by-side benchmark's results: every round and each summary (with the machine and sources)
+ * appended to `<bench>.jsonl`, and the markdown report — heading, the run's facts, `setup`, the table —
+ * written to `<bench>.md` and printed.
+ */
+export function saveSideBySide(run: SideBySideRun, rounds: readonly object[], summaries: readonly object[], table: string): void {
+  const { bench, date, source, args } = run;
+  const host = machine();
+  appendJsonLines(`${bench}.jsonl`, [
+    ...rounds.map((r) => ({ bench, kind: "round", date, ...r })),
+    ...summaries.map((s) => ({ bench, kind: "summary", date, machine: host, source, seconds: args.seconds, repeat: args.repeat, ...s })),
+  ]);
+  const taking = run.variants === 2 ? "the two variants" : run.variants === 3 ? "the three variants" : `the ${run.variants} variants`;
+  const markdown = [
+    `## ${bench} — ${run.title}`,
+    "",
+    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText(source)}. Each cell: ${args.repeat} runs of ${args.seconds} s after a ${args.warmup} s warm-up, ${taking} taking turns. ${run.setup}`,
+    "",
+    table,
+  ].join("\n");
+  writeFileSync(join(RESULTS_DIR, `${bench}.md`), markdown);
+  console.log("\n" + markdown);
 }

@@ -22,6 +22,9 @@ interface ServeFlags extends SecurityFlags, LimitFlags, NotifyFlags {
   store: string;
   schema: string;
   migrate: boolean;
+  metrics: boolean;
+  metricsPort?: number;
+  metricsHost: string;
   host: string;
   grpcPort: number;
   httpPort: number;
@@ -54,6 +57,9 @@ export function serveCommand(): Command {
     .addOption(optionOf("host", "<host>"))
     .addOption(optionOf("grpcPort", "<port>", port, "(0: pick a free one)"))
     .addOption(optionOf("httpPort", "<port>", port, "(0: pick a free one)"))
+    .addOption(new Option("--no-metrics", "serve no Prometheus metrics (/healthz and /readyz stay)"))
+    .addOption(optionOf("metricsPort", "<port>", port, "(0: pick a free one)"))
+    .addOption(optionOf("metricsHost", "<host>"))
     .addOption(new Option("--methods <module...>", "modules exporting `methods` (long-running method declarations)").env("LONGRUN_METHODS").default([]))
     .addOption(new Option("--demo", "also serve the demo (longrun.demo.v1.Demo/Sleep)").env("LONGRUN_DEMO").default(false))
     .addOption(new Option("--no-worker", "only serve RPCs; run no handlers in this process"))
@@ -149,6 +155,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     errorDomain: flags.errorDomain,
     names,
     disabled: given("disable"),
+    metrics: flags.metrics && { ...(flags.metricsPort === undefined ? {} : { port: flags.metricsPort, host: flags.metricsHost }) },
     ...serveLimits(flags),
     ...notify,
     notificationNaming: profileModule?.notificationNaming,
@@ -164,6 +171,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   const shown = shownAddresses(server.grpcAddress, server.httpUrl, security.tls !== undefined);
   console.log(`longrun: gRPC listening on ${shown.grpc}`);
   console.log(`longrun: REST listening on ${shown.rest}`);
+  if (server.metricsUrl) console.log(`longrun: metrics and health on ${server.metricsUrl}/metrics, /healthz, /readyz`);
   if (server.uiUrl !== undefined) console.log(`longrun: dashboard at ${shown.rest.replace(/\/$/, "")}${server.uiUrl.slice(server.httpUrl?.length ?? 0)}`);
   const shutdown = (signal: string): void => {
     console.log(`longrun: ${signal}: shutting down`);

@@ -90,6 +90,11 @@ export const DEFAULTS = {
   notifyPayload: setting<"JSON" | "NONE">("JSON", "JSON", "JSON: each event carries the operation; NONE: its attributes only", "--notify-payload", "LONGRUN_NOTIFY_PAYLOAD"),
   notifyRetryForMs: setting(24 * HOUR_MS, "24h", "how long an event is retried before it is kept as failed", "--notify-retry-for", "LONGRUN_NOTIFY_RETRY_FOR"),
   notifyTimeoutMs: setting(10 * SECOND_MS, "10s", "one delivery attempt's limit", "--notify-timeout", "LONGRUN_NOTIFY_TIMEOUT"),
+  // Metrics and health (docs/observability.md).
+  metrics: setting(true, "on", "Prometheus metrics: GET /metrics on the REST port (not with auth on), or on --metrics-port; --no-metrics turns them off"),
+  metricsCacheMs: setting(5 * SECOND_MS, "5s", "how long a scrape's counts of operations and outbox events are reused"),
+  metricsPort: setting<number | undefined>(undefined, "none", "serve /metrics, /healthz and /readyz on this port of their own (plain HTTP) instead of the REST port", "--metrics-port", "LONGRUN_METRICS_PORT"),
+  metricsHost: setting("127.0.0.1", "127.0.0.1", "address of the metrics port: loopback or an internal network", "--metrics-host", "LONGRUN_METRICS_HOST"),
   maxHeaderBytes: setting(16 * 1024, "16 KiB", "largest REST request line and headers, the URL included (node:http's maxHeaderSize); larger is 431", "--max-header", "LONGRUN_MAX_HEADER"),
 } as const;
 

@@ -29,6 +29,8 @@ export interface DispatcherOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Draws jitter in [0, 1). @default Math.random */
   random?: () => number;
+  /** Told each delivery attempt's outcome, by destination (metrics). @default none */
+  onOutcome?: (destination: string, outcome: keyof DispatcherStats) => void;
 }
 
 /** What the dispatcher has done since it started, for logs and metrics. */
@@ -209,14 +211,22 @@ export class Dispatcher {
   }
 
   private settlementOf(event: EventRecord, outcome: DeliveryOutcome, sink: Sink): EventSettlement {
+    const settlement = this.settlementFor(event, outcome, sink);
+    // Shutting down: the event is given back undelivered, which is no outcome of a delivery.
+    if (settlement.outcome === "retry" && this.stopped) return settlement;
+    const counted = settlement.outcome === "retry" ? "retried" : settlement.outcome;
+    this.stats[counted]++;
+    this.options.onOutcome?.(event.destination, counted);
+    return settlement;
+  }
+
+  private settlementFor(event: EventRecord, outcome: DeliveryOutcome, sink: Sink): EventSettlement {
     const { id, attempt } = event;
     if (outcome.kind === "delivered") {
-      this.stats.delivered++;
       return { id, attempt, outcome: "delivered" };
     }
     if (outcome.kind === "failed" || this.stopped) {
       if (outcome.kind === "failed") {
-        this.stats.failed++;
         this.options.log(`notifications: ${sink.name} refused event ${id} (${event.attributes["operationName"] ?? event.operationId}): ${outcome.reason}; kept as failed`);
         return { id, attempt, outcome: "failed", error: outcome.reason };
       }
@@ -226,12 +236,10 @@ export class Dispatcher {
     const now = this.options.clock.now();
     const runAfter = now + this.delay(attempt, outcome.retryAfterMs);
     if (runAfter > event.windowStart + this.retryForMs) {
-      this.stats.failed++;
       const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
       this.options.log(`notifications: ${sink.name}: event ${id} ${reason}; kept as failed`);
       return { id, attempt, outcome: "failed", error: reason };
     }
-    this.stats.retried++;
     this.noteDue(runAfter);
     return { id, attempt, outcome: "retry", runAfter, error: outcome.reason };
   }

@@ -81,7 +81,10 @@ export function notificationsOf(targets: readonly NotifyTarget[], naming: Notifi
 /** The dispatcher of a server's sinks (none without any). */
 export function dispatcherOf(
   notifications: Notifications,
-  options: { store: Store; registry: Registry; clock: Clock; log: Logger; owner: string; retryForMs?: number | undefined },
+  options: {
+    store: Store; registry: Registry; clock: Clock; log: Logger; owner: string; retryForMs?: number | undefined;
+    onOutcome?: ((destination: string, outcome: "delivered" | "retried" | "failed") => void) | undefined;
+  },
 ): Dispatcher | undefined {
   if (notifications.sinks.size === 0) return undefined;
   return new Dispatcher({ ...options, sinks: notifications.sinks, leaseMs: notifications.leaseMs, ...(options.retryForMs === undefined ? {} : { retryForMs: options.retryForMs }) });

@@ -1,6 +1,7 @@
 import type { Logger } from "../core/logger.js";
 import type { OperationRecord, Store } from "../store/store.js";
 import type { Clock, Timer } from "./clock.js";
+import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 
 /** Backoff before re-trying a claim after the store failed, so an outage is not a busy loop. */
 const CLAIM_RETRY_MS = 1000;
@@ -19,6 +20,8 @@ export interface ClaimerOptions {
   freeSlots: () => number;
   /** Runs what was claimed. */
   run: (records: readonly OperationRecord[]) => void;
+  /** Told how long each operation waited for its first claim. @default NO_METRICS */
+  metrics?: RuntimeMetrics;
 }
 
 /**
@@ -76,7 +79,9 @@ export class Claimer {
         const free = this.options.freeSlots();
         this.saturated = free <= 0;
         if (free <= 0 || this.stopped) break; // a freed slot wakes us when saturated
-        const claimed = await store.claim({ owner, methods, limit: free, leaseMs, now: clock.now(), retryBackoff });
+        const now = clock.now();
+        const claimed = await store.claim({ owner, methods, limit: free, leaseMs, now, retryBackoff });
+        this.count(claimed, now);
         this.options.run(claimed);
         if (claimed.length === free || this.claimAgain) continue; // there may be more
         void this.scheduleNextDue();
@@ -87,6 +92,15 @@ export class Claimer {
       this.scheduleWake(CLAIM_RETRY_MS);
     } finally {
       this.claiming = false;
+    }
+  }
+
+  /** Claim latency, of first attempts only: a retry's wait is its backoff, not the queue's. */
+  private count(claimed: readonly OperationRecord[], now: number): void {
+    const metrics = this.options.metrics;
+    if (metrics === undefined || metrics === NO_METRICS) return;
+    for (const record of claimed) {
+      if (record.attempt === 1) metrics.claimed(record.method, Math.max(0, now - record.createTime) / 1000);
     }
   }
 

@@ -11,6 +11,7 @@ import type { MethodRegistry } from "./registry.js";
 import { RunningOperation } from "./running-operation.js";
 import { cancelledStatus, encodeError, packStored, servableStatus, statusOf } from "./status.js";
 import type { ResultWriter } from "./writer.js";
+import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 
 type Outcome = { response: Message } | { error: Status };
 
@@ -45,6 +46,8 @@ export interface ExecutorOptions {
   onSlotFreed: () => void;
   /** @default DEFAULT_OPERATION_LIMITS */
   limits?: OperationLimits;
+  /** Told how long each handler ran, and of lost leases. @default NO_METRICS */
+  metrics?: RuntimeMetrics;
 }
 
 /**
@@ -61,9 +64,11 @@ export class Executor {
   private readonly onIdle: (() => void)[] = [];
 
   private readonly limits: OperationLimits;
+  private readonly metrics: RuntimeMetrics;
 
   constructor(private readonly options: ExecutorOptions) {
     this.limits = options.limits ?? DEFAULT_OPERATION_LIMITS;
+    this.metrics = options.metrics ?? NO_METRICS;
   }
 
   get freeSlots(): number {
@@ -81,7 +86,10 @@ export class Executor {
       // Claimed again while an older attempt still runs here: its lease expired under it (the process was
       // paused, the clock jumped). The newer attempt owns the operation; the older one is told so.
       const older = this.running.get(record.id);
-      if (older) this.loseLease(older, leaseLost(older.record.name));
+      if (older?.isHeld) {
+        this.metrics.leaseLost();
+        this.loseLease(older, leaseLost(older.record.name));
+      }
       this.running.set(record.id, operation);
       this.handlersRunning++;
       void this.runToEnd(operation, ready);
@@ -105,8 +113,12 @@ export class Executor {
     if (!operation.isHeld) return;
     const current = await this.options.store.get(operation.id, this.options.clock.now());
     if (!operation.isHeld) return;
-    if (current === undefined) operation.phase = "deleted";
-    else this.loseLease(operation, leaseLost(operation.record.name));
+    if (current === undefined) {
+      operation.phase = "deleted";
+    } else {
+      this.metrics.leaseLost();
+      this.loseLease(operation, leaseLost(operation.record.name));
+    }
   }
 
   loseLease(operation: RunningOperation, reason: RpcError): void {
@@ -171,11 +183,14 @@ export class Executor {
     } catch {
       return { error: statusOf(Code.DATA_LOSS, "The stored request could not be decoded.") };
     }
+    const started = this.options.clock.now();
     try {
       const result = await definition.handler(request, this.contextFor(operation));
       return { response: create(definition.response, result as never) as Message };
     } catch (err) {
       return { error: this.errorOutcome(operation, err) };
+    } finally {
+      this.metrics.handled(definition.fullName, (this.options.clock.now() - started) / 1000);
     }
   }
 

@@ -17,9 +17,11 @@ import { MethodRegistry } from "./registry.js";
 import { Starter, type StartOptions } from "./starter.js";
 import { ResultWriter, type FinishedOperation, type LocalFinishes } from "./writer.js";
 import type { NotificationRoute } from "./notifications.js";
+import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 
 export type { FinishedOperation, LocalFinishes } from "./writer.js";
 export type { StartOptions } from "./starter.js";
+export type { RuntimeMetrics } from "./metrics.js";
 
 export interface RuntimeOptions {
   store: Store;
@@ -56,6 +58,8 @@ export interface RuntimeOptions {
   instanceId?: string;
   /** Where unexpected errors (store failures in the background) are reported. @default standard error */
   log?: Logger;
+  /** Where claims, handler times, results and lost leases are counted (src/observability/). @default none */
+  metrics?: RuntimeMetrics;
   /** The time, and the timers of the background parts: a `Clock`, or just a `now` function. @default the system's */
   clock?: Clock | (() => number);
 }
@@ -82,13 +86,14 @@ export class Runtime implements LocalFinishes {
     const { store } = options;
     const clock = clockOf(options.clock);
     const log = options.log ?? consoleLogger;
+    const metrics = options.metrics ?? NO_METRICS;
     const isStopping = () => this.stopping;
     this.store = store;
     this.names = options.names ?? new OperationNames();
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
     this.methodRegistry = new MethodRegistry(options.methods, options.registry, this.names);
     const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs.value;
-    this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping, notifications: options.notifications });
+    this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping, notifications: options.notifications, metrics });
     this.starter = new Starter({ store, clock, methods: this.methodRegistry, names: this.names, isStopping });
     this.commands = new OperationCommands({ store, clock, methods: this.methodRegistry, writer: this.writer });
     if (options.worker === false) return;
@@ -103,6 +108,7 @@ export class Runtime implements LocalFinishes {
       log,
       concurrency: options.concurrency ?? DEFAULTS.concurrency.value,
       onSlotFreed: () => claimer.slotFreed(),
+      metrics,
       limits: {
         maxResponseBytes: options.maxResponseBytes ?? DEFAULTS.maxResponseBytes.value,
         maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes.value,
@@ -118,6 +124,7 @@ export class Runtime implements LocalFinishes {
       leaseMs,
       retryBackoff: options.retryBackoff ?? DEFAULTS.retryBackoff.value,
       freeSlots: () => executor.freeSlots,
+      metrics,
       run: (records) => executor.run(records, this.writer.announceStarts(records)),
     });
     const leases = new Leases({ store, clock, log, owner, leaseMs, executor });

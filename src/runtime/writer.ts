@@ -5,6 +5,7 @@ import type { FinishRequest, OperationRecord, OperationView, ProgressUpdate, Sto
 import { Batcher } from "./batch.js";
 import { eventsOf, finishOutcome, startEventsOf, type NotificationRoute } from "./notifications.js";
 import type { Clock } from "./clock.js";
+import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 
 /**
  * A finish this runtime writes: the store's request, and what readers are served besides the result (the
@@ -44,6 +45,8 @@ export interface ResultWriterOptions {
   isStopping: () => boolean;
   /** Where finishes are announced (completion notifications): their events go in with the finish. */
   notifications?: readonly NotificationRoute[] | undefined;
+  /** Told of each result written. @default NO_METRICS */
+  metrics?: RuntimeMetrics;
 }
 
 /**
@@ -125,6 +128,7 @@ export class ResultWriter implements LocalFinishes {
       return applied;
     } finally {
       for (const id of results.keys()) this.finishing.delete(id);
+      if (applied) this.countFinished(items, applied);
       const finished = items.map((item, i): FinishedOperation => {
         // A finish without metadata keeps the stored one, which only a read can tell (the runtime always gives it).
         const written = applied?.[i] === true && results.get(item.id) === 1 && item.metadata !== undefined;
@@ -136,6 +140,13 @@ export class ResultWriter implements LocalFinishes {
       });
       this.announce(finished);
     }
+  }
+
+  private countFinished(items: readonly NamedFinish[], applied: readonly boolean[]): void {
+    const metrics = this.options.metrics ?? NO_METRICS;
+    items.forEach((item, i) => {
+      if (applied[i] === true) metrics.finished(item.method, item.error?.code ?? 0);
+    });
   }
 
   private announce(finished: readonly FinishedOperation[]): void {

@@ -254,6 +254,11 @@ export class OperationsService {
     return record !== undefined && record.name === name ? record.resource : undefined;
   }
 
+  /** WaitOperation calls waiting now. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
   /**
    * Tells `listener`, in batches, the names of the operations under `request.name` that change, until the
    * returned function is called: what a ListOperations of the same name could list (with `resource`, only

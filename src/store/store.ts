@@ -174,6 +174,15 @@ export interface ChangeEvent {
 
 export type ChangeListener = (event: ChangeEvent) => void;
 
+/**
+ * How many operations there are by method and state (expired ones left out), and outbox events by state:
+ * what a metrics scrape reads (src/observability/), in one statement per table, never per operation.
+ */
+export interface StoreCounts {
+  operations: { method: string; state: "queued" | "running" | "done"; count: number }[];
+  events: { state: "pending" | "failed"; count: number }[];
+}
+
 export interface Store {
   /**
    * Inserts new operations. An operation whose (method, requestId) already exists is not inserted; the
@@ -299,6 +308,13 @@ export interface Store {
 
   /** The earliest time later than `now` at which a pending event for one of `destinations` becomes claimable. */
   nextEventDueTime(destinations: readonly string[], now: number): Promise<number | undefined>;
+
+  /**
+   * Counts operations by (method, state), skipping expired ones, and outbox events by state; groups with
+   * none are left out. A whole-table aggregate: callers cache it (a metrics scrape reads it at most every
+   * few seconds, src/observability/metrics.ts).
+   */
+  counts(now: number): Promise<StoreCounts>;
 
   /**
    * Subscribes to changes made through any instance sharing this store (but "progress", which is only

@@ -9,6 +9,7 @@ import { defineMethod, type MethodDeclaration, type OperationContext } from "../
 import { MethodRegistry } from "../../src/runtime/registry.js";
 import { ResultWriter } from "../../src/runtime/writer.js";
 import { Executor, type OperationLimits } from "../../src/runtime/executor.js";
+import type { RuntimeMetrics } from "../../src/runtime/metrics.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { OperationRecord, Store } from "../../src/store/store.js";
 import { Demo, SleepRequestSchema, SleepMetadataSchema, SleepResponseSchema, type SleepRequest, type SleepResponse } from "../../src/gen/longrun/demo/v1/demo_pb.js";
@@ -91,9 +92,13 @@ export function fixture(declarations: readonly MethodDeclaration[], store?: (pat
 }
 
 /** A writer and an executor over the fixture's store, as the runtime composes them. */
-export function executorOf(f: Fixture, options: { concurrency?: number; onSlotFreed?: () => void; store?: Store; limits?: OperationLimits } = {}) {
+export function executorOf(
+  f: Fixture,
+  options: { concurrency?: number; onSlotFreed?: () => void; store?: Store; limits?: OperationLimits; metrics?: RuntimeMetrics } = {},
+) {
   const store = options.store ?? f.store;
-  const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false });
+  const metrics = options.metrics ? { metrics: options.metrics } : {};
+  const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false, ...metrics });
   const executor = new Executor({
     methods: f.methods,
     registry: f.registry,
@@ -104,6 +109,7 @@ export function executorOf(f: Fixture, options: { concurrency?: number; onSlotFr
     concurrency: options.concurrency ?? 8,
     onSlotFreed: options.onSlotFreed ?? (() => undefined),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...metrics,
   });
   return { writer, executor };
 }

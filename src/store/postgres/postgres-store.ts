@@ -25,6 +25,7 @@ import { progress } from "./progress.js";
 import { purgeExpired } from "./purge-expired.js";
 import { activity } from "./activity.js";
 import { release } from "./release.js";
+import { counts } from "./counts.js";
 import { requestCancel, requestControl } from "./operation-requests.js";
 
 export type { PostgresStoreOptions } from "./options.js";
@@ -125,6 +126,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     retryEvents: (ids, now) => retryEvents(db, ids, now),
     deleteEvents: (ids) => deleteEvents(db, ids),
     nextEventDueTime: (destinations, now) => nextEventDueTime(db, destinations, now),
+    counts: (now) => counts(db, now),
     async close() {
       await listener.close();
       await pool.end();

@@ -18,6 +18,7 @@ import type {
   OperationRef,
   OperationView,
   ProgressUpdate,
+  StoreCounts,
 } from "../store.js";
 
 /** A value now (SQLite's synchronous driver) or later (PostgreSQL's). */
@@ -79,6 +80,7 @@ export interface StoreDriver {
   /** The ids deleted, in input order (repeats allowed). */
   deleteEvents(ids: readonly string[]): Eventually<string[]>;
   nextEventDueTime(destinations: readonly string[], now: number): Eventually<number | undefined>;
+  counts(now: number): Eventually<StoreCounts>;
   /** Releases the connection(s); called once. */
   close(): Eventually<void>;
 }

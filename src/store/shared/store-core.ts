@@ -20,6 +20,7 @@ import type {
   OperationView,
   ProgressUpdate,
   Store,
+  StoreCounts,
 } from "../store.js";
 import { appliedIds, inClaimOrder, uniqueIds } from "./applied.js";
 import type { ChangeFeed } from "./change-feed.js";
@@ -168,6 +169,10 @@ export class StoreCore implements Store {
 
   async nextEventDueTime(destinations: readonly string[], now: number): Promise<number | undefined> {
     return destinations.length === 0 ? undefined : this.#driver.nextEventDueTime(destinations, now);
+  }
+
+  async counts(now: number): Promise<StoreCounts> {
+    return this.#driver.counts(now);
   }
 
   subscribe(listener: ChangeListener): () => void {

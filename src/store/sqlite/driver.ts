@@ -20,6 +20,7 @@ import type {
   OperationRef,
   OperationView,
   ProgressUpdate,
+  StoreCounts,
 } from "../store.js";
 import { storedBytes } from "../store.js";
 import type { MarkResult, StoreDriver } from "../shared/driver.js";
@@ -310,6 +311,13 @@ export class SqliteDriver implements StoreDriver {
 
   purgeExpired(now: number): number {
     return this.#sql.purgeExpired.run(now).changes;
+  }
+
+  counts(now: number): StoreCounts {
+    return this.#db.transaction(() => ({
+      operations: this.#sql.countOperations.all(now),
+      events: this.#outbox.counts(),
+    }))();
   }
 
   close(): void {

@@ -51,6 +51,7 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     retryEvents: (ids, now) => mapped(() => d.retryEvents(ids, now)),
     deleteEvents: (ids) => mapped(() => d.deleteEvents(ids)),
     nextEventDueTime: (destinations, now) => mapped(() => d.nextEventDueTime(destinations, now)),
+    counts: (now) => mapped(() => d.counts(now)),
     close: () => mapped(() => d.close()),
   };
 }

@@ -23,6 +23,7 @@ export class OutboxStatements {
   readonly #retryNow: Statement<{ id: string; now: number }, { id: string }>;
   readonly #delete: Statement<[id: string], { id: string }>;
   readonly #nextDue: Statement<{ destinations: string; now: number }, { time: number | null }>;
+  readonly #counts: Statement<[], { state: "pending" | "failed"; count: number }>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -65,6 +66,11 @@ export class OutboxStatements {
       SELECT MIN(due) AS time FROM (
         SELECT MAX(run_after, COALESCE(lease_expire_time, 0)) AS due FROM outbox WHERE state = 'pending' AND ${OF_DESTINATIONS})
       WHERE due > @now`);
+    this.#counts = db.prepare("SELECT state, COUNT(*) AS count FROM outbox GROUP BY state");
+  }
+
+  counts(): { state: "pending" | "failed"; count: number }[] {
+    return this.#counts.all();
   }
 
   /** Inserts a finished operation's events; to be run in the transaction of its finish, after it applied. */

@@ -25,6 +25,7 @@ export interface Statements {
   release: Statement<ReleaseParams>;
   nextDueTime: Statement<{ methods: string; now: number }, { time: number | null }>;
   purgeExpired: Statement<[now: number]>;
+  countOperations: Statement<[now: number], { method: string; state: "queued" | "running" | "done"; count: number }>;
 }
 
 export interface InsertParams {
@@ -183,6 +184,9 @@ export function prepareStatements(db: Database): Statements {
         FROM operations WHERE ${DUE_METHODS})
       WHERE due > @now`),
     purgeExpired: db.prepare("DELETE FROM operations WHERE state = 'done' AND expire_time <= ?"),
+    countOperations: db.prepare(
+      "SELECT method, state, COUNT(*) AS count FROM operations WHERE expire_time IS NULL OR expire_time > ? GROUP BY method, state",
+    ),
   };
 }
 

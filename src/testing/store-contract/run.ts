@@ -4,6 +4,7 @@ import { cancelAndControl } from "./cancel-control.js";
 import { changeFeed } from "./change-feed.js";
 import { claimAndLeases } from "./claim-leases.js";
 import { contractOver, type TestFunctions } from "./context.js";
+import { counting } from "./counts.js";
 import { createGetDelete } from "./create-get-delete.js";
 import { listing } from "./list.js";
 import { outbox } from "./outbox.js";
@@ -66,5 +67,6 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     resources(c);
     outbox(c);
     activity(c);
+    counting(c);
   });
 }

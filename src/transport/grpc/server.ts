@@ -33,6 +33,8 @@ export interface GrpcServer {
   /** host:port to dial. */
   address: string;
   health: HealthImplementation;
+  /** Sets the health status of the server ("") and of every service it serves. */
+  setServing(serving: boolean): void;
   close(): Promise<void>;
 }
 
@@ -93,9 +95,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     port,
     address: `${host}:${port}`,
     health,
+    setServing: (serving) => {
+      const status = serving ? "SERVING" : "NOT_SERVING";
+      health.setStatus("", status);
+      for (const service of byService.keys()) health.setStatus(service.typeName, status);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         health.setStatus("", "NOT_SERVING");
+        for (const service of byService.keys()) health.setStatus(service.typeName, "NOT_SERVING");
         server.tryShutdown(() => resolve());
         // In-flight calls (a WaitOperation, say) would hold shutdown open; give them a moment, then end them.
         setTimeout(() => server.forceShutdown(), 2000).unref();

@@ -61,6 +61,16 @@ export interface RestServerOptions extends BrowserOptions {
   log?: Logger;
   /** Pages served beside the API (the web dashboard). @default none */
   mounts?: readonly RestMount[];
+  /** GET routes answered before the API's, by exact path (health probes, /metrics). @default none */
+  plainRoutes?: readonly PlainRoute[];
+}
+
+/** A GET (or HEAD) route outside the API: no credentials, no CORS; `anyHost` skips the Host allow-list. */
+export interface PlainRoute {
+  path: string;
+  /** Answered whatever the Host header names (load balancers probe by IP address). */
+  anyHost: boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /** Where and how startRestServer listens. */
@@ -107,6 +117,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
     drainLimit: options.maxDrainBytes ?? DEFAULTS.maxDrainBytes.value,
   };
   const log: Logger = options.log ?? ((message, err) => console.error(`longrun rest: ${message}`, err ?? ""));
+  const plainRoutes = new Map((options.plainRoutes ?? []).map((r) => [r.path, r]));
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat): void => {
     if (res.headersSent || res.destroyed) return;
@@ -135,6 +146,12 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
     const rawPath = q === -1 ? url : url.slice(0, q);
     let format = DEFAULT_FORMAT;
     res.setHeader("x-content-type-options", "nosniff");
+    const plain = plainRoutes.size === 0 ? undefined : plainRoutes.get(rawPath);
+    if (plain && (method === "GET" || method === "HEAD") && (plain.anyHost || browser.hostAllowed(requestHost(req)))) {
+      req.resume();
+      plain.handle(req, res);
+      return;
+    }
     try {
       // Before anything else, routing included: a page reaching this port under its own name (DNS rebinding).
       const host = requestHost(req);

@@ -1,0 +1,173 @@
+/**
+ * What Prometheus metrics cost: two `longrun serve --demo` processes on SQLite, one with `--no-metrics` and
+ * one with metrics on (the default) and scraped every second — more often than Prometheus would — taking
+ * turns in every round. Two loads over gRPC: e2e (Demo/Sleep 0, then WaitOperation until done, N in
+ * flight: every hook of the runtime, the store wrapper and the endpoint wrapper is on that path) and get
+ * (GetOperation of a done operation: the endpoint wrapper alone). Reported: medians with min–max, on / off,
+ * and the server CPU per operation or request. Goal (issue 19): on ≥ 90% of off.
+ *
+ *   npm run bench -- metrics [--seconds 5] [--repeat 3] [--warmup 2] [--concurrency 64] [--loads e2e,get]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type * as grpc from "@grpc/grpc-js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Operations, OperationSchema } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { encodeRequest, keepInFlight, methodPath, ownChannel, rawCall } from "../support/grpc-raw.js";
+import { markdownTable, medianRange, percentile, saveSideBySide } from "../support/measure.js";
+import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
+
+type Load = "e2e" | "get";
+type Variant = "off" | "on";
+const VARIANTS: readonly Variant[] = ["off", "on"];
+const GOAL_RATIO = 0.9;
+const SLEEP_PATH = methodPath(Demo.method.sleep);
+const WAIT_PATH = methodPath(Operations.method.waitOperation);
+const GET_PATH = methodPath(Operations.method.getOperation);
+const SCRAPE_INTERVAL_MS = 1000;
+
+export interface MetricsArgs {
+  seconds: number;
+  repeat: number;
+  warmup: number;
+  concurrency: number[];
+  loads: Load[];
+}
+
+interface Target {
+  server: BenchServer;
+  client: grpc.Client;
+  /** A done operation's GetOperation request. */
+  getRequest: Buffer;
+  scrape: boolean;
+}
+
+interface Measurement {
+  load: Load;
+  concurrency: number;
+  variant: Variant;
+  round: number;
+  perSecond: number;
+  errors: number;
+  scrapes: number;
+  serverCpuMicrosPerUnit: number;
+}
+
+export async function run(args: MetricsArgs): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "longrun-bench-metrics-"));
+  const measurements: Measurement[] = [];
+  const off = await startBenchServer({ args: ["--demo", "--no-metrics"], env: { LONGRUN_STORE: `sqlite:${join(dir, "off.db")}` }, instruments: false });
+  const on = await startBenchServer({ args: ["--demo"], env: { LONGRUN_STORE: `sqlite:${join(dir, "on.db")}` }, instruments: false });
+  const targets: Record<Variant, Target> = { off: await target(off, false), on: await target(on, true) };
+  try {
+    for (const load of args.loads) {
+      for (const concurrency of args.concurrency) {
+        for (const variant of VARIANTS) await measure(targets[variant], load, concurrency, args.warmup);
+        for (let round = 1; round <= args.repeat; round++) {
+          const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+          for (const variant of order) {
+            const result = await measure(targets[variant], load, concurrency, args.seconds);
+            measurements.push({ load, concurrency, variant, round, ...result });
+            console.log(`${load} c=${concurrency} round ${round} ${variant}: ${result.perSecond.toFixed(0)}/s, ${result.serverCpuMicrosPerUnit.toFixed(0)} µs CPU each${result.errors ? `, ${result.errors} errors` : ""}`);
+          }
+        }
+      }
+    }
+  } finally {
+    for (const t of Object.values(targets)) t.client.close();
+    await off.stop();
+    await on.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  report(measurements, args);
+}
+
+async function target(server: BenchServer, scrape: boolean): Promise<Target> {
+  const client = ownChannel(server.grpcAddress);
+  const name = await oneOperation(client);
+  return { server, client, getRequest: encodeRequest(Operations.method.getOperation, { name }), scrape };
+}
+
+/** Starts one Demo/Sleep 0 and waits for it to be done; returns its name. */
+async function oneOperation(client: grpc.Client): Promise<string> {
+  const started = fromBinary(OperationSchema, (await rawCall(client, SLEEP_PATH, encodeRequest(Demo.method.sleep, { duration: durationFromMs(0) }))).bytes);
+  const waited = fromBinary(OperationSchema, (await rawCall(client, WAIT_PATH, encodeRequest(Operations.method.waitOperation, { name: started.name, timeout: durationFromMs(30_000) }))).bytes);
+  if (!waited.done) throw new Error(`${started.name} is not done after 30 s`);
+  return started.name;
+}
+
+async function measure(t: Target, load: Load, concurrency: number, seconds: number): Promise<Omit<Measurement, "load" | "concurrency" | "variant" | "round">> {
+  let scrapes = 0;
+  let scraping = true;
+  const scraper = (async () => {
+    while (t.scrape && scraping) {
+      const response = await fetch(`${t.server.httpUrl}/metrics`);
+      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+      await response.text();
+      scrapes++;
+      await new Promise((r) => setTimeout(r, SCRAPE_INTERVAL_MS));
+    }
+  })();
+  const cpuBefore = t.server.cpuSeconds();
+  const began = performance.now();
+  let units = 0;
+  let errors = 0;
+  if (load === "get") {
+    const result = await keepInFlight(t.client, GET_PATH, t.getRequest, { concurrency, seconds });
+    units = Math.round(result.requestsPerSecond * seconds);
+    errors = result.errors;
+  } else {
+    const end = began + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          try {
+            await oneOperation(t.client);
+            if (performance.now() <= end) units++;
+          } catch {
+            errors++;
+          }
+        }
+      }),
+    );
+  }
+  const elapsed = (performance.now() - began) / 1000;
+  const cpu = t.server.cpuSeconds() - cpuBefore;
+  scraping = false;
+  await scraper;
+  return { perSecond: units / elapsed, errors, scrapes, serverCpuMicrosPerUnit: (1e6 * cpu) / Math.max(1, units) };
+}
+
+function report(measurements: readonly Measurement[], args: MetricsArgs): void {
+  const date = new Date().toISOString();
+  const source = serverSource();
+  const rows: string[][] = [];
+  const summaries: Record<string, unknown>[] = [];
+  for (const key of [...new Set(measurements.map((m) => `${m.load} ${m.concurrency}`))]) {
+    const of = (variant: Variant) => measurements.filter((m) => `${m.load} ${m.concurrency}` === key && m.variant === variant);
+    const median = (variant: Variant) => percentile(of(variant).map((m) => m.perSecond), 0.5);
+    const cpu = (variant: Variant) => percentile(of(variant).map((m) => m.serverCpuMicrosPerUnit), 0.5);
+    const range = (variant: Variant) => medianRange(of(variant).map((m) => m.perSecond), median(variant));
+    const [load, concurrency] = key.split(" ");
+    const ratio = median("on") / median("off");
+    const errors = [...of("off"), ...of("on")].reduce((sum, m) => sum + m.errors, 0);
+    summaries.push({ load, concurrency: Number(concurrency), off: median("off"), on: median("on"), ratio, cpuOff: cpu("off"), cpuOn: cpu("on"), errors });
+    rows.push([
+      load === "e2e" ? "e2e (start + wait)" : "GetOperation",
+      concurrency!,
+      range("off"),
+      range("on"),
+      `${(100 * ratio).toFixed(0)}%`,
+      ratio >= GOAL_RATIO ? "met" : "**missed**",
+      `${cpu("off").toFixed(0)} / ${cpu("on").toFixed(0)} µs`,
+      errors ? `**${errors}**` : "0",
+    ]);
+  }
+  const setup =
+    "off: `longrun serve --demo --no-metrics`; on: `longrun serve --demo` (metrics on, process metrics included), `/metrics` scraped every second during its runs. SQLite, gRPC.";
+  const table = markdownTable(["load", "in flight", "off /s", "on /s", "on / off", "goal ≥ 90%", "server CPU each off / on", "failed calls"], rows);
+  saveSideBySide({ bench: "metrics", title: "Prometheus metrics on and off", setup, variants: 2, date, source, args }, measurements, summaries, table);
+}

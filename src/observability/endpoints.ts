@@ -1,0 +1,37 @@
+import { performance } from "node:perf_hooks";
+import { Code, codeName } from "../core/code.js";
+import { RpcError } from "../core/errors.js";
+import type { Endpoint } from "../service/endpoint.js";
+import type { Metrics } from "./metrics.js";
+
+/**
+ * The endpoints, each counted (`longrun_rpc_requests_total{method,transport,code}`) and timed
+ * (`longrun_rpc_duration_seconds{method,transport}`) around its invoke — so both transports are, and
+ * the guard's refusals too when it is inside. `method` is the RPC's full name: a bounded set. A call the
+ * transport refuses before it reaches an endpoint (an unknown path, an undecodable body) is not counted.
+ */
+export function instrumentEndpoints(endpoints: readonly Endpoint[], metrics: Metrics): Endpoint[] {
+  return endpoints.map((endpoint) => {
+    const method = `${endpoint.method.parent.typeName}.${endpoint.method.name}`;
+    const durations = { grpc: metrics.rpcDuration.labels({ method, transport: "grpc" }), rest: metrics.rpcDuration.labels({ method, transport: "rest" }) };
+    const invoke = endpoint.invoke.bind(endpoint);
+    const count = (transport: "grpc" | "rest", code: Code, started: number): void => {
+      durations[transport].observe((performance.now() - started) / 1000);
+      metrics.rpcRequests.inc({ method, transport, code: codeName(code) });
+    };
+    return {
+      ...endpoint,
+      invoke: async (request, ctx) => {
+        const started = performance.now();
+        try {
+          const response = await invoke(request, ctx);
+          count(ctx.transport, Code.OK, started);
+          return response;
+        } catch (err) {
+          count(ctx.transport, err instanceof RpcError ? err.code : Code.INTERNAL, started);
+          throw err;
+        }
+      },
+    };
+  });
+}
