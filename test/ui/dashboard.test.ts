@@ -117,13 +117,14 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     await rowCount(page, 100);
     const page1 = await shownNames(page);
     await page.click("#next");
-    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") !== first, page1[0]);
+    await page.waitForFunction((first) => { const name = (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name"); return name != null && name !== first; }, page1[0]);
     await rowCount(page, 100);
     const page2 = await shownNames(page);
     const url2 = page.url();
     assert.ok(new URL(url2).searchParams.get("pageToken"));
     await page.click("#next");
-    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") !== first, page2[0]);
+    await page.waitForFunction((first) => { const name = (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name"); return name != null && name !== first; }, page2[0]);
+    await rowCount(page, 100);
     const page3 = await shownNames(page);
     assert.equal(new Set([...page1, ...page2, ...page3]).size, 300, "no operation on two pages");
     await page.click("#prev");
