@@ -31,7 +31,7 @@ export {
 } from "./core/webhook-signature.js";
 
 // Serving them
-export { startServer, type ServerOptions, type LongrunServer, type MetricsSettings } from "./server.js";
+export { startServer, type ServerOptions, type LongrunServer, type MetricsSettings, type TracingSettings } from "./server.js";
 export { OperationNames, type OperationNamesOptions } from "./core/names.js";
 export type { OptionalMethod, OperationsService } from "./service/operations-service.js";
 export type { Endpoint, CallContext, EndpointAccess } from "./service/endpoint.js";

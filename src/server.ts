@@ -35,6 +35,8 @@ import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarg
 import { systemClock } from "./runtime/clock.js";
 import { NOTIFICATIONS_FILE, notificationsEndpoints } from "./service/notifications.js";
 import { Observability, type MetricsSettings } from "./observability/setup.js";
+import type { TracingSettings } from "./observability/tracing.js";
+export type { TracingSettings };
 import type { Metrics } from "./observability/metrics.js";
 export type { MetricsSettings };
 import { ACTIVITY_FILE } from "./service/activity.js";
@@ -157,6 +159,13 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
    * (`/healthz`, `/readyz`, the gRPC health service) are served either way. @default {} (on)
    */
   metrics?: false | MetricsSettings;
+  /**
+   * OpenTelemetry traces (docs/observability.md, "Traces"): a span per RPC and per handler run, the run in
+   * the trace of the start that created the operation. `{ tracerProvider }` sends them to your provider;
+   * `false` turns them off. @default on only when the OTEL_* variables name an OTLP exporter
+   * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_TRACES_EXPORTER=otlp`)
+   */
+  tracing?: false | TracingSettings;
 }
 
 export interface LongrunServer {
@@ -194,6 +203,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const observability = new Observability({
     store: options.store,
     metrics: options.metrics ?? {},
+    tracing: options.tracing,
     auth: options.auth !== undefined,
     errorDomain: options.errorDomain ?? DEFAULT_ERROR_DOMAIN,
     log: options.log ?? consoleLogger,
@@ -204,6 +214,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const runtime: Runtime = new Runtime({
     notifications: notifications.routes,
     metrics: observability.runtimeMetrics,
+    tracing: observability.tracing,
     store,
     registry,
     methods: options.methods,

@@ -8,6 +8,7 @@ import { observabilityRoutes, startMetricsServer, type MetricsServer, type Obser
 import { Metrics } from "./metrics.js";
 import { Readiness } from "./readiness.js";
 import { instrumentStore } from "./store.js";
+import { Tracing, type TracingSettings } from "./tracing.js";
 
 /** Metrics settings of a server (ServerOptions.metrics). */
 export interface MetricsSettings {
@@ -28,6 +29,8 @@ export interface ObservabilityOptions {
   store: Store;
   /** false: no metrics (the health probes stay). */
   metrics: false | MetricsSettings;
+  /** Traces: a provider, `false` for none, undefined to follow the OTEL_* variables. */
+  tracing?: false | TracingSettings | undefined;
   /** With auth on, /metrics is not served on the REST port, only on `metrics.port`. */
   auth: boolean;
   errorDomain: string;
@@ -47,6 +50,8 @@ export class Observability {
   readonly store: Store;
   readonly metrics: Metrics | undefined;
   readonly readiness: Readiness;
+  /** The server's traces, undefined when tracing is off. */
+  readonly tracing: Tracing | undefined;
   /** The routes the REST port serves: the probes, and /metrics unless it has a port of its own or auth is on. */
   readonly restRoutes: ObservabilityRoute[];
   private server: MetricsServer | undefined;
@@ -63,6 +68,7 @@ export class Observability {
           ...(settings.processMetrics === undefined ? {} : { processMetrics: settings.processMetrics }),
           ...(settings.countsCacheMs === undefined ? {} : { countsCacheMs: settings.countsCacheMs }),
         });
+    this.tracing = Tracing.open(options.tracing);
     this.store = this.metrics ? instrumentStore(options.store, this.metrics) : options.store;
     this.readiness = new Readiness({ store: this.store, log });
     const ownPort = settings !== false && settings.port !== undefined;
@@ -77,8 +83,10 @@ export class Observability {
     return this.metrics;
   }
 
+  /** The endpoints counted (metrics on) and, outside that, traced (tracing on). */
   endpoints(endpoints: Endpoint[]): Endpoint[] {
-    return this.metrics ? instrumentEndpoints(endpoints, this.metrics) : endpoints;
+    const counted = this.metrics ? instrumentEndpoints(endpoints, this.metrics) : endpoints;
+    return this.tracing ? this.tracing.endpoints(counted) : counted;
   }
 
   /** Starts the metrics port, if one is asked for; its URL. */
@@ -98,5 +106,6 @@ export class Observability {
   async close(): Promise<void> {
     this.readiness.shutDown();
     await this.server?.close();
+    await this.tracing?.close();
   }
 }

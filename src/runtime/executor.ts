@@ -12,6 +12,7 @@ import { RunningOperation } from "./running-operation.js";
 import { cancelledStatus, encodeError, packStored, servableStatus, statusOf } from "./status.js";
 import type { ResultWriter } from "./writer.js";
 import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
+import type { ExecutionSpan, RuntimeTracing } from "./tracing.js";
 
 type Outcome = { response: Message } | { error: Status };
 
@@ -48,6 +49,8 @@ export interface ExecutorOptions {
   limits?: OperationLimits;
   /** Told how long each handler ran, and of lost leases. @default NO_METRICS */
   metrics?: RuntimeMetrics;
+  /** Traces each handler's run, in the trace of the operation's start. @default none (nothing traced) */
+  tracing?: RuntimeTracing | undefined;
 }
 
 /**
@@ -184,11 +187,17 @@ export class Executor {
       return { error: statusOf(Code.DATA_LOSS, "The stored request could not be decoded.") };
     }
     const started = this.options.clock.now();
+    const span = this.options.tracing?.execution(record);
     try {
-      const result = await definition.handler(request, this.contextFor(operation));
-      return { response: create(definition.response, result as never) as Message };
+      const ctx = this.contextFor(operation, span);
+      const result = await (span ? span.run(() => definition.handler(request, ctx)) : definition.handler(request, ctx));
+      const response = create(definition.response, result as never) as Message;
+      span?.end(Code.OK);
+      return { response };
     } catch (err) {
-      return { error: this.errorOutcome(operation, err) };
+      const error = this.errorOutcome(operation, err);
+      span?.end(error.code, error.message);
+      return { error };
     } finally {
       this.metrics.handled(definition.fullName, (this.options.clock.now() - started) / 1000);
     }
@@ -217,10 +226,11 @@ export class Executor {
     return { ...fenced, error: encodeError(operationTooLarge("response", response.byteLength, maxResponseBytes).toOperationStatus(), maxErrorBytes) };
   }
 
-  private contextFor(operation: RunningOperation): OperationContext {
+  private contextFor(operation: RunningOperation, span: ExecutionSpan | undefined): OperationContext {
     const executor = this;
     return {
       name: operation.record.name,
+      traceContext: span?.context,
       attempt: operation.record.attempt,
       principal: operation.record.principal,
       get signal() {

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import {
   getOption,
   hasOption,
@@ -41,6 +42,13 @@ export interface OperationContext<Metadata extends DescMessage = DescMessage> {
    * declares (`operationControlEndpoint`), e.g. "pause" and "resume": what they mean is the handler's.
    */
   readonly control: OperationControl;
+  /**
+   * The OpenTelemetry Context of this attempt's `run` span when the server traces (docs/observability.md,
+   * "Traces"), undefined otherwise. The handler runs inside it (`context.with`), so spans it starts with
+   * the active context nest under the run; pass it explicitly as the parent where no context manager
+   * carries it (`tracer.startSpan(name, {}, ctx.traceContext)`).
+   */
+  readonly traceContext: Context | undefined;
 }
 
 export type Handler<Request extends DescMessage, Response extends DescMessage, Metadata extends DescMessage> = (

@@ -22,6 +22,8 @@ import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 export type { FinishedOperation, LocalFinishes } from "./writer.js";
 export type { StartOptions } from "./starter.js";
 export type { RuntimeMetrics } from "./metrics.js";
+import type { RuntimeTracing } from "./tracing.js";
+export type { ExecutionSpan, RuntimeTracing } from "./tracing.js";
 
 export interface RuntimeOptions {
   store: Store;
@@ -60,6 +62,8 @@ export interface RuntimeOptions {
   log?: Logger;
   /** Where claims, handler times, results and lost leases are counted (src/observability/). @default none */
   metrics?: RuntimeMetrics;
+  /** Where handler runs are traced, in the trace of their start (src/observability/). @default none */
+  tracing?: RuntimeTracing | undefined;
   /** The time, and the timers of the background parts: a `Clock`, or just a `now` function. @default the system's */
   clock?: Clock | (() => number);
 }
@@ -109,6 +113,7 @@ export class Runtime implements LocalFinishes {
       concurrency: options.concurrency ?? DEFAULTS.concurrency.value,
       onSlotFreed: () => claimer.slotFreed(),
       metrics,
+      tracing: options.tracing,
       limits: {
         maxResponseBytes: options.maxResponseBytes ?? DEFAULTS.maxResponseBytes.value,
         maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes.value,

@@ -31,6 +31,8 @@ export interface StartOptions {
    * 1024 characters, without NUL or lone surrogates: others refuse the start with INVALID_ARGUMENT.
    */
   resource?: string | undefined;
+  /** The starting call's trace context (OperationRecord.traceContext), kept with the operation. */
+  traceContext?: string | undefined;
 }
 
 export interface StarterOptions {
@@ -80,7 +82,7 @@ export class Starter {
     return results.map((r, i) => sameStart(definition, operations[i]!, r));
   }
 
-  private newOperations(fullName: string, requests: readonly Message[], { principal, resource }: StartOptions): NewOperation[] {
+  private newOperations(fullName: string, requests: readonly Message[], { principal, resource, traceContext }: StartOptions): NewOperation[] {
     const { definition, codec } = this.options.methods.require(fullName);
     if (this.options.isStopping()) throw shuttingDown();
     if (resource !== undefined) checkResource(resource);
@@ -92,7 +94,7 @@ export class Starter {
       const metadata = given === undefined ? defaultMetadata : codec.encode(codec.merge(codec.initial(now), given));
       const parent = this.parentOf(definition, request);
       const id = idPrefixOf(definition, request) + newOperationId();
-      return {
+      const operation: NewOperation = {
         id,
         name: this.options.names.format(parent, id),
         parent,
@@ -104,6 +106,8 @@ export class Starter {
         metadata,
         runAfter: now,
       };
+      if (traceContext !== undefined) operation.traceContext = traceContext;
+      return operation;
     });
   }
 

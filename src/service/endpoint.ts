@@ -24,6 +24,16 @@ export interface CallContext {
    * must serve only what belongs to it. Undefined otherwise, and when the server does not authorize.
    */
   scope?: string | undefined;
+  /**
+   * The first value of an incoming HTTP header or gRPC metadata key (`name` lower-case), as sent: what
+   * trace propagation reads (W3C `traceparent`, `tracestate`). Undefined when absent.
+   */
+  header(name: string): string | undefined;
+  /**
+   * The W3C trace context of this call's span (JSON of `traceparent` and `tracestate`), set by the tracing
+   * wrapper when tracing is on: a start keeps it with the operation (OperationRecord.traceContext).
+   */
+  traceContext?: string | undefined;
 }
 
 /**

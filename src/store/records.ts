@@ -54,6 +54,13 @@ export interface OperationRecord {
    * `ListQuery.resource` lists by it.
    */
   resource: string | undefined;
+  /**
+   * The W3C trace context of the request that started it (a JSON object of `traceparent` and, if any,
+   * `tracestate`), when tracing was on at the start: the execution's span joins that trace
+   * (docs/observability.md, "Traces"). Absent otherwise (and for operations stored before store
+   * migration 8). Set at create, never changed; read only with the whole record (get, claim), not by lists.
+   */
+  traceContext?: string | undefined;
   metadata: StoredAny | undefined;
   state: OperationState;
   /** Exactly one of `error` / `response` is set when state is "done", and neither before. */

@@ -31,6 +31,8 @@ export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "met
   principal?: string | undefined;
   /** The resource it belongs to (OperationRecord.resource), if any; checked as `principal` is. */
   resource?: string | undefined;
+  /** The start's trace context (OperationRecord.traceContext), if any; opaque text, checked as `principal` is. */
+  traceContext?: string | undefined;
 };
 
 export interface CreateResult {

@@ -57,6 +57,7 @@ function guardedEndpoint({ granted, owner, scope }: Setup) {
     transport: "grpc",
     credentials: { apiKey: undefined, authorization: undefined, certificate: { commonName: "alice", fingerprint256: "00" } },
     principal: undefined,
+    header: () => undefined,
   });
   const call = async (context = ctx()) => guarded!.invoke(create(Operations.method.cancelOperation.input, { name: NAME }), context);
   return { call, ctx, asked, audit, logged, seen };

@@ -125,4 +125,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX operations_end ON operations (parent, end_time) WHERE end_time IS NOT NULL;
   `,
+  // 8: the W3C trace context of the start (OperationRecord.traceContext), NULL when tracing was off; rows
+  // written before keep NULL. Nullable without a default: nothing is rewritten.
+  `
+  ALTER TABLE operations ADD COLUMN trace_context text;
+  `,
 ];

@@ -14,6 +14,8 @@ export interface OperationRow {
   request: Uint8Array;
   principal: string | null;
   resource: string | null;
+  /** Only in whole rows (get, claim, create), not in listed ones. */
+  trace_context?: string | null;
   metadata_type: string | null;
   metadata: Uint8Array | null;
   state: OperationState;
@@ -66,10 +68,11 @@ const COLUMN_NAMES = [
   "update_time",
   "end_time",
   "expire_time",
+  "trace_context",
 ] as const satisfies readonly (keyof OperationRow)[];
 
-/** The columns of a ListedOperation: a whole row's but the request. */
-const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => c !== "request");
+/** The columns of a ListedOperation: a whole row's but the request and the trace context. */
+const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => c !== "request" && c !== "trace_context");
 
 export type ListedRow = Omit<OperationRow, "request">;
 
@@ -107,7 +110,10 @@ export function toView(row: ViewRow): OperationView {
 }
 
 export function toRecord(row: OperationRow): OperationRecord {
-  return { ...toListed(row), request: bytes(row.request) };
+  const record: OperationRecord = { ...toListed(row), request: bytes(row.request) };
+  // Set only when stored, so records of operations started without tracing are as they were.
+  if (row.trace_context != null) record.traceContext = row.trace_context;
+  return record;
 }
 
 export function toListed(row: ListedRow): ListedOperation {

@@ -32,6 +32,7 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
   for (const op of operations) {
     if (op.principal !== undefined) refuseUnstorable(op.id, "principal", op.principal);
     if (op.resource !== undefined) refuseUnstorable(op.id, "resource", op.resource);
+    if (op.traceContext !== undefined) refuseUnstorable(op.id, "trace context", op.traceContext);
   }
 }
 

@@ -66,6 +66,7 @@ export class SqliteDriver implements StoreDriver {
           request: op.request,
           principal: op.principal ?? null,
           resource: op.resource ?? null,
+          traceContext: op.traceContext ?? null,
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,

@@ -13,6 +13,7 @@ import { principals } from "./principal.js";
 import { progressAndFinish } from "./progress-finish.js";
 import { resources } from "./resource.js";
 import { retention } from "./retention.js";
+import { traceContexts } from "./trace-context.js";
 
 export interface StoreContractOptions {
   /** A fresh, empty store, opened for each test. */
@@ -65,6 +66,7 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     changeFeed(c);
     principals(c);
     resources(c);
+    traceContexts(c);
     outbox(c);
     activity(c);
     counting(c);

@@ -153,6 +153,7 @@ function unaryHandler(
         return (credentials ??= credentialsOf(call, mutualTls));
       },
       principal: undefined,
+      header: (name) => firstString(call.metadata.get(name)),
     };
     let request: Message;
     try {

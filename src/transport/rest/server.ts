@@ -1,11 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { TLSSocket } from "node:tls";
 import type { Message, Registry } from "@bufbuild/protobuf";
 import { DEFAULTS } from "../../core/defaults.js";
 import {
-  callerGone,
   hostNotAllowed,
   internalError,
   methodNotBound,
@@ -16,16 +14,16 @@ import {
   unsupportedMediaType,
 } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
-import type { CallContext, Endpoint } from "../../service/endpoint.js";
-import type { Credentials } from "../../auth/credentials.js";
-import { certificateOf, type TlsOptions } from "../tls.js";
+import type { Endpoint } from "../../service/endpoint.js";
+import type { TlsOptions } from "../tls.js";
+import { callContext } from "./context.js";
 import { closesAfterRefusal, readBody } from "./body.js";
 import { contentCodingOf, type ContentCoding } from "./encoding.js";
 import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, requestHost, type BrowserOptions } from "./browser.js";
 import { answerAtConnectionLevel } from "./connection.js";
 import { renderError } from "./errors.js";
 import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
-import { parseQuery, type ParsedQuery } from "./query.js";
+import { parseQuery } from "./query.js";
 import { Router } from "./router.js";
 import { buildRequest } from "./transcode.js";
 import { EventStreams } from "./events.js";
@@ -260,76 +258,6 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
   };
 
   return Object.assign((req: IncomingMessage, res: ServerResponse) => void handle(req, res), { closeStreams: () => streams.closeAll() });
-}
-
-/**
- * The CallContext of a request. Its signal aborts (reason: RpcError CANCELLED) when the client goes away
- * before the response is written. The AbortController is only made if someone reads `signal`: creating
- * one costs more than the rest of a small call's transport work. (A class and a shared listener, not
- * closures, to keep per-request allocations down.)
- */
-class RestCallContext implements CallContext {
-  readonly deadline = undefined;
-  readonly transport = "rest" as const;
-  principal: string | undefined = undefined;
-  private controller: AbortController | undefined;
-  private gone = false;
-  private found: Credentials | undefined;
-
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly query: ParsedQuery,
-  ) {}
-
-  /**
-   * A header wins over the query's `key=` / `access_token=`, which count only when no header carries one.
-   * Built on first read and kept: the guard may read it more than once. The certificate is read only
-   * off a socket whose handshake verified it: a server that does not ask for one, or one that lets
-   * unverified certificates through (`rejectUnauthorized: false`), gives none.
-   */
-  get credentials(): Credentials {
-    if (this.found !== undefined) return this.found;
-    const { headers, socket } = this.req;
-    const apiKey = headers["x-goog-api-key"];
-    const { accessToken } = this.query;
-    this.found = {
-      apiKey: typeof apiKey === "string" ? apiKey : this.query.apiKey,
-      authorization: headers.authorization ?? (accessToken === undefined ? undefined : `Bearer ${accessToken}`),
-      certificate: socket instanceof TLSSocket && socket.authorized ? certificateOf(socket.getPeerCertificate()) : undefined,
-    };
-    return this.found;
-  }
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.gone) this.controller.abort(clientClosed());
-    }
-    return this.controller.signal;
-  }
-
-  clientGone(): void {
-    this.gone = true;
-    this.controller?.abort(clientClosed());
-  }
-}
-
-const CONTEXT = Symbol("longrun.rest.context");
-type ResponseWithContext = ServerResponse & { [CONTEXT]?: RestCallContext };
-
-function onResponseClose(this: ResponseWithContext): void {
-  if (!this.writableFinished) this[CONTEXT]?.clientGone();
-}
-
-function callContext(req: IncomingMessage, res: ServerResponse, query: ParsedQuery): CallContext {
-  const ctx = new RestCallContext(req, query);
-  (res as ResponseWithContext)[CONTEXT] = ctx;
-  res.once("close", onResponseClose);
-  return ctx;
-}
-
-function clientClosed(): RpcError {
-  return callerGone("The client closed the connection.");
 }
 
 /** Serves the endpoints over HTTP/1.1, or HTTPS with `tls`, on host:port. */

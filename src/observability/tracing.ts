@@ -1,0 +1,171 @@
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { Code, codeName } from "../core/code.js";
+import { RpcError } from "../core/errors.js";
+import type { ExecutionSpan, RuntimeTracing } from "../runtime/tracing.js";
+import type { CallContext, Endpoint } from "../service/endpoint.js";
+import type { OperationRecord } from "../store/store.js";
+
+/** Tracing settings of a server (ServerOptions.tracing). */
+export interface TracingSettings {
+  /**
+   * Where spans go: your own provider (a test's with an InMemorySpanExporter, or your application's). The
+   * server neither registers it globally nor shuts it down. @default one built from the OTEL_* variables
+   */
+  tracerProvider?: TracerProvider;
+}
+
+/** Codes a server span marks as an error (the server's fault, as OpenTelemetry's gRPC conventions have it). */
+const SERVER_ERRORS = new Set<Code>([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS]);
+/** A longer `tracestate` is not kept with an operation (W3C asks to propagate at least 512 characters). */
+const MAX_TRACESTATE = 512;
+
+const propagator = new W3CTraceContextPropagator();
+const headerGetter: TextMapGetter<CallContext> = {
+  get: (ctx, key) => ctx.header(key),
+  keys: () => ["traceparent", "tracestate"],
+};
+
+/**
+ * Whether the standard OpenTelemetry variables ask for traces: an OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) or `OTEL_TRACES_EXPORTER=otlp`; not when `OTEL_SDK_DISABLED=true` or
+ * `OTEL_TRACES_EXPORTER` names other exporters only (`none`).
+ */
+export function tracingConfigured(env: NodeJS.ProcessEnv): boolean {
+  if (env["OTEL_SDK_DISABLED"]?.trim().toLowerCase() === "true") return false;
+  const exporters = env["OTEL_TRACES_EXPORTER"]?.split(",").map((e) => e.trim().toLowerCase()).filter((e) => e !== "");
+  if (exporters !== undefined && exporters.length > 0) return exporters.includes("otlp");
+  return Boolean(env["OTEL_EXPORTER_OTLP_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+}
+
+/**
+ * A server's traces (docs/observability.md, "Traces"): a SERVER span per RPC (both transports, through the
+ * endpoint wrapper), the W3C context of a start's span kept with its operation, and a span per handler
+ * run in whichever instance runs it, a child of that context (RuntimeTracing). Made only when tracing is
+ * on: otherwise nothing is wrapped and the runtime gets no tracing.
+ */
+export class Tracing implements RuntimeTracing {
+  private readonly tracer: Tracer;
+
+  private constructor(
+    provider: TracerProvider,
+    /** The provider built from the environment, shut down (its spans flushed) at close; not a given one. */
+    private readonly owned: NodeTracerProvider | undefined,
+  ) {
+    this.tracer = provider.getTracer("longrun");
+    // Handlers run inside `context.with`: that needs a context manager, which the API keeps globally. One
+    // registered already (your application's SDK) is left in place.
+    const manager = new AsyncLocalStorageContextManager().enable();
+    if (!context.setGlobalContextManager(manager)) manager.disable();
+  }
+
+  /** The server's tracing: `settings`' provider, or one from the OTEL_* variables if they ask for traces; else none. */
+  static open(settings: false | TracingSettings | undefined, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
+    if (settings === false) return undefined;
+    if (settings?.tracerProvider) return new Tracing(settings.tracerProvider, undefined);
+    if (!tracingConfigured(env)) return undefined;
+    const provider = new NodeTracerProvider({
+      resource: resourceFromAttributes({ "service.name": env["OTEL_SERVICE_NAME"] || "longrun" }),
+      // The exporter reads its endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
+      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+    });
+    // Handlers' own spans (through the API's global tracer) go where longrun's go, unless the
+    // application registered a provider of its own.
+    trace.setGlobalTracerProvider(provider);
+    return new Tracing(provider, provider);
+  }
+
+  /** The endpoints, each answering inside a SERVER span joined to the caller's `traceparent`, if any. */
+  endpoints(endpoints: readonly Endpoint[]): Endpoint[] {
+    return endpoints.map((endpoint) => {
+      const service = endpoint.method.parent.typeName;
+      const method = endpoint.method.name;
+      const name = `${service}/${method}`;
+      const invoke = endpoint.invoke.bind(endpoint);
+      return {
+        ...endpoint,
+        invoke: async (request, ctx) => {
+          const parent = propagator.extract(ROOT_CONTEXT, ctx, headerGetter);
+          const grpc = ctx.transport === "grpc";
+          const span = this.tracer.startSpan(
+            name,
+            { kind: SpanKind.SERVER, attributes: { "rpc.system": grpc ? "grpc" : "http", "rpc.service": service, "rpc.method": method } },
+            parent,
+          );
+          const active = trace.setSpan(parent, span);
+          ctx.traceContext = serialize(active);
+          let code = Code.OK;
+          try {
+            return await context.with(active, () => invoke(request, ctx));
+          } catch (err) {
+            code = err instanceof RpcError ? err.code : Code.INTERNAL;
+            if (SERVER_ERRORS.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof RpcError ? err.message : undefined });
+            throw err;
+          } finally {
+            if (grpc) span.setAttribute("rpc.grpc.status_code", code);
+            span.setAttribute("longrun.rpc.code", codeName(code));
+            span.end();
+          }
+        },
+      };
+    });
+  }
+
+  /** A CONSUMER span `run <method>` for one attempt, a child of the context its start stored (if any). */
+  execution(record: OperationRecord): ExecutionSpan {
+    const parent = deserialize(record.traceContext);
+    const span = this.tracer.startSpan(
+      `run ${record.method}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: { "longrun.operation.name": record.name, "longrun.operation.method": record.method, "longrun.attempt": record.attempt },
+      },
+      parent,
+    );
+    const active = trace.setSpan(parent, span);
+    return {
+      context: active,
+      run: (fn) => context.with(active, fn),
+      end: (code, message) => {
+        span.setAttribute("longrun.operation.code", codeName(code));
+        if (code !== Code.OK) span.setStatus({ code: SpanStatusCode.ERROR, message });
+        span.end();
+      },
+    };
+  }
+
+  /** Flushes and shuts down the provider the server built; a given one is the caller's. */
+  async close(): Promise<void> {
+    if (!this.owned) return;
+    await this.owned.shutdown();
+  }
+}
+
+/** The W3C carrier of a context (`traceparent`, and `tracestate` when short enough), as kept with an operation. */
+function serialize(active: Context): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagator.inject(active, carrier, { set: (c, k, v) => (c[k] = v) });
+  if (carrier["traceparent"] === undefined) return undefined;
+  if ((carrier["tracestate"]?.length ?? 0) > MAX_TRACESTATE) delete carrier["tracestate"];
+  return JSON.stringify(carrier);
+}
+
+/** The context an operation's start kept, or the root context if none (or unreadable). */
+function deserialize(stored: string | undefined): Context {
+  if (stored === undefined) return ROOT_CONTEXT;
+  let carrier: unknown;
+  try {
+    carrier = JSON.parse(stored);
+  } catch {
+    return ROOT_CONTEXT;
+  }
+  if (typeof carrier !== "object" || carrier === null) return ROOT_CONTEXT;
+  return propagator.extract(ROOT_CONTEXT, carrier as Record<string, unknown>, {
+    get: (c, k) => (typeof c[k] === "string" ? c[k] : undefined),
+    keys: (c) => Object.keys(c),
+  });
+}
