@@ -8,6 +8,7 @@
  *
  *   npm run bench -- metrics [--seconds 5] [--repeat 3] [--warmup 2] [--concurrency 64] [--loads e2e,get]
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,6 +36,7 @@ export interface MetricsArgs {
   warmup: number;
   concurrency: number[];
   loads: Load[];
+  "no-tracing": boolean;
 }
 
 interface Target {
@@ -60,7 +62,12 @@ export async function run(args: MetricsArgs): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "longrun-bench-metrics-"));
   const measurements: Measurement[] = [];
   const off = await startBenchServer({ args: ["--demo", "--no-metrics"], env: { LONGRUN_STORE: `sqlite:${join(dir, "off.db")}` }, instruments: false });
-  const on = await startBenchServer({ args: ["--demo"], env: { LONGRUN_STORE: `sqlite:${join(dir, "on.db")}` }, instruments: false });
+  // Traces go to an OTLP/HTTP receiver in a process of its own, answering 200 and counting spans' bytes.
+  const receiver = args["no-tracing"] ? undefined : await startOtlpReceiver();
+  const tracingEnv: Record<string, string> = receiver
+    ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${receiver.port}/v1/traces`, OTEL_SERVICE_NAME: "longrun-bench" }
+    : {};
+  const on = await startBenchServer({ args: ["--demo"], env: { LONGRUN_STORE: `sqlite:${join(dir, "on.db")}`, ...tracingEnv }, instruments: false });
   const targets: Record<Variant, Target> = { off: await target(off, false), on: await target(on, true) };
   try {
     for (const load of args.loads) {
@@ -80,9 +87,49 @@ export async function run(args: MetricsArgs): Promise<void> {
     for (const t of Object.values(targets)) t.client.close();
     await off.stop();
     await on.stop();
+    const exported = receiver ? await receiver.stop() : undefined;
+    if (exported !== undefined) console.log(`OTLP receiver: ${exported.requests} export requests, ${(exported.bytes / 1e6).toFixed(1)} MB`);
+    if (receiver && (exported?.requests ?? 0) === 0) throw new Error("tracing was on but no span reached the OTLP receiver");
     rmSync(dir, { recursive: true, force: true });
   }
   report(measurements, args);
+}
+
+/** A child process answering OTLP/HTTP export requests with 200; at stop, how many it got. */
+async function startOtlpReceiver(): Promise<{ port: number; stop(): Promise<{ requests: number; bytes: number }> }> {
+  const code = `
+    const http = require("node:http");
+    let requests = 0, bytes = 0;
+    const server = http.createServer((req, res) => {
+      req.on("data", (c) => (bytes += c.length));
+      req.on("end", () => { requests++; res.writeHead(200, { "content-type": "application/json" }).end("{}"); });
+    });
+    server.listen(0, "127.0.0.1", () => process.stdout.write(server.address().port + "\\n"));
+    process.on("SIGTERM", () => { process.stdout.write(JSON.stringify({ requests, bytes }) + "\\n"); process.exit(0); });`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines: string[] = [];
+  let buffered = "";
+  const waiters: (() => void)[] = [];
+  child.stdout!.on("data", (d: Buffer) => {
+    buffered += d.toString();
+    for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
+      lines.push(buffered.slice(0, i));
+      buffered = buffered.slice(i + 1);
+      for (const w of waiters.splice(0)) w();
+    }
+  });
+  const line = async (n: number): Promise<string> => {
+    while (lines.length <= n) await new Promise<void>((r) => waiters.push(r));
+    return lines[n]!;
+  };
+  const port = Number(await line(0));
+  return {
+    port,
+    stop: async () => {
+      child.kill("SIGTERM");
+      return JSON.parse(await line(1)) as { requests: number; bytes: number };
+    },
+  };
 }
 
 async function target(server: BenchServer, scrape: boolean): Promise<Target> {
@@ -167,7 +214,9 @@ function report(measurements: readonly Measurement[], args: MetricsArgs): void {
     ]);
   }
   const setup =
-    "off: `longrun serve --demo --no-metrics`; on: `longrun serve --demo` (metrics on, process metrics included), `/metrics` scraped every second during its runs. SQLite, gRPC.";
+    "off: `longrun serve --demo --no-metrics`; on: `longrun serve --demo` (metrics on, process metrics included), `/metrics` scraped every second during its runs" +
+    (!args["no-tracing"] ? ", and tracing on (every RPC and run sampled, OTLP/HTTP to a receiver process answering 200)" : "") +
+    ". SQLite, gRPC.";
   const table = markdownTable(["load", "in flight", "off /s", "on /s", "on / off", "goal ≥ 90%", "server CPU each off / on", "failed calls"], rows);
-  saveSideBySide({ bench: "metrics", title: "Prometheus metrics on and off", setup, variants: 2, date, source, args }, measurements, summaries, table);
+  saveSideBySide({ bench: "metrics", title: !args["no-tracing"] ? "Prometheus metrics and OpenTelemetry tracing on and off" : "Prometheus metrics on and off", setup, variants: 2, date, source, args }, measurements, summaries, table);
 }
