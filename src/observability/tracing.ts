@@ -1,7 +1,8 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Code, codeName } from "../core/code.js";
@@ -71,7 +72,7 @@ export class Tracing implements RuntimeTracing {
     const provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ "service.name": env["OTEL_SERVICE_NAME"] || "longrun" }),
       // The exporter reads its endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
-      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+      spanProcessors: [new BatchSpanProcessor(otlpExporter(env))],
     });
     // Handlers' own spans (through the API's global tracer) go where longrun's go, unless the
     // application registered a provider of its own.
@@ -168,4 +169,14 @@ function deserialize(stored: string | undefined): Context {
     get: (c, k) => (typeof c[k] === "string" ? c[k] : undefined),
     keys: (c) => Object.keys(c),
   });
+}
+
+/**
+ * The OTLP/HTTP exporter the variables ask for: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
+ * `OTEL_EXPORTER_OTLP_PROTOCOL`, `http/protobuf` by default as the OpenTelemetry specification says
+ * (smaller and cheaper to encode than `http/json`, the other one supported). gRPC is not.
+ */
+function otlpExporter(env: NodeJS.ProcessEnv): OtlpJsonExporter | OtlpProtobufExporter {
+  const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
+  return protocol === "http/json" ? new OtlpJsonExporter() : new OtlpProtobufExporter();
 }
