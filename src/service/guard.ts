@@ -65,6 +65,7 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
         outcome,
         ...(operation ? { operation } : {}),
         ...(grantedOn !== undefined ? { grantedOn } : {}),
+        ...(ctx.requestId !== undefined ? { requestId: ctx.requestId } : {}),
       });
     } catch (err) {
       log("the audit sink threw", err, { requestId: ctx.requestId, method });

@@ -160,7 +160,7 @@ describe("longrun serve logs no secrets", () => {
       assert.equal(typeof r["time"], "number", JSON.stringify(r));
       assert.equal(typeof r["msg"], "string", JSON.stringify(r));
     }
-    assert.ok(records.some((r) => r["type"] === "longrun.audit"), "the starts are audited");
+    assert.ok(records.some((r) => r["type"] === "longrun.audit" && r["requestId"] === "req-start-1"), "the starts are audited, with their request ids");
     const rpcs = logs.filter((r) => r["msg"] === "rpc");
     assert.ok(rpcs.length >= 13, `a line per RPC:\n${stderr}`);
     for (const r of rpcs) assert.equal(typeof r["requestId"], "string", JSON.stringify(r));
