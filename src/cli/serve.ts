@@ -17,6 +17,7 @@ import { limitOptions, serveLimits, type LimitFlags } from "./serve-limits.js";
 import { notifyOptions, serveNotify, type NotifyFlags, type ServeNotify } from "./serve-notify.js";
 import { redactedUrl } from "../notify/delivery.js";
 import { methods as demoMethods } from "../demo/index.js";
+import { createPino, parseLogLevel, pinoLogger, type LogFormat, type LogLevel } from "../observability/logging.js";
 
 interface ServeFlags extends SecurityFlags, LimitFlags, NotifyFlags {
   store: string;
@@ -47,6 +48,8 @@ interface ServeFlags extends SecurityFlags, LimitFlags, NotifyFlags {
   profile?: string;
   ui: boolean;
   uiPath: string;
+  logLevel: LogLevel;
+  logFormat?: LogFormat;
 }
 
 export function serveCommand(): Command {
@@ -65,6 +68,8 @@ export function serveCommand(): Command {
     .addOption(new Option("--no-worker", "only serve RPCs; run no handlers in this process"))
     .addOption(new Option("--no-ui", "do not serve the web dashboard (nor the live stream it listens to)"))
     .addOption(optionOf("uiPath", "<path>"))
+    .addOption(optionOf("logLevel", "<level>", parseLogLevel))
+    .addOption(optionOf("logFormat", "<format>", undefined, "(default: json, pretty when standard error is a TTY)").choices(["json", "pretty"]))
     .addOption(optionOf("concurrency", "<n>", positiveInt))
     .addOption(optionOf("leaseMs", "<duration>", parseDuration))
     .addOption(optionOf("retentionMs", "<duration>", parseDuration))
@@ -132,8 +137,12 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     ...(await Promise.all(flags.methods.map(loadMethods))).flat(),
     ...(profileModule?.methods ?? []),
   ];
-  const store = await openStore(flags.store, { schema: flags.schema, migrate: flags.migrate });
+  // Lines on standard error (JSON, or pretty for people); what is printed below on standard output is the banner.
+  const logger = createPino({ level: flags.logLevel, format: flags.logFormat });
+  const log = pinoLogger(logger);
+  const store = await openStore(flags.store, { schema: flags.schema, migrate: flags.migrate, log });
   const server = await startServer({
+    log,
     store,
     methods,
     grpc: { host: flags.host, port: flags.grpcPort },
@@ -171,10 +180,12 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   const shown = shownAddresses(server.grpcAddress, server.httpUrl, security.tls !== undefined);
   console.log(`longrun: gRPC listening on ${shown.grpc}`);
   console.log(`longrun: REST listening on ${shown.rest}`);
+  logger.info({ grpc: server.grpcAddress, rest: server.httpUrl, methods: server.runtime.methods.size }, "serving");
   if (server.metricsUrl) console.log(`longrun: metrics and health on ${server.metricsUrl}/metrics, /healthz, /readyz`);
   if (server.uiUrl !== undefined) console.log(`longrun: dashboard at ${shown.rest.replace(/\/$/, "")}${server.uiUrl.slice(server.httpUrl?.length ?? 0)}`);
   const shutdown = (signal: string): void => {
     console.log(`longrun: ${signal}: shutting down`);
+    logger.info({ signal }, "shutting down");
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {

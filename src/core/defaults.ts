@@ -95,6 +95,9 @@ export const DEFAULTS = {
   metricsCacheMs: setting(5 * SECOND_MS, "5s", "how long a scrape's counts of operations and outbox events are reused"),
   metricsPort: setting<number | undefined>(undefined, "none", "serve /metrics, /healthz and /readyz on this port of their own (plain HTTP) instead of the REST port", "--metrics-port", "LONGRUN_METRICS_PORT"),
   metricsHost: setting("127.0.0.1", "127.0.0.1", "address of the metrics port: loopback or an internal network", "--metrics-host", "LONGRUN_METRICS_HOST"),
+  // Logs (docs/observability.md, "Logs"): `longrun serve`'s; the library logs through `ServerOptions.log`.
+  logLevel: setting("info", "info", "the least level written: fatal, error, warn, info, debug (a line per RPC), trace, silent", "--log-level", "LONGRUN_LOG_LEVEL"),
+  logFormat: setting<"json" | "pretty" | undefined>(undefined, "json, pretty on a TTY", "log lines on standard error: json (one object a line) or pretty (for people)", "--log-format", "LONGRUN_LOG_FORMAT"),
   maxHeaderBytes: setting(16 * 1024, "16 KiB", "largest REST request line and headers, the URL included (node:http's maxHeaderSize); larger is 431", "--max-header", "LONGRUN_MAX_HEADER"),
 } as const;
 

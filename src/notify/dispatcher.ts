@@ -1,7 +1,7 @@
 import type { Registry } from "@bufbuild/protobuf";
 import { operationJson } from "../core/any-json.js";
 import { DEFAULTS } from "../core/defaults.js";
-import type { Logger } from "../core/logger.js";
+import type { LogFields, Logger } from "../core/logger.js";
 import type { Clock, Timer } from "../runtime/clock.js";
 import { toOperation } from "../service/operation.js";
 import type { EventRecord, EventSettlement, Store } from "../store/store.js";
@@ -227,7 +227,7 @@ export class Dispatcher {
     }
     if (outcome.kind === "failed" || this.stopped) {
       if (outcome.kind === "failed") {
-        this.options.log(`notifications: ${sink.name} refused event ${id} (${event.attributes["operationName"] ?? event.operationId}): ${outcome.reason}; kept as failed`);
+        this.options.log(`notifications: ${sink.name} refused event ${id} (${event.attributes["operationName"] ?? event.operationId}): ${outcome.reason}; kept as failed`, undefined, aboutEvent(event));
         return { id, attempt, outcome: "failed", error: outcome.reason };
       }
       // Shutting down: due again at once, for this instance after its restart or for another.
@@ -237,9 +237,10 @@ export class Dispatcher {
     const runAfter = now + this.delay(attempt, outcome.retryAfterMs);
     if (runAfter > event.windowStart + this.retryForMs) {
       const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
-      this.options.log(`notifications: ${sink.name}: event ${id} ${reason}; kept as failed`);
+      this.options.log(`notifications: ${sink.name}: event ${id} ${reason}; kept as failed`, undefined, aboutEvent(event));
       return { id, attempt, outcome: "failed", error: reason };
     }
+    this.options.log.debug?.(`notifications: ${sink.name}: event ${id} attempt ${attempt}: ${outcome.reason}; retrying in ${runAfter - now} ms`, aboutEvent(event));
     this.noteDue(runAfter);
     return { id, attempt, outcome: "retry", runAfter, error: outcome.reason };
   }
@@ -270,4 +271,9 @@ export class Dispatcher {
       }
     }
   }
+}
+
+/** The fields of a log line about one event: the operation it announces. */
+function aboutEvent(event: EventRecord): LogFields {
+  return { event: event.id, operation: event.attributes["operationName"] ?? event.operationId };
 }

@@ -1,5 +1,6 @@
 import { DEFAULTS } from "../core/defaults.js";
 import type { Logger } from "../core/logger.js";
+import { logEndpoints } from "./logging.js";
 import type { RuntimeMetrics } from "../runtime/metrics.js";
 import type { Endpoint } from "../service/endpoint.js";
 import type { Store } from "../store/store.js";
@@ -83,9 +84,10 @@ export class Observability {
     return this.metrics;
   }
 
-  /** The endpoints counted (metrics on) and, outside that, traced (tracing on). */
+  /** The endpoints logged (a logger writing debug lines), counted (metrics on) and, outside that, traced (tracing on). */
   endpoints(endpoints: Endpoint[]): Endpoint[] {
-    const counted = this.metrics ? instrumentEndpoints(endpoints, this.metrics) : endpoints;
+    const logged = logEndpoints(endpoints, this.options.log);
+    const counted = this.metrics ? instrumentEndpoints(logged, this.metrics) : logged;
     return this.tracing ? this.tracing.endpoints(counted) : counted;
   }
 

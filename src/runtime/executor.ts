@@ -3,7 +3,7 @@ import type { Status } from "../gen/google/rpc/status_pb.js";
 import { Code } from "../core/code.js";
 import { DEFAULTS } from "../core/defaults.js";
 import { leaseLost, operationTooLarge, RpcError, toRpcError } from "../core/errors.js";
-import type { Logger } from "../core/logger.js";
+import type { LogFields, Logger } from "../core/logger.js";
 import type { OperationRecord, ProgressUpdate, Store, StoredAny } from "../store/store.js";
 import type { Clock } from "./clock.js";
 import type { OperationContext } from "./methods.js";
@@ -166,7 +166,7 @@ export class Executor {
       operation.phase = "writing";
       await this.options.writer.finish(this.finishRequest(operation, outcome, cancelled));
     } catch (err) {
-      this.options.log(`finishing ${operation.record.name} failed`, err);
+      this.options.log(`finishing ${operation.record.name} failed`, err, aboutOperation(operation.record));
     } finally {
       // Only its own entry: a newer attempt of the same operation may have taken its place (see run).
       if (this.running.get(operation.id) === operation) this.running.delete(operation.id);
@@ -209,7 +209,7 @@ export class Executor {
     if (operation.phase === "cancelling" && !(err instanceof RpcError && err.code !== Code.CANCELLED)) {
       return cancelledStatus();
     }
-    return servableStatus(toRpcError(err).toOperationStatus(), this.options.registry, operation.record.name, this.options.log);
+    return servableStatus(toRpcError(err).toOperationStatus(), this.options.registry, operation.record.name, (message, e, fields) => this.options.log(message, e, { ...aboutOperation(operation.record), ...fields }));
   }
 
   private finishRequest(operation: RunningOperation, outcome: Outcome, cancelled: boolean) {
@@ -222,7 +222,7 @@ export class Executor {
     const response = toBinary(definition.response, outcome.response);
     if (response.byteLength <= maxResponseBytes) return { ...fenced, response: packStored(definition.response.typeName, response) };
     // Stored whole, one such operation would make every List page holding it too large for clients.
-    this.options.log(`${record.name}: the handler's response is ${response.byteLength} bytes, over the ${maxResponseBytes}-byte limit; the operation fails RESOURCE_EXHAUSTED`);
+    this.options.log(`${record.name}: the handler's response is ${response.byteLength} bytes, over the ${maxResponseBytes}-byte limit; the operation fails RESOURCE_EXHAUSTED`, undefined, aboutOperation(record));
     return { ...fenced, error: encodeError(operationTooLarge("response", response.byteLength, maxResponseBytes).toOperationStatus(), maxErrorBytes) };
   }
 
@@ -299,4 +299,9 @@ function interruptedOutcome(operation: RunningOperation): Status | undefined {
     );
   }
   return undefined;
+}
+
+/** The fields of a log line about one operation. */
+function aboutOperation(record: { name: string; method: string }): LogFields {
+  return { operation: record.name, method: record.method };
 }

@@ -17,6 +17,8 @@ export interface AuditEntry {
    * (an operation named without a parent: the resource its start was authorized on), that resource.
    */
   grantedOn?: string;
+  /** The call's request id (CallContext.requestId): the same as on its log lines. */
+  requestId?: string;
 }
 
 /** Where audit entries go; it must not throw (it is called after the answer is decided). */

@@ -34,6 +34,11 @@ export interface CallContext {
    * wrapper when tracing is on: a start keeps it with the operation (OperationRecord.traceContext).
    */
   traceContext?: string | undefined;
+  /**
+   * The call's request id (`x-request-id` as sent, else generated; see request-id.ts), set by the
+   * transports: on every log line about the call, and echoed as the `x-request-id` header on REST.
+   */
+  requestId?: string | undefined;
 }
 
 /**

@@ -54,7 +54,7 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
   const method = fullName(endpoint);
   const scopes = auth.scopesOf(method);
   const { permission, owner, scope } = access;
-  const record = (principal: string, resource: string, outcome: string, operation?: string, grantedOn?: string): void => {
+  const record = (ctx: CallContext, principal: string, resource: string, outcome: string, operation?: string, grantedOn?: string): void => {
     try {
       audit({
         time: new Date(now()).toISOString(),
@@ -65,9 +65,10 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
         outcome,
         ...(operation ? { operation } : {}),
         ...(grantedOn !== undefined ? { grantedOn } : {}),
+        ...(ctx.requestId !== undefined ? { requestId: ctx.requestId } : {}),
       });
     } catch (err) {
-      log("the audit sink threw", err);
+      log("the audit sink threw", err, { requestId: ctx.requestId, method });
     }
   };
   /** Whether `principal` holds the permission on `resource` (what the policy throws goes to the caller's catch). */
@@ -79,11 +80,11 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
    */
   const secondChance = async (request: Message, ctx: CallContext, principal: string): Promise<string | undefined> => {
     if (owner) {
-      const resource = await safely(`${method}: reading the operation's owner`, () => owner(request), log);
+      const resource = await safely(`${method}: reading the operation's owner`, () => owner(request), log, ctx);
       if (resource !== undefined && (await authorized(principal, resource))) return resource;
     }
     if (scope) {
-      const resource = await safely(`${method}: the list's scope`, () => scope(request), log);
+      const resource = await safely(`${method}: the list's scope`, () => scope(request), log, ctx);
       if (resource !== undefined && (await authorized(principal, resource))) {
         ctx.scope = resource;
         return resource;
@@ -114,22 +115,22 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
         }
       } catch (err) {
         const answered = err instanceof RpcError ? err : internalError();
-        if (answered !== err) log(`authorize(${principal.id}, ${permission}) threw`, err);
-        if (access.mutation) record(principal.id, resource, codeName(answered.code));
+        if (answered !== err) log(`authorize(${principal.id}, ${permission}) threw`, err, { requestId: ctx.requestId, method });
+        if (access.mutation) record(ctx, principal.id, resource, codeName(answered.code));
         throw answered;
       }
     }
     if (!allowed) {
-      if (access.mutation) record(principal.id, resource, "PERMISSION_DENIED");
+      if (access.mutation) record(ctx, principal.id, resource, "PERMISSION_DENIED");
       throw granted ? permissionDenied(permission, resource) : scopeInsufficient(method);
     }
     if (!access.mutation) return endpoint.invoke(request, ctx);
     try {
       const response = await endpoint.invoke(request, ctx);
-      record(principal.id, resource, "OK", operationName(response), grantedOn);
+      record(ctx, principal.id, resource, "OK", operationName(response), grantedOn);
       return response;
     } catch (err) {
-      record(principal.id, resource, outcomeOf(err), undefined, grantedOn);
+      record(ctx, principal.id, resource, outcomeOf(err), undefined, grantedOn);
       throw err;
     }
   };
@@ -156,12 +157,12 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
 type Verdict = boolean | Promise<boolean>;
 
 /** What `run` returns; an RpcError it throws is answered as it is, anything else is logged and answered INTERNAL. */
-async function safely<T>(what: string, run: () => T | Promise<T>, log: Logger): Promise<T> {
+async function safely<T>(what: string, run: () => T | Promise<T>, log: Logger, ctx: CallContext): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof RpcError) throw err;
-    log(`${what} threw`, err);
+    log(`${what} threw`, err, { requestId: ctx.requestId });
     throw internalError();
   }
 }

@@ -213,8 +213,9 @@ for (const { label, open } of STORES) describe(`tenant isolation — ${label}`, 
     assert.ok(denied.some((e) => e.principal === "user:alice" && e.permission === "longrun.operations.cancel" && e.resource === opB));
     assert.ok(denied.some((e) => e.principal === "user:a-viewer" && e.permission === "longrun.operations.run" && e.resource === A));
     const started = audit.find((e) => e.outcome === "OK" && e.operation === opA);
-    assert.deepEqual(started && { ...started, time: "" }, {
+    assert.deepEqual(started && { ...started, time: "", requestId: typeof started.requestId }, {
       time: "",
+      requestId: "string",
       principal: "user:alice",
       method: "longrun.test.v1.Scoped.Run",
       permission: "longrun.operations.run",

@@ -4,6 +4,7 @@ import { fromBinary, toBinary, type DescService, type Message } from "@bufbuild/
 import { DEFAULTS } from "../../core/defaults.js";
 import { malformedRequest, type RpcError } from "../../core/errors.js";
 import { consoleLogger, type Logger } from "../../core/logger.js";
+import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import type { Credentials } from "../../auth/credentials.js";
 import { certificateOf, pemBuffer, type TlsOptions } from "../tls.js";
@@ -130,6 +131,7 @@ function unaryHandler(
   mutualTls: boolean,
 ): grpc.handleUnaryCall<Buffer, Message> {
   const { method } = endpoint;
+  const rpc = `${method.parent.typeName}.${method.name}`;
   return (call, callback) => {
     // The signal is made only for the calls that look at it (WaitOperation), and fired only if the call is
     // cancelled before it is answered: grpc-js reports "cancelled" for answered calls too, and an abort
@@ -154,12 +156,13 @@ function unaryHandler(
       },
       principal: undefined,
       header: (name) => firstString(call.metadata.get(name)),
+      requestId: requestIdOf(firstString(call.metadata.get(REQUEST_ID_HEADER))),
     };
     let request: Message;
     try {
       request = fromBinary(method.input, call.request);
     } catch (err) {
-      callback(toGrpcError(malformed(method.input.typeName, err), domain, log));
+      callback(toGrpcError(malformed(method.input.typeName, err), domain, callLogger(log, ctx, rpc)));
       return;
     }
     endpoint.invoke(request, ctx).then(
@@ -169,7 +172,7 @@ function unaryHandler(
       },
       (err: unknown) => {
         answered = true;
-        callback(toGrpcError(err, domain, log));
+        callback(toGrpcError(err, domain, callLogger(log, ctx, rpc)));
       },
     );
   };
@@ -186,6 +189,11 @@ function credentialsOf(call: grpc.ServerUnaryCall<Buffer, Message>, mutualTls: b
     authorization: firstString(metadata.get("authorization")),
     certificate: mutualTls ? certificateOf(call.getAuthContext().sslPeerCertificate) : undefined,
   };
+}
+
+/** The log of one call: every line with its request id and method (made only when a call fails). */
+function callLogger(log: Logger, ctx: CallContext, method: string): Logger {
+  return (message, err, fields) => log(message, err, { requestId: ctx.requestId, method, ...fields });
 }
 
 function firstString(values: grpc.MetadataValue[]): string | undefined {

@@ -23,6 +23,7 @@ class RestCallContext implements CallContext {
   constructor(
     private readonly req: IncomingMessage,
     private readonly query: ParsedQuery,
+    readonly requestId: string,
   ) {}
 
   /**
@@ -70,8 +71,8 @@ function onResponseClose(this: ResponseWithContext): void {
   if (!this.writableFinished) this[CONTEXT]?.clientGone();
 }
 
-export function callContext(req: IncomingMessage, res: ServerResponse, query: ParsedQuery): CallContext {
-  const ctx = new RestCallContext(req, query);
+export function callContext(req: IncomingMessage, res: ServerResponse, query: ParsedQuery, requestId: string): CallContext {
+  const ctx = new RestCallContext(req, query, requestId);
   (res as ResponseWithContext)[CONTEXT] = ctx;
   res.once("close", onResponseClose);
   return ctx;

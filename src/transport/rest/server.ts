@@ -13,7 +13,8 @@ import {
   unknownPath,
   unsupportedMediaType,
 } from "../../core/errors.js";
-import type { Logger } from "../../core/logger.js";
+import type { LogFields, Logger } from "../../core/logger.js";
+import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id.js";
 import type { Endpoint } from "../../service/endpoint.js";
 import type { TlsOptions } from "../tls.js";
 import { callContext } from "./context.js";
@@ -144,6 +145,10 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
     const rawPath = q === -1 ? url : url.slice(0, q);
     let format = DEFAULT_FORMAT;
     res.setHeader("x-content-type-options", "nosniff");
+    const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER] as string | undefined);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    let rpc: string | undefined;
+    const about = (): LogFields => ({ requestId, ...(rpc === undefined ? {} : { method: rpc }) });
     const plain = plainRoutes.size === 0 ? undefined : plainRoutes.get(rawPath);
     if (plain && (method === "GET" || method === "HEAD") && (plain.anyHost || browser.hostAllowed(requestHost(req)))) {
       req.resume();
@@ -182,6 +187,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
           : methodNotBound(method, rawPath, found.allowed);
       }
       const { route, values } = found.match;
+      rpc = `${route.endpoint.method.parent.typeName}.${route.endpoint.method.name}`;
       const binding = route.binding;
       // Only JSON is read: forms and text/plain are what browsers send cross-origin without asking first.
       const contentType = req.headers["content-type"];
@@ -201,7 +207,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       const pendingBody = readBody(req, limits, coding);
       const bodyText = typeof pendingBody === "string" ? pendingBody : await pendingBody;
       const request = buildRequest(binding, values, query.params, bodyText, registry);
-      const ctx = callContext(req, res, query);
+      const ctx = callContext(req, res, query, requestId);
       if (route.endpoint.watch !== undefined) {
         await streams.serve(route.endpoint, request, ctx, res);
         return;
@@ -212,21 +218,19 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
         response = await route.endpoint.invoke(request, ctx);
       } catch (e) {
         if (e instanceof RpcError) throw e;
-        log(`${route.endpoint.method.parent.typeName}.${route.endpoint.method.name} threw`, e);
+        log(`${rpc} threw`, e, about());
         throw internalError();
       }
       if (res.destroyed) return;
       if (response?.$typeName !== binding.output.typeName) {
-        log(
-          `${route.endpoint.method.parent.typeName}.${route.endpoint.method.name} returned ${String(response?.$typeName)}, expected ${binding.output.typeName}`,
-        );
+        log(`${rpc} returned ${String(response?.$typeName)}, expected ${binding.output.typeName}`, undefined, about());
         throw internalError();
       }
       let text: string;
       try {
         text = encodeResponse(binding.output, response, binding.responseField, registry, format);
       } catch (e) {
-        log(`cannot encode the response of ${route.endpoint.method.name}`, e);
+        log(`cannot encode the response of ${route.endpoint.method.name}`, e, about());
         throw internalError();
       }
       res.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": Buffer.byteLength(text) });
@@ -236,11 +240,11 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
         if (e instanceof RpcError) {
           fail(req, res, e, format);
         } else {
-          log("unexpected failure", e);
+          log("unexpected failure", e, about());
           fail(req, res, internalError(), format);
         }
       } catch (e2) {
-        log("cannot answer a request", e2);
+        log("cannot answer a request", e2, about());
         if (!res.destroyed) res.destroy();
       }
     }
