@@ -28,9 +28,9 @@ import { Operations, OperationSchema, WaitOperationRequestSchema } from "../../s
 import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { H2GrpcClient } from "../support/grpc-h2.js";
 import { methodPath } from "../support/grpc-raw.js";
-import { longrunStore, type LongrunStore } from "../support/longrun-store.js";
+import { backendCpu, longrunStore, type LongrunStore } from "../support/longrun-store.js";
 import { appendJsonLines, machine, markdownTable, median, medianRange, percentile, RESULTS_DIR, sleep, sourceText } from "../support/measure.js";
-import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
+import { procCpuSeconds, serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 import type { ReceiverRecord } from "./receiver.js";
 
 type Variant = "on" | "off";
@@ -40,7 +40,6 @@ const SLEEP_PATH = methodPath(Demo.method.sleep);
 const WAIT_PATH = methodPath(Operations.method.waitOperation);
 const RECEIVER = fileURLToPath(new URL("./receiver.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CLOCK_TICKS_PER_SECOND = 100;
 const DRAIN_TIMEOUT_MS = 120_000;
 
 export interface NotifyArgs {
@@ -212,27 +211,6 @@ async function load(t: Target, concurrency: number, seconds: number): Promise<Om
     ...(pgAfter ? { postgresCpuMicrosPerOp: perOp(1e6 * pgCpu) } : {}), doneOps, seconds, donePerSecond: doneOps / seconds, errors, serverCpuMicrosPerOp: perOp(1e6 * cpu), clientCpuMicrosPerOp: perOp(clientCpu.user + clientCpu.system) };
 }
 
-/** CPU seconds so far of each PostgreSQL backend serving the store's server (by its application_name); none on SQLite. */
-async function backendCpu(storage: LongrunStore): Promise<Map<string, number> | undefined> {
-  const db = storage.db;
-  if (!db) return undefined;
-  const { rows } = await db.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [db.applicationName]);
-  const cpu = new Map<string, number>();
-  for (const { pid } of rows) {
-    try {
-      cpu.set(String(pid), procCpuSeconds(pid));
-    } catch {
-      // Gone since the query.
-    }
-  }
-  return cpu;
-}
-
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
 
 /** Starts one Demo/Sleep 0 and waits for it to be done; returns its name. */
 async function oneOperation(t: Target, sleepRequest: Uint8Array): Promise<string> {

@@ -1,4 +1,5 @@
 /** A fresh longrun store for one run (the throughput and latency benchmarks): a temporary SQLite file or a fresh PostgreSQL schema. */
+import { procCpuSeconds } from "./server-process.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,4 +50,20 @@ export async function longrunStore(config: Pick<LongrunConfig, "store" | "instan
     open: () => PostgresStore.open({ connectionString: db.url, schema: db.schema }),
     remove: () => db.drop(),
   };
+}
+
+/** CPU seconds so far of each PostgreSQL backend serving the store's server (by its application_name); none on SQLite. */
+export async function backendCpu(storage: LongrunStore): Promise<Map<string, number> | undefined> {
+  const db = storage.db;
+  if (!db) return undefined;
+  const { rows } = await db.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [db.applicationName]);
+  const cpu = new Map<string, number>();
+  for (const { pid } of rows) {
+    try {
+      cpu.set(String(pid), procCpuSeconds(pid));
+    } catch {
+      // Gone since the query.
+    }
+  }
+  return cpu;
 }

@@ -108,12 +108,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     output: () => out,
     rssBytes: () => procStatusKb(pid, "VmRSS") * 1024,
     peakRssBytes: () => procStatusKb(pid, "VmHWM") * 1024,
-    cpuSeconds: () => {
-      // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-    },
+    cpuSeconds: () => procCpuSeconds(pid),
     storeCalls: async () => {
       const reply = await ask(child, { kind: "store-calls" });
       if (reply.kind !== "store-calls") throw new Error(`unexpected reply ${reply.kind}`);
@@ -160,6 +155,14 @@ function ask(child: ChildProcess, request: InstrumentRequest): Promise<Instrumen
 }
 
 /** Bytes as MB (10^6), the unit the goals are written in. */
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function procCpuSeconds(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
 export function megabytes(bytes: number): number {
   return bytes / 1e6;
 }

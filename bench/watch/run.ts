@@ -37,9 +37,9 @@ import { OperationSchema } from "../../src/gen/google/longrunning/operations_pb.
 import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { H2GrpcClient } from "../support/grpc-h2.js";
 import { methodPath } from "../support/grpc-raw.js";
-import { longrunStore, type LongrunStore } from "../support/longrun-store.js";
+import { backendCpu, longrunStore, type LongrunStore } from "../support/longrun-store.js";
 import { appendJsonLines, machine, markdownTable, median, percentile, RESULTS_DIR, sleep } from "../support/measure.js";
-import { serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
+import { procCpuSeconds, serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 import type { StreamsReport } from "./streams.js";
 
 type Variant = "streams" | "none";
@@ -48,7 +48,6 @@ const GOAL_P99_MS = 250;
 const SLEEP_PATH = methodPath(Demo.method.sleep);
 const STREAMS = fileURLToPath(new URL("./streams.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CLOCK_TICKS_PER_SECOND = 100;
 /** Start RPCs unanswered beyond which the next start is shed (an overloaded server must not grow the backlog for ever). */
 const MAX_IN_FLIGHT = 2000;
 /** After each window and its backlog: the last batches (every 150 ms) reach the streams. */
@@ -313,27 +312,6 @@ async function countDone(server: BenchServer, from: number, to: number): Promise
   return count;
 }
 
-/** CPU seconds so far of each PostgreSQL backend serving the store's server (by its application_name); none on SQLite. */
-async function backendCpu(storage: LongrunStore): Promise<Map<string, number> | undefined> {
-  const db = storage.db;
-  if (!db) return undefined;
-  const { rows } = await db.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [db.applicationName]);
-  const cpu = new Map<string, number>();
-  for (const { pid } of rows) {
-    try {
-      cpu.set(String(pid), procCpuSeconds(pid));
-    } catch {
-      // Gone since the query.
-    }
-  }
-  return cpu;
-}
-
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
 
 async function startStreams(url: string): Promise<StreamsProcess> {
   const child = fork(STREAMS, [url], { cwd: ROOT, execArgv: ["--import", "tsx"], serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
