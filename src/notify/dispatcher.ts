@@ -225,14 +225,12 @@ export class Dispatcher {
     if (outcome.kind === "delivered") {
       return { id, attempt, outcome: "delivered" };
     }
-    if (outcome.kind === "failed" || this.stopped) {
-      if (outcome.kind === "failed") {
-        this.options.log(`notifications: ${sink.name} refused event ${id} (${event.attributes["operationName"] ?? event.operationId}): ${outcome.reason}; kept as failed`, undefined, aboutEvent(event));
-        return { id, attempt, outcome: "failed", error: outcome.reason };
-      }
-      // Shutting down: due again at once, for this instance after its restart or for another.
-      return { id, attempt, outcome: "retry", runAfter: this.options.clock.now(), error: outcome.reason };
+    if (outcome.kind === "failed") {
+      this.options.log(`notifications: ${sink.name} refused event ${id} (${event.attributes["operationName"] ?? event.operationId}): ${outcome.reason}; kept as failed`, undefined, aboutEvent(event));
+      return { id, attempt, outcome: "failed", error: outcome.reason };
     }
+    // Shutting down: due again at once, for this instance after its restart or for another.
+    if (this.stopped) return { id, attempt, outcome: "retry", runAfter: this.options.clock.now(), error: outcome.reason };
     const now = this.options.clock.now();
     const runAfter = now + this.delay(attempt, outcome.retryAfterMs);
     if (runAfter > event.windowStart + this.retryForMs) {
