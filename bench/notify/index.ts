@@ -3,7 +3,7 @@ import { defineBenchmark } from "../support/args.js";
 
 export const notify = defineBenchmark({
   name: "notify",
-  summary: "operations done/s with a webhook sink on and off, taking turns (goal ≥ 80% of off); delivery latency p50/p99 under that load and at a light rate; every finish delivered once",
+  summary: "operations done/s with a webhook sink on and off, and off with the load generator POSTing each done operation itself (bare: the limit here), taking turns (goal ≥ 80% of off); delivery latency p50/p99 under that load and at a light rate; every finish delivered once",
   options: {
     seconds: { type: "number", default: 5, help: "seconds per measured run" },
     repeat: { type: "integer", default: 3, help: "measured runs per variant and concurrency" },

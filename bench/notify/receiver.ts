@@ -11,12 +11,16 @@
 import { createWriteStream } from "node:fs";
 import { createServer } from "node:http";
 
-/** One request as recorded: t = answered (ms since epoch), p = publishTime (ms), id = messageId, op = operationName. */
+/**
+ * One request as recorded: t = answered (ms since epoch), p = publishTime (ms), id = messageId, op =
+ * operationName; bare = posted to /bare by the load generator (the bare variant), not by a server.
+ */
 export interface ReceiverRecord {
   t: number;
   p: number;
   id: string;
   op: string;
+  bare?: true;
 }
 
 const path = process.argv[2];
@@ -33,6 +37,7 @@ const server = createServer((req, res) => {
         message: { messageId: string; publishTime: string; attributes: Record<string, string> };
       };
       const record: ReceiverRecord = { t: Date.now(), p: Date.parse(message.publishTime), id: message.messageId, op: message.attributes["operationName"] ?? "" };
+      if (req.url === "/bare") record.bare = true;
       out.write(JSON.stringify(record) + "\n");
       res.writeHead(204).end();
     } catch {

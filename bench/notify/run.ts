@@ -22,10 +22,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, createRegistry, fromBinary, toBinary, type Registry } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Operations, OperationSchema, WaitOperationRequestSchema } from "../../src/gen/google/longrunning/operations_pb.js";
-import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { operationJson } from "../../src/core/any-json.js";
+import { Operations, OperationSchema, WaitOperationRequestSchema, type Operation } from "../../src/gen/google/longrunning/operations_pb.js";
+import { Demo, file_longrun_demo_v1_demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import type { Notification } from "../../src/notify/sink.js";
+import { WebhookSink } from "../../src/notify/webhook.js";
 import { H2GrpcClient } from "../support/grpc-h2.js";
 import { methodPath } from "../support/grpc-raw.js";
 import { backendCpu, longrunStore, type LongrunStore } from "../support/longrun-store.js";
@@ -33,8 +36,14 @@ import { appendJsonLines, machine, markdownTable, median, medianRange, percentil
 import { procCpuSeconds, serverSource, startBenchServer, type BenchServer } from "../support/server-process.js";
 import type { ReceiverRecord } from "./receiver.js";
 
-type Variant = "on" | "off";
-const VARIANTS: readonly Variant[] = ["on", "off"];
+/**
+ * on: the server with the webhook sink; off: the server without; bare: the off server, with the load
+ * generator itself POSTing the same envelope through the same sink code (WebhookSink) to the same receiver
+ * for every operation it saw done — telling a receiver on this machine without any outbox, the physical
+ * limit of on / off here (the receiver and the POST share the machine's cores with the server).
+ */
+type Variant = "on" | "off" | "bare";
+const VARIANTS: readonly Variant[] = ["on", "off", "bare"];
 const GOAL_RATIO = 0.8;
 const SLEEP_PATH = methodPath(Demo.method.sleep);
 const WAIT_PATH = methodPath(Operations.method.waitOperation);
@@ -60,6 +69,16 @@ interface Target {
   storage: LongrunStore;
   /** Every operation this server was given, by name. */
   started: Set<string>;
+  /** bare only: the sink the load generator tells the receiver through, itself. */
+  bare?: BareTeller;
+}
+
+/** The bare variant's teller: the webhook sink's own code, in the load generator, one POST per operation seen done. */
+interface BareTeller {
+  sink: WebhookSink;
+  registry: Registry;
+  inFlight: Set<Promise<unknown>>;
+  signal: AbortSignal;
 }
 
 interface Measurement {
@@ -75,7 +94,7 @@ interface Measurement {
   postgresCpuMicrosPerOp?: number;
   /** The bench process's own CPU (the load generator) per operation. */
   clientCpuMicrosPerOp: number;
-  /** On only: the receiver's CPU per operation, from the window's start until the outbox drained. */
+  /** On and bare: the receiver's CPU per operation, from the window's start until the outbox drained (on) or every POST was answered (bare). */
   receiverCpuMicrosPerOp?: number;
   /** On only: how long the outbox took to empty after the run's window closed. */
   drainMs?: number;
@@ -104,7 +123,7 @@ export async function run(args: NotifyArgs): Promise<void> {
   let result: Record<string, unknown> | undefined;
   let rows: string[][] = [];
   try {
-    for (const variant of VARIANTS) {
+    for (const variant of ["on", "off"] as const) {
       const storage = await longrunStore({ store: args.store, instances: 1 });
       storages.push(storage);
       const server = await startBenchServer({
@@ -115,16 +134,20 @@ export async function run(args: NotifyArgs): Promise<void> {
       targets.push({ variant, server, client: new H2GrpcClient(server.grpcAddress), storage, started: new Set() });
     }
     const on = targets[0]!;
+    const off = targets[1]!;
+    const bareAbort = new AbortController(); // never aborted: every POST of the bare variant is awaited
+    const bareSink = new WebhookSink(receiver.url.replace(/\/hook$/, "/bare"));
+    targets.push({ ...off, variant: "bare", started: new Set(), bare: { sink: bareSink, registry: createRegistry(file_longrun_demo_v1_demo), inFlight: new Set(), signal: bareAbort.signal } });
     for (const concurrency of args.concurrency) {
-      for (const t of targets) await load(t, concurrency, args.warmup);
+      for (const t of targets) if (t.variant !== "off") await load(t, concurrency, args.warmup);
       await drain(on);
       for (let round = 1; round <= args.repeat; round++) {
         // Each round starts with the other variant, so neither always runs right after the other.
-        const order = round % 2 === 1 ? targets : [...targets].reverse();
+        const order = [...targets.slice(round - 1), ...targets.slice(0, round - 1)];
         for (const t of order) {
           const before = new Set(t.started);
           const receiverCpuBefore = receiver.cpuSeconds();
-          const profiled = args.profile !== undefined && round === 1;
+          const profiled = args.profile !== undefined && round === 1 && t.variant !== "bare";
           if (profiled) {
             await t.server.storeCalls();
             await t.server.startCpuProfile();
@@ -140,6 +163,8 @@ export async function run(args: NotifyArgs): Promise<void> {
           if (t.variant === "on") {
             for (const name of t.started) if (!before.has(name)) loadOps.set(name, concurrency);
             measurement.drainMs = await drain(t);
+          }
+          if (t.variant !== "off") {
             measurement.receiverCpuMicrosPerOp = (1e6 * (receiver.cpuSeconds() - receiverCpuBefore)) / Math.max(1, m.doneOps);
           }
           measurements.push(measurement);
@@ -168,6 +193,10 @@ export async function run(args: NotifyArgs): Promise<void> {
     rows = report(measurements, args, source, result, loadLatency, lightLatency, check);
   } finally {
     for (const t of targets) {
+      if (t.bare) {
+        await t.bare.sink.close();
+        continue; // the off server's
+      }
       t.client.close();
       await t.server.stop();
     }
@@ -192,7 +221,8 @@ async function load(t: Target, concurrency: number, seconds: number): Promise<Om
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
         try {
-          await oneOperation(t, sleepRequest);
+          const done = await oneOperation(t, sleepRequest);
+          if (t.bare) tellBare(t.bare, done);
           if (performance.now() <= end) doneOps++;
         } catch {
           errors++;
@@ -200,6 +230,8 @@ async function load(t: Target, concurrency: number, seconds: number): Promise<Om
       }
     }),
   );
+  // The bare variant's run ends when the receiver has answered every POST of it, as on's ends when its outbox drained.
+  if (t.bare) await Promise.all(t.bare.inFlight);
   const cpu = t.server.cpuSeconds() - cpuBefore;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const perOp = (micros: number): number => micros / Math.max(1, doneOps);
@@ -212,14 +244,26 @@ async function load(t: Target, concurrency: number, seconds: number): Promise<Om
 }
 
 
-/** Starts one Demo/Sleep 0 and waits for it to be done; returns its name. */
-async function oneOperation(t: Target, sleepRequest: Uint8Array): Promise<string> {
+/** What the server's dispatcher would send for `done`, sent by the load generator through the same sink code; not awaited. */
+function tellBare(bare: BareTeller, done: Operation): void {
+  const id = done.name.slice(done.name.lastIndexOf("/") + 1);
+  const attributes = { eventType: "OPERATION_SUCCEEDED", eventId: `bare-${id}`, operationName: done.name, method: "longrun.demo.v1.Demo.Sleep", payloadFormat: "JSON" };
+  const data = Buffer.from(JSON.stringify(operationJson(done, bare.registry)));
+  const notification: Notification = { eventId: attributes.eventId, attributes, data, publishTime: new Date(), attempt: 1 };
+  const post: Promise<unknown> = bare.sink.deliver([notification], bare.signal).then((outcomes) => {
+    if (outcomes[0]?.kind !== "delivered") throw new Error(`bare POST: ${JSON.stringify(outcomes[0])}`);
+  }).finally(() => bare.inFlight.delete(post));
+  bare.inFlight.add(post);
+}
+
+/** Starts one Demo/Sleep 0 and waits for it to be done; returns it done. */
+async function oneOperation(t: Target, sleepRequest: Uint8Array): Promise<Operation> {
   const op = fromBinary(OperationSchema, await t.client.call(SLEEP_PATH, sleepRequest));
   t.started.add(op.name);
   const waitRequest = toBinary(WaitOperationRequestSchema, create(WaitOperationRequestSchema, { name: op.name, timeout: durationFromMs(30_000) }));
   const done = fromBinary(OperationSchema, await t.client.call(WAIT_PATH, waitRequest));
   if (!done.done) throw new Error(`${op.name} not done after 30 s`);
-  return op.name;
+  return done;
 }
 
 /** `rate` operations a second for `seconds`, each started on its own schedule (open loop). */
@@ -233,7 +277,7 @@ async function lightLoad(t: Target, rate: number, seconds: number, names: Set<st
     const at = began + (1000 * i) / rate;
     const wait = at - performance.now();
     if (wait > 0) await sleep(wait);
-    pending.push(oneOperation(t, sleepRequest).then((name) => void names.add(name), () => void errors++));
+    pending.push(oneOperation(t, sleepRequest).then((done) => void names.add(done.name), () => void errors++));
   }
   await Promise.all(pending);
   return errors;
@@ -357,7 +401,8 @@ async function startReceiver(path: string): Promise<Receiver> {
       const bad = await stopped;
       await exited;
       const text = readFileSync(path, "utf8");
-      const records = text === "" ? [] : text.trimEnd().split("\n").map((line) => JSON.parse(line) as ReceiverRecord);
+      // The bare variant's requests were the load generator's, not a server's: not events to check.
+      const records = text === "" ? [] : text.trimEnd().split("\n").map((line) => JSON.parse(line) as ReceiverRecord).filter((r) => r.bare !== true);
       return { records, bad };
     },
   };
@@ -384,6 +429,10 @@ function report(
     const clientCpu = (variant: Variant) => median(of(variant).map((m) => m.clientCpuMicrosPerOp));
     const receiverCpu = median(of("on").map((m) => m.receiverCpuMicrosPerOp ?? 0));
     const ratio = med("on") / med("off");
+    // The bare variant: what telling the receiver costs with no outbox; bare / off bounds on / off on this machine.
+    const bareRatio = med("bare") / med("off");
+    const onToBare = med("on") / med("bare");
+    const bareReceiverCpu = median(of("bare").map((m) => m.receiverCpuMicrosPerOp ?? 0));
     // Each round's on / off: the two ran back to back, so a noisy neighbour moves both.
     const paired = of("on").map((m) => m.donePerSecond / of("off").find((o) => o.round === m.round)!.donePerSecond);
     // What the ratio would be were the machine's CPU all there is to it: all three processes' CPU per operation.
@@ -393,18 +442,22 @@ function report(
     const withPg = args.store === "postgres";
     const drains = of("on").map((m) => m.drainMs ?? 0);
     const lat = loadLatency.find((l) => l.concurrency === concurrency)!;
-    const errors = [...of("on"), ...of("off")].reduce((sum, m) => sum + m.errors, 0);
+    const errors = [...of("on"), ...of("off"), ...of("bare")].reduce((sum, m) => sum + m.errors, 0);
     summaries.push({
-      concurrency, on: med("on"), off: med("off"), ratio, pairedRatios: paired, pairedMedian: median(paired),
+      concurrency, on: med("on"), off: med("off"), bare: med("bare"), ratio, bareRatio, onToBare, bareServerCpu: cpu("bare"), bareReceiverCpu, bareClientCpu: clientCpu("bare"), pairedRatios: paired, pairedMedian: median(paired),
       cpuOn: cpu("on"), cpuOff: cpu("off"), postgresCpuOn: pgCpu("on"), postgresCpuOff: pgCpu("off"), receiverCpu, clientCpuOn: clientCpu("on"), clientCpuOff: clientCpu("off"), cpuRatio: cpuTotalOff / cpuTotalOn, drainMsMax: Math.max(...drains), latency: lat, errors });
     rows.push([
       String(concurrency),
       range("on"),
       range("off"),
+      range("bare"),
       ratio.toFixed(2),
       `${median(paired).toFixed(2)} (${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)})`,
       ratio >= GOAL_RATIO ? "met" : "**missed**",
+      bareRatio.toFixed(2),
+      onToBare.toFixed(2),
       `${cpu("on").toFixed(0)}${withPg ? ` + ${pgCpu("on").toFixed(0)}` : ""} + ${receiverCpu.toFixed(0)} + ${clientCpu("on").toFixed(0)} / ${cpu("off").toFixed(0)}${withPg ? ` + ${pgCpu("off").toFixed(0)}` : ""} + ${clientCpu("off").toFixed(0)} µs (${(cpuTotalOff / cpuTotalOn).toFixed(2)})`,
+      `${cpu("bare").toFixed(0)}${withPg ? ` + ${pgCpu("bare").toFixed(0)}` : ""} + ${bareReceiverCpu.toFixed(0)} + ${clientCpu("bare").toFixed(0)} µs`,
       `${ms(lat.p50)} / ${ms(lat.p99)} (max ${ms(lat.max)}; ${fmt(lat.n)} events)`,
       `≤ ${ms(Math.max(...drains))}`,
       errors ? `**${errors}**` : "0",
@@ -422,10 +475,11 @@ function report(
     "",
     `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText(source)}; store ${args.store}. ` +
       `Each row: ${args.repeat} runs of ${args.seconds} s per variant after ${args.warmup} s of warm-up, taking turns; an operation is Demo/Sleep 0 over gRPC then WaitOperation until done, N lanes. ` +
-      "on: `longrun serve --demo --notify http://127.0.0.1:<port>/hook` (a node:http receiver answering 204, in its own process); off: `longrun serve --demo`. " +
+      "on: `longrun serve --demo --notify http://127.0.0.1:<port>/hook` (a node:http receiver answering 204, in its own process); off: `longrun serve --demo`; " +
+      "bare: the off server, the load generator POSTing each operation it saw done to the same receiver through the same sink code (no outbox: the limit of on / off on this machine). " +
       "Latency: the receiver's answer − the envelope's publishTime (the finish's commit time), first delivery of each event; the outbox is drained after every run with notifications on.",
     "",
-    markdownTable(["in flight", "on done/s", "off done/s", "on / off (medians)", "on / off per round", "goal ≥ 0.8", `CPU per op: on server${args.store === "postgres" ? " + PostgreSQL" : ""} + receiver + bench / off server${args.store === "postgres" ? " + PostgreSQL" : ""} + bench (off / on)`, "delivery p50 / p99 under load", "outbox empty after window", "failed calls"], rows),
+    markdownTable(["in flight", "on done/s", "off done/s", "bare done/s", "on / off (medians)", "on / off per round", "goal ≥ 0.8", "bare / off (the limit here)", "on / bare", `CPU per op: on server${args.store === "postgres" ? " + PostgreSQL" : ""} + receiver + bench / off server${args.store === "postgres" ? " + PostgreSQL" : ""} + bench (off / on)`, `bare: server${args.store === "postgres" ? " + PostgreSQL" : ""} + receiver + bench`, "delivery p50 / p99 under load", "outbox empty after window", "failed calls"], rows),
     `Light load (${args.rate} operations/s for ${args["light-seconds"]} s, notify server alone): delivery p50 ${ms(lightLatency.p50)}, p99 ${ms(lightLatency.p99)}, max ${ms(lightLatency.max)} (${lightLatency.n} events).`,
     "",
     `Correctness, after the outbox drained (${String(result["leftInOutbox"])} left in it): ${verdict}. Receiver CPU: ${Number(result["receiverCpuMicrosPerEvent"]).toFixed(0)} µs per request.`,
