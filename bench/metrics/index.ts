@@ -10,6 +10,7 @@ export const metrics = defineBenchmark({
     warmup: { type: "number", default: 2, help: "seconds of warm-up per variant before them" },
     concurrency: { type: "integers", default: [64], help: "operations (e2e) or calls (get) in flight, over gRPC" },
     loads: { type: "list", choices: ["e2e", "get"], default: ["e2e", "get"], help: "e2e: Demo/Sleep 0 then WaitOperation; get: GetOperation of a done operation" },
+    profile: { type: "string", placeholder: "DIR", help: "write a V8 CPU profile of each server's first measured run of each load into DIR (both servers then run instrumented, ~2% slower)" },
     "no-tracing": { type: "boolean", help: "metrics alone: by default the on server also traces every RPC and run (sampling 100%), exporting OTLP/HTTP to a receiver process" },
   },
   run: async (args) => (await import("./run.js")).run(args),

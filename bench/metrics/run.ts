@@ -9,7 +9,7 @@
  *   npm run bench -- metrics [--seconds 5] [--repeat 3] [--warmup 2] [--concurrency 64] [--loads e2e,get]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
@@ -37,6 +37,7 @@ export interface MetricsArgs {
   concurrency: number[];
   loads: Load[];
   "no-tracing": boolean;
+  profile: string | undefined;
 }
 
 interface Target {
@@ -60,14 +61,15 @@ interface Measurement {
 
 export async function run(args: MetricsArgs): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "longrun-bench-metrics-"));
+  if (args.profile !== undefined) mkdirSync(args.profile, { recursive: true });
   const measurements: Measurement[] = [];
-  const off = await startBenchServer({ args: ["--demo", "--no-metrics"], env: { LONGRUN_STORE: `sqlite:${join(dir, "off.db")}` }, instruments: false });
+  const off = await startBenchServer({ args: ["--demo", "--no-metrics"], env: { LONGRUN_STORE: `sqlite:${join(dir, "off.db")}` }, instruments: args.profile !== undefined });
   // Traces go to an OTLP/HTTP receiver in a process of its own, answering 200 and counting spans' bytes.
   const receiver = args["no-tracing"] ? undefined : await startOtlpReceiver();
   const tracingEnv: Record<string, string> = receiver
     ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${receiver.port}/v1/traces`, OTEL_SERVICE_NAME: "longrun-bench" }
     : {};
-  const on = await startBenchServer({ args: ["--demo"], env: { LONGRUN_STORE: `sqlite:${join(dir, "on.db")}`, ...tracingEnv }, instruments: false });
+  const on = await startBenchServer({ args: ["--demo"], env: { LONGRUN_STORE: `sqlite:${join(dir, "on.db")}`, ...tracingEnv }, instruments: args.profile !== undefined });
   const targets: Record<Variant, Target> = { off: await target(off, false), on: await target(on, true) };
   try {
     for (const load of args.loads) {
@@ -76,7 +78,10 @@ export async function run(args: MetricsArgs): Promise<void> {
         for (let round = 1; round <= args.repeat; round++) {
           const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
           for (const variant of order) {
+            const profiled = args.profile !== undefined && round === 1;
+            if (profiled) await targets[variant].server.startCpuProfile();
             const result = await measure(targets[variant], load, concurrency, args.seconds);
+            if (profiled) await targets[variant].server.stopCpuProfile(join(args.profile!, `metrics-${load}-${variant}-c${concurrency}.cpuprofile`));
             measurements.push({ load, concurrency, variant, round, ...result });
             console.log(`${load} c=${concurrency} round ${round} ${variant}: ${result.perSecond.toFixed(0)}/s, ${result.serverCpuMicrosPerUnit.toFixed(0)} µs CPU each${result.errors ? `, ${result.errors} errors` : ""}`);
           }

@@ -97,11 +97,12 @@ export class Tracing implements RuntimeTracing {
             { kind: SpanKind.SERVER, attributes: { "rpc.system": grpc ? "grpc" : "http", "rpc.service": service, "rpc.method": method } },
             parent,
           );
-          const active = trace.setSpan(parent, span);
-          ctx.traceContext = serialize(active);
+          ctx.traceContext = () => serialize(trace.setSpan(parent, span));
           let code = Code.OK;
           try {
-            return await context.with(active, () => invoke(request, ctx));
+            // Not made the active span (`context.with`): nothing an RPC runs starts spans of its own (its
+            // store calls are batched with other calls'), and a start hands its context on explicitly.
+            return await invoke(request, ctx);
           } catch (err) {
             code = err instanceof RpcError ? err.code : Code.INTERNAL;
             if (SERVER_ERRORS.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof RpcError ? err.message : undefined });

@@ -30,10 +30,11 @@ export interface CallContext {
    */
   header(name: string): string | undefined;
   /**
-   * The W3C trace context of this call's span (JSON of `traceparent` and `tracestate`), set by the tracing
-   * wrapper when tracing is on: a start keeps it with the operation (OperationRecord.traceContext).
+   * The W3C trace context of this call's span (JSON of `traceparent` and `tracestate`), given by the tracing
+   * wrapper when tracing is on: a start keeps it with the operation (OperationRecord.traceContext). A
+   * function, so that only the calls that keep it (starts) pay for writing it.
    */
-  traceContext?: string | undefined;
+  traceContext?: (() => string | undefined) | undefined;
   /**
    * The call's request id (`x-request-id` as sent, else generated; see request-id.ts), set by the
    * transports: on every log line about the call, and echoed as the `x-request-id` header on REST.

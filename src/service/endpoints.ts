@@ -233,8 +233,8 @@ export function methodEndpoint(service: OperationsService, definition: MethodDef
     httpRules: rules,
     grpc: true,
     invoke: permissionResource
-      ? (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal, resource: permissionResource(request), traceContext: ctx.traceContext })
-      : (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal, traceContext: ctx.traceContext }),
+      ? (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal, resource: permissionResource(request), traceContext: ctx.traceContext?.() })
+      : (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal, traceContext: ctx.traceContext?.() }),
     access,
   };
 }
