@@ -240,6 +240,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     filterRequired: options.filterRequired,
     maxWaitMs: options.maxWaitMs,
     pageTokens: new PageTokens({ secret: options.pageTokenSecret, ttlMs: options.pageTokenTtlMs }),
+    metrics: observability.metrics,
   });
   const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
   const uiPath = options.ui === false || httpListen === false ? undefined : (options.ui?.path ?? DEFAULTS.uiPath.value);
