@@ -43,7 +43,7 @@ export type { Credentials, PeerCertificate } from "./auth/credentials.js";
 export type { RoleLevel } from "./auth/roles.js";
 export { hashApiKey } from "./auth/api-key-hash.js";
 export { loadAuthFile, checkAuth, type LoadedAuth } from "./auth/load.js";
-export { jsonLinesAuditSink, type AuditEntry, type AuditSink } from "./service/audit.js";
+export { jsonLinesAuditSink, loggerAuditSink, type AuditEntry, type AuditSink } from "./service/audit.js";
 export type { TlsOptions } from "./server.js";
 export {
   operationControlEndpoint,

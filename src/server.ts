@@ -29,7 +29,7 @@ import type { Authorize } from "./auth/policy.js";
 import { buildAuth } from "./auth/auth.js";
 import { checkAuth, loadAuthFile } from "./auth/load.js";
 import { guardEndpoints, permissionCatalogue } from "./service/guard.js";
-import { jsonLinesAuditSink, type AuditSink } from "./service/audit.js";
+import { loggerAuditSink, type AuditSink } from "./service/audit.js";
 import { consoleLogger } from "./core/logger.js";
 import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarget } from "./notify/setup.js";
 import { systemClock } from "./runtime/clock.js";
@@ -119,7 +119,7 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
   auth?: AuthConfig | string;
   /** Your own IAM in place of the auth file's roles and bindings; asked once per call. Needs `auth`. */
   authorize?: Authorize;
-  /** Where the audit log of mutations goes when auth is on. @default JSON lines on standard error */
+  /** Where the audit log of mutations goes when auth is on. @default `info` records of `log` (loggerAuditSink) */
   audit?: AuditSink;
   /** TLS for both ports (and mutual TLS with `clientCa`). */
   tls?: TlsOptions;
@@ -240,6 +240,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     filterRequired: options.filterRequired,
     maxWaitMs: options.maxWaitMs,
     pageTokens: new PageTokens({ secret: options.pageTokenSecret, ttlMs: options.pageTokenTtlMs }),
+    metrics: observability.metrics,
   });
   const httpListen = options.http === undefined ? { host: DEFAULTS.host.value, port: DEFAULTS.httpPort.value } : options.http;
   const uiPath = options.ui === false || httpListen === false ? undefined : (options.ui?.path ?? DEFAULTS.uiPath.value);
@@ -344,7 +345,7 @@ function guard(endpoints: Endpoint[], options: ServerOptions, listen: readonly (
   }
   const loaded = typeof options.auth === "string" ? loadAuthFile(options.auth) : checkAuth(options.auth);
   const auth = buildAuth(loaded, permissionCatalogue(endpoints), options.authorize);
-  return guardEndpoints(endpoints, { auth, audit: options.audit ?? jsonLinesAuditSink, log });
+  return guardEndpoints(endpoints, { auth, audit: options.audit ?? loggerAuditSink(log), log });
 }
 
 function isLoopback(host: string): boolean {

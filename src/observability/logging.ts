@@ -45,13 +45,15 @@ export function createPino(settings: LoggingSettings = {}): Pino {
 
 /**
  * longrun's `Logger` over a pino logger: a line with an error is `error` (the error under `err`), one
- * without is `warn`; the fields go on the line as they are. `debug` is there only when pino writes it.
+ * without is `warn`, `info` is `info`; the fields go on the line as they are. `debug` is there only when
+ * pino writes it (its callers skip building lines otherwise); `info` always, pino's level deciding.
  */
 export function pinoLogger(logger: Pino): Logger {
   const log: Logger = (message, err, fields) => {
     if (err === undefined) logger.warn(fields ?? {}, message);
     else logger.error({ ...fields, err }, message);
   };
+  log.info = (message, fields) => logger.info(fields ?? {}, message);
   if (logger.isLevelEnabled("debug")) log.debug = (message, fields) => logger.debug(fields ?? {}, message);
   return log;
 }

@@ -3,11 +3,14 @@ import { codeName } from "../core/code.js";
 import { DEFAULTS } from "../core/defaults.js";
 import type { Logger } from "../core/logger.js";
 import type { RuntimeMetrics } from "../runtime/metrics.js";
+import type { WaitMetrics } from "../service/waiters.js";
 import type { Store, StoreCounts } from "../store/store.js";
 
 
 const SECONDS_FAST = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const SECONDS_SLOW = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+/** A wake is the change feed and a promise away: tenths of a millisecond in process, more across a network. */
+const SECONDS_WAKE = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const OPERATION_STATES = ["queued", "running", "done"] as const;
 const EVENT_STATES = ["pending", "failed"] as const;
@@ -34,7 +37,7 @@ export interface MetricsOptions {
  * the dispatcher as things happen; gauges read on scrape. No label is unbounded: methods are the served
  * RPCs, codes the 17 google.rpc.Code names, destinations the configured ones.
  */
-export class Metrics implements RuntimeMetrics {
+export class Metrics implements RuntimeMetrics, WaitMetrics {
   readonly registry = new Registry();
   readonly operationsStarted: Counter<"method">;
   readonly operationsFinished: Counter<"method" | "code">;
@@ -47,6 +50,7 @@ export class Metrics implements RuntimeMetrics {
   readonly rpcRequests: Counter<"method" | "transport" | "code">;
   readonly rpcDuration: Histogram<"method" | "transport">;
   readonly notifications: Counter<"destination" | "outcome">;
+  readonly waitWakeLatency: Histogram;
   private readonly cacheMs: number;
   private readonly now: () => number;
   private cached: { at: number; counts: Promise<StoreCounts> } | undefined;
@@ -69,6 +73,7 @@ export class Metrics implements RuntimeMetrics {
     this.storeErrors = counter("longrun_store_errors_total", "Store calls that failed, by Store method.", ["op"]);
     this.rpcRequests = counter("longrun_rpc_requests_total", "RPCs answered, by full method name, transport and google.rpc.Code name.", ["method", "transport", "code"]);
     this.rpcDuration = histogram("longrun_rpc_duration_seconds", "How long RPCs took to answer (WaitOperation: its wait included).", ["method", "transport"], SECONDS_FAST);
+    this.waitWakeLatency = histogram("longrun_wait_wake_latency_seconds", "From an operation's end (its store finish time) to the answer of a WaitOperation it woke.", [], SECONDS_WAKE);
     this.notifications = counter("longrun_notifications_total", "Completion notification delivery attempts, by destination and outcome.", ["destination", "outcome"]);
     const metrics = this;
     new Gauge({
@@ -119,6 +124,10 @@ export class Metrics implements RuntimeMetrics {
 
   leaseLost(): void {
     this.leasesLost.inc();
+  }
+
+  waitWoken(seconds: number): void {
+    this.waitWakeLatency.observe(seconds);
   }
 
   /** One notification delivery attempt's outcome (the dispatcher's). */

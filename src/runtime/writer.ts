@@ -135,7 +135,7 @@ export class ResultWriter implements LocalFinishes {
         const { name, principal, resource, metadata, error, response } = item;
         return {
           id: item.id,
-          record: written ? { name, principal, resource, state: "done", metadata, error, response, expireTime: now + retentionMs } : undefined,
+          record: written ? { name, principal, resource, state: "done", metadata, error, response, endTime: now, expireTime: now + retentionMs } : undefined,
         };
       });
       this.announce(finished);

@@ -22,7 +22,7 @@ import type { CallContext } from "./endpoint.js";
 import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema } from "../filter/index.js";
 import { encodedSizeBound, toOperation } from "./operation.js";
 import { PageTokens } from "./page-token.js";
-import { Waiters } from "./waiters.js";
+import { Waiters, type WaitMetrics } from "./waiters.js";
 import { Batcher } from "../runtime/batch.js";
 import { clockOf, type Clock } from "../runtime/clock.js";
 import { consoleLogger, type Logger } from "../core/logger.js";
@@ -67,6 +67,8 @@ export interface OperationsServiceOptions {
   clock?: Clock | (() => number);
   /** Where failures the service works around are reported (a watch that could not read). @default console.error */
   log?: Logger;
+  /** Where WaitOperation's wake latency is reported. @default none */
+  metrics?: WaitMetrics;
 }
 
 /** Room kept in a List page's byte budget for its next_page_token and its tag. */
@@ -102,6 +104,7 @@ export class OperationsService {
   private readonly reads: Batcher<string, OperationView | undefined>;
   private readonly clock: Clock;
   private readonly now: () => number;
+  private readonly metrics: WaitMetrics | undefined;
 
   constructor(options: OperationsServiceOptions) {
     this.store = options.store;
@@ -116,6 +119,7 @@ export class OperationsService {
     this.filterDialect = options.filterDialect ?? aip160Dialect;
     this.filterRequired = options.filterRequired ?? false;
     this.waiters = new Waiters(options.store, options.runtime);
+    this.metrics = options.metrics;
     const clock = clockOf(options.clock);
     this.clock = clock;
     this.now = () => clock.now();
@@ -208,16 +212,24 @@ export class OperationsService {
     const timer = this.clock.after(budget, end);
     ctx.signal.addEventListener("abort", end, { once: true });
     if (budget === 0 || ctx.signal.aborted) end();
+    // Whether the last wake came from a change rather than the budget or the caller: only those are a
+    // wake latency (an operation done at the call, or found done at a timeout, measures nothing).
+    let changed = false;
     try {
       for (;;) {
         // Watch before reading, so a change between the read and the wait is not missed.
         const watch = this.waiters.watch(id, ended.signal);
         try {
           const record = await this.find(request.name, id);
+          if (record.state === "done" && changed) this.wokenBy(record.endTime);
           if (record.state === "done" || ended.signal.aborted) return toOperation(record);
           const finishedHere = await watch.changed;
+          changed = !ended.signal.aborted;
           // As a read would find it, unless it expired at once (retention 0): then read, to answer NOT_FOUND.
-          if (finishedHere && finishedHere.name === request.name && finishedHere.expireTime > this.now()) return toOperation(finishedHere);
+          if (finishedHere && finishedHere.name === request.name && finishedHere.expireTime > this.now()) {
+            if (changed) this.wokenBy(finishedHere.endTime);
+            return toOperation(finishedHere);
+          }
         } finally {
           watch.cancel();
         }
@@ -282,6 +294,12 @@ export class OperationsService {
   close(): void {
     this.watchers.close();
     this.waiters.close();
+  }
+
+  /** A Wait answered because its operation ended at `endTime` (the store's finish time, wall clock). */
+  private wokenBy(endTime: number | undefined): void {
+    // Clamped: the finish may have been stamped by another instance whose clock runs a little ahead.
+    if (this.metrics && endTime !== undefined) this.metrics.waitWoken(Math.max(0, this.now() - endTime) / 1000);
   }
 
   private waitBudget(timeout: Duration | undefined, deadline: number | undefined): number {

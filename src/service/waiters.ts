@@ -1,6 +1,18 @@
 import type { FinishedOperation, LocalFinishes } from "../runtime/runtime.js";
 import type { ChangeEvent, Store } from "../store/store.js";
 
+/**
+ * What the waiters tell a metrics collector (src/observability/ implements it for Prometheus). Passed
+ * explicitly (OperationsServiceOptions.metrics); without one nothing is measured.
+ */
+export interface WaitMetrics {
+  /**
+   * A WaitOperation answered because its operation ended while it waited, `seconds` after the store's
+   * finish time: what the change feed and the wake-up took.
+   */
+  waitWoken(seconds: number): void;
+}
+
 /** What woke a waiter: the operation as it was just finished here, or nothing (read it again). */
 export type Woken = FinishedOperation["record"];
 

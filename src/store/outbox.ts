@@ -25,7 +25,7 @@ export interface OperationEvent extends NewEvent {
 }
 
 /** The operation as an event carries it: what it was when the event was written. */
-export type EventSnapshot = Omit<OperationView, "id" | "principal" | "resource">;
+export type EventSnapshot = Omit<OperationView, "id" | "principal" | "resource" | "endTime">;
 
 /**
  * An event in the outbox: what it is about, the operation as it was when the event was written (a

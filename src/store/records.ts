@@ -91,8 +91,11 @@ export interface OperationRecord {
   expireTime: number | undefined;
 }
 
-/** An operation as the Operations service serves it: a google.longrunning.Operation's fields. */
-export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal" | "resource">;
+/**
+ * An operation as the Operations service serves it: a google.longrunning.Operation's fields, and its end
+ * time (not served: WaitOperation's wake latency is measured from it).
+ */
+export type OperationView = Pick<OperationRecord, "id" | "name" | "state" | "metadata" | "error" | "response" | "principal" | "resource" | "endTime">;
 
 /**
  * An operation as a list returns it: the whole record but its request, which nothing that lists reads

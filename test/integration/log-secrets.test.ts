@@ -145,7 +145,7 @@ describe("longrun serve logs no secrets", () => {
     }
     assert.ok(!output.includes("hookuser"), "the webhook URL's user appears");
 
-    // Every line on standard error is JSON: log lines (level, time, msg) or audit records.
+    // Every line on standard error is a pino record (level, time, msg), the audit records among them.
     const lines = stderr.split("\n").filter((l) => l !== "");
     const records = lines.map((l) => {
       try {
@@ -154,13 +154,24 @@ describe("longrun serve logs no secrets", () => {
         return assert.fail(`not a JSON line on standard error: ${l}`);
       }
     });
-    const logs = records.filter((r) => r["type"] !== "longrun.audit");
-    for (const r of logs) {
+    for (const r of records) {
       assert.equal(typeof r["level"], "number", JSON.stringify(r));
       assert.equal(typeof r["time"], "number", JSON.stringify(r));
       assert.equal(typeof r["msg"], "string", JSON.stringify(r));
     }
-    assert.ok(records.some((r) => r["type"] === "longrun.audit" && r["requestId"] === "req-start-1"), "the starts are audited, with their request ids");
+    const logs = records.filter((r) => r["type"] !== "longrun.audit");
+    const audits = records.filter((r) => r["type"] === "longrun.audit");
+    for (const r of audits) {
+      assert.deepEqual([r["level"], r["msg"], r["name"], typeof r["pid"], typeof r["hostname"]], [30, "audit", "longrun", "number", "string"], JSON.stringify(r));
+      assert.equal(typeof r["permission"], "string", JSON.stringify(r));
+    }
+    const start = audits.find((r) => r["requestId"] === "req-start-1");
+    assert.ok(start, "the starts are audited, with their request ids");
+    assert.deepEqual(
+      [start["principal"], start["method"], start["outcome"], typeof start["operation"]],
+      ["serviceAccount:ci@example", "longrun.demo.v1.Demo.Sleep", "OK", "string"],
+    );
+    assert.ok(audits.some((r) => r["principal"] === "user:alice"), "the start by JWT is audited under its principal");
     const rpcs = logs.filter((r) => r["msg"] === "rpc");
     assert.ok(rpcs.length >= 13, `a line per RPC:\n${stderr}`);
     for (const r of rpcs) assert.equal(typeof r["requestId"], "string", JSON.stringify(r));

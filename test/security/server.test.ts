@@ -252,7 +252,10 @@ describe("longrun serve --auth, and the CLI's --api-key", () => {
       assert.equal(wrongKey.code, Code.UNAUTHENTICATED);
       await new Promise((r) => setTimeout(r, 100));
       const audit = server.output().split("\n").filter((l) => l.includes('"type":"longrun.audit"'));
-      assert.ok(audit.some((l) => JSON.parse(l).principal === "serviceAccount:ci@example" && JSON.parse(l).outcome === "OK"), server.output());
+      const records = audit.map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(records.some((r) => r["principal"] === "serviceAccount:ci@example" && r["outcome"] === "OK"), server.output());
+      // Records of the server's logger (pino, at info), not lines of their own.
+      for (const r of records) assert.deepEqual([r["level"], r["msg"], r["name"], typeof r["time"]], [30, "audit", "longrun", "number"], JSON.stringify(r));
       assert.ok(!server.output().includes(KEY) && !server.output().includes("lr_wrong"), "no key in the server's output");
     } finally {
       server.child.kill("SIGTERM");

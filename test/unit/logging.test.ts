@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { createPino, parseLogLevel, pinoLogger } from "../../src/observability/logging.js";
 import { requestIdOf } from "../../src/service/request-id.js";
+import { loggerAuditSink, type AuditEntry } from "../../src/service/audit.js";
+import type { LogFields, Logger } from "../../src/core/logger.js";
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; text: () => string } {
   let text = "";
@@ -57,6 +59,50 @@ describe("pinoLogger", () => {
   it("--log-level accepts pino's levels only", () => {
     assert.equal(parseLogLevel("debug"), "debug");
     assert.throws(() => parseLogLevel("verbose"), /not a log level/);
+  });
+});
+
+describe("loggerAuditSink", () => {
+  const entry: AuditEntry = {
+    time: "2026-12-07T03:40:00.000Z",
+    principal: "user:alice",
+    method: "google.longrunning.Operations.CancelOperation",
+    permission: "longrun.operations.cancel",
+    resource: "operations/abc",
+    outcome: "OK",
+    requestId: "req-audit-1",
+  };
+
+  it("an entry is a pino record at info, message audit, tagged, its fields on it (time: pino's own)", () => {
+    const out = capture();
+    loggerAuditSink(pinoLogger(createPino({ format: "json", stream: out.stream })))(entry);
+    const [record, ...more] = out.lines();
+    assert.equal(more.length, 0);
+    const { time, pid, hostname, ...rest } = record!;
+    assert.equal(typeof time, "number");
+    assert.equal(typeof pid, "number");
+    assert.equal(typeof hostname, "string");
+    const { time: _entryTime, ...fields } = entry;
+    assert.deepEqual(rest, { level: 30, name: "longrun", type: "longrun.audit", ...fields, msg: "audit" });
+    assert.equal(out.text().match(/"time":/g)?.length, 1, "one time field");
+  });
+
+  it("the log level and format apply: nothing above info, pretty lines for people", () => {
+    const quiet = capture();
+    loggerAuditSink(pinoLogger(createPino({ level: "warn", format: "json", stream: quiet.stream })))(entry);
+    assert.equal(quiet.text(), "");
+    const pretty = capture();
+    loggerAuditSink(pinoLogger(createPino({ format: "pretty", stream: pretty.stream })))(entry);
+    assert.match(pretty.text(), /INFO.*audit/);
+    assert.match(pretty.text(), /type: "longrun.audit"/);
+    assert.match(pretty.text(), /principal: "user:alice"/);
+  });
+
+  it("a Logger without info gets the record as a plain line, not lost", () => {
+    const lines: [string, unknown, LogFields | undefined][] = [];
+    const log: Logger = (message, err, fields) => lines.push([message, err, fields]);
+    loggerAuditSink(log)(entry);
+    assert.deepEqual(lines, [["audit", undefined, { type: "longrun.audit", principal: "user:alice", method: entry.method, permission: entry.permission, resource: entry.resource, outcome: "OK", requestId: "req-audit-1" }]]);
   });
 });
 

@@ -59,6 +59,7 @@ export function toEventRecord(row: EventRow): EventRecord {
     response: row.response,
     principal: null,
     resource: null,
+    end_time: null,
   });
   return {
     id: row.id,

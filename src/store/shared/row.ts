@@ -50,6 +50,7 @@ const VIEW_COLUMN_NAMES = [
   "response",
   "principal",
   "resource",
+  "end_time",
 ] as const satisfies readonly (keyof OperationRow)[];
 
 const COLUMN_NAMES = [
@@ -66,7 +67,6 @@ const COLUMN_NAMES = [
   "run_after",
   "create_time",
   "update_time",
-  "end_time",
   "expire_time",
   "trace_context",
 ] as const satisfies readonly (keyof OperationRow)[];
@@ -106,6 +106,7 @@ export function toView(row: ViewRow): OperationView {
     response: storedAny(row.response_type, row.response),
     principal: orUndefined(row.principal),
     resource: orUndefined(row.resource),
+    endTime: orUndefined(row.end_time),
   };
 }
 
@@ -130,7 +131,6 @@ export function toListed(row: ListedRow): ListedOperation {
     runAfter: row.run_after,
     createTime: row.create_time,
     updateTime: row.update_time,
-    endTime: orUndefined(row.end_time),
     expireTime: orUndefined(row.expire_time),
   };
 }

@@ -46,7 +46,7 @@ export function retention(c: Contract): void {
         if (r === undefined) return undefined;
         const copyAny = (a: StoredAny | undefined) => (a === undefined ? undefined : { typeUrl: a.typeUrl, value: new Uint8Array(a.value) });
         const error = r.error && { code: r.error.code, message: r.error.message, status: new Uint8Array(r.error.status) };
-        return { id: r.id, name: r.name, state: r.state, metadata: copyAny(r.metadata), error, response: copyAny(r.response), principal: r.principal, resource: r.resource };
+        return { id: r.id, name: r.name, state: r.state, metadata: copyAny(r.metadata), error, response: copyAny(r.response), principal: r.principal, resource: r.resource, endTime: r.endTime };
       };
       const views = (await c.store.getViews(wanted, T)).map(served);
       const records = await Promise.all(wanted.map((id) => c.store.get(id, T)));

@@ -143,6 +143,7 @@ function unaryHandler(
     });
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+    const requestId = requestIdOf(firstString(call.metadata.get(REQUEST_ID_HEADER)));
     // Read only when the server checks credentials: most calls never build them.
     let credentials: Credentials | undefined;
     const ctx: CallContext = {
@@ -156,23 +157,33 @@ function unaryHandler(
       },
       principal: undefined,
       header: (name) => firstString(call.metadata.get(name)),
-      requestId: requestIdOf(firstString(call.metadata.get(REQUEST_ID_HEADER))),
+      requestId,
+    };
+    // The request id goes back in the initial metadata of every answer. grpc-js sends headers before any
+    // message anyway, so a success costs no extra frame; a failure, otherwise a trailers-only response, gets
+    // a headers frame of its own, and the id in its trailers too: all a unary caller's error carries.
+    const fail = (err: unknown): void => {
+      const error = toGrpcError(err, domain, callLogger(log, ctx, rpc));
+      error.metadata?.set(REQUEST_ID_HEADER, requestId);
+      call.sendMetadata(requestIdMetadata(requestId));
+      callback(error);
     };
     let request: Message;
     try {
       request = fromBinary(method.input, call.request);
     } catch (err) {
-      callback(toGrpcError(malformed(method.input.typeName, err), domain, callLogger(log, ctx, rpc)));
+      fail(malformed(method.input.typeName, err));
       return;
     }
     endpoint.invoke(request, ctx).then(
       (response) => {
         answered = true;
+        call.sendMetadata(requestIdMetadata(requestId));
         callback(null, response);
       },
       (err: unknown) => {
         answered = true;
-        callback(toGrpcError(err, domain, callLogger(log, ctx, rpc)));
+        fail(err);
       },
     );
   };
@@ -194,6 +205,12 @@ function credentialsOf(call: grpc.ServerUnaryCall<Buffer, Message>, mutualTls: b
 /** The log of one call: every line with its request id and method (made only when a call fails). */
 function callLogger(log: Logger, ctx: CallContext, method: string): Logger {
   return (message, err, fields) => log(message, err, { requestId: ctx.requestId, method, ...fields });
+}
+
+function requestIdMetadata(requestId: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set(REQUEST_ID_HEADER, requestId);
+  return metadata;
 }
 
 function firstString(values: grpc.MetadataValue[]): string | undefined {
