@@ -82,8 +82,20 @@ export interface OperationRecord {
   /** The worker holding the lease while running, and until when. */
   leaseOwner: string | undefined;
   leaseExpireTime: number | undefined;
-  /** Not claimable before this time (retry backoff). */
+  /** Not claimable before this time (a delayed start, a retry's backoff). */
   runAfter: number;
+  /**
+   * The last attempt that failed and was put back to be retried (Store.retryLater; docs/scheduling.md),
+   * with its error; kept until another does, and after the operation ends. Absent when none did. Whole
+   * records only (get, claim), not lists; absent for operations stored before store migration 10. An
+   * attempt after it (`attempt` = its attempt + 1) is a retry, not the resumption of an interrupted one.
+   */
+  lastFailure?: { attempt: number; error: StoredError } | undefined;
+  /**
+   * The time by which the operation must be done: past it, it ends DEADLINE_EXCEEDED, whether it runs or
+   * waits (docs/scheduling.md). Absent when it has none. Set at create, never changed; whole records only.
+   */
+  deadline?: number | undefined;
   createTime: number;
   updateTime: number;
   endTime: number | undefined;

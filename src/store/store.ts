@@ -33,6 +33,8 @@ export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "met
   resource?: string | undefined;
   /** The start's trace context (OperationRecord.traceContext), if any; opaque text, checked as `principal` is. */
   traceContext?: string | undefined;
+  /** The time by which it must be done (OperationRecord.deadline), if any. */
+  deadline?: number | undefined;
 };
 
 export interface CreateResult {
@@ -133,6 +135,14 @@ export interface OperationRef {
 export interface Fenced {
   id: string;
   attempt: number;
+}
+
+/** A failed attempt to be run again later (a method's retry policy, docs/scheduling.md). */
+export interface RetryLater extends Fenced {
+  /** When the next attempt may be claimed. */
+  runAfter: number;
+  /** What this attempt failed with: the operation's lastFailure (with the attempt) until another attempt fails so. */
+  error: StoredError;
 }
 
 export interface ProgressUpdate extends Fenced {
@@ -259,6 +269,15 @@ export interface Store {
    * keeping their attempt count. Only leases `owner` holds on these attempts.
    */
   release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Promise<void>;
+
+  /**
+   * Puts operations back in the queue after a failed attempt, to be retried: each becomes queued,
+   * claimable at its `runAfter` (at once if cancellation was requested, so that the next claim ends it
+   * CANCELLED), with `lastFailure` = its attempt and error; lease released, attempt kept. Only leases `owner` holds at
+   * these attempts on operations not done, as `release`. Returns, per request, whether it applied; the
+   * applied are announced as "released".
+   */
+  retryLater(owner: string, retries: readonly RetryLater[], now: number): Promise<boolean[]>;
 
   /** The earliest time later than `now` at which some operation of `methods` becomes claimable, if any. */
   nextDueTime(methods: readonly string[], now: number): Promise<number | undefined>;

@@ -130,4 +130,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN trace_context text;
   `,
+  // 10: scheduling (docs/scheduling.md): the last attempt that failed and was put back to be retried, with
+  // its error (OperationRecord.lastFailure), and the time by which it must be done (OperationRecord.deadline).
+  // Nullable without defaults: nothing is rewritten.
+  `
+  ALTER TABLE operations ADD COLUMN last_error_attempt integer;
+  ALTER TABLE operations ADD COLUMN last_error_code integer;
+  ALTER TABLE operations ADD COLUMN last_error_message text;
+  ALTER TABLE operations ADD COLUMN last_error bytea;
+  ALTER TABLE operations ADD COLUMN deadline bigint;
+  `,
 ];

@@ -25,6 +25,7 @@ import { progress } from "./progress.js";
 import { purgeExpired } from "./purge-expired.js";
 import { activity } from "./activity.js";
 import { release } from "./release.js";
+import { retryLater } from "./retry-later.js";
 import { counts } from "./counts.js";
 import { requestCancel, requestControl } from "./operation-requests.js";
 
@@ -116,6 +117,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     progress: (updates, now) => progress(db, updates, now),
     finish: (results, retentionMs, now) => finish(db, results, retentionMs, now),
     release: (owner, leases, runAfter, now) => release(db, owner, leases, runAfter, now),
+    retryLater: (owner, retries, now) => retryLater(db, owner, retries, now),
     nextDueTime: (methods, now) => nextDueTime(db, methods, now),
     purgeExpired: (now) => purgeExpired(db, now),
     activity: (query) => activity(db, query),

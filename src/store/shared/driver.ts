@@ -18,6 +18,7 @@ import type {
   OperationRef,
   OperationView,
   ProgressUpdate,
+  RetryLater,
   StoreCounts,
 } from "../store.js";
 
@@ -64,6 +65,8 @@ export interface StoreDriver {
   finish(results: readonly FinishRequest[], retentionMs: number, now: number): Eventually<boolean[]>;
   /** The ids released, in input order (repeats allowed). */
   release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Eventually<string[]>;
+  /** Per retry, whether it applied. */
+  retryLater(owner: string, retries: readonly RetryLater[], now: number): Eventually<boolean[]>;
   nextDueTime(methods: readonly string[], now: number): Eventually<number | undefined>;
   purgeExpired(now: number): Eventually<number>;
   /** Buckets in time order, only those with something in them. */

@@ -16,6 +16,12 @@ export interface OperationRow {
   resource: string | null;
   /** Only in whole rows (get, claim, create), not in listed ones. */
   trace_context?: string | null;
+  /** Whole rows only, as trace_context. */
+  last_error_attempt?: number | null;
+  last_error_code?: number | null;
+  last_error_message?: string | null;
+  last_error?: Uint8Array | null;
+  deadline?: number | null;
   metadata_type: string | null;
   metadata: Uint8Array | null;
   state: OperationState;
@@ -69,10 +75,18 @@ const COLUMN_NAMES = [
   "update_time",
   "expire_time",
   "trace_context",
+  "last_error_attempt",
+  "last_error_code",
+  "last_error_message",
+  "last_error",
+  "deadline",
 ] as const satisfies readonly (keyof OperationRow)[];
 
-/** The columns of a ListedOperation: a whole row's but the request and the trace context. */
-const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => c !== "request" && c !== "trace_context");
+/** Read with a whole record only: what nothing that lists reads. */
+const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline"]);
+
+/** The columns of a ListedOperation: a whole row's but the request, the trace context and the scheduling state. */
+const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => !WHOLE_ONLY.has(c));
 
 export type ListedRow = Omit<OperationRow, "request">;
 
@@ -114,6 +128,10 @@ export function toRecord(row: OperationRow): OperationRecord {
   const record: OperationRecord = { ...toListed(row), request: bytes(row.request) };
   // Set only when stored, so records of operations started without tracing are as they were.
   if (row.trace_context != null) record.traceContext = row.trace_context;
+  if (row.last_error != null && row.last_error_code != null && row.last_error_attempt != null) {
+    record.lastFailure = { attempt: row.last_error_attempt, error: { code: row.last_error_code, message: row.last_error_message ?? "", status: bytes(row.last_error) } };
+  }
+  if (row.deadline != null) record.deadline = row.deadline;
   return record;
 }
 

@@ -19,6 +19,7 @@ import type {
   OperationRef,
   OperationView,
   ProgressUpdate,
+  RetryLater,
   Store,
   StoreCounts,
 } from "../store.js";
@@ -118,6 +119,13 @@ export class StoreCore implements Store {
   async release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): Promise<void> {
     if (leases.length === 0) return;
     this.#feed.emit("released", uniqueIds(await this.#driver.release(owner, leases, runAfter, now)));
+  }
+
+  async retryLater(owner: string, retries: readonly RetryLater[], now: number): Promise<boolean[]> {
+    if (retries.length === 0) return [];
+    const applied = await this.#driver.retryLater(owner, retries, now);
+    this.#feed.emit("released", appliedIds(retries, applied));
+    return applied;
   }
 
   async nextDueTime(methods: readonly string[], now: number): Promise<number | undefined> {

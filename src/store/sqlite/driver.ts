@@ -20,6 +20,7 @@ import type {
   OperationRef,
   OperationView,
   ProgressUpdate,
+  RetryLater,
   StoreCounts,
 } from "../store.js";
 import { storedBytes } from "../store.js";
@@ -67,6 +68,7 @@ export class SqliteDriver implements StoreDriver {
           principal: op.principal ?? null,
           resource: op.resource ?? null,
           traceContext: op.traceContext ?? null,
+          deadline: op.deadline ?? null,
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,
@@ -290,6 +292,14 @@ export class SqliteDriver implements StoreDriver {
   release(owner: string, leases: readonly Fenced[], runAfter: number, now: number): string[] {
     return this.#db.transaction(() =>
       leases.filter(({ id, attempt }) => this.#sql.release.run({ id, owner, attempt, runAfter, now }).changes === 1).map((l) => l.id),
+    )();
+  }
+
+  retryLater(owner: string, retries: readonly RetryLater[], now: number): boolean[] {
+    return this.#db.transaction(() =>
+      retries.map(({ id, attempt, runAfter, error }) =>
+        this.#sql.retryLater.run({ id, owner, attempt, runAfter, now, errorCode: error.code, errorMessage: error.message, error: error.status }).changes === 1,
+      ),
     )();
   }
 

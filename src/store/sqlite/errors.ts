@@ -41,6 +41,7 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     progress: (updates, now) => mapped(() => d.progress(updates, now)),
     finish: (results, retentionMs, now) => mapped(() => d.finish(results, retentionMs, now)),
     release: (owner, leases, runAfter, now) => mapped(() => d.release(owner, leases, runAfter, now)),
+    retryLater: (owner, retries, now) => mapped(() => d.retryLater(owner, retries, now)),
     nextDueTime: (methods, now) => mapped(() => d.nextDueTime(methods, now)),
     purgeExpired: (now) => mapped(() => d.purgeExpired(now)),
     activity: (query) => mapped(() => d.activity(query)),

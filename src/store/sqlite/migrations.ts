@@ -113,6 +113,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN trace_context TEXT;
   `,
+  // 10: the last failed attempt's error while waiting to retry, and the deadline (docs/scheduling.md).
+  `
+  ALTER TABLE operations ADD COLUMN last_error_attempt INTEGER;
+  ALTER TABLE operations ADD COLUMN last_error_code INTEGER;
+  ALTER TABLE operations ADD COLUMN last_error_message TEXT;
+  ALTER TABLE operations ADD COLUMN last_error BLOB;
+  ALTER TABLE operations ADD COLUMN deadline INTEGER;
+  `,
 ];
 
 /**

@@ -23,6 +23,7 @@ export interface Statements {
   progress: Statement<ProgressParams>;
   finishAttempt: Statement<FinishParams & { attempt: number }>;
   release: Statement<ReleaseParams>;
+  retryLater: Statement<RetryLaterParams>;
   nextDueTime: Statement<{ methods: string; now: number }, { time: number | null }>;
   purgeExpired: Statement<[now: number]>;
   countOperations: Statement<[now: number], { method: string; state: "queued" | "running" | "done"; count: number }>;
@@ -38,6 +39,7 @@ export interface InsertParams {
   principal: string | null;
   resource: string | null;
   traceContext: string | null;
+  deadline: number | null;
   metadataType: string | null;
   metadata: Uint8Array | null;
   metadataJson: string | null;
@@ -115,6 +117,12 @@ export interface ReleaseParams {
   now: number;
 }
 
+export interface RetryLaterParams extends ReleaseParams {
+  errorCode: number;
+  errorMessage: string;
+  error: Uint8Array;
+}
+
 /** Due: what claim may take, and what nextDueTime looks ahead to. */
 const DUE_METHODS = "state <> 'done' AND method IN (SELECT value FROM json_each(@methods))";
 
@@ -133,9 +141,9 @@ export function prepareStatements(db: Database): Statements {
   return {
     insert: db.prepare(`
       INSERT INTO operations
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, create_time, update_time)
       VALUES
-        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @now, @now)
+        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${COLUMNS}`),
     byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),
@@ -177,6 +185,13 @@ export function prepareStatements(db: Database): Statements {
     finishAttempt: db.prepare(`${FINISH_SET} WHERE id = @id AND state <> 'done' AND attempt = @attempt`),
     release: db.prepare(`
       UPDATE operations SET state = 'queued', lease_owner = NULL, lease_expire_time = NULL, run_after = @runAfter, update_time = @now
+      WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt`),
+    // Cancellation requested: claimable at once, so that the next claim ends it CANCELLED.
+    retryLater: db.prepare(`
+      UPDATE operations SET
+        state = 'queued', lease_owner = NULL, lease_expire_time = NULL,
+        run_after = CASE WHEN cancel_requested THEN @now ELSE @runAfter END,
+        last_error_attempt = @attempt, last_error_code = @errorCode, last_error_message = @errorMessage, last_error = @error, update_time = @now
       WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt`),
     // A running operation becomes claimable when both its backoff and its lease have run out.
     nextDueTime: db.prepare(`

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import type { StoredError } from "../../store/store.js";
+import type { Contract } from "./context.js";
+import { T, SLEEP, LEASE, RETENTION, RESPONSE, newOp, refs } from "./fixtures.js";
+
+const UNAVAILABLE: StoredError = { code: 14, message: "the backend is down", status: new Uint8Array([8, 14, 18, 3, 100, 111, 119]) };
+const LATER: StoredError = { code: 4, message: "too slow", status: new Uint8Array([8, 4]) };
+
+/**
+ * Scheduling state (docs/scheduling.md): failed attempts put back to be retried (retryLater) with their
+ * attempt and error kept, and the deadline a start gives.
+ */
+export function scheduling(c: Contract): void {
+  const { describe, it } = c.test;
+  const { mustGet, running, recordEvents } = c;
+  const claim = (owner: string, now: number) => c.store.claim({ owner, methods: [SLEEP], limit: 10, leaseMs: LEASE, now });
+
+  describe("retryLater", () => {
+    it("requeues the attempt at its runAfter with its attempt and error as lastFailure, keeping the attempt; announced as released", async () => {
+      await running("op-1", "worker-a", T);
+      const events = recordEvents();
+      assert.deepEqual(await c.store.retryLater("worker-a", [{ id: "op-1", attempt: 1, runAfter: T + 5_000, error: UNAVAILABLE }], T + 10), [true]);
+      assert.deepEqual(events, [{ kind: "released", ids: ["op-1"] }]);
+      const record = await mustGet("op-1", T + 10);
+      assert.equal(record.state, "queued");
+      assert.equal(record.attempt, 1);
+      assert.equal(record.runAfter, T + 5_000);
+      assert.equal(record.leaseOwner, undefined);
+      assert.equal(record.leaseExpireTime, undefined);
+      assert.equal(record.updateTime, T + 10);
+      assert.deepEqual(record.lastFailure, { attempt: 1, error: UNAVAILABLE });
+      assert.equal(record.error, undefined, "not done: no error yet");
+      assert.equal(await c.store.nextDueTime([SLEEP], T + 10), T + 5_000);
+      assert.deepEqual(await claim("worker-b", T + 4_999), []);
+      const [again] = await claim("worker-b", T + 5_000);
+      assert.equal(again?.attempt, 2);
+      assert.deepEqual(again?.lastFailure, { attempt: 1, error: UNAVAILABLE }, "the next attempt sees why the last one failed");
+    });
+
+    it("keeps the latest failure, and the last one after the operation ends", async () => {
+      await running("op-1", "worker-a", T);
+      await c.store.retryLater("worker-a", [{ id: "op-1", attempt: 1, runAfter: T, error: UNAVAILABLE }], T);
+      await claim("worker-a", T);
+      await c.store.retryLater("worker-a", [{ id: "op-1", attempt: 2, runAfter: T, error: LATER }], T + 1);
+      assert.deepEqual((await mustGet("op-1", T + 1)).lastFailure, { attempt: 2, error: LATER });
+      await claim("worker-a", T + 2);
+      assert.deepEqual(await c.store.finish([{ id: "op-1", attempt: 3, response: RESPONSE }], RETENTION, T + 3), [true]);
+      const done = await mustGet("op-1", T + 3);
+      assert.equal(done.state, "done");
+      assert.deepEqual(done.lastFailure, { attempt: 2, error: LATER });
+    });
+
+    it("is fenced: another owner, another attempt, a done or queued operation are left alone", async () => {
+      await running("theirs", "worker-b", T);
+      await running("mine", "worker-a", T);
+      await c.store.create([newOp("queued")], T);
+      await running("done", "worker-a", T);
+      await c.store.finish([{ id: "done", attempt: 1, response: RESPONSE }], RETENTION, T);
+      const events = recordEvents();
+      const applied = await c.store.retryLater(
+        "worker-a",
+        [
+          { id: "theirs", attempt: 1, runAfter: T, error: UNAVAILABLE },
+          { id: "mine", attempt: 2, runAfter: T, error: UNAVAILABLE },
+          { id: "queued", attempt: 0, runAfter: T, error: UNAVAILABLE },
+          { id: "done", attempt: 1, runAfter: T, error: UNAVAILABLE },
+          { id: "missing", attempt: 1, runAfter: T, error: UNAVAILABLE },
+        ],
+        T + 1,
+      );
+      assert.deepEqual(applied, [false, false, false, false, false]);
+      assert.deepEqual(events, [], "nothing changed: no event");
+      assert.equal((await mustGet("theirs")).state, "running");
+      assert.equal((await mustGet("mine")).state, "running");
+      assert.equal((await mustGet("mine")).lastFailure, undefined);
+    });
+
+    it("applies the first of two for one attempt", async () => {
+      await running("op-1", "worker-a", T);
+      const applied = await c.store.retryLater(
+        "worker-a",
+        [
+          { id: "op-1", attempt: 1, runAfter: T + 7, error: UNAVAILABLE },
+          { id: "op-1", attempt: 1, runAfter: T + 9, error: LATER },
+        ],
+        T,
+      );
+      assert.deepEqual(applied, [true, false]);
+      const record = await mustGet("op-1");
+      assert.equal(record.runAfter, T + 7);
+      assert.deepEqual(record.lastFailure, { attempt: 1, error: UNAVAILABLE });
+    });
+
+    it("makes an operation whose cancellation was requested due at once, for the next claim to end it", async () => {
+      await running("op-1", "worker-a", T);
+      await c.store.requestCancel(refs("op-1"), T + 1);
+      assert.deepEqual(await c.store.retryLater("worker-a", [{ id: "op-1", attempt: 1, runAfter: T + 60_000, error: UNAVAILABLE }], T + 2), [true]);
+      const record = await mustGet("op-1", T + 2);
+      assert.equal(record.runAfter, T + 2);
+      assert.equal(record.cancelRequested, true);
+      assert.equal((await claim("worker-a", T + 2)).length, 1);
+    });
+
+    it("a list reads neither lastFailure nor the deadline", async () => {
+      await running("op-1", "worker-a", T, { deadline: T + 1_000 });
+      await c.store.retryLater("worker-a", [{ id: "op-1", attempt: 1, runAfter: T, error: UNAVAILABLE }], T);
+      const [listed] = await c.store.list({ parent: "", limit: 10, now: T });
+      assert.equal(listed?.id, "op-1");
+      assert.equal("lastFailure" in (listed ?? {}), false);
+      assert.equal("deadline" in (listed ?? {}), false);
+    });
+  });
+
+  describe("deadline", () => {
+    it("is kept as given at create and read back by get and claim; absent when none was given", async () => {
+      const [timed, untimed] = await c.store.create([newOp("timed", { deadline: T + 60_000 }), newOp("untimed")], T);
+      assert.equal(timed?.record.deadline, T + 60_000);
+      assert.equal(untimed?.record.deadline, undefined);
+      assert.equal("deadline" in (untimed?.record ?? {}), false, "absent, not undefined, so records of operations without one are as they were");
+      assert.equal((await mustGet("timed")).deadline, T + 60_000);
+      const claimed = await claim("w", T);
+      assert.equal(claimed.find((r) => r.id === "timed")?.deadline, T + 60_000);
+    });
+  });
+}
