@@ -4,8 +4,9 @@ import { Code } from "../core/code.js";
 import { DEFAULTS } from "../core/defaults.js";
 import { leaseLost, operationTooLarge, RpcError, toRpcError } from "../core/errors.js";
 import type { LogFields, Logger } from "../core/logger.js";
-import type { OperationRecord, ProgressUpdate, Store, StoredAny } from "../store/store.js";
-import type { Clock } from "./clock.js";
+import type { OperationRecord, ProgressUpdate, RetryLater, Store, StoredAny } from "../store/store.js";
+import type { Clock, Timer } from "./clock.js";
+import { deadlineMessage, nextAttemptTime } from "./scheduling.js";
 import type { OperationContext } from "./methods.js";
 import type { MethodRegistry } from "./registry.js";
 import { RunningOperation } from "./running-operation.js";
@@ -51,6 +52,10 @@ export interface ExecutorOptions {
   metrics?: RuntimeMetrics;
   /** Traces each handler's run, in the trace of the operation's start. @default none (nothing traced) */
   tracing?: RuntimeTracing | undefined;
+  /** Who holds the leases of what runs here (the runtime's instance id): a retry gives its lease back. */
+  owner: string;
+  /** Draws the jitter of retry backoffs, in [0, 1). @default Math.random */
+  random?: () => number;
 }
 
 /**
@@ -68,10 +73,12 @@ export class Executor {
 
   private readonly limits: OperationLimits;
   private readonly metrics: RuntimeMetrics;
+  private readonly random: () => number;
 
   constructor(private readonly options: ExecutorOptions) {
     this.limits = options.limits ?? DEFAULT_OPERATION_LIMITS;
     this.metrics = options.metrics ?? NO_METRICS;
+    this.random = options.random ?? Math.random;
   }
 
   get freeSlots(): number {
@@ -164,6 +171,11 @@ export class Executor {
       if (operation.isAbandoned) return;
       const cancelled = operation.phase === "cancelling";
       operation.phase = "writing";
+      const retryAt = "error" in outcome && !cancelled ? this.retryTime(operation, outcome.error.code) : undefined;
+      if (retryAt !== undefined && "error" in outcome) {
+        await this.options.writer.retryLater(this.options.owner, this.retryRequest(operation, outcome.error, retryAt));
+        return;
+      }
       await this.options.writer.finish(this.finishRequest(operation, outcome, cancelled));
     } catch (err) {
       this.options.log(`finishing ${operation.record.name} failed`, err, aboutOperation(operation.record));
@@ -178,7 +190,7 @@ export class Executor {
   private async outcomeOf(operation: RunningOperation): Promise<Outcome> {
     const { record, method } = operation;
     const { definition } = method;
-    const interrupted = interruptedOutcome(operation);
+    const interrupted = interruptedOutcome(operation, this.options.clock.now());
     if (interrupted) return { error: interrupted };
     let request: Message;
     try {
@@ -188,19 +200,60 @@ export class Executor {
     }
     const started = this.options.clock.now();
     const span = this.options.tracing?.execution(record);
+    const timeout = this.attemptTimeout(operation, started);
     try {
       const ctx = this.contextFor(operation, span);
       const result = await (span ? span.run(() => definition.handler(request, ctx)) : definition.handler(request, ctx));
+      // Past its time the attempt has failed, whatever the handler made of it (as a lease lost would).
+      if (timeout?.fired && operation.phase !== "cancelling") throw timeout.error;
       const response = create(definition.response, result as never) as Message;
       span?.end(Code.OK);
       return { response };
     } catch (err) {
-      const error = this.errorOutcome(operation, err);
+      const error = this.errorOutcome(operation, timeout?.fired && operation.phase !== "cancelling" ? timeout.error : err);
       span?.end(error.code, error.message);
       return { error };
     } finally {
+      timeout?.timer.cancel();
       this.metrics.handled(definition.fullName, (this.options.clock.now() - started) / 1000);
     }
+  }
+
+  /**
+   * The attempt's time limit — the method's attemptTimeoutMs, or what is left before the operation's
+   * deadline if sooner — as a timer that aborts the handler's signal with DEADLINE_EXCEEDED; none if neither.
+   */
+  private attemptTimeout(operation: RunningOperation, now: number): { timer: Timer; error: RpcError; fired: boolean } | undefined {
+    const { attemptTimeoutMs } = operation.method.definition.scheduling;
+    const { deadline } = operation.record;
+    const untilDeadline = deadline === undefined ? undefined : deadline - now;
+    const limit = attemptTimeoutMs === undefined ? untilDeadline : untilDeadline === undefined ? attemptTimeoutMs : Math.min(attemptTimeoutMs, untilDeadline);
+    if (limit === undefined) return undefined;
+    const error =
+      limit === untilDeadline && deadline !== undefined
+        ? new RpcError(Code.DEADLINE_EXCEEDED, deadlineMessage(deadline))
+        : new RpcError(Code.DEADLINE_EXCEEDED, `The attempt took longer than ${limit} ms, its method's attemptTimeoutMs.`);
+    const timeout = {
+      error,
+      fired: false,
+      timer: this.options.clock.after(limit, () => {
+        if (!operation.isHeld) return;
+        timeout.fired = true;
+        operation.abort(error);
+      }),
+    };
+    return timeout;
+  }
+
+  /** When the failed attempt is to be run again (the method's retry policy), or undefined: it ends the operation. */
+  private retryTime(operation: RunningOperation, code: number): number | undefined {
+    const { record, method } = operation;
+    return nextAttemptTime(method.definition.scheduling.retry, record.attempt, code, this.options.clock.now(), record.deadline, this.random);
+  }
+
+  private retryRequest(operation: RunningOperation, error: Status, runAfter: number): RetryLater {
+    const { record } = operation;
+    return { id: record.id, attempt: record.attempt, runAfter, error: encodeError(error, this.limits.maxErrorBytes) };
   }
 
   private errorOutcome(operation: RunningOperation, err: unknown): Status {
@@ -280,12 +333,17 @@ export class Executor {
   }
 }
 
-/** The status an operation ends with before running, when its previous attempts were interrupted. */
-function interruptedOutcome(operation: RunningOperation): Status | undefined {
+/**
+ * The status an operation ends with before its handler runs: cancellation requested, its deadline passed,
+ * or its previous attempt interrupted (worker lost) when the method does not allow another.
+ */
+function interruptedOutcome(operation: RunningOperation, now: number): Status | undefined {
   const { record, method } = operation;
   const { definition } = method;
   if (record.cancelRequested) return cancelledStatus();
-  if (record.attempt <= 1) return undefined;
+  if (record.deadline !== undefined && now >= record.deadline) return statusOf(Code.DEADLINE_EXCEEDED, deadlineMessage(record.deadline));
+  // The first attempt, or a retry of a failed one (Store.retryLater): not an interrupted attempt's sequel.
+  if (record.attempt <= 1 || record.lastFailure?.attempt === record.attempt - 1) return undefined;
   if (!definition.retryable) {
     return statusOf(
       Code.ABORTED,

@@ -16,12 +16,16 @@ import { DEFAULTS } from "../core/defaults.js";
 import { resolveMessage } from "../core/registry.js";
 
 import type { OperationControl } from "./control.js";
+import { resolveScheduling, type Scheduling, type SchedulingOptions } from "./scheduling.js";
 
 /** What a handler gets besides its request. */
 export interface OperationContext<Metadata extends DescMessage = DescMessage> {
   /** The operation's resource name, e.g. `operations/3kTMd…`. */
   readonly name: string;
-  /** 1 on the first run; higher when the operation is run again after its worker was lost. */
+  /**
+   * 1 on the first run; higher when the operation is run again: after its worker was lost, or after an
+   * attempt failed and the method's retry policy asked for another (docs/scheduling.md).
+   */
   readonly attempt: number;
   /**
    * Who started the operation (the authenticated caller, e.g. `user:alice`), undefined when the server
@@ -56,7 +60,8 @@ export type Handler<Request extends DescMessage, Response extends DescMessage, M
   ctx: OperationContext<Metadata>,
 ) => Promise<MessageInitShape<Response> | MessageShape<Response>>;
 
-export interface MethodOptions<Request extends DescMessage, Response extends DescMessage, Metadata extends DescMessage> {
+export interface MethodOptions<Request extends DescMessage, Response extends DescMessage, Metadata extends DescMessage>
+  extends SchedulingOptions<MessageShape<Request>> {
   /** The RPC, from generated code (e.g. `Demo.method.sleep`); its proto declares `operation_info`. */
   method: DescMethod & { input: Request };
   /** The response type, checked against `operation_info.response_type`. Resolved from it when omitted. */
@@ -123,6 +128,8 @@ export interface MethodDefinition {
   /** The parent of a new operation, for parent-scoped names; undefined if the method has no way to tell. */
   readonly parentOf: ((request: MessageShape<DescMessage>) => string) | undefined;
   readonly permissionResource: ((request: MessageShape<DescMessage>) => string) | undefined;
+  /** Retries of failed attempts, timeouts, start times and deadlines (docs/scheduling.md). */
+  readonly scheduling: Scheduling<MessageShape<DescMessage>>;
 }
 
 /** A long-running method as the user declares it; `resolveMethod` checks it against the registry at start-up. */
@@ -186,6 +193,7 @@ export function resolveMethod(declaration: MethodDeclaration, registry: Registry
     operationIdPrefix: declaration.operationIdPrefix,
     initialMetadata: declaration.initialMetadata,
     permissionResource: declaration.permissionResource,
+    scheduling: resolveScheduling(fullName, declaration, maxAttempts),
   };
 }
 

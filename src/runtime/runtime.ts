@@ -114,6 +114,7 @@ export class Runtime implements LocalFinishes {
       onSlotFreed: () => claimer.slotFreed(),
       metrics,
       tracing: options.tracing,
+      owner,
       limits: {
         maxResponseBytes: options.maxResponseBytes ?? DEFAULTS.maxResponseBytes.value,
         maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes.value,

@@ -8,6 +8,7 @@ import type { CreateResult, NewOperation, OperationRecord, Store } from "../stor
 import { Batcher } from "./batch.js";
 import type { Clock } from "./clock.js";
 import type { MethodDefinition } from "./methods.js";
+import { startTimes } from "./scheduling.js";
 import type { MethodRegistry } from "./registry.js";
 
 /** AIP-155: a request id is a UUID, or at least short and printable. */
@@ -94,6 +95,7 @@ export class Starter {
       const metadata = given === undefined ? defaultMetadata : codec.encode(codec.merge(codec.initial(now), given));
       const parent = this.parentOf(definition, request);
       const id = idPrefixOf(definition, request) + newOperationId();
+      const { runAfter, deadline } = startTimes(definition.scheduling, request, now);
       const operation: NewOperation = {
         id,
         name: this.options.names.format(parent, id),
@@ -104,9 +106,10 @@ export class Starter {
         principal,
         resource,
         metadata,
-        runAfter: now,
+        runAfter,
       };
       if (traceContext !== undefined) operation.traceContext = traceContext;
+      if (deadline !== undefined) operation.deadline = deadline;
       return operation;
     });
   }

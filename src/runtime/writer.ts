@@ -1,7 +1,7 @@
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { FinishRequest, OperationRecord, OperationView, ProgressUpdate, Store } from "../store/store.js";
+import type { FinishRequest, OperationRecord, OperationView, ProgressUpdate, RetryLater, Store } from "../store/store.js";
 import { Batcher } from "./batch.js";
 import { eventsOf, finishOutcome, startEventsOf, type NotificationRoute } from "./notifications.js";
 import type { Clock } from "./clock.js";
@@ -58,6 +58,7 @@ export interface ResultWriterOptions {
 export class ResultWriter implements LocalFinishes {
   private readonly progressWrites: Batcher<ProgressUpdate, boolean>;
   private readonly finishes: Batcher<NamedFinish, boolean>;
+  private readonly retries: Batcher<{ owner: string; retry: RetryLater }, boolean>;
   /** Ids in the finish statement being written now (the batcher writes one at a time). */
   private readonly finishing = new Set<string>();
   private readonly finishedListeners = new Set<(finished: readonly FinishedOperation[]) => void>();
@@ -66,6 +67,28 @@ export class ResultWriter implements LocalFinishes {
     const { store, clock } = options;
     this.progressWrites = new Batcher((items) => this.whileUnavailable(() => store.progress(items, clock.now())));
     this.finishes = new Batcher((items) => this.whileUnavailable(() => this.writeFinishes(items)));
+    this.retries = new Batcher((items) => this.whileUnavailable(() => this.writeRetries(items)));
+  }
+
+  /**
+   * Puts a failed attempt back in the queue to be run again at its runAfter (the method's retry policy),
+   * if `owner` still holds it at that attempt; false if the store refused it.
+   */
+  retryLater(owner: string, retry: RetryLater): Promise<boolean> {
+    return this.retries.add({ owner, retry });
+  }
+
+  /** One statement per owner (a runtime has one: the batch is one statement). */
+  private async writeRetries(items: readonly { owner: string; retry: RetryLater }[]): Promise<boolean[]> {
+    const { store, clock } = this.options;
+    const now = clock.now();
+    const applied = new Array<boolean>(items.length).fill(false);
+    for (const owner of new Set(items.map((i) => i.owner))) {
+      const positions = items.flatMap((item, i) => (item.owner === owner ? [i] : []));
+      const results = await store.retryLater(owner, positions.map((i) => items[i]!.retry), now);
+      positions.forEach((position, k) => (applied[position] = results[k] === true));
+    }
+    return applied;
   }
 
   /** Writes the metadata if the attempt still holds the operation; false if the store refused it. */

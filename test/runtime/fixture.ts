@@ -94,7 +94,7 @@ export function fixture(declarations: readonly MethodDeclaration[], store?: (pat
 /** A writer and an executor over the fixture's store, as the runtime composes them. */
 export function executorOf(
   f: Fixture,
-  options: { concurrency?: number; onSlotFreed?: () => void; store?: Store; limits?: OperationLimits; metrics?: RuntimeMetrics } = {},
+  options: { concurrency?: number; onSlotFreed?: () => void; store?: Store; limits?: OperationLimits; metrics?: RuntimeMetrics; owner?: string; random?: () => number } = {},
 ) {
   const store = options.store ?? f.store;
   const metrics = options.metrics ? { metrics: options.metrics } : {};
@@ -108,6 +108,8 @@ export function executorOf(
     log: f.log,
     concurrency: options.concurrency ?? 8,
     onSlotFreed: options.onSlotFreed ?? (() => undefined),
+    owner: options.owner ?? "worker-a",
+    ...(options.random ? { random: options.random } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...metrics,
   });

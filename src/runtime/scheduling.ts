@@ -1,0 +1,132 @@
+/**
+ * A method's scheduling controls (docs/scheduling.md): its retry policy for failed attempts, the time an
+ * attempt may take, the time the whole operation may take, and a start request's own start time and
+ * deadline. Declared with the method (`defineMethod`); checked once at start-up.
+ */
+import { Code, isErrorCode } from "../core/code.js";
+import { invalidArgument } from "../core/errors.js";
+
+/** Which failed attempts are run again, and when: Temporal's retry policy, as data. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included (interrupted ones count too). @default the method's maxAttempts (3) */
+  maxAttempts: number;
+  /** The wait before the second attempt. @default 1 s */
+  initialBackoffMs: number;
+  /** No wait is longer. @default 5 min */
+  maxBackoffMs: number;
+  /** Each wait is the previous one times this. @default 2 */
+  multiplier: number;
+  /** The share of each wait drawn at random, in [0, 1]: 0.2 waits 80–100% of it. @default 0.2 */
+  jitter: number;
+  /**
+   * The codes of a failed attempt that are worth another: an attempt failing with any other ends the
+   * operation with its error. CANCELLED never is (cancellation is final). @default UNAVAILABLE,
+   * DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED — the codes Google's APIs call transient
+   */
+  retryableCodes: readonly Code[];
+}
+
+/** When a start asks its operation to run, and by when it must be done (both optional). */
+export interface StartSchedule {
+  /** Not run before this time: the operation waits, queued, visible, cancellable. */
+  startTime?: Date | undefined;
+  /** Done by this time, or it ends DEADLINE_EXCEEDED (an earlier one from `timeoutMs` wins). */
+  deadline?: Date | undefined;
+}
+
+/** The scheduling options of a method declaration (MethodOptions). */
+export interface SchedulingOptions<Request> {
+  /** Run failed attempts again (`{}` for the defaults). @default none: a failed attempt ends the operation */
+  retry?: Partial<RetryPolicy> | undefined;
+  /** An attempt's handler is aborted (ctx.signal, reason DEADLINE_EXCEEDED) after this long. @default none */
+  attemptTimeoutMs?: number | undefined;
+  /**
+   * The operation ends DEADLINE_EXCEEDED if not done this long after its start time (its creation, or the
+   * start time `schedule` gave), running or waiting to be retried alike. @default none
+   */
+  timeoutMs?: number | undefined;
+  /** A start's own start time and deadline, from its request (a `schedule_time` field, say). @default none */
+  schedule?: ((request: Request) => StartSchedule | undefined) | undefined;
+}
+
+export const TRANSIENT_CODES: readonly Code[] = [Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.ABORTED];
+
+/** A method's scheduling, resolved and checked. */
+export interface Scheduling<Request> {
+  readonly retry: RetryPolicy | undefined;
+  readonly attemptTimeoutMs: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly schedule: ((request: Request) => StartSchedule | undefined) | undefined;
+}
+
+/** Resolves the options; throws an Error naming the problem (a programming error, found at start-up). */
+export function resolveScheduling<Request>(fullName: string, options: SchedulingOptions<Request>, maxAttempts: number): Scheduling<Request> {
+  const fail = (problem: string): never => {
+    throw new Error(`${fullName}: ${problem}`);
+  };
+  const duration = (name: string, value: number | undefined): number | undefined => {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) fail(`${name} must be a positive number of milliseconds`);
+    return value;
+  };
+  let retry: RetryPolicy | undefined;
+  if (options.retry !== undefined) {
+    const given = options.retry;
+    retry = {
+      maxAttempts: given.maxAttempts ?? maxAttempts,
+      initialBackoffMs: given.initialBackoffMs ?? 1000,
+      maxBackoffMs: given.maxBackoffMs ?? 5 * 60_000,
+      multiplier: given.multiplier ?? 2,
+      jitter: given.jitter ?? 0.2,
+      retryableCodes: [...(given.retryableCodes ?? TRANSIENT_CODES)],
+    };
+    if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) fail("retry.maxAttempts must be an integer >= 1");
+    if (!(retry.initialBackoffMs >= 0) || !(retry.maxBackoffMs >= retry.initialBackoffMs)) fail("retry backoffs must be >= 0, maxBackoffMs >= initialBackoffMs");
+    if (!(retry.multiplier >= 1)) fail("retry.multiplier must be >= 1");
+    if (!(retry.jitter >= 0 && retry.jitter <= 1)) fail("retry.jitter must be in [0, 1]");
+    for (const code of retry.retryableCodes) {
+      if (!isErrorCode(code)) fail(`retry.retryableCodes: ${String(code)} is not a google.rpc.Code from 1 to 16`);
+      if (code === Code.CANCELLED) fail("retry.retryableCodes: CANCELLED is final, never retried");
+    }
+  }
+  return {
+    retry,
+    attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs),
+    timeoutMs: duration("timeoutMs", options.timeoutMs),
+    schedule: options.schedule,
+  };
+}
+
+/**
+ * When attempt `attempt + 1` is to run after attempt `attempt` failed with `code`; undefined when it is not
+ * to (the code is not retryable, no attempt is left, or the next would start at or past the deadline).
+ * The wait: initialBackoffMs × multiplier^(attempt − 1), at most maxBackoffMs, of which `jitter` is random.
+ */
+export function nextAttemptTime(policy: RetryPolicy | undefined, attempt: number, code: number, now: number, deadline: number | undefined, random: () => number): number | undefined {
+  if (policy === undefined || attempt >= policy.maxAttempts || !policy.retryableCodes.includes(code)) return undefined;
+  const base = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** Math.min(attempt - 1, 60));
+  const wait = Math.round(base * (1 - policy.jitter * random()));
+  const at = now + wait;
+  return deadline !== undefined && at >= deadline ? undefined : at;
+}
+
+/**
+ * The start's run-after time and deadline: the schedule's, and `timeoutMs` after the start time. A
+ * deadline not after the start time is the caller's mistake: INVALID_ARGUMENT, nothing created.
+ */
+export function startTimes<Request>(scheduling: Scheduling<Request>, request: Request, now: number): { runAfter: number; deadline: number | undefined } {
+  const given = scheduling.schedule?.(request);
+  const runAfter = Math.max(now, given?.startTime?.getTime() ?? now);
+  const byTimeout = scheduling.timeoutMs === undefined ? undefined : runAfter + scheduling.timeoutMs;
+  const byRequest = given?.deadline?.getTime();
+  const deadline = byTimeout === undefined ? byRequest : byRequest === undefined ? byTimeout : Math.min(byTimeout, byRequest);
+  if (Number.isNaN(runAfter) || (byRequest !== undefined && Number.isNaN(byRequest))) throw invalidArgument("schedule", "the start time and deadline must be valid times");
+  if (deadline !== undefined && deadline <= runAfter) {
+    throw invalidArgument("deadline", `must be after the operation's start time (${new Date(runAfter).toISOString()})`);
+  }
+  return { runAfter, deadline };
+}
+
+/** Why an operation ended for its deadline. */
+export function deadlineMessage(deadline: number): string {
+  return `The operation's deadline (${new Date(deadline).toISOString()}) passed.`;
+}

@@ -1,0 +1,257 @@
+// Scheduling controls in the runtime (docs/scheduling.md): retry policy, attempt timeout, deadline, start
+// time — over a real SQLite file, with a manual clock (no sleeps).
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code } from "../../src/core/code.js";
+import { RpcError } from "../../src/core/errors.js";
+import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
+import { SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { Starter } from "../../src/runtime/starter.js";
+import type { MethodDeclaration } from "../../src/runtime/methods.js";
+import { nextAttemptTime, resolveScheduling, type RetryPolicy } from "../../src/runtime/scheduling.js";
+import type { OperationRecord } from "../../src/store/store.js";
+import { settle, until } from "../support/manual-clock.js";
+import { claimAll, executorOf, fixture, SLEEP, sleepMethod, type Fixture, type SleepHandler } from "./fixture.js";
+
+const NO_JITTER = { maxAttempts: 3, initialBackoffMs: 1_000, maxBackoffMs: 60_000, multiplier: 2, jitter: 0 } satisfies Partial<RetryPolicy>;
+
+/** A handler failing with `codes[attempt - 1]` (succeeding past the list), recording the attempts it saw. */
+function failing(codes: readonly Code[], attempts: number[]): SleepHandler {
+  return async (_request, ctx) => {
+    attempts.push(ctx.attempt);
+    const code = codes[ctx.attempt - 1];
+    if (code !== undefined) throw new RpcError(code, `attempt ${ctx.attempt} failed`);
+    return { slept: { seconds: 1n } };
+  };
+}
+
+/** A handler that runs until its signal fires, then throws the signal's reason. */
+const untilAborted: SleepHandler = (_request, ctx) =>
+  new Promise((_resolve, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error), { once: true }));
+
+function setUp(extra: Partial<MethodDeclaration>, handler: SleepHandler) {
+  const f = fixture([sleepMethod(handler, extra)]);
+  const { executor } = executorOf(f);
+  return { f, executor };
+}
+
+async function runDue(f: Fixture, executor: ReturnType<typeof executorOf>["executor"]): Promise<OperationRecord[]> {
+  const claimed = await claimAll(f);
+  executor.run(claimed);
+  await until(() => executor.running.size === 0);
+  return claimed;
+}
+
+async function mustGet(f: Fixture, id: string): Promise<OperationRecord> {
+  const record = await f.store.get(id, f.clock.now());
+  assert.ok(record, `${id} exists`);
+  return record;
+}
+
+const errorCode = (record: OperationRecord) => record.error && fromBinary(StatusSchema, record.error.status).code;
+
+describe("retry policy", () => {
+  it("a retryable failure is queued again after its backoff, with the attempt and error visible; ctx.attempt counts up", async () => {
+    const attempts: number[] = [];
+    const { f, executor } = setUp({ retry: NO_JITTER }, failing([Code.UNAVAILABLE, Code.UNAVAILABLE], attempts));
+    const op = await f.createQueued();
+    const t0 = f.clock.now();
+    await runDue(f, executor);
+    let record = await mustGet(f, op.id);
+    assert.equal(record.state, "queued");
+    assert.equal(record.runAfter, t0 + 1_000, "initial backoff");
+    assert.equal(record.lastFailure?.attempt, 1);
+    assert.equal(record.lastFailure?.error.code, Code.UNAVAILABLE);
+    assert.equal(record.lastFailure?.error.message, "attempt 1 failed");
+    assert.deepEqual(await claimAll(f), [], "not before its backoff");
+    await f.clock.advance(1_000);
+    await runDue(f, executor);
+    record = await mustGet(f, op.id);
+    assert.equal(record.runAfter, t0 + 1_000 + 2_000, "multiplied");
+    assert.equal(record.lastFailure?.attempt, 2);
+    await f.clock.advance(2_000);
+    await runDue(f, executor);
+    record = await mustGet(f, op.id);
+    assert.equal(record.state, "done");
+    assert.ok(record.response, "the third attempt succeeded");
+    assert.deepEqual(attempts, [1, 2, 3]);
+    f.close();
+  });
+
+  it("a code the policy does not list ends the operation with it at once", async () => {
+    const attempts: number[] = [];
+    const { f, executor } = setUp({ retry: NO_JITTER }, failing([Code.INVALID_ARGUMENT], attempts));
+    const op = await f.createQueued();
+    await runDue(f, executor);
+    const record = await mustGet(f, op.id);
+    assert.equal(record.state, "done");
+    assert.equal(errorCode(record), Code.INVALID_ARGUMENT);
+    assert.equal(record.lastFailure, undefined);
+    assert.deepEqual(attempts, [1]);
+    f.close();
+  });
+
+  it("after maxAttempts the last failure ends the operation", async () => {
+    const attempts: number[] = [];
+    const { f, executor } = setUp({ retry: { ...NO_JITTER, maxAttempts: 2 } }, failing([Code.UNAVAILABLE, Code.UNAVAILABLE, Code.UNAVAILABLE], attempts));
+    const op = await f.createQueued();
+    await runDue(f, executor);
+    await f.clock.advance(1_000);
+    await runDue(f, executor);
+    const record = await mustGet(f, op.id);
+    assert.equal(record.state, "done");
+    assert.equal(errorCode(record), Code.UNAVAILABLE);
+    assert.deepEqual(attempts, [1, 2]);
+    f.close();
+  });
+
+  it("without a policy a failure ends the operation (the default)", async () => {
+    const attempts: number[] = [];
+    const { f, executor } = setUp({}, failing([Code.UNAVAILABLE], attempts));
+    const op = await f.createQueued();
+    await runDue(f, executor);
+    assert.equal(errorCode(await mustGet(f, op.id)), Code.UNAVAILABLE);
+    assert.deepEqual(attempts, [1]);
+    f.close();
+  });
+
+  it("a retry is not taken for an interruption: a method that is not retryable after interruptions still retries failures", async () => {
+    const attempts: number[] = [];
+    const { f, executor } = setUp({ retry: NO_JITTER, retryable: false }, failing([Code.UNAVAILABLE], attempts));
+    const op = await f.createQueued();
+    await runDue(f, executor);
+    await f.clock.advance(1_000);
+    await runDue(f, executor);
+    const record = await mustGet(f, op.id);
+    assert.ok(record.response, "attempt 2 ran and succeeded instead of ending ABORTED");
+    assert.deepEqual(attempts, [1, 2]);
+    f.close();
+  });
+
+  it("backoff: capped at maxBackoffMs, jitter takes up to its share off, never at or past the deadline", () => {
+    const policy = resolveScheduling("m", { retry: { initialBackoffMs: 1_000, maxBackoffMs: 5_000, multiplier: 3, jitter: 0.5, maxAttempts: 10 } }, 3).retry;
+    assert.equal(nextAttemptTime(policy, 1, Code.UNAVAILABLE, 0, undefined, () => 0), 1_000);
+    assert.equal(nextAttemptTime(policy, 2, Code.UNAVAILABLE, 0, undefined, () => 0), 3_000);
+    assert.equal(nextAttemptTime(policy, 3, Code.UNAVAILABLE, 0, undefined, () => 0), 5_000, "capped");
+    assert.equal(nextAttemptTime(policy, 3, Code.UNAVAILABLE, 0, undefined, () => 0.9), 2_750, "half of it random");
+    assert.equal(nextAttemptTime(policy, 1, Code.UNAVAILABLE, 0, 1_000, () => 0), undefined, "the deadline comes first");
+    assert.equal(nextAttemptTime(policy, 10, Code.UNAVAILABLE, 0, undefined, () => 0), undefined, "no attempt left");
+    assert.equal(nextAttemptTime(policy, 1, Code.CANCELLED, 0, undefined, () => 0), undefined);
+    assert.equal(nextAttemptTime(undefined, 1, Code.UNAVAILABLE, 0, undefined, () => 0), undefined);
+  });
+
+  it("a bad policy is refused at start-up, naming the method", () => {
+    assert.throws(() => resolveScheduling("a.B.C", { retry: { maxAttempts: 0 } }, 3), /a\.B\.C: retry\.maxAttempts/);
+    assert.throws(() => resolveScheduling("a.B.C", { retry: { retryableCodes: [Code.CANCELLED] } }, 3), /CANCELLED is final/);
+    assert.throws(() => resolveScheduling("a.B.C", { retry: { jitter: 2 } }, 3), /jitter/);
+    assert.throws(() => resolveScheduling("a.B.C", { attemptTimeoutMs: 0 }, 3), /attemptTimeoutMs/);
+  });
+});
+
+describe("timeouts and deadlines", () => {
+  it("attemptTimeoutMs aborts the handler's signal with DEADLINE_EXCEEDED; the attempt fails so", async () => {
+    const seen: { reason?: unknown } = {};
+    const { f, executor } = setUp({ attemptTimeoutMs: 500 }, async (request, ctx) => {
+      ctx.signal.addEventListener("abort", () => (seen.reason = ctx.signal.reason));
+      return untilAborted(request, ctx);
+    });
+    const op = await f.createQueued();
+    executor.run(await claimAll(f));
+    await settle();
+    await f.clock.advance(499);
+    assert.equal(seen.reason === undefined, true);
+    await f.clock.advance(1);
+    await until(() => executor.running.size === 0);
+    assert.ok(seen.reason instanceof RpcError);
+    assert.equal(seen.reason.code, Code.DEADLINE_EXCEEDED);
+    const record = await mustGet(f, op.id);
+    assert.equal(errorCode(record), Code.DEADLINE_EXCEEDED);
+    f.close();
+  });
+
+  it("a handler that returns after its attempt timed out does not succeed; with a policy, the timeout is retried", async () => {
+    const attempts: number[] = [];
+    const { f, executor } = setUp({ attemptTimeoutMs: 500, retry: NO_JITTER }, async (_request, ctx) => {
+      attempts.push(ctx.attempt);
+      if (ctx.attempt === 1) await f.clock.sleep(600); // ignores its signal, returns late
+      return { slept: { seconds: 1n } };
+    });
+    const op = await f.createQueued();
+    executor.run(await claimAll(f));
+    await settle();
+    await f.clock.advance(600);
+    await until(() => executor.running.size === 0);
+    let record = await mustGet(f, op.id);
+    assert.equal(record.state, "queued");
+    assert.equal(record.lastFailure?.error.code, Code.DEADLINE_EXCEEDED);
+    await f.clock.advance(1_000);
+    await runDue(f, executor);
+    record = await mustGet(f, op.id);
+    assert.ok(record.response);
+    assert.deepEqual(attempts, [1, 2]);
+    f.close();
+  });
+
+  it("the deadline ends a running attempt DEADLINE_EXCEEDED, and no retry is scheduled past it", async () => {
+    const attempts: number[] = [];
+    const f = fixture([sleepMethod(async (request, ctx) => (attempts.push(ctx.attempt), untilAborted(request, ctx)), { retry: NO_JITTER, timeoutMs: 1_500 })]);
+    const { executor } = executorOf(f);
+    const starter = new Starter({ store: f.store, clock: f.clock, methods: f.methods, names: f.names, isStopping: () => false });
+    const started = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    assert.equal(started.deadline, f.clock.now() + 1_500);
+    executor.run(await claimAll(f));
+    await settle();
+    await f.clock.advance(1_500);
+    await until(() => executor.running.size === 0);
+    const record = await mustGet(f, started.id);
+    assert.equal(record.state, "done", "a retry would start at or past the deadline: none");
+    assert.equal(errorCode(record), Code.DEADLINE_EXCEEDED);
+    assert.match(record.error?.message ?? "", /deadline/);
+    assert.deepEqual(attempts, [1]);
+    f.close();
+  });
+
+  it("an operation claimed past its deadline ends DEADLINE_EXCEEDED without running", async () => {
+    const attempts: number[] = [];
+    const f = fixture([sleepMethod(failing([], attempts), { timeoutMs: 100 })]);
+    const { executor } = executorOf(f);
+    const starter = new Starter({ store: f.store, clock: f.clock, methods: f.methods, names: f.names, isStopping: () => false });
+    const started = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    await f.clock.advance(100);
+    await runDue(f, executor);
+    const record = await mustGet(f, started.id);
+    assert.equal(errorCode(record), Code.DEADLINE_EXCEEDED);
+    assert.deepEqual(attempts, []);
+    f.close();
+  });
+});
+
+describe("start time", () => {
+  it("schedule's startTime delays the first claim; timeoutMs counts from it; a deadline before it is INVALID_ARGUMENT", async () => {
+    let plan: { startTime?: Date; deadline?: Date } = {};
+    const attempts: number[] = [];
+    const f = fixture([sleepMethod(failing([], attempts), { timeoutMs: 10_000, schedule: () => plan })]);
+    const { executor } = executorOf(f);
+    const starter = new Starter({ store: f.store, clock: f.clock, methods: f.methods, names: f.names, isStopping: () => false });
+    const now = f.clock.now();
+    plan = { startTime: new Date(now + 60_000) };
+    const delayed = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    assert.equal(delayed.state, "queued");
+    assert.equal(delayed.runAfter, now + 60_000);
+    assert.equal(delayed.deadline, now + 70_000, "timeoutMs after the start time");
+    assert.deepEqual(await claimAll(f), []);
+    plan = { deadline: new Date(now + 5_000) };
+    const early = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    assert.equal(early.deadline, now + 5_000, "the request's deadline, sooner than timeoutMs");
+    plan = { startTime: new Date(now + 1_000), deadline: new Date(now + 1_000) };
+    await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema)), (err: RpcError) => err.code === Code.INVALID_ARGUMENT);
+    await f.clock.advance(60_000);
+    // `early` is past its deadline now and ends without running; `delayed` runs.
+    await runDue(f, executor);
+    assert.ok((await mustGet(f, delayed.id)).response);
+    assert.equal(errorCode(await mustGet(f, early.id)), Code.DEADLINE_EXCEEDED);
+    assert.deepEqual(attempts, [1]);
+    f.close();
+  });
+});
