@@ -130,4 +130,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN trace_context text;
   `,
+  // 9: when the operation first ran and when its current attempt started (OperationRecord.startTime,
+  // attemptTime), both set by the claim statement itself; NULL for rows not claimed since. Nullable
+  // without a default: nothing is rewritten.
+  `
+  ALTER TABLE operations ADD COLUMN start_time bigint;
+  ALTER TABLE operations ADD COLUMN attempt_time bigint;
+  `,
 ];

@@ -13,6 +13,7 @@ import { principals } from "./principal.js";
 import { progressAndFinish } from "./progress-finish.js";
 import { resources } from "./resource.js";
 import { retention } from "./retention.js";
+import { timeline } from "./timeline.js";
 import { traceContexts } from "./trace-context.js";
 
 export interface StoreContractOptions {
@@ -70,5 +71,6 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     outbox(c);
     activity(c);
     counting(c);
+    timeline(c);
   });
 }
