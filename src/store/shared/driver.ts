@@ -19,6 +19,8 @@ import type {
   OperationView,
   ProgressUpdate,
   StoreCounts,
+  StateCount,
+  StateCountQuery,
 } from "../store.js";
 
 /** A value now (SQLite's synchronous driver) or later (PostgreSQL's). */
@@ -81,6 +83,7 @@ export interface StoreDriver {
   deleteEvents(ids: readonly string[]): Eventually<string[]>;
   nextEventDueTime(destinations: readonly string[], now: number): Eventually<number | undefined>;
   counts(now: number): Eventually<StoreCounts>;
+  stateCounts(query: StateCountQuery): Eventually<StateCount[]>;
   /** Releases the connection(s); called once. */
   close(): Eventually<void>;
 }
