@@ -56,8 +56,11 @@ export interface OperationsEndpointOptions {
    */
   listScope?: ListScope;
   /**
-   * Also serve the watch of ListOperations' collection (`GET {list binding}:watch`, server-sent events;
-   * REST only, read-only, guarded as ListOperations), which the web dashboard listens to. @default false
+   * Also serve the web dashboard's reads: the watch of ListOperations' collection (`GET {list binding}:watch`,
+   * server-sent events; REST only, read-only, guarded as ListOperations), and OperationActivity's
+   * GetOperationActivity and GetOperationCounts (`{list binding}:activity`, `:counts`; guarded as
+   * ListOperations) and GetOperationDetails (`{GetOperation binding}:details`; guarded as GetOperation),
+   * over both transports. @default false
    */
   watch?: boolean;
 }
