@@ -231,6 +231,25 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 90_000 }, 
     assert.equal(await page.locator('ol.timeline li[data-event="attempt"]').count(), 0, "one attempt only");
   });
 
+  it("falls back to what the Operation says when GetOperationDetails is refused", async () => {
+    const { name } = await sleep(t, { duration: "0s" });
+    const refuse = "**/*:details";
+    await page.route(refuse, (route) =>
+      route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ error: { code: 7, message: "no details for you", status: "PERMISSION_DENIED" } }) }));
+    try {
+      await page.goto(`${t.url}/ui/operations/${name}`);
+      const note = await page.waitForSelector("#details-unavailable", { timeout: 10_000 }).then((e) => e.textContent());
+      assert.match(note ?? "", /PERMISSION_DENIED: no details for you/);
+      await page.waitForSelector(".state-done");
+      assert.equal(await page.textContent('dd[data-field="method"]'), "longrun.demo.v1.Demo.Sleep", "named from the metadata's type");
+      assert.equal(await page.textContent('dd[data-field="started by"]'), "—");
+      assert.equal(await page.locator('pre[data-json="request"]').count(), 0);
+      assert.equal(await page.locator("ol.timeline").count(), 0);
+    } finally {
+      await page.unroute(refuse);
+    }
+  });
+
   it("cancels every operation not done that the filter matches (bulk, after a confirm step), through the API", async () => {
     const long = [];
     for (let i = 0; i < 3; i++) long.push((await sleep(t, { duration: "60s", requestId: `bulk-${i}` })).name);
