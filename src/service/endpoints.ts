@@ -16,6 +16,8 @@ import type { RoleLevel } from "../auth/roles.js";
 import type { OperationsService, OptionalMethod } from "./operations-service.js";
 import { DEFAULTS } from "../core/defaults.js";
 import { OperationActivity, type GetOperationActivityRequest } from "../gen/longrun/admin/v1/activity_pb.js";
+import type { GetOperationDetailsRequest } from "../gen/longrun/admin/v1/details_pb.js";
+import type { GetOperationCountsRequest } from "../gen/longrun/admin/v1/counts_pb.js";
 import { unimplemented } from "../core/errors.js";
 import { operationsRestBindings, ruleOfBinding } from "../http/rule.js";
 
@@ -54,8 +56,11 @@ export interface OperationsEndpointOptions {
    */
   listScope?: ListScope;
   /**
-   * Also serve the watch of ListOperations' collection (`GET {list binding}:watch`, server-sent events;
-   * REST only, read-only, guarded as ListOperations), which the web dashboard listens to. @default false
+   * Also serve the web dashboard's reads: the watch of ListOperations' collection (`GET {list binding}:watch`,
+   * server-sent events; REST only, read-only, guarded as ListOperations), and OperationActivity's
+   * GetOperationActivity and GetOperationCounts (`{list binding}:activity`, `:counts`; guarded as
+   * ListOperations) and GetOperationDetails (`{GetOperation binding}:details`; guarded as GetOperation),
+   * over both transports. @default false
    */
   watch?: boolean;
 }
@@ -156,6 +161,25 @@ export function operationsEndpoints(service: OperationsService, options: Operati
       grpc: true,
       invoke: (r, ctx) => service.activity(r as GetOperationActivityRequest, ctx.scope),
       access: list.access,
+    });
+    // The dashboard's counters: as the chart, who may list the collection may see how many are where.
+    endpoints.push({
+      method: OperationActivity.method.getOperationCounts,
+      httpRules: [ruleOfBinding({ method: "GET", path: `${service.names.restTemplates(prefix).list}:counts` })],
+      grpc: true,
+      invoke: (r, ctx) => service.counts(r as GetOperationCountsRequest, ctx.scope),
+      access: list.access,
+    });
+  }
+  if (options.watch === true) {
+    // The dashboard's view of one operation: who may get it may see its details (the same guard, the
+    // same owner check, so a denial says no more than GetOperation's).
+    endpoints.push({
+      method: OperationActivity.method.getOperationDetails,
+      httpRules: [ruleOfBinding({ method: "GET", path: `${service.names.restTemplates(prefix).operation}:details` })],
+      grpc: true,
+      invoke: (r) => service.details(r as GetOperationDetailsRequest),
+      access: methods.GetOperation.access,
     });
   }
   if (parentPattern === "" && (options.gaxFallbackBinding ?? true)) {

@@ -1,5 +1,9 @@
 import { operationActivity } from "./activity.js";
+import { operationDetails } from "./details.js";
+import { OperationCountsReader } from "./counts.js";
 import type { GetOperationActivityRequest, OperationActivityReport } from "../gen/longrun/admin/v1/activity_pb.js";
+import type { GetOperationDetailsRequest, OperationDetails } from "../gen/longrun/admin/v1/details_pb.js";
+import type { GetOperationCountsRequest, OperationCounts } from "../gen/longrun/admin/v1/counts_pb.js";
 import { create, type Message } from "@bufbuild/protobuf";
 import { EmptySchema, type Duration, type Empty } from "@bufbuild/protobuf/wkt";
 import {
@@ -96,6 +100,7 @@ export class OperationsService {
   private readonly filterRequired: boolean;
   private readonly waiters: Waiters;
   private readonly watchers: OperationsWatch;
+  private readonly countsReader: OperationCountsReader;
   /**
    * Reads of single operations (Get, Wait, Delete, Cancel's name check) made at the same time go to the
    * store as one getViews: 10,000 waiters woken by one batch of finishes re-read in a few statements, not
@@ -124,6 +129,7 @@ export class OperationsService {
     this.clock = clock;
     this.now = () => clock.now();
     this.reads = new Batcher((ids) => this.store.getViews(ids, this.now()));
+    this.countsReader = new OperationCountsReader(options.store, this.names, this.now);
     this.watchers = new OperationsWatch({ store: options.store, names: this.names, clock, log: options.log ?? consoleLogger });
   }
 
@@ -289,6 +295,16 @@ export class OperationsService {
   /** Operations started and finished per bucket of a window ending now (the dashboard's chart; activity.ts). */
   activity(request: GetOperationActivityRequest, resource?: string): Promise<OperationActivityReport> {
     return operationActivity(this.store, this.names, this.now(), request, resource);
+  }
+
+  /** One operation's method, principal, request and times (the dashboard's timeline; details.ts). */
+  details(request: GetOperationDetailsRequest): Promise<OperationDetails> {
+    return operationDetails(this.store, this.names, this.runtime.methods, this.now(), request);
+  }
+
+  /** The collection's operations by method and state, read at most once a second per scope (counts.ts). */
+  counts(request: GetOperationCountsRequest, resource?: string): Promise<OperationCounts> {
+    return this.countsReader.read(request, resource);
   }
 
   close(): void {

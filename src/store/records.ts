@@ -97,6 +97,16 @@ export interface OperationRecord {
    */
   deadline?: number | undefined;
   createTime: number;
+  /**
+   * When the operation first ran: the time of the claim that first moved it to running. Undefined while
+   * it never ran (and for operations claimed before store migration 9). Set once, never changed.
+   */
+  startTime: number | undefined;
+  /**
+   * When the current attempt (`attempt`) started: the time of the latest claim. Undefined while never
+   * claimed (and for operations claimed last before store migration 9); kept by release and finish.
+   */
+  attemptTime: number | undefined;
   updateTime: number;
   endTime: number | undefined;
   /** A done operation is forgotten after this time (retention); absent while not done. */

@@ -89,6 +89,28 @@ export interface ActivityBucket {
   finished: number;
 }
 
+/** Which operations to count by state: one parent's (and one resource's), those not expired at `now`. */
+export interface StateCountQuery {
+  parent: string;
+  /** Only operations recorded with this resource (as ListQuery.resource); all when undefined. */
+  resource?: string | undefined;
+  now: number;
+}
+
+/**
+ * An operation's state as the dashboard names it: queued and running as stored ("paused" when its last
+ * control command is `pause`), and a done operation by its outcome: done (a response), cancelled (error
+ * code 1, CANCELLED) or failed (any other error).
+ */
+export type DashboardState = "queued" | "running" | "paused" | "done" | "failed" | "cancelled";
+
+/** How many operations of one method are in one state; groups with none are left out. */
+export interface StateCount {
+  method: string;
+  state: DashboardState;
+  count: number;
+}
+
 /** A position in the newest-first order: (create_time desc, id desc). */
 export interface ListCursor {
   createTime: number;
@@ -336,6 +358,13 @@ export interface Store {
    * few seconds, src/observability/metrics.ts).
    */
   counts(now: number): Promise<StoreCounts>;
+
+  /**
+   * Counts one parent's operations (one resource's, with `query.resource`) by method and DashboardState,
+   * skipping expired ones; in any order. One statement walking the parent's operations: callers cache it
+   * (the dashboard's counters, src/service/counts.ts).
+   */
+  stateCounts(query: StateCountQuery): Promise<StateCount[]>;
 
   /**
    * Subscribes to changes made through any instance sharing this store (but "progress", which is only

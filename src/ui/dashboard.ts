@@ -38,6 +38,8 @@ const ASSETS: ReadonlyMap<string, { type: string; body: Buffer }> = new Map(
     ["view.js", "text/javascript"],
     ["bulk.js", "text/javascript"],
     ["chart.js", "text/javascript"],
+    ["counters.js", "text/javascript"],
+    ["timeline.js", "text/javascript"],
     ["style.css", "text/css"],
   ].map(([file, type]) => [file!, { type: `${type}; charset=utf-8`, body: readFileSync(new URL(`./assets/${file}`, import.meta.url)) }]),
 );

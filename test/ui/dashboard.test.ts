@@ -1,6 +1,7 @@
 // The web dashboard (docs/dashboard.md) in a real headless Chromium (Debian's, driven by playwright-core)
 // against an in-process server serving the demo: list and filter, paging, live progress, cancel and
-// delete through the UI, escaping, cross-origin refusal. Writes the screenshots docs/dashboard.md shows.
+// delete through the UI, escaping, cross-origin refusal, the counters by method and state, an operation's
+// details and timeline. Writes the screenshots docs/dashboard.md shows.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -37,7 +38,7 @@ async function rowCount(page: Page, n: number): Promise<void> {
   await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll("table.operations tbody tr[data-name]").length === n, n, { timeout: 10_000 });
 }
 
-describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, () => {
+describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 90_000 }, () => {
   let t: TestServer;
   let browser: Browser;
   let page: Page;
@@ -90,15 +91,32 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     assert.equal(await page.locator("svg.activity-chart rect").count(), 120, "60 minutes × started and finished");
   });
 
+  it("counts the operations by method and state from GetOperationCounts, and the counts follow the live stream", async () => {
+    await page.goto(`${t.url}/ui/`);
+    const cell = (state: string) => `#counts td[data-method="longrun.demo.v1.Demo.Sleep"][data-state="${state}"]`;
+    const count = (state: string) => page.textContent(cell(state)).then(Number);
+    await page.waitForSelector(cell("done"), { timeout: 10_000 });
+    assert.deepEqual(
+      { queued: await count("queued"), running: await count("running"), paused: await count("paused"), done: await count("done"), failed: await count("failed"), cancelled: await count("cancelled") },
+      { queued: 0, running: 0, paused: 0, done: 990, failed: 10, cancelled: 0 },
+    );
+    await page.waitForSelector("#live.live-on");
+    await sleep(t, { duration: "1.5s" });
+    // Running, then done: told by the stream, read again at most once a second (no reload, no poll).
+    await page.waitForFunction((sel) => (globalThis as any).document.querySelector(sel)?.textContent === "1", cell("running"), { timeout: 10_000 });
+    await page.waitForFunction((sel) => (globalThis as any).document.querySelector(sel)?.textContent === "991", cell("done"), { timeout: 10_000 });
+    assert.equal(await count("running"), 0);
+  });
+
   it("filters with AIP-160, the filter in the URL", async () => {
     await page.fill("#filter", "error.code = NOT_FOUND");
     await page.click("form.filter button[type=submit]");
     await rowCount(page, 10);
-    assert.deepEqual(new Set(await page.$$eval("tbody tr", (rows) => rows.map((r) => r.getAttribute("data-state")))), new Set(["failed"]));
+    assert.deepEqual(new Set(await page.$$eval("table.operations tbody tr", (rows) => rows.map((r) => r.getAttribute("data-state")))), new Set(["failed"]));
     assert.equal(new URL(page.url()).searchParams.get("filter"), "error.code = NOT_FOUND");
     // The quick filters are filters too.
     await page.click('nav.quick button[data-state="running"]');
-    await page.waitForFunction(() => (globalThis as any).document.querySelector("tbody td.muted")?.textContent === "No operations.");
+    await page.waitForFunction(() => (globalThis as any).document.querySelector("table.operations tbody td.muted")?.textContent === "No operations.");
     assert.equal(new URL(page.url()).searchParams.get("filter"), "done = false");
   });
 
@@ -117,21 +135,21 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     await rowCount(page, 100);
     const page1 = await shownNames(page);
     await page.click("#next");
-    await page.waitForFunction((first) => { const name = (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name"); return name != null && name !== first; }, page1[0]);
+    await page.waitForFunction((first) => { const name = (globalThis as any).document.querySelector("table.operations tbody tr")?.getAttribute("data-name"); return name != null && name !== first; }, page1[0]);
     await rowCount(page, 100);
     const page2 = await shownNames(page);
     const url2 = page.url();
     assert.ok(new URL(url2).searchParams.get("pageToken"));
     await page.click("#next");
-    await page.waitForFunction((first) => { const name = (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name"); return name != null && name !== first; }, page2[0]);
+    await page.waitForFunction((first) => { const name = (globalThis as any).document.querySelector("table.operations tbody tr")?.getAttribute("data-name"); return name != null && name !== first; }, page2[0]);
     await rowCount(page, 100);
     const page3 = await shownNames(page);
     assert.equal(new Set([...page1, ...page2, ...page3]).size, 300, "no operation on two pages");
     await page.click("#prev");
-    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") === first, page2[0]);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector("table.operations tbody tr")?.getAttribute("data-name") === first, page2[0]);
     assert.deepEqual(await shownNames(page), page2);
     await page.click("#prev");
-    await page.waitForFunction((first) => (globalThis as any).document.querySelector("tbody tr")?.getAttribute("data-name") === first, page1[0]);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector("table.operations tbody tr")?.getAttribute("data-name") === first, page1[0]);
     assert.deepEqual(await shownNames(page), page1);
     assert.equal(await page.isDisabled("#prev"), true);
     // Shared: the second page's URL, opened afresh, shows the second page.
@@ -198,6 +216,40 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     assert.equal(res.status, 404);
   });
 
+  it("shows an operation's method, request and timeline from GetOperationDetails", async () => {
+    const { name } = await sleep(t, { duration: "0.200s" });
+    await page.goto(`${t.url}/ui/operations/${name}`);
+    await page.waitForSelector('ol.timeline li[data-event="finished"]', { timeout: 10_000 });
+    assert.equal(await page.textContent('dd[data-field="method"]'), "longrun.demo.v1.Demo.Sleep");
+    assert.equal(await page.textContent('dd[data-field="started by"]'), "—", "no auth: nobody named");
+    assert.equal(await page.textContent('dd[data-field="attempts"]'), "1");
+    const request = JSON.parse((await page.textContent('pre[data-json="request"]')) ?? "null");
+    assert.deepEqual(request, { "@type": "type.googleapis.com/longrun.demo.v1.SleepRequest", duration: "0.200s" });
+    const events = await page.$$eval("ol.timeline li", (lis) => lis.map((li) => li.getAttribute("data-event")));
+    assert.deepEqual(events.filter((e) => e === "created" || e === "started" || e === "finished"), ["created", "started", "finished"]);
+    assert.match((await page.textContent('ol.timeline li[data-event="finished"]')) ?? "", /finished: done · ran \d/);
+    assert.equal(await page.locator('ol.timeline li[data-event="attempt"]').count(), 0, "one attempt only");
+  });
+
+  it("falls back to what the Operation says when GetOperationDetails is refused", async () => {
+    const { name } = await sleep(t, { duration: "0s" });
+    const refuse = "**/*:details";
+    await page.route(refuse, (route) =>
+      route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ error: { code: 7, message: "no details for you", status: "PERMISSION_DENIED" } }) }));
+    try {
+      await page.goto(`${t.url}/ui/operations/${name}`);
+      const note = await page.waitForSelector("#details-unavailable", { timeout: 10_000 }).then((e) => e.textContent());
+      assert.match(note ?? "", /PERMISSION_DENIED: no details for you/);
+      await page.waitForSelector(".state-done");
+      assert.equal(await page.textContent('dd[data-field="method"]'), "longrun.demo.v1.Demo.Sleep", "named from the metadata's type");
+      assert.equal(await page.textContent('dd[data-field="started by"]'), "—");
+      assert.equal(await page.locator('pre[data-json="request"]').count(), 0);
+      assert.equal(await page.locator("ol.timeline").count(), 0);
+    } finally {
+      await page.unroute(refuse);
+    }
+  });
+
   it("cancels every operation not done that the filter matches (bulk, after a confirm step), through the API", async () => {
     const long = [];
     for (let i = 0; i < 3; i++) long.push((await sleep(t, { duration: "60s", requestId: `bulk-${i}` })).name);
@@ -232,6 +284,11 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 60_000 }, 
     await page.goto(`${t.url}/ui/operations/${name}`);
     const error = await page.waitForSelector('pre[data-json="error"]').then((e) => e.textContent());
     assert.ok(error?.includes(XSS.replace(/"/g, '\\"')), error ?? "");
+    // The request (GetOperationDetails) carries it too: text as well.
+    const request = await page.waitForSelector('pre[data-json="request"]').then((e) => e.textContent());
+    assert.ok(request?.includes(XSS.replace(/"/g, '\\"')), request ?? "");
+    assert.match((await page.textContent('ol.timeline li[data-event="finished"]')) ?? "", /failed \(code 9: <img src=x/);
+    assert.equal(await page.evaluate(() => (globalThis as any).document.querySelectorAll("img").length), 0);
     // And in the filter box, whose text an error message may echo.
     await page.goto(`${t.url}/ui/?filter=${encodeURIComponent(XSS)}`);
     await page.waitForSelector("#filter-error .error");
@@ -313,6 +370,10 @@ describe("the dashboard with auth on, in headless Chromium", { skip: SKIP, timeo
     // A viewer may look, not cancel: the page's cancel is the API's, refused the same way.
     await page.click(`a[href="/ui/operations/${name}"]`);
     await page.waitForSelector('button[data-action="cancel"]');
+    // Who started it, from GetOperationDetails, which the viewer may read as it may GetOperation.
+    await page.waitForSelector('ol.timeline li[data-event="started"]', { timeout: 10_000 });
+    assert.equal(await page.textContent('dd[data-field="started by"]'), "user:editor");
+    assert.equal(await page.textContent('dd[data-field="method"]'), "longrun.demo.v1.Demo.Sleep");
     await page.click('button[data-action="cancel"]');
     await page.click("dialog.confirm button.danger");
     const refused = await page.waitForSelector("#notice .error").then((e) => e.textContent());

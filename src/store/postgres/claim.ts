@@ -24,6 +24,8 @@ export async function claim(db: Db, request: ClaimRequest): Promise<OperationRec
      UPDATE ${o.table} op SET
        state = 'running', attempt = op.attempt + 1,
        lease_owner = $4, lease_expire_time = $5, update_time = $2,
+       -- The first claim starts the operation; every claim starts an attempt (same row, same write).
+       start_time = COALESCE(op.start_time, $2), attempt_time = $2,
        -- SET reads the old attempt: the new one is attempt + 1, its backoff initial * 2^attempt.
        run_after = $2 + LEAST($7::bigint, $6::bigint * (1::bigint << LEAST(op.attempt, 30)))
      FROM picked WHERE op.id = picked.id

@@ -130,6 +130,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN trace_context text;
   `,
+  // 9: when the operation first ran and when its current attempt started (OperationRecord.startTime,
+  // attemptTime), both set by the claim statement itself; NULL for rows not claimed since. Nullable
+  // without a default: nothing is rewritten.
+  `
+  ALTER TABLE operations ADD COLUMN start_time bigint;
+  ALTER TABLE operations ADD COLUMN attempt_time bigint;
+  `,
   // 10: scheduling (docs/scheduling.md): the last attempt that failed and was put back to be retried, with
   // its error (OperationRecord.lastFailure), and the time by which it must be done (OperationRecord.deadline).
   // Nullable without defaults: nothing is rewritten.

@@ -27,6 +27,7 @@ import { activity } from "./activity.js";
 import { release } from "./release.js";
 import { retryLater } from "./retry-later.js";
 import { counts } from "./counts.js";
+import { stateCounts } from "./state-counts.js";
 import { requestCancel, requestControl } from "./operation-requests.js";
 
 export type { PostgresStoreOptions } from "./options.js";
@@ -129,6 +130,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     deleteEvents: (ids) => deleteEvents(db, ids),
     nextEventDueTime: (destinations, now) => nextEventDueTime(db, destinations, now),
     counts: (now) => counts(db, now),
+    stateCounts: (query) => stateCounts(db, query),
     async close() {
       await listener.close();
       await pool.end();

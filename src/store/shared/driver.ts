@@ -20,6 +20,8 @@ import type {
   ProgressUpdate,
   RetryLater,
   StoreCounts,
+  StateCount,
+  StateCountQuery,
 } from "../store.js";
 
 /** A value now (SQLite's synchronous driver) or later (PostgreSQL's). */
@@ -84,6 +86,7 @@ export interface StoreDriver {
   deleteEvents(ids: readonly string[]): Eventually<string[]>;
   nextEventDueTime(destinations: readonly string[], now: number): Eventually<number | undefined>;
   counts(now: number): Eventually<StoreCounts>;
+  stateCounts(query: StateCountQuery): Eventually<StateCount[]>;
   /** Releases the connection(s); called once. */
   close(): Eventually<void>;
 }

@@ -37,6 +37,8 @@ export interface OperationRow {
   lease_expire_time: number | null;
   run_after: number;
   create_time: number;
+  start_time: number | null;
+  attempt_time: number | null;
   update_time: number;
   end_time: number | null;
   expire_time: number | null;
@@ -72,6 +74,8 @@ const COLUMN_NAMES = [
   "lease_expire_time",
   "run_after",
   "create_time",
+  "start_time",
+  "attempt_time",
   "update_time",
   "expire_time",
   "trace_context",
@@ -148,6 +152,8 @@ export function toListed(row: ListedRow): ListedOperation {
     leaseExpireTime: orUndefined(row.lease_expire_time),
     runAfter: row.run_after,
     createTime: row.create_time,
+    startTime: orUndefined(row.start_time),
+    attemptTime: orUndefined(row.attempt_time),
     updateTime: row.update_time,
     expireTime: orUndefined(row.expire_time),
   };

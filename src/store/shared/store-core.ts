@@ -22,6 +22,8 @@ import type {
   RetryLater,
   Store,
   StoreCounts,
+  StateCount,
+  StateCountQuery,
 } from "../store.js";
 import { appliedIds, inClaimOrder, uniqueIds } from "./applied.js";
 import type { ChangeFeed } from "./change-feed.js";
@@ -181,6 +183,10 @@ export class StoreCore implements Store {
 
   async counts(now: number): Promise<StoreCounts> {
     return this.#driver.counts(now);
+  }
+
+  async stateCounts(query: StateCountQuery): Promise<StateCount[]> {
+    return this.#driver.stateCounts(query);
   }
 
   subscribe(listener: ChangeListener): () => void {

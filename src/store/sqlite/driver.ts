@@ -22,6 +22,8 @@ import type {
   ProgressUpdate,
   RetryLater,
   StoreCounts,
+  StateCount,
+  StateCountQuery,
 } from "../store.js";
 import { storedBytes } from "../store.js";
 import type { MarkResult, StoreDriver } from "../shared/driver.js";
@@ -29,6 +31,7 @@ import { toListed, toRecord, toView, type ListedRow, type OperationRow } from ".
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 import { OutboxStatements } from "./outbox.js";
 import { activityText, toBuckets } from "../shared/activity.js";
+import { stateCountsText, toStateCounts } from "../shared/state-counts.js";
 
 /** Filtered-list statements kept prepared (least recently used evicted first). */
 const FILTERED_LIST_CACHE_SIZE = 64;
@@ -44,6 +47,8 @@ export class SqliteDriver implements StoreDriver {
   readonly #outbox: OutboxStatements;
   /** The activity statements, without and with a resource, prepared when first used. */
   readonly #activity: (Statement<Record<string, unknown>, { bucket: number; started: number; finished: number }> | undefined)[] = [];
+  /** The state-count statements, without and with a resource, prepared when first used. */
+  readonly #stateCounts: (Statement<Record<string, unknown>, { method: string; state: string; count: number }> | undefined)[] = [];
   readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, ListedRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
   readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
@@ -329,6 +334,18 @@ export class SqliteDriver implements StoreDriver {
       operations: this.#sql.countOperations.all(now),
       events: this.#outbox.counts(),
     }))();
+  }
+
+  stateCounts(query: StateCountQuery): StateCount[] {
+    const ofResource = query.resource !== undefined;
+    let statement = this.#stateCounts[ofResource ? 1 : 0];
+    if (statement === undefined) {
+      statement = this.#db.prepare(stateCountsText("operations", (name) => `@${name}`, ofResource));
+      this.#stateCounts[ofResource ? 1 : 0] = statement;
+    }
+    const params: Record<string, unknown> = { parent: query.parent, now: query.now };
+    if (ofResource) params.resource = query.resource;
+    return toStateCounts(statement.all(params));
   }
 
   close(): void {

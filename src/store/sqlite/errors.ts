@@ -53,6 +53,7 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     deleteEvents: (ids) => mapped(() => d.deleteEvents(ids)),
     nextEventDueTime: (destinations, now) => mapped(() => d.nextEventDueTime(destinations, now)),
     counts: (now) => mapped(() => d.counts(now)),
+    stateCounts: (query) => mapped(() => d.stateCounts(query)),
     close: () => mapped(() => d.close()),
   };
 }

@@ -113,6 +113,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN trace_context TEXT;
   `,
+  // 9: when the operation first ran and when its current attempt started (OperationRecord.startTime,
+  // attemptTime), set by the claim statement itself; NULL for rows not claimed since.
+  `
+  ALTER TABLE operations ADD COLUMN start_time INTEGER;
+  ALTER TABLE operations ADD COLUMN attempt_time INTEGER;
+  `,
   // 10: the last failed attempt's error while waiting to retry, and the deadline (docs/scheduling.md).
   `
   ALTER TABLE operations ADD COLUMN last_error_attempt INTEGER;

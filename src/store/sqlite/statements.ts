@@ -165,6 +165,8 @@ export function prepareStatements(db: Database): Statements {
       UPDATE operations SET
         state = 'running', attempt = attempt + 1,
         lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now,
+        -- The first claim starts the operation; every claim starts an attempt (same row, same write).
+        start_time = coalesce(start_time, @now), attempt_time = @now,
         -- SET reads the old attempt: the new one is attempt + 1, its backoff initial * 2^attempt.
         run_after = @now + min(@retryMaxMs, @retryInitialMs * (1 << min(attempt, 30)))
       WHERE id IN (

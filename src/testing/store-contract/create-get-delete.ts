@@ -43,6 +43,8 @@ export function createGetDelete(c: Contract): void {
         leaseExpireTime: undefined,
         runAfter: T + 500,
         createTime: T,
+        startTime: undefined,
+        attemptTime: undefined,
         updateTime: T,
         endTime: undefined,
         expireTime: undefined,

@@ -69,6 +69,8 @@ export function progressAndFinish(c: Contract): void {
         leaseOwner: undefined,
         leaseExpireTime: undefined,
         createTime: T,
+        startTime: T,
+        attemptTime: T,
         updateTime: T + 100,
         endTime: T + 100,
         expireTime: T + 100 + RETENTION,

@@ -14,6 +14,7 @@ import { progressAndFinish } from "./progress-finish.js";
 import { resources } from "./resource.js";
 import { retention } from "./retention.js";
 import { scheduling } from "./scheduling.js";
+import { timeline } from "./timeline.js";
 import { traceContexts } from "./trace-context.js";
 
 export interface StoreContractOptions {
@@ -72,5 +73,6 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     activity(c);
     counting(c);
     scheduling(c);
+    timeline(c);
   });
 }

@@ -1,7 +1,9 @@
 // @ts-check
-// An operation's page: GetOperation, its metadata and its result as JSON, and the actions on it.
+// An operation's page: GetOperation and GetOperationDetails (method, who started it, its request, the
+// timeline of its attempts), its metadata and its result as JSON, and the actions on it.
 import { ApiError, call, config, controlPath, listPath, operationPath } from "./api.js";
-import { confirmStep, durationOf, el, errorBox, formatTime, methodOf, progressCell, stateBadge, stateOf, timesOf } from "./view.js";
+import { confirmStep, durationOf, el, errorBox, formatDuration, formatTime, methodOf, parseTime, progressCell, stateBadge, stateOf, timesOf } from "./view.js";
+import { timeline } from "./timeline.js";
 import { watch } from "./live.js";
 
 /** @param {HTMLElement} main @param {string} name @returns {() => void} */
@@ -12,7 +14,8 @@ export function detailPage(main, name) {
   const actions = el("div", { class: "actions" });
   const notice = el("div", { id: "notice" });
   const sections = el("div", { class: "json" });
-  main.replaceChildren(back, el("h1", { class: "name" }, name), notice, summary, actions, sections);
+  const history = el("section", { class: "history" });
+  main.replaceChildren(back, el("h1", { class: "name" }, name), notice, summary, actions, history, sections);
   let gone = false;
 
   /** @param {string} label @param {string} verb @param {() => Promise<unknown>} act @param {string} [danger] */
@@ -31,11 +34,23 @@ export function detailPage(main, name) {
     return button;
   };
 
-  const show = (/** @type {any} */ op) => {
+  /**
+   * The operation, and its details when the API gave them (`undefined`: denied, or a server without the
+   * call — the page then shows what the Operation itself tells, as before).
+   * @param {any} op @param {any} details @param {unknown} detailsError
+   */
+  const show = (op, details, detailsError) => {
     const state = stateOf(op);
-    const { created, updated, ended } = timesOf(op);
-    const pairs = [["state", stateBadge(state)], ["method", methodOf(op) || "—"], ["progress", progressCell(op)],
-      ["created", formatTime(created)], ["updated", formatTime(updated)], ["ended", formatTime(ended)], ["duration", durationOf(op)]];
+    const inferred = timesOf(op);
+    const created = parseTime(details?.createTime) ?? inferred.created;
+    const updated = parseTime(details?.updateTime) ?? inferred.updated;
+    const ended = parseTime(details?.endTime) ?? inferred.ended;
+    // As the list counts it: from creation to the end (or now).
+    const duration = details === undefined || created === undefined ? durationOf(op) : formatDuration((ended ?? (op.done ? created : Date.now())) - created);
+    const pairs = [["state", stateBadge(state)], ["method", details?.method || methodOf(op) || "—"],
+      ["started by", details === undefined ? "—" : details.principal || "—"], ["progress", progressCell(op)],
+      ["created", formatTime(created)], ["updated", formatTime(updated)], ["ended", formatTime(ended)], ["duration", duration],
+      ["attempts", details === undefined ? "—" : String(Number(details.attempt ?? 0))]];
     summary.replaceChildren(...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-field": /** @type {string} */ (k) }, v)]));
     const buttons = [];
     if (!op.done) {
@@ -52,15 +67,26 @@ export function detailPage(main, name) {
     actions.replaceChildren(...buttons);
     const json = (/** @type {string} */ title, /** @type {unknown} */ value) =>
       el("section", {}, el("h2", {}, title), el("pre", { "data-json": title }, JSON.stringify(value, null, 2)));
-    sections.replaceChildren(json("metadata", op.metadata ?? null));
+    sections.replaceChildren();
+    if (details?.request !== undefined) sections.append(json("request", details.request));
+    sections.append(json("metadata", op.metadata ?? null));
     if (op.error) sections.append(json("error", op.error));
     if (op.response) sections.append(json("response", op.response));
+    if (details !== undefined) {
+      history.replaceChildren(el("h2", {}, "Timeline"), timeline(details, op));
+    } else {
+      const why = detailsError instanceof ApiError ? `${detailsError.status || `HTTP ${detailsError.httpStatus}`}: ${detailsError.message}` : String(detailsError);
+      history.replaceChildren(el("p", { class: "muted", id: "details-unavailable" }, `No timeline: the details were not available (${why}).`));
+    }
   };
 
   const load = async () => {
-    try {
-      show(await call("GET", operationPath(name)));
-    } catch (err) {
+    // Both at once; the page stands on GetOperation alone if the details are refused.
+    const [op, details] = await Promise.allSettled([call("GET", operationPath(name)), call("GET", `${operationPath(name)}:details`)]);
+    if (op.status === "fulfilled") {
+      show(op.value, details.status === "fulfilled" ? details.value : undefined, details.status === "rejected" ? details.reason : undefined);
+    } else {
+      const err = op.reason;
       if (err instanceof ApiError && err.httpStatus === 404) gone = true;
       notice.replaceChildren(errorBox(err));
     }

@@ -5,6 +5,7 @@ import { durationOf, el, errorBox, formatTime, methodOf, progressCell, stateBadg
 import { watch } from "./live.js";
 import { bulkCancelButton } from "./bulk.js";
 import { activityChart } from "./chart.js";
+import { stateCounters } from "./counters.js";
 
 const PAGE_SIZES = ["10", "25", "50", "100", "200"];
 const QUICK = [
@@ -64,7 +65,9 @@ export function listPage(main) {
   const bulkStatus = el("div", { id: "bulk-status", role: "status", "aria-live": "polite" });
   // The chart of the collection (not of the filter): how busy it is, whatever is shown below.
   const chart = config.parentPattern !== "" && parent === "" ? undefined : activityChart(listPath(parent));
-  main.replaceChildren(el("h1", {}, "Operations"), chart?.node ?? "", form, quick, problem, table, el("nav", { class: "pager", "aria-label": "Pages" }, prev, count, next),
+  // The counters of the collection too, refreshed by the live stream below.
+  const counters = chart === undefined ? undefined : stateCounters(listPath(parent));
+  main.replaceChildren(el("h1", {}, "Operations"), chart?.node ?? "", counters?.node ?? "", form, quick, problem, table, el("nav", { class: "pager", "aria-label": "Pages" }, prev, count, next),
     el("div", { class: "bulk" }, bulkCancelButton(listPath(parent), filter, bulkStatus), bulkStatus));
 
   form.addEventListener("submit", (e) => {
@@ -162,6 +165,7 @@ export function listPage(main) {
     }
   };
   const stop = watch(base, (changes) => {
+    if (changes.resync || changes.changed.length > 0 || changes.deleted.length > 0) counters?.refresh();
     for (const name of changes.deleted) {
       rows.get(name)?.remove();
       rows.delete(name);
@@ -176,6 +180,7 @@ export function listPage(main) {
   return () => {
     stop();
     chart?.stop();
+    counters?.stop();
     clearTimeout(pending);
   };
 }

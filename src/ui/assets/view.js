@@ -76,7 +76,17 @@ export function formatTime(ms) {
 export function durationOf(op) {
   const { created, ended } = timesOf(op);
   if (created === undefined) return "—";
-  const ms = Math.max(0, (ended ?? (op.done ? created : Date.now())) - created);
+  return formatDuration((ended ?? (op.done ? created : Date.now())) - created);
+}
+
+/** A time as the API writes it (RFC 3339), as ms; undefined if absent or unreadable. @param {unknown} v */
+export function parseTime(v) {
+  return typeof v === "string" && !Number.isNaN(Date.parse(v)) ? Date.parse(v) : undefined;
+}
+
+/** @param {number} ms */
+export function formatDuration(ms) {
+  ms = Math.max(0, Math.round(ms));
   if (ms < 1000) return `${ms} ms`;
   const s = Math.round(ms / 100) / 10;
   if (s < 60) return `${s} s`;

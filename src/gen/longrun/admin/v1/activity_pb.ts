@@ -10,13 +10,17 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { GetOperationCountsRequestSchema, OperationCountsSchema } from "./counts_pb.js";
+import { file_longrun_admin_v1_counts } from "./counts_pb.js";
+import type { GetOperationDetailsRequestSchema, OperationDetailsSchema } from "./details_pb.js";
+import { file_longrun_admin_v1_details } from "./details_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file longrun/admin/v1/activity.proto.
  */
 export const file_longrun_admin_v1_activity: GenFile = /*@__PURE__*/
-  fileDesc("Ch9sb25ncnVuL2FkbWluL3YxL2FjdGl2aXR5LnByb3RvEhBsb25ncnVuLmFkbWluLnYxIoEBChtHZXRPcGVyYXRpb25BY3Rpdml0eVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIpCgZ3aW5kb3cYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKQoGYnVja2V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuQBChdPcGVyYXRpb25BY3Rpdml0eVJlcG9ydBJBCgdidWNrZXRzGAEgAygLMjAubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydC5CdWNrZXQSKQoGYnVja2V0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGlsKBkJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzdGFydGVkGAIgASgDEhAKCGZpbmlzaGVkGAMgASgDMoUBChFPcGVyYXRpb25BY3Rpdml0eRJwChRHZXRPcGVyYXRpb25BY3Rpdml0eRItLmxvbmdydW4uYWRtaW4udjEuR2V0T3BlcmF0aW9uQWN0aXZpdHlSZXF1ZXN0GikubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch9sb25ncnVuL2FkbWluL3YxL2FjdGl2aXR5LnByb3RvEhBsb25ncnVuLmFkbWluLnYxIoEBChtHZXRPcGVyYXRpb25BY3Rpdml0eVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIpCgZ3aW5kb3cYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKQoGYnVja2V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuQBChdPcGVyYXRpb25BY3Rpdml0eVJlcG9ydBJBCgdidWNrZXRzGAEgAygLMjAubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydC5CdWNrZXQSKQoGYnVja2V0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGlsKBkJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzdGFydGVkGAIgASgDEhAKCGZpbmlzaGVkGAMgASgDMtQCChFPcGVyYXRpb25BY3Rpdml0eRJwChRHZXRPcGVyYXRpb25BY3Rpdml0eRItLmxvbmdydW4uYWRtaW4udjEuR2V0T3BlcmF0aW9uQWN0aXZpdHlSZXF1ZXN0GikubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydBJnChNHZXRPcGVyYXRpb25EZXRhaWxzEiwubG9uZ3J1bi5hZG1pbi52MS5HZXRPcGVyYXRpb25EZXRhaWxzUmVxdWVzdBoiLmxvbmdydW4uYWRtaW4udjEuT3BlcmF0aW9uRGV0YWlscxJkChJHZXRPcGVyYXRpb25Db3VudHMSKy5sb25ncnVuLmFkbWluLnYxLkdldE9wZXJhdGlvbkNvdW50c1JlcXVlc3QaIS5sb25ncnVuLmFkbWluLnYxLk9wZXJhdGlvbkNvdW50c2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_longrun_admin_v1_counts, file_longrun_admin_v1_details]);
 
 /**
  * @generated from message longrun.admin.v1.GetOperationActivityRequest
@@ -107,6 +111,8 @@ export const OperationActivityReport_BucketSchema: GenMessage<OperationActivityR
   messageDesc(file_longrun_admin_v1_activity, 1, 0);
 
 /**
+ * The dashboard's reads beyond google.longrunning.Operations.
+ *
  * @generated from service longrun.admin.v1.OperationActivity
  */
 export const OperationActivity: GenService<{
@@ -117,6 +123,26 @@ export const OperationActivity: GenService<{
     methodKind: "unary";
     input: typeof GetOperationActivityRequestSchema;
     output: typeof OperationActivityReportSchema;
+  },
+  /**
+   * One operation's method, principal, request and times (details.proto); checked as GetOperation.
+   *
+   * @generated from rpc longrun.admin.v1.OperationActivity.GetOperationDetails
+   */
+  getOperationDetails: {
+    methodKind: "unary";
+    input: typeof GetOperationDetailsRequestSchema;
+    output: typeof OperationDetailsSchema;
+  },
+  /**
+   * A collection's operations by method and state (counts.proto); checked as ListOperations.
+   *
+   * @generated from rpc longrun.admin.v1.OperationActivity.GetOperationCounts
+   */
+  getOperationCounts: {
+    methodKind: "unary";
+    input: typeof GetOperationCountsRequestSchema;
+    output: typeof OperationCountsSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_longrun_admin_v1_activity, 0);

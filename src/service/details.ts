@@ -1,0 +1,56 @@
+import { create } from "@bufbuild/protobuf";
+import { AnySchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { notFound } from "../core/errors.js";
+import type { OperationNames } from "../core/names.js";
+import {
+  OperationDetails_State,
+  OperationDetailsSchema,
+  type GetOperationDetailsRequest,
+  type OperationDetails,
+} from "../gen/longrun/admin/v1/details_pb.js";
+import type { MethodDefinition } from "../runtime/methods.js";
+import type { OperationRecord, OperationState, Store } from "../store/store.js";
+
+const STATES: Record<OperationState, OperationDetails_State> = {
+  queued: OperationDetails_State.QUEUED,
+  running: OperationDetails_State.RUNNING,
+  done: OperationDetails_State.DONE,
+};
+
+/**
+ * `GetOperationDetails`: what the store keeps of one operation beyond the Operation — its method, principal,
+ * request and times — in one read of the whole record (the request is read only here, never by lists).
+ * NOT_FOUND as GetOperation answers it: an id under another parent's name is an operation that does not exist.
+ */
+export async function operationDetails(
+  store: Store,
+  names: OperationNames,
+  methods: ReadonlyMap<string, MethodDefinition>,
+  now: number,
+  request: GetOperationDetailsRequest,
+): Promise<OperationDetails> {
+  const { id } = names.parse(request.name);
+  const record = await store.get(id, now);
+  if (record === undefined || record.name !== request.name) throw notFound(request.name);
+  return toDetails(record, methods.get(record.method));
+}
+
+function toDetails(record: OperationRecord, method: MethodDefinition | undefined): OperationDetails {
+  const time = (ms: number | undefined) => (ms === undefined ? undefined : timestampFromMs(ms));
+  return create(OperationDetailsSchema, {
+    name: record.name,
+    method: record.method,
+    state: STATES[record.state],
+    principal: record.principal ?? "",
+    createTime: time(record.createTime),
+    startTime: time(record.startTime),
+    attemptTime: time(record.attemptTime),
+    updateTime: time(record.updateTime),
+    endTime: time(record.endTime),
+    attempt: record.attempt,
+    cancelRequested: record.cancelRequested,
+    control: record.control ?? "",
+    // Only with a type this server knows: an Any it could not decode would fail the whole REST answer.
+    request: method === undefined ? undefined : create(AnySchema, { typeUrl: `type.googleapis.com/${method.request.typeName}`, value: record.request }),
+  });
+}
