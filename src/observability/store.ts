@@ -1,8 +1,8 @@
 import type { Store } from "../store/store.js";
 import type { Metrics } from "./metrics.js";
 
-/** Store methods that are calls (all but subscribe and close): each failure is counted under its name. */
-type StoreCall = Exclude<keyof Store, "subscribe" | "close">;
+/** Store methods that are calls (all but subscribe and close; `shared` is a property): each failure is counted under its name. */
+type StoreCall = Exclude<keyof Store, "subscribe" | "close" | "shared">;
 
 const CALLS = {
   create: true, get: true, getViews: true, list: true, delete: true, requestCancel: true, requestControl: true, claim: true,
@@ -18,6 +18,7 @@ const CALLS = {
  */
 export function instrumentStore(store: Store, metrics: Metrics): Store {
   const wrapped: Record<string, unknown> = {
+    shared: store.shared,
     subscribe: store.subscribe.bind(store),
     close: store.close.bind(store),
   };

@@ -1,3 +1,4 @@
+import type { FilterExpr } from "../filter/expr.js";
 import type { OperationNames } from "../core/names.js";
 import type { Logger } from "../core/logger.js";
 import type { ChangeEvent, OperationView, Store } from "../store/store.js";
@@ -40,7 +41,18 @@ export interface OperationsWatchOptions {
   intervalMs?: number;
   /** More ids than this gathered in one interval are sent as a resync rather than read. @default 2000 */
   maxIdsPerBatch?: number;
+  /**
+   * On a store other processes write to (Store.shared), how often the running operations of each watched
+   * scope are listed to catch the progress of those running elsewhere, which the change feed does not
+   * carry; 0 for never. Off on a store one process owns: its feed has all. @default 1000 ms
+   */
+  progressSweepMs?: number;
+  /** The running operations a sweep lists per scope, newest first. @default 100 */
+  progressSweepLimit?: number;
 }
+
+/** `done = false`, as the list filter compiles it. */
+const RUNNING: FilterExpr = { kind: "compare", field: { kind: "column", column: "done", type: "bool" }, op: "=", value: { type: "bool", value: false } };
 
 interface Watcher {
   scope: WatchScope;
@@ -66,10 +78,16 @@ export class OperationsWatch {
   private unsubscribe: (() => void) | undefined;
   private timer: Timer | undefined;
   private flushing = false;
+  private sweepTimer: Timer | undefined;
+  private sweeping = false;
+  /** Each running operation's update time as the last sweep saw it, by id. */
+  private sweptUpdates = new Map<string, number>();
+  private readonly sweepMs: number;
 
   constructor(private readonly options: OperationsWatchOptions) {
     this.intervalMs = options.intervalMs ?? 150;
     this.maxIds = options.maxIdsPerBatch ?? 2000;
+    this.sweepMs = options.store.shared ? (options.progressSweepMs ?? 1000) : 0;
   }
 
   /** Sends `listener` the changes within `scope` until the returned function is called. */
@@ -81,6 +99,7 @@ export class OperationsWatch {
     if (this.unsubscribe === undefined) {
       this.unsubscribe = this.options.store.subscribe((event) => this.heard(event));
       this.timer = this.options.clock.every(this.intervalMs, () => void this.flush());
+      if (this.sweepMs > 0) this.sweepTimer = this.options.clock.every(this.sweepMs, () => void this.sweep());
     }
     return () => {
       this.watchers.delete(watcher);
@@ -103,6 +122,9 @@ export class OperationsWatch {
     this.unsubscribe = undefined;
     this.timer?.cancel();
     this.timer = undefined;
+    this.sweepTimer?.cancel();
+    this.sweepTimer = undefined;
+    this.sweptUpdates = new Map();
     this.changed = new Set();
     this.deleted = new Set();
     this.resync = false;
@@ -165,6 +187,37 @@ export class OperationsWatch {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * Lists the running operations of each watched scope (one statement per scope, newest first, up to the
+   * limit) and marks changed those whose update time moved since the last sweep (or that it had not
+   * seen): the progress of
+   * operations running on other instances, which their feeds keep to themselves (it would cost every
+   * progress write a cross-instance notification). Bounded polling, only while someone watches.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.watchers.size === 0) return;
+    this.sweeping = true;
+    try {
+      const scopes = new Map<string, WatchScope>();
+      for (const watcher of this.watchers) scopes.set(watcher.key, watcher.scope);
+      const seen = new Map<string, number>();
+      const now = this.options.clock.now();
+      for (const scope of scopes.values()) {
+        const running = await this.options.store.list({ parent: scope.parent, resource: scope.resource, filter: RUNNING, limit: this.options.progressSweepLimit ?? 100, now });
+        for (const op of running) {
+          seen.set(op.id, op.updateTime);
+          // New to the sweep counts too: claims announce nothing, so a start of running elsewhere shows so.
+          if (this.sweptUpdates.get(op.id) !== op.updateTime) this.changed.add(op.id);
+        }
+      }
+      this.sweptUpdates = seen;
+    } catch (err) {
+      this.options.log("watch: cannot list the running operations", err);
+    } finally {
+      this.sweeping = false;
     }
   }
 

@@ -367,6 +367,12 @@ export interface Store {
   stateCounts(query: StateCountQuery): Promise<StateCount[]>;
 
   /**
+   * Whether other processes may write to this store (PostgreSQL: instances sharing a database), and so run
+   * operations whose progress this one's feed does not carry. False for SQLite, whose file one process owns.
+   */
+  readonly shared: boolean;
+
+  /**
    * Subscribes to changes made through any instance sharing this store (but "progress", which is only
    * heard by the instance that wrote it). Returns the unsubscribe function.
    * Events are hints for waking up; the store stays the truth. A store whose feed can break (PostgreSQL's

@@ -90,3 +90,53 @@ describe("OperationsWatch", () => {
     }
   });
 });
+
+describe("OperationsWatch on a shared store: the progress of operations running elsewhere", () => {
+  it("lists each watched scope's running operations every sweep and tells those whose update time moved", async () => {
+    const fake = fakeStore({ a1: { name: "operations/a1" }, a2: { name: "operations/a2" } });
+    const running = new Map<string, number>([["a1", 1]]);
+    const lists: unknown[] = [];
+    const store = Object.assign(Object.create(fake.store) as Store, {
+      shared: true,
+      getViews: fake.store.getViews,
+      subscribe: fake.store.subscribe,
+      async list(query: { parent: string; filter?: unknown; limit: number }) {
+        lists.push({ parent: query.parent, filter: query.filter, limit: query.limit });
+        return [...running].map(([id, updateTime]) => ({ id, name: `operations/${id}`, updateTime }));
+      },
+    });
+    const clock = new ManualClock();
+    const watch = new OperationsWatch({ store, names: new OperationNames(), clock, log: () => {}, progressSweepMs: 1000, progressSweepLimit: 50 });
+    const heard: OperationChanges[] = [];
+    const stop = watch.watch({ parent: "" }, (c) => heard.push(c));
+    await clock.advance(1000 + 150);
+    await settle();
+    assert.deepEqual(heard, [{ changed: ["operations/a1"], deleted: [], resync: false }], "new to the sweep: told once");
+    assert.deepEqual(lists, [{ parent: "", filter: { kind: "compare", field: { kind: "column", column: "done", type: "bool" }, op: "=", value: { type: "bool", value: false } }, limit: 50 }]);
+    running.set("a1", 2); // progress written by another instance
+    running.set("a2", 5); // started running elsewhere
+    await clock.advance(1000 + 150);
+    await settle();
+    assert.deepEqual(heard.slice(1), [{ changed: ["operations/a1", "operations/a2"], deleted: [], resync: false }]);
+    await clock.advance(1000 + 150);
+    await settle();
+    assert.equal(heard.length, 2, "nothing moved: nothing told");
+    stop();
+    await clock.advance(5000);
+    assert.equal(lists.length, 3, "no sweep while nobody watches");
+    watch.close();
+  });
+
+  it("never sweeps a store one process owns (its feed has all)", async () => {
+    const fake = fakeStore({});
+    let listed = 0;
+    const store = Object.assign(Object.create(fake.store) as Store, { shared: false, subscribe: fake.store.subscribe, list: async () => (listed++, []) });
+    const clock = new ManualClock();
+    const watch = new OperationsWatch({ store, names: new OperationNames(), clock, log: () => {}, progressSweepMs: 1000 });
+    watch.watch({ parent: "" }, () => {});
+    await clock.advance(5000);
+    await settle();
+    assert.equal(listed, 0);
+    watch.close();
+  });
+});

@@ -62,7 +62,7 @@ export class PostgresStore extends StoreCore {
       onReconnect: () => feed.emit("resync", []),
       log: options.log,
     });
-    super(postgresDriver(db, pool, listener), feed);
+    super(postgresDriver(db, pool, listener), feed, true);
     this.#options = options;
     this.#db = db;
     this.#listener = listener;

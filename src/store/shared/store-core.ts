@@ -44,7 +44,12 @@ export class StoreCore implements Store {
   readonly #feed: ChangeFeed;
   #closing: Promise<void> | undefined;
 
-  protected constructor(driver: StoreDriver, feed: ChangeFeed) {
+  protected constructor(
+    driver: StoreDriver,
+    feed: ChangeFeed,
+    /** Store.shared: whether other processes write to it too. */
+    readonly shared: boolean,
+  ) {
     this.#driver = driver;
     this.#feed = feed;
   }

@@ -26,6 +26,7 @@ export class SqliteStore extends StoreCore {
         options.onListenerError ??
           ((error, event) => console.error(`longrun: a store change listener threw on "${event.kind}":`, error)),
       ),
+      false,
     );
     this.#driver = driver;
   }
