@@ -96,6 +96,12 @@ export interface OperationRecord {
    * waits (docs/scheduling.md). Absent when it has none. Set at create, never changed; whole records only.
    */
   deadline?: number | undefined;
+  /**
+   * The name of the operation this one runs the request of again (`longrun retry`, RetryOperation): the
+   * link from a retry to what it retries. Absent when it is not one (and for operations stored before
+   * store migration 11). Set at create, never changed; whole records only.
+   */
+  retryOf?: string | undefined;
   createTime: number;
   /**
    * When the operation first ran: the time of the claim that first moved it to running. Undefined while

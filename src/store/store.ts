@@ -35,6 +35,8 @@ export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "met
   traceContext?: string | undefined;
   /** The time by which it must be done (OperationRecord.deadline), if any. */
   deadline?: number | undefined;
+  /** The operation this one runs again (OperationRecord.retryOf), if any; checked as `principal` is. */
+  retryOf?: string | undefined;
 };
 
 export interface CreateResult {

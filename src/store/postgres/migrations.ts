@@ -147,4 +147,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE operations ADD COLUMN last_error bytea;
   ALTER TABLE operations ADD COLUMN deadline bigint;
   `,
+  // 11: the operation a retry runs again (OperationRecord.retryOf, `longrun retry`), NULL for any other.
+  // Nullable without a default: nothing is rewritten.
+  `
+  ALTER TABLE operations ADD COLUMN retry_of text;
+  `,
 ];

@@ -33,6 +33,7 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
     if (op.principal !== undefined) refuseUnstorable(op.id, "principal", op.principal);
     if (op.resource !== undefined) refuseUnstorable(op.id, "resource", op.resource);
     if (op.traceContext !== undefined) refuseUnstorable(op.id, "trace context", op.traceContext);
+    if (op.retryOf !== undefined) refuseUnstorable(op.id, "retried operation's name", op.retryOf);
   }
 }
 

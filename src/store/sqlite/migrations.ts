@@ -127,6 +127,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE operations ADD COLUMN last_error BLOB;
   ALTER TABLE operations ADD COLUMN deadline INTEGER;
   `,
+  // 11: the operation a retry runs again (OperationRecord.retryOf, `longrun retry`), NULL for any other.
+  `
+  ALTER TABLE operations ADD COLUMN retry_of TEXT;
+  `,
 ];
 
 /**

@@ -40,6 +40,7 @@ export interface InsertParams {
   resource: string | null;
   traceContext: string | null;
   deadline: number | null;
+  retryOf: string | null;
   metadataType: string | null;
   metadata: Uint8Array | null;
   metadataJson: string | null;
@@ -141,9 +142,9 @@ export function prepareStatements(db: Database): Statements {
   return {
     insert: db.prepare(`
       INSERT INTO operations
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, create_time, update_time)
       VALUES
-        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @now, @now)
+        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${COLUMNS}`),
     byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),

@@ -13,6 +13,7 @@ import { principals } from "./principal.js";
 import { progressAndFinish } from "./progress-finish.js";
 import { resources } from "./resource.js";
 import { retention } from "./retention.js";
+import { retryOfs } from "./retry-of.js";
 import { scheduling } from "./scheduling.js";
 import { timeline } from "./timeline.js";
 import { traceContexts } from "./trace-context.js";
@@ -69,6 +70,7 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     principals(c);
     resources(c);
     traceContexts(c);
+    retryOfs(c);
     outbox(c);
     activity(c);
     counting(c);
