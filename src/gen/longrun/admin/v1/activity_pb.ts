@@ -8,6 +8,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { OperationSchema } from "../../../google/longrunning/operations_pb.js";
+import { file_google_longrunning_operations } from "../../../google/longrunning/operations_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { GetOperationCountsRequestSchema, OperationCountsSchema } from "./counts_pb.js";
@@ -20,7 +22,26 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file longrun/admin/v1/activity.proto.
  */
 export const file_longrun_admin_v1_activity: GenFile = /*@__PURE__*/
-  fileDesc("Ch9sb25ncnVuL2FkbWluL3YxL2FjdGl2aXR5LnByb3RvEhBsb25ncnVuLmFkbWluLnYxIoEBChtHZXRPcGVyYXRpb25BY3Rpdml0eVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIpCgZ3aW5kb3cYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKQoGYnVja2V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuQBChdPcGVyYXRpb25BY3Rpdml0eVJlcG9ydBJBCgdidWNrZXRzGAEgAygLMjAubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydC5CdWNrZXQSKQoGYnVja2V0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGlsKBkJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzdGFydGVkGAIgASgDEhAKCGZpbmlzaGVkGAMgASgDMtQCChFPcGVyYXRpb25BY3Rpdml0eRJwChRHZXRPcGVyYXRpb25BY3Rpdml0eRItLmxvbmdydW4uYWRtaW4udjEuR2V0T3BlcmF0aW9uQWN0aXZpdHlSZXF1ZXN0GikubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydBJnChNHZXRPcGVyYXRpb25EZXRhaWxzEiwubG9uZ3J1bi5hZG1pbi52MS5HZXRPcGVyYXRpb25EZXRhaWxzUmVxdWVzdBoiLmxvbmdydW4uYWRtaW4udjEuT3BlcmF0aW9uRGV0YWlscxJkChJHZXRPcGVyYXRpb25Db3VudHMSKy5sb25ncnVuLmFkbWluLnYxLkdldE9wZXJhdGlvbkNvdW50c1JlcXVlc3QaIS5sb25ncnVuLmFkbWluLnYxLk9wZXJhdGlvbkNvdW50c2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_longrun_admin_v1_counts, file_longrun_admin_v1_details]);
+  fileDesc("Ch9sb25ncnVuL2FkbWluL3YxL2FjdGl2aXR5LnByb3RvEhBsb25ncnVuLmFkbWluLnYxIiUKFVJldHJ5T3BlcmF0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIoEBChtHZXRPcGVyYXRpb25BY3Rpdml0eVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIpCgZ3aW5kb3cYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKQoGYnVja2V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuQBChdPcGVyYXRpb25BY3Rpdml0eVJlcG9ydBJBCgdidWNrZXRzGAEgAygLMjAubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydC5CdWNrZXQSKQoGYnVja2V0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGlsKBkJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzdGFydGVkGAIgASgDEhAKCGZpbmlzaGVkGAMgASgDMq4DChFPcGVyYXRpb25BY3Rpdml0eRJwChRHZXRPcGVyYXRpb25BY3Rpdml0eRItLmxvbmdydW4uYWRtaW4udjEuR2V0T3BlcmF0aW9uQWN0aXZpdHlSZXF1ZXN0GikubG9uZ3J1bi5hZG1pbi52MS5PcGVyYXRpb25BY3Rpdml0eVJlcG9ydBJnChNHZXRPcGVyYXRpb25EZXRhaWxzEiwubG9uZ3J1bi5hZG1pbi52MS5HZXRPcGVyYXRpb25EZXRhaWxzUmVxdWVzdBoiLmxvbmdydW4uYWRtaW4udjEuT3BlcmF0aW9uRGV0YWlscxJkChJHZXRPcGVyYXRpb25Db3VudHMSKy5sb25ncnVuLmFkbWluLnYxLkdldE9wZXJhdGlvbkNvdW50c1JlcXVlc3QaIS5sb25ncnVuLmFkbWluLnYxLk9wZXJhdGlvbkNvdW50cxJYCg5SZXRyeU9wZXJhdGlvbhInLmxvbmdydW4uYWRtaW4udjEuUmV0cnlPcGVyYXRpb25SZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbmIGcHJvdG8z", [file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_longrun_admin_v1_counts, file_longrun_admin_v1_details]);
+
+/**
+ * @generated from message longrun.admin.v1.RetryOperationRequest
+ */
+export type RetryOperationRequest = Message<"longrun.admin.v1.RetryOperationRequest"> & {
+  /**
+   * The failed operation, as GetOperation names it.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message longrun.admin.v1.RetryOperationRequest.
+ * Use `create(RetryOperationRequestSchema)` to create a new message.
+ */
+export const RetryOperationRequestSchema: GenMessage<RetryOperationRequest> = /*@__PURE__*/
+  messageDesc(file_longrun_admin_v1_activity, 0);
 
 /**
  * @generated from message longrun.admin.v1.GetOperationActivityRequest
@@ -53,7 +74,7 @@ export type GetOperationActivityRequest = Message<"longrun.admin.v1.GetOperation
  * Use `create(GetOperationActivityRequestSchema)` to create a new message.
  */
 export const GetOperationActivityRequestSchema: GenMessage<GetOperationActivityRequest> = /*@__PURE__*/
-  messageDesc(file_longrun_admin_v1_activity, 0);
+  messageDesc(file_longrun_admin_v1_activity, 1);
 
 /**
  * @generated from message longrun.admin.v1.OperationActivityReport
@@ -77,7 +98,7 @@ export type OperationActivityReport = Message<"longrun.admin.v1.OperationActivit
  * Use `create(OperationActivityReportSchema)` to create a new message.
  */
 export const OperationActivityReportSchema: GenMessage<OperationActivityReport> = /*@__PURE__*/
-  messageDesc(file_longrun_admin_v1_activity, 1);
+  messageDesc(file_longrun_admin_v1_activity, 2);
 
 /**
  * @generated from message longrun.admin.v1.OperationActivityReport.Bucket
@@ -108,7 +129,7 @@ export type OperationActivityReport_Bucket = Message<"longrun.admin.v1.Operation
  * Use `create(OperationActivityReport_BucketSchema)` to create a new message.
  */
 export const OperationActivityReport_BucketSchema: GenMessage<OperationActivityReport_Bucket> = /*@__PURE__*/
-  messageDesc(file_longrun_admin_v1_activity, 1, 0);
+  messageDesc(file_longrun_admin_v1_activity, 2, 0);
 
 /**
  * The dashboard's reads beyond google.longrunning.Operations.
@@ -143,6 +164,19 @@ export const OperationActivity: GenService<{
     methodKind: "unary";
     input: typeof GetOperationCountsRequestSchema;
     output: typeof OperationCountsSchema;
+  },
+  /**
+   * Starts a new operation running the request of a failed one again, as its method's start would (a new
+   * name, the caller as principal, the same resource); the new operation's details name the old one in
+   * `retry_of`. FAILED_PRECONDITION (reason OPERATION_NOT_FAILED) unless the operation is done with an
+   * error; NOT_FOUND as GetOperation. Checked as a start of the operation's method, on its parent or resource.
+   *
+   * @generated from rpc longrun.admin.v1.OperationActivity.RetryOperation
+   */
+  retryOperation: {
+    methodKind: "unary";
+    input: typeof RetryOperationRequestSchema;
+    output: typeof OperationSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_longrun_admin_v1_activity, 0);

@@ -12,13 +12,15 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Any, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_any, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Status } from "../../../google/rpc/status_pb.js";
+import { file_google_rpc_status } from "../../../google/rpc/status_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file longrun/admin/v1/details.proto.
  */
 export const file_longrun_admin_v1_details: GenFile = /*@__PURE__*/
-  fileDesc("Ch5sb25ncnVuL2FkbWluL3YxL2RldGFpbHMucHJvdG8SEGxvbmdydW4uYWRtaW4udjEiKgoaR2V0T3BlcmF0aW9uRGV0YWlsc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKmBAoQT3BlcmF0aW9uRGV0YWlscxIMCgRuYW1lGAEgASgJEg4KBm1ldGhvZBgCIAEoCRI3CgVzdGF0ZRgDIAEoDjIoLmxvbmdydW4uYWRtaW4udjEuT3BlcmF0aW9uRGV0YWlscy5TdGF0ZRIRCglwcmluY2lwYWwYBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGF0dGVtcHRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdhdHRlbXB0GAogASgFEhgKEGNhbmNlbF9yZXF1ZXN0ZWQYCyABKAgSDwoHY29udHJvbBgMIAEoCRIlCgdyZXF1ZXN0GA0gASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueSJTCgVTdGF0ZRIVChFTVEFURV9VTlNQRUNJRklFRBAAEhAKDFNUQVRFX1FVRVVFRBABEhEKDVNUQVRFX1JVTk5JTkcQAhIOCgpTVEFURV9ET05FEANiBnByb3RvMw", [file_google_protobuf_any, file_google_protobuf_timestamp]);
+  fileDesc("Ch5sb25ncnVuL2FkbWluL3YxL2RldGFpbHMucHJvdG8SEGxvbmdydW4uYWRtaW4udjEiKgoaR2V0T3BlcmF0aW9uRGV0YWlsc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKeBgoQT3BlcmF0aW9uRGV0YWlscxIMCgRuYW1lGAEgASgJEg4KBm1ldGhvZBgCIAEoCRI3CgVzdGF0ZRgDIAEoDjIoLmxvbmdydW4uYWRtaW4udjEuT3BlcmF0aW9uRGV0YWlscy5TdGF0ZRIRCglwcmluY2lwYWwYBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGF0dGVtcHRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdhdHRlbXB0GAogASgFEhgKEGNhbmNlbF9yZXF1ZXN0ZWQYCyABKAgSDwoHY29udHJvbBgMIAEoCRIlCgdyZXF1ZXN0GA0gASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRIsCghkZWFkbGluZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEkAKDGxhc3RfZmFpbHVyZRgQIAEoCzIqLmxvbmdydW4uYWRtaW4udjEuT3BlcmF0aW9uRGV0YWlscy5GYWlsdXJlEhAKCHJldHJ5X29mGBEgASgJGj0KB0ZhaWx1cmUSDwoHYXR0ZW1wdBgBIAEoBRIhCgVlcnJvchgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzIlMKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASEAoMU1RBVEVfUVVFVUVEEAESEQoNU1RBVEVfUlVOTklORxACEg4KClNUQVRFX0RPTkUQA2IGcHJvdG8z", [file_google_protobuf_any, file_google_protobuf_timestamp, file_google_rpc_status]);
 
 /**
  * @generated from message longrun.admin.v1.GetOperationDetailsRequest
@@ -126,6 +128,35 @@ export type OperationDetails = Message<"longrun.admin.v1.OperationDetails"> & {
    * @generated from field: google.protobuf.Any request = 13;
    */
   request?: Any | undefined;
+
+  /**
+   * The time by which it must be done, or it ends DEADLINE_EXCEEDED; unset when it has none.
+   *
+   * @generated from field: google.protobuf.Timestamp deadline = 14;
+   */
+  deadline?: Timestamp | undefined;
+
+  /**
+   * When it may next run, while queued and held back past its creation: a delayed start, or a retry's
+   * backoff after a failed attempt. Unset otherwise (running, done, or queued to run at once).
+   *
+   * @generated from field: google.protobuf.Timestamp next_attempt_time = 15;
+   */
+  nextAttemptTime?: Timestamp | undefined;
+
+  /**
+   * The last attempt that failed and was retried, kept after the operation ends; unset when none did.
+   *
+   * @generated from field: longrun.admin.v1.OperationDetails.Failure last_failure = 16;
+   */
+  lastFailure?: OperationDetails_Failure | undefined;
+
+  /**
+   * The operation this one runs the request of again (RetryOperation, `longrun retry`); empty if none.
+   *
+   * @generated from field: string retry_of = 17;
+   */
+  retryOf: string;
 };
 
 /**
@@ -134,6 +165,34 @@ export type OperationDetails = Message<"longrun.admin.v1.OperationDetails"> & {
  */
 export const OperationDetailsSchema: GenMessage<OperationDetails> = /*@__PURE__*/
   messageDesc(file_longrun_admin_v1_details, 1);
+
+/**
+ * A failed attempt that was put back to be retried (the method's retry policy, docs/scheduling.md).
+ *
+ * @generated from message longrun.admin.v1.OperationDetails.Failure
+ */
+export type OperationDetails_Failure = Message<"longrun.admin.v1.OperationDetails.Failure"> & {
+  /**
+   * The attempt that failed.
+   *
+   * @generated from field: int32 attempt = 1;
+   */
+  attempt: number;
+
+  /**
+   * What it failed with.
+   *
+   * @generated from field: google.rpc.Status error = 2;
+   */
+  error?: Status | undefined;
+};
+
+/**
+ * Describes the message longrun.admin.v1.OperationDetails.Failure.
+ * Use `create(OperationDetails_FailureSchema)` to create a new message.
+ */
+export const OperationDetails_FailureSchema: GenMessage<OperationDetails_Failure> = /*@__PURE__*/
+  messageDesc(file_longrun_admin_v1_details, 1, 0);
 
 /**
  * Where the operation is in its life, as the store keeps it; a done operation's outcome is its result.
