@@ -5,7 +5,7 @@ import { OperationNames, type OperationNamesOptions } from "./core/names.js";
 import { buildRegistry } from "./core/registry.js";
 import type { Store } from "./store/store.js";
 import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
-import type { MethodDeclaration } from "./runtime/methods.js";
+import type { MethodDeclaration, MethodDefinition } from "./runtime/methods.js";
 import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
 import { PageTokens } from "./service/page-token.js";
 import {
@@ -246,11 +246,12 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const uiPath = options.ui === false || httpListen === false ? undefined : (options.ui?.path ?? DEFAULTS.uiPath.value);
   const disabled = Array.isArray(options.disabled) ? { grpc: options.disabled, rest: options.disabled } : (options.disabled as DisabledMethods | undefined);
   const { permissionPrefix, methodPermissions = {} } = options;
+  const methodOptions = (definition: MethodDefinition) => ({ permissionPrefix, permission: methodPermissions[definition.fullName] });
   const endpoints = [
-    ...operationsEndpoints(service, { prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix, listScope: options.listScope, watch: uiPath !== undefined }),
-    ...[...runtime.methods.values()].map((definition) =>
-      methodEndpoint(service, definition, { permissionPrefix, permission: methodPermissions[definition.fullName] }),
-    ),
+    ...operationsEndpoints(service, {
+      prefix: options.restPrefix, disabled, additionalBindings: options.additionalBindings, permissionPrefix, listScope: options.listScope, watch: uiPath !== undefined, methodOptions,
+    }),
+    ...[...runtime.methods.values()].map((definition) => methodEndpoint(service, definition, methodOptions(definition))),
     ...controls.map((control) => operationControlEndpoint(service, { permissionPrefix, ...control })),
     ...notificationsEndpoints(store, { permissionPrefix: permissionPrefix ?? DEFAULT_PERMISSION_PREFIX }),
     ...(options.extraEndpoints?.(service) ?? []),

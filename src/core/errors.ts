@@ -109,6 +109,13 @@ export const Reason = {
   OPERATION_NOT_FOUND: "OPERATION_NOT_FOUND",
   /** A control command (pause, resume…) on an operation that is done; metadata `name`, `command`. */
   OPERATION_DONE: "OPERATION_DONE",
+  /**
+   * RetryOperation on an operation that did not fail: it is queued, running, or done with a response (only
+   * one done with an error, cancelled included, can be run again); metadata `name`, `state`.
+   */
+  OPERATION_NOT_FAILED: "OPERATION_NOT_FAILED",
+  /** RetryOperation on an operation whose stored request no longer decodes as its method's request type; metadata `name`. */
+  STORED_REQUEST_UNREADABLE: "STORED_REQUEST_UNREADABLE",
   /** `page_size` is negative. */
   INVALID_PAGE_SIZE: "INVALID_PAGE_SIZE",
   /** `page_token` is not one this server issued for this request, or it expired. */

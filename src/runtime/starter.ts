@@ -34,6 +34,11 @@ export interface StartOptions {
   resource?: string | undefined;
   /** The starting call's trace context (OperationRecord.traceContext), kept with the operation. */
   traceContext?: string | undefined;
+  /**
+   * The name of the operation this one runs again (RetryOperation, `longrun retry`), kept with it
+   * (OperationRecord.retryOf). Checked as `principal` is.
+   */
+  retryOf?: string | undefined;
 }
 
 export interface StarterOptions {
@@ -83,7 +88,7 @@ export class Starter {
     return results.map((r, i) => sameStart(definition, operations[i]!, r));
   }
 
-  private newOperations(fullName: string, requests: readonly Message[], { principal, resource, traceContext }: StartOptions): NewOperation[] {
+  private newOperations(fullName: string, requests: readonly Message[], { principal, resource, traceContext, retryOf }: StartOptions): NewOperation[] {
     const { definition, codec } = this.options.methods.require(fullName);
     if (this.options.isStopping()) throw shuttingDown();
     if (resource !== undefined) checkResource(resource);
@@ -110,6 +115,7 @@ export class Starter {
       };
       if (traceContext !== undefined) operation.traceContext = traceContext;
       if (deadline !== undefined) operation.deadline = deadline;
+      if (retryOf !== undefined) operation.retryOf = retryOf;
       return operation;
     });
   }

@@ -1,15 +1,17 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { AnySchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { notFound } from "../core/errors.js";
 import type { OperationNames } from "../core/names.js";
+import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
 import {
+  OperationDetails_FailureSchema,
   OperationDetails_State,
   OperationDetailsSchema,
   type GetOperationDetailsRequest,
   type OperationDetails,
 } from "../gen/longrun/admin/v1/details_pb.js";
 import type { MethodDefinition } from "../runtime/methods.js";
-import type { OperationRecord, OperationState, Store } from "../store/store.js";
+import type { OperationRecord, OperationState, Store, StoredError } from "../store/store.js";
 
 const STATES: Record<OperationState, OperationDetails_State> = {
   queued: OperationDetails_State.QUEUED,
@@ -19,7 +21,7 @@ const STATES: Record<OperationState, OperationDetails_State> = {
 
 /**
  * `GetOperationDetails`: what the store keeps of one operation beyond the Operation — its method, principal,
- * request and times — in one read of the whole record (the request is read only here, never by lists).
+ * request, times, scheduling state (deadline, next attempt, last failed attempt) and the operation it retries — in one read of the whole record (the request is read only here, never by lists).
  * NOT_FOUND as GetOperation answers it: an id under another parent's name is an operation that does not exist.
  */
 export async function operationDetails(
@@ -52,5 +54,23 @@ function toDetails(record: OperationRecord, method: MethodDefinition | undefined
     control: record.control ?? "",
     // Only with a type this server knows: an Any it could not decode would fail the whole REST answer.
     request: method === undefined ? undefined : create(AnySchema, { typeUrl: `type.googleapis.com/${method.request.typeName}`, value: record.request }),
+    deadline: time(record.deadline),
+    // Held back past its creation while queued: a delayed start, or a failed attempt's backoff. A queued
+    // operation due at once (or given back by a stopping worker) says nothing of when it runs.
+    nextAttemptTime: record.state === "queued" && record.runAfter > record.createTime ? time(record.runAfter) : undefined,
+    lastFailure:
+      record.lastFailure === undefined
+        ? undefined
+        : create(OperationDetails_FailureSchema, { attempt: record.lastFailure.attempt, error: statusOf(record.lastFailure.error) }),
+    retryOf: record.retryOf ?? "",
   });
+}
+
+/** The stored google.rpc.Status; its code and message alone should the bytes not decode (never written so). */
+function statusOf(error: StoredError): Status {
+  try {
+    return fromBinary(StatusSchema, error.status);
+  } catch {
+    return create(StatusSchema, { code: error.code, message: error.message });
+  }
 }

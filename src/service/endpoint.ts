@@ -67,6 +67,14 @@ export interface EndpointAccess {
    * there, the call proceeds with `ctx.scope` set to it, and the endpoint serves only what belongs to it.
    */
   scope?: (request: Message) => string | undefined;
+  /**
+   * Asked once the call is allowed on `resource` (so only of a caller who may see what it names): a further
+   * permission the call needs, on a resource read from where it is kept — RetryOperation needs the start
+   * permission of the retried operation's method, on its parent or resource, which only the stored
+   * operation tells. Undefined when there is nothing to check (nothing by that name): the endpoint then
+   * answers as it does (NOT_FOUND). A denial names this permission and resource.
+   */
+  further?: (request: Message) => Promise<{ permission: string; resource: string } | undefined>;
   /** Whether the call changes state (start, cancel, delete, control): those are written to the audit log. */
   mutation: boolean;
   /** The least predefined role that grants the permission (viewer reads, operator steers, editor starts and deletes). */

@@ -15,7 +15,7 @@ import type { CallContext, Endpoint, EndpointAccess } from "./endpoint.js";
 import type { RoleLevel } from "../auth/roles.js";
 import type { OperationsService, OptionalMethod } from "./operations-service.js";
 import { DEFAULTS } from "../core/defaults.js";
-import { OperationActivity, type GetOperationActivityRequest } from "../gen/longrun/admin/v1/activity_pb.js";
+import { OperationActivity, type GetOperationActivityRequest, type RetryOperationRequest } from "../gen/longrun/admin/v1/activity_pb.js";
 import type { GetOperationDetailsRequest } from "../gen/longrun/admin/v1/details_pb.js";
 import type { GetOperationCountsRequest } from "../gen/longrun/admin/v1/counts_pb.js";
 import { unimplemented } from "../core/errors.js";
@@ -63,6 +63,12 @@ export interface OperationsEndpointOptions {
    * over both transports. @default false
    */
   watch?: boolean;
+  /**
+   * The options of each served method's start endpoint (methodEndpoint), as the server gives them: a
+   * RetryOperation call needs the start permission of the retried operation's method.
+   * @default `{ permissionPrefix }`
+   */
+  methodOptions?: (definition: MethodDefinition) => MethodEndpointOptions;
 }
 
 /** The resource a ListOperations request is about, or undefined (see OperationsEndpointOptions.listScope). */
@@ -182,6 +188,27 @@ export function operationsEndpoints(service: OperationsService, options: Operati
       access: methods.GetOperation.access,
     });
   }
+  {
+    // Running a failed operation again: who may see it (GetOperation's guard and owner check, so a denial
+    // says no more than GetOperation's) and may start its method where it was started (`further`).
+    const methodOptions = options.methodOptions ?? (() => ({ permissionPrefix: options.permissionPrefix }));
+    endpoints.push({
+      method: OperationActivity.method.retryOperation,
+      httpRules: [ruleOfBinding({ method: "POST", path: `${service.names.restTemplates(prefix).operation}:retry`, body: "*" })],
+      grpc: true,
+      invoke: (r, ctx) => service.retryOperation(r as RetryOperationRequest, ctx),
+      access: {
+        ...methods.GetOperation.access,
+        mutation: true,
+        further: async (r) => {
+          const target = await service.retryAuthorization(r as RetryOperationRequest);
+          if (target === undefined) return undefined;
+          const start = startAccess(service, target.definition, methodOptions(target.definition));
+          return { permission: start.permission, resource: start.resource(target.request) };
+        },
+      },
+    });
+  }
   if (parentPattern === "" && (options.gaxFallbackBinding ?? true)) {
     // The single segment is the whole name percent-encoded, or just the id: both mean the same operation.
     const fullName = (request: GetOperationRequest): string =>
@@ -240,18 +267,8 @@ export interface MethodEndpointOptions {
  */
 export function methodEndpoint(service: OperationsService, definition: MethodDefinition, options: MethodEndpointOptions = {}): Endpoint {
   const rules: HttpRule[] = hasOption(definition.method, http) ? [getOption(definition.method, http)] : [];
-  const { names } = service;
-  const prefix = options.permissionPrefix ?? DEFAULT_PERMISSION_PREFIX;
-  const name = definition.method.name;
   const { permissionResource } = definition;
-  const access: EndpointAccess = {
-    permission: options.permission ?? `${prefix}.operations.${name.charAt(0).toLowerCase()}${name.slice(1)}`,
-    resource:
-      permissionResource ??
-      ((request) => (names.parentPattern !== "" && definition.parentOf ? definition.parentOf(request) : names.collection)),
-    mutation: true,
-    role: "editor",
-  };
+  const access = startAccess(service, definition, options);
   return {
     method: definition.method,
     httpRules: rules,
@@ -260,6 +277,25 @@ export function methodEndpoint(service: OperationsService, definition: MethodDef
       ? (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal, resource: permissionResource(request), traceContext: ctx.traceContext?.() })
       : (request, ctx) => service.startOperation(definition.fullName, request, { principal: ctx.principal, traceContext: ctx.traceContext?.() }),
     access,
+  };
+}
+
+/**
+ * What a start of the method needs: its permission, on the parent the operation will be named under (the
+ * collection for unscoped names) or the method's own resource (`permissionResource`). Also what
+ * RetryOperation needs, on the retried operation's request.
+ */
+export function startAccess(service: OperationsService, definition: MethodDefinition, options: MethodEndpointOptions = {}): EndpointAccess {
+  const { names } = service;
+  const prefix = options.permissionPrefix ?? DEFAULT_PERMISSION_PREFIX;
+  const name = definition.method.name;
+  return {
+    permission: options.permission ?? `${prefix}.operations.${name.charAt(0).toLowerCase()}${name.slice(1)}`,
+    resource:
+      definition.permissionResource ??
+      ((request) => (names.parentPattern !== "" && definition.parentOf ? definition.parentOf(request) : names.collection)),
+    mutation: true,
+    role: "editor",
   };
 }
 

@@ -54,13 +54,13 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
   const method = fullName(endpoint);
   const scopes = auth.scopesOf(method);
   const { permission, owner, scope } = access;
-  const record = (ctx: CallContext, principal: string, resource: string, outcome: string, operation?: string, grantedOn?: string): void => {
+  const record = (ctx: CallContext, principal: string, resource: string, outcome: string, operation?: string, grantedOn?: string, checked = permission): void => {
     try {
       audit({
         time: new Date(now()).toISOString(),
         principal,
         method,
-        permission,
+        permission: checked,
         resource,
         outcome,
         ...(operation ? { operation } : {}),
@@ -124,6 +124,7 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
       if (access.mutation) record(ctx, principal.id, resource, "PERMISSION_DENIED");
       throw granted ? permissionDenied(permission, resource) : scopeInsufficient(method);
     }
+    if (access.further) await checkFurther(access.further, request, ctx, principal.id);
     if (!access.mutation) return endpoint.invoke(request, ctx);
     try {
       const response = await endpoint.invoke(request, ctx);
@@ -134,6 +135,24 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
       throw err;
     }
   };
+  /** The further permission the call needs (EndpointAccess.further), once its own was granted. */
+  const checkFurther = async (further: NonNullable<EndpointAccess["further"]>, request: Message, ctx: CallContext, principal: string): Promise<void> => {
+    let needed: { permission: string; resource: string } | undefined;
+    let allowed: boolean;
+    try {
+      needed = await safely(`${method}: the further permission`, () => further(request), log, ctx);
+      allowed = needed === undefined || (await auth.authorize(principal, needed.permission, needed.resource)) === true;
+    } catch (err) {
+      const answered = err instanceof RpcError ? err : internalError();
+      if (answered !== err) log(`authorize(${principal}, ${needed?.permission}) threw`, err, { requestId: ctx.requestId, method });
+      if (access.mutation) record(ctx, principal, needed?.resource ?? access.resource(request), codeName(answered.code), undefined, undefined, needed?.permission);
+      throw answered;
+    }
+    if (!allowed && needed !== undefined) {
+      if (access.mutation) record(ctx, principal, needed.resource, "PERMISSION_DENIED", undefined, undefined, needed.permission);
+      throw permissionDenied(needed.permission, needed.resource);
+    }
+  };
   // Most calls are reads by a caller already known, allowed at once: answered without a promise of the guard's own.
   return (request: Message, ctx: CallContext): Promise<Message> => {
     let principal: Principal | Promise<Principal>;
@@ -142,7 +161,7 @@ function guarded(endpoint: Endpoint, access: EndpointAccess, options: GuardOptio
     } catch (err) {
       return Promise.reject(err);
     }
-    if (access.mutation || principal instanceof Promise || !scopesAllow(principal)) return decide(request, ctx, principal);
+    if (access.mutation || access.further || principal instanceof Promise || !scopesAllow(principal)) return decide(request, ctx, principal);
     ctx.principal = principal.id;
     let verdict: Verdict;
     try {

@@ -1,7 +1,8 @@
 import { operationActivity } from "./activity.js";
 import { operationDetails } from "./details.js";
+import { retryTarget } from "./retry.js";
 import { OperationCountsReader } from "./counts.js";
-import type { GetOperationActivityRequest, OperationActivityReport } from "../gen/longrun/admin/v1/activity_pb.js";
+import type { GetOperationActivityRequest, OperationActivityReport, RetryOperationRequest } from "../gen/longrun/admin/v1/activity_pb.js";
 import type { GetOperationDetailsRequest, OperationDetails } from "../gen/longrun/admin/v1/details_pb.js";
 import type { GetOperationCountsRequest, OperationCounts } from "../gen/longrun/admin/v1/counts_pb.js";
 import { create, type Message } from "@bufbuild/protobuf";
@@ -22,6 +23,7 @@ import { nonNegativeDurationMs } from "../core/duration.js";
 import type { OperationNames } from "../core/names.js";
 import { storedBytes, type ListedOperation, type OperationView, type Store } from "../store/store.js";
 import type { Runtime, StartOptions } from "../runtime/runtime.js";
+import type { MethodDefinition } from "../runtime/methods.js";
 import type { CallContext } from "./endpoint.js";
 import { aip160Dialect, buildFilterSchema, type FilterDialect, type FilterSchema } from "../filter/index.js";
 import { encodedSizeBound, toOperation } from "./operation.js";
@@ -300,6 +302,34 @@ export class OperationsService {
   /** One operation's method, principal, request and times (the dashboard's timeline; details.ts). */
   details(request: GetOperationDetailsRequest): Promise<OperationDetails> {
     return operationDetails(this.store, this.names, this.runtime.methods, this.now(), request);
+  }
+
+  /**
+   * Starts a new operation running a failed one's request again (retry.ts says which may be), through the
+   * method's normal start: its validation, a new name under the same parent, `principal` as the starter,
+   * the old one's resource; linked to the old one (OperationRecord.retryOf).
+   */
+  async retryOperation(request: RetryOperationRequest, ctx: Pick<CallContext, "principal" | "traceContext">): Promise<Operation> {
+    const { record, definition, request: again } = await retryTarget(this.store, this.names, this.runtime.methods, this.now(), request);
+    const started = await this.runtime.startOperation(definition.fullName, again, {
+      principal: ctx.principal,
+      resource: record.resource,
+      traceContext: ctx.traceContext?.(),
+      retryOf: record.name,
+    });
+    return toOperation(started);
+  }
+
+  /** The start permission's resource of RetryOperation (endpoints.ts): the retried operation and its request, or undefined. */
+  async retryAuthorization(request: RetryOperationRequest): Promise<{ definition: MethodDefinition; request: Message } | undefined> {
+    try {
+      const target = await retryTarget(this.store, this.names, this.runtime.methods, this.now(), request);
+      return { definition: target.definition, request: target.request };
+    } catch (err) {
+      // Nothing to authorize: the call itself answers (NOT_FOUND, FAILED_PRECONDITION…).
+      if (err instanceof RpcError) return undefined;
+      throw err;
+    }
   }
 
   /** The collection's operations by method and state, read at most once a second per scope (counts.ts). */
