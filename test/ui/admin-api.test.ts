@@ -8,14 +8,16 @@ import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary, create, type DescMethodUnary, type DescMessage, type MessageShape, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyUnpack, durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { hashApiKey, type AuthConfig } from "../../src/index.js";
-import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { Demo, SleepMetadataSchema, SleepRequestSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { OperationActivity } from "../../src/gen/longrun/admin/v1/activity_pb.js";
 import { OperationDetails_State } from "../../src/gen/longrun/admin/v1/details_pb.js";
 import { Code } from "../../src/core/code.js";
-import { Scoped } from "../../src/gen/longrun/test/v1/scoped_pb.js";
+import { RunMetadataSchema, RunResponseSchema, Scoped } from "../../src/gen/longrun/test/v1/scoped_pb.js";
 import { callError, withStatus, type CallError } from "../support/grpc-client.js";
 import { instantScopedRun } from "../support/scoped-run.js";
+import { defineMethod } from "../../src/runtime/methods.js";
+import { RpcError } from "../../src/core/errors.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const details = OperationActivity.method.getOperationDetails;
@@ -216,5 +218,183 @@ describe("GetOperationDetails and GetOperationCounts with auth on and tenants", 
     const denied = await restDenial(await rest(`/v1/${B}/operations:counts`, KEY_A));
     assert.equal(denied.http, 403);
     assert.deepEqual({ ...denied, message: undefined }, { ...list, message: undefined });
+  });
+});
+
+/** Demo/Sleep whose first attempt fails UNAVAILABLE, retried a minute later: it waits, queued, in between. */
+const flakySleep = defineMethod({
+  method: Demo.method.sleep,
+  response: SleepResponseSchema,
+  metadata: SleepMetadataSchema,
+  retry: { maxAttempts: 2, initialBackoffMs: 60_000, jitter: 0 },
+  timeoutMs: 3_600_000,
+  async handler(_request, ctx) {
+    if (ctx.attempt === 1) throw new RpcError(Code.UNAVAILABLE, "flaky backend");
+    return { slept: durationFromMs(0) };
+  },
+});
+
+describe("GetOperationDetails' scheduling state; RetryOperation without auth", () => {
+  let t: TestServer;
+  let flaky: TestServer;
+  before(async () => {
+    t = await startTestServer();
+    flaky = await startTestServer({ methods: [flakySleep] });
+  });
+  after(async () => {
+    await t.close();
+    await flaky.close();
+  });
+
+  const retry = OperationActivity.method.retryOperation;
+  const post = (path: string) => fetch(`${t.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const doneOp = (name: string) => eventually(() => t.grpc.call(Operations.method.getOperation, { name }), (op) => op.done);
+
+  it("a failed attempt waiting for its retry: last_failure, next_attempt_time and the deadline, over gRPC and REST", async () => {
+    const before = Date.now();
+    const op = await flaky.grpc.call(Demo.method.sleep, { duration: durationFromMs(0) });
+    const d = await eventually(() => flaky.grpc.call(details, { name: op.name }), (x) => x.lastFailure !== undefined);
+    assert.equal(d.state, OperationDetails_State.QUEUED);
+    assert.equal(d.attempt, 1);
+    assert.equal(d.lastFailure?.attempt, 1);
+    assert.equal(d.lastFailure?.error?.code, Code.UNAVAILABLE);
+    assert.equal(d.lastFailure?.error?.message, "flaky backend");
+    assert.ok(d.nextAttemptTime && timestampMs(d.nextAttemptTime) >= before + 60_000, "the backoff: a minute after the failure");
+    // An hour from the start (the starter's clock, read just before the store stamps create_time).
+    assert.ok(d.deadline && Math.abs(timestampMs(d.deadline) - (timestampMs(d.createTime!) + 3_600_000)) < 1000);
+    assert.equal(d.retryOf, "");
+
+    const body = await json(await fetch(`${flaky.url}/v1/${op.name}:details`));
+    assert.equal(body.state, "STATE_QUEUED");
+    assert.deepEqual(body.lastFailure, { attempt: 1, error: { code: Code.UNAVAILABLE, message: "flaky backend" } }, "proto3 JSON: empty details left out");
+    assert.equal(typeof body.nextAttemptTime, "string");
+    assert.equal(typeof body.deadline, "string");
+  });
+
+  it("no scheduling state for an operation that ran at once without failing", async () => {
+    const op = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(0) });
+    await doneOp(op.name);
+    const d = await t.grpc.call(details, { name: op.name });
+    assert.deepEqual([d.deadline, d.nextAttemptTime, d.lastFailure, d.retryOf], [undefined, undefined, undefined, ""]);
+  });
+
+  it("runs a failed operation's request again as a new operation linked to it, its request_id cleared; gRPC and REST", async () => {
+    const failWith = { code: Code.FAILED_PRECONDITION, message: "no" };
+    const old = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(0), failWith, requestId: "retry-req-1" });
+    assert.equal((await doneOp(old.name)).result.case, "error");
+
+    const again = await t.grpc.call(retry, { name: old.name });
+    assert.notEqual(again.name, old.name);
+    const ended = await doneOp(again.name);
+    assert.equal(ended.result.case, "error");
+    assert.deepEqual(ended.result.case === "error" && [ended.result.value.code, ended.result.value.message], [Code.FAILED_PRECONDITION, "no"], "the same request: it fails the same way");
+    const d = await t.grpc.call(details, { name: again.name });
+    assert.equal(d.retryOf, old.name);
+    const request = anyUnpack(d.request!, SleepRequestSchema);
+    assert.equal(request?.requestId, "", "cleared: the old request_id would hand back the old operation");
+    assert.deepEqual(request?.failWith?.message, "no");
+
+    const res = await post(`/v1/${old.name}:retry`);
+    assert.equal(res.status, 200);
+    const third = await json(res);
+    assert.ok(third.name !== old.name && third.name !== again.name);
+    assert.equal((await json(await fetch(`${t.url}/v1/${third.name}:details`))).retryOf, old.name);
+    // The old request id still names the old operation.
+    const repeat = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(0), failWith, requestId: "retry-req-1" });
+    assert.equal(repeat.name, old.name);
+  });
+
+  it("refuses a succeeded or running operation FAILED_PRECONDITION (OPERATION_NOT_FAILED); a missing one NOT_FOUND", async () => {
+    const succeeded = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(0) });
+    await doneOp(succeeded.name);
+    const running = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(60_000) });
+    for (const name of [succeeded.name, running.name]) {
+      const err = await callError(t.grpc.call(retry, { name }));
+      assert.equal(err.code, grpc.status.FAILED_PRECONDITION, name);
+      assert.equal(err.errorInfo?.reason, "OPERATION_NOT_FAILED");
+      const res = await post(`/v1/${name}:retry`);
+      assert.equal(res.status, 400);
+      const body = await json(res);
+      assert.equal(body.error.status, "FAILED_PRECONDITION");
+      assert.ok(body.error.details.some((x: any) => x.reason === "OPERATION_NOT_FAILED"));
+    }
+    await t.grpc.call(Operations.method.cancelOperation, { name: running.name });
+    const missing = "operations/AAAAAAAAAAAAAAAAAAAAAA";
+    const err = await callError(t.grpc.call(retry, { name: missing }));
+    assert.equal(err.code, grpc.status.NOT_FOUND);
+    assert.equal((await post(`/v1/${missing}:retry`)).status, 404);
+  });
+});
+
+/** Scoped/Run failing at once: a failed operation under a tenant's parent. */
+const failingScopedRun = defineMethod({
+  method: Scoped.method.run,
+  response: RunResponseSchema,
+  metadata: RunMetadataSchema,
+  async handler(): Promise<never> {
+    throw new RpcError(Code.FAILED_PRECONDITION, "bucket missing");
+  },
+});
+
+const KEY_VIEWER = "lr_details_key_viewer";
+
+describe("RetryOperation with auth on and tenants", () => {
+  let t: TestServer;
+  before(async () => {
+    const auth: AuthConfig = {
+      apiKeys: [
+        { sha256: hashApiKey(KEY_A), principal: "serviceAccount:a@example" },
+        { sha256: hashApiKey(KEY_B), principal: "serviceAccount:b@example" },
+        { sha256: hashApiKey(KEY_VIEWER), principal: "user:viewer@example" },
+      ],
+      bindings: [
+        { role: "roles/longrun.editor", members: ["serviceAccount:a@example"], resource: "projects/a" },
+        { role: "roles/longrun.editor", members: ["serviceAccount:b@example"], resource: "projects/b" },
+        { role: "roles/longrun.viewer", members: ["user:viewer@example"], resource: "projects/a" },
+      ],
+    };
+    t = await startTestServer({ methods: [failingScopedRun], names: { parent: "projects/*/locations/*" }, auth, audit: () => {} });
+  });
+  after(async () => t.close());
+
+  const retryRest = (name: string, key?: string) =>
+    fetch(`${t.url}/v1/${name}:retry`, { method: "POST", headers: { "content-type": "application/json", ...(key === undefined ? {} : { "x-goog-api-key": key }) }, body: "{}" });
+  const get = (name: string, key?: string) => fetch(`${t.url}/v1/${name}`, { headers: key === undefined ? {} : { "x-goog-api-key": key } });
+  const denial = async (res: Response) => {
+    const body = await json(res);
+    return { http: res.status, status: body.error.status, message: body.error.message, reasons: body.error.details.map((d: any) => d.reason).filter(Boolean) };
+  };
+  const startFailed = async (): Promise<string> => {
+    const res = await fetch(`${t.url}/v1/${A}:run`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": KEY_A }, body: "{}" });
+    const { name } = await json(res);
+    await eventually(async () => json(await get(name, KEY_A)), (op) => op.done === true);
+    return name;
+  };
+
+  it("the starter's tenant retries: a new operation under the same parent, started by the caller", async () => {
+    const old = await startFailed();
+    const res = await retryRest(old, KEY_A);
+    assert.equal(res.status, 200);
+    const again = await json(res);
+    assert.ok(again.name.startsWith(`${A}/operations/`));
+    const d = await json(await fetch(`${t.url}/v1/${again.name}:details`, { headers: { "x-goog-api-key": KEY_A } }));
+    assert.equal(d.retryOf, old);
+    assert.equal(d.principal, "serviceAccount:a@example");
+  });
+
+  it("another tenant is denied exactly as GetOperation, whether the operation exists or not; a viewer lacks the start permission", async () => {
+    const old = await startFailed();
+    const missing = `${A}/operations/AAAAAAAAAAAAAAAAAAAAAA`;
+    for (const target of [old, missing]) {
+      for (const key of [undefined, KEY_B]) {
+        assert.deepEqual(await denial(await retryRest(target, key)), await denial(await get(target, key)), `${target} ${key}`);
+      }
+    }
+    const viewer = await denial(await retryRest(old, KEY_VIEWER));
+    assert.equal(viewer.http, 403);
+    assert.match(viewer.message, /longrun\.operations\.run/);
+    assert.match(viewer.message, /projects\/a\/locations\/x/);
+    const own = await retryRest(missing, KEY_VIEWER);
+    assert.equal(own.status, 404, "who may see the collection learns it does not exist, as GetOperation tells");
   });
 });
