@@ -6,6 +6,7 @@ import { cancelCommand } from "./cancel.js";
 import { deleteCommand } from "./delete.js";
 import { getCommand } from "./get.js";
 import { listCommand } from "./list.js";
+import { retryCommand } from "./retry.js";
 import { migrateCommand } from "./migrate.js";
 import { serveCommand } from "./serve.js";
 import { startCommand } from "./start.js";
@@ -25,13 +26,14 @@ const commands = [
   listCommand(),
   waitCommand(),
   cancelCommand(),
+  retryCommand(),
   deleteCommand(),
   authCommand(),
   notificationsCommand(),
 ];
 
 const program = new Command("longrun")
-  .description("Google-style long-running operations: serve them, start them, watch, wait, cancel and list them")
+  .description("Google-style long-running operations: serve them, start them, watch, wait, cancel, retry and list them")
   .showHelpAfterError()
   .exitOverride();
 for (const command of commands) program.addCommand(command.showHelpAfterError().exitOverride());

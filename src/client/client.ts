@@ -15,6 +15,7 @@ import { durationFromMs, EmptySchema } from "@bufbuild/protobuf/wkt";
 import type * as grpc from "@grpc/grpc-js";
 import { DEFAULTS } from "../core/defaults.js";
 import { resolveMessage } from "../core/registry.js";
+import { OperationActivity } from "../gen/longrun/admin/v1/activity_pb.js";
 import {
   ListOperationsRequestSchema,
   ListOperationsResponseSchema,
@@ -123,7 +124,7 @@ export class LongrunClient {
   readonly registry: ClientRegistry;
   readonly transport: OperationsTransport;
   private readonly timeoutMs: number;
-  private readonly retry: RetryPolicy | false;
+  private readonly callRetry: RetryPolicy | false;
   private readonly polling: PollingPolicy;
   private readonly waitChunkMs: number | undefined;
   private readonly host: HandleHost;
@@ -136,7 +137,7 @@ export class LongrunClient {
         ? new GrpcTransport({ address: options.server, registry: this.registry, ...security, ...options.grpc })
         : new RestTransport({ baseUrl: options.server, registry: this.registry, ...security, ...options.rest });
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.retry = options.retry === false ? false : retryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry });
+    this.callRetry = options.retry === false ? false : retryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry });
     this.polling = pollingPolicy(options.polling);
     this.waitChunkMs = options.waitChunkMs;
     const waitSupport = { unimplemented: false };
@@ -190,6 +191,15 @@ export class LongrunClient {
   /** CancelOperation: asks the server to cancel; the operation then ends with CANCELLED (unless it finishes first). */
   async cancel(name: string, options: CallOptions = {}): Promise<void> {
     await this.invoke(Operations.method.cancelOperation, { name }, EmptySchema, options);
+  }
+
+  /**
+   * RetryOperation (longrun's admin API): a new operation running a failed one's request again, linked to
+   * it; FAILED_PRECONDITION unless the operation failed. Not retried by default: a second attempt after a
+   * lost answer would start a second operation.
+   */
+  retry(name: string, options: CallOptions = {}): Promise<Operation> {
+    return this.invoke(OperationActivity.method.retryOperation, { name }, OperationSchema, { retry: false, ...options });
   }
 
   /** DeleteOperation: the server forgets the operation (it is not cancelled). */
@@ -264,7 +274,7 @@ export class LongrunClient {
     options: CallOptions,
   ): Promise<MessageShape<O>> {
     const message = create(method.input, request as MessageInitShape<DescMessage>);
-    const policy = options.retry === undefined ? this.retry : options.retry;
+    const policy = options.retry === undefined ? this.callRetry : options.retry;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {

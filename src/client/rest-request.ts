@@ -6,7 +6,7 @@ import { OperationNames } from "../core/names.js";
 import { resolveFieldPath } from "../http/fields.js";
 import { expandPath, valueFits } from "../http/path-match.js";
 import { parsePathTemplate, type PathTemplate } from "../http/path-template.js";
-import { bindingOfRule, operationsRestBindings, type RestBinding } from "../http/rule.js";
+import { bindingOfRule, operationsRestBindings, retryOperationRestBinding, type RestBinding } from "../http/rule.js";
 
 /** How a server names its operations, which decides its REST paths. */
 export interface OperationNaming {
@@ -28,6 +28,8 @@ export function operationsBindings(naming: OperationNaming = {}): Record<string,
   const bindings = operationsRestBindings(names.restTemplates(naming.prefix ?? DEFAULTS.restPrefix.value));
   const byFullName: Record<string, RestBinding> = {};
   for (const [rpc, binding] of Object.entries(bindings)) byFullName[`google.longrunning.Operations.${rpc}`] = binding;
+  // The admin method on an operation the client calls by name (LongrunClient.retry), at the server's path.
+  byFullName["longrun.admin.v1.OperationActivity.RetryOperation"] = retryOperationRestBinding(names.restTemplates(naming.prefix ?? DEFAULTS.restPrefix.value));
   return byFullName;
 }
 

@@ -62,3 +62,11 @@ export function operationsRestBindings(templates: { operation: string; list: str
     WaitOperation: { method: "POST", path: `${one}:wait`, body: "*" },
   };
 }
+
+/**
+ * The REST binding of longrun.admin.v1.OperationActivity.RetryOperation over the same templates (a custom
+ * method on the operation, AIP-136): what the server serves and what the client calls.
+ */
+export function retryOperationRestBinding(templates: { operation: string }): RestBinding {
+  return { method: "POST", path: `${templates.operation}:retry`, body: "*" };
+}

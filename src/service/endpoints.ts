@@ -19,7 +19,7 @@ import { OperationActivity, type GetOperationActivityRequest, type RetryOperatio
 import type { GetOperationDetailsRequest } from "../gen/longrun/admin/v1/details_pb.js";
 import type { GetOperationCountsRequest } from "../gen/longrun/admin/v1/counts_pb.js";
 import { unimplemented } from "../core/errors.js";
-import { operationsRestBindings, ruleOfBinding } from "../http/rule.js";
+import { operationsRestBindings, retryOperationRestBinding, ruleOfBinding } from "../http/rule.js";
 
 /** Methods a deployment switches off, per transport: they answer UNIMPLEMENTED there. */
 export interface DisabledMethods {
@@ -194,7 +194,7 @@ export function operationsEndpoints(service: OperationsService, options: Operati
     const methodOptions = options.methodOptions ?? (() => ({ permissionPrefix: options.permissionPrefix }));
     endpoints.push({
       method: OperationActivity.method.retryOperation,
-      httpRules: [ruleOfBinding({ method: "POST", path: `${service.names.restTemplates(prefix).operation}:retry`, body: "*" })],
+      httpRules: [ruleOfBinding(retryOperationRestBinding(service.names.restTemplates(prefix)))],
       grpc: true,
       invoke: (r, ctx) => service.retryOperation(r as RetryOperationRequest, ctx),
       access: {
