@@ -8,6 +8,10 @@ import { existsSync, mkdirSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { hashApiKey, type AuthConfig } from "../../src/index.js";
 import { instantScopedRun } from "../support/scoped-run.js";
+import { defineMethod } from "../../src/runtime/methods.js";
+import { RpcError } from "../../src/core/errors.js";
+import { Code } from "../../src/core/code.js";
+import { Demo, SleepMetadataSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -27,6 +31,18 @@ async function rest(t: TestServer, method: string, path: string, body?: unknown)
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
+
+/** Demo/Sleep whose first attempt fails UNAVAILABLE (with markup in its message), retried a minute later. */
+const flakySleep = defineMethod({
+  method: Demo.method.sleep,
+  response: SleepResponseSchema,
+  metadata: SleepMetadataSchema,
+  retry: { maxAttempts: 2, initialBackoffMs: 60_000, jitter: 0 },
+  async handler(_request, ctx) {
+    if (ctx.attempt === 1) throw new RpcError(Code.UNAVAILABLE, "<b>flaky</b> backend");
+    return {};
+  },
+});
 
 const sleep = (t: TestServer, body: unknown): Promise<{ name: string }> => rest(t, "POST", "/v1/demo:sleep", body);
 
@@ -229,6 +245,24 @@ describe("the dashboard in headless Chromium", { skip: SKIP, timeout: 90_000 }, 
     assert.deepEqual(events.filter((e) => e === "created" || e === "started" || e === "finished"), ["created", "started", "finished"]);
     assert.match((await page.textContent('ol.timeline li[data-event="finished"]')) ?? "", /finished: done · ran \d/);
     assert.equal(await page.locator('ol.timeline li[data-event="attempt"]').count(), 0, "one attempt only");
+  });
+
+  it("shows a failed attempt waiting for its retry, and links a retry to what it retries", async () => {
+    const flaky = await startTestServer({ methods: [flakySleep] });
+    try {
+      const { name } = await sleep(flaky, { duration: "0s" });
+      await page.goto(`${flaky.url}/ui/operations/${name}`);
+      const failed = await page.waitForSelector('ol.timeline li[data-event="attempt-failed"]', { timeout: 10_000 }).then((e) => e.textContent());
+      assert.equal(failed, "attempt 1 failed: UNAVAILABLE <b>flaky</b> backend", "as text");
+      assert.match((await page.textContent('ol.timeline li[data-event="next-attempt"]')) ?? "", /^next attempt at .+ · in \d/);
+    } finally {
+      await flaky.close();
+    }
+    const { name: old } = await sleep(t, { duration: "0s", failWith: { code: 9, message: "no" } });
+    for (let i = 0; i < 400 && (await rest(t, "GET", `/v1/${old}`)).done !== true; i++) await new Promise((r) => setTimeout(r, 25));
+    const again = await rest(t, "POST", `/v1/${old}:retry`, {});
+    await page.goto(`${t.url}/ui/operations/${again.name}`);
+    assert.equal(await page.waitForSelector("a[data-retry-of]").then((e) => e.textContent()), old);
   });
 
   it("falls back to what the Operation says when GetOperationDetails is refused", async () => {

@@ -1,7 +1,7 @@
 // @ts-check
 // An operation's page: GetOperation and GetOperationDetails (method, who started it, its request, the
 // timeline of its attempts), its metadata and its result as JSON, and the actions on it.
-import { ApiError, call, config, controlPath, listPath, operationPath } from "./api.js";
+import { ApiError, call, config, controlPath, listPath, operationPath, pagePath } from "./api.js";
 import { confirmStep, durationOf, el, errorBox, formatDuration, formatTime, methodOf, parseTime, progressCell, stateBadge, stateOf, timesOf } from "./view.js";
 import { timeline } from "./timeline.js";
 import { watch } from "./live.js";
@@ -51,6 +51,8 @@ export function detailPage(main, name) {
       ["started by", details === undefined ? "—" : details.principal || "—"], ["progress", progressCell(op)],
       ["created", formatTime(created)], ["updated", formatTime(updated)], ["ended", formatTime(ended)], ["duration", duration],
       ["attempts", details === undefined ? "—" : String(Number(details.attempt ?? 0))]];
+    // A retry (`longrun retry`) links to the operation it runs again.
+    if (details?.retryOf) pairs.push(["retry of", el("a", { href: pagePath(details.retryOf), "data-retry-of": "" }, String(details.retryOf))]);
     summary.replaceChildren(...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-field": /** @type {string} */ (k) }, v)]));
     const buttons = [];
     if (!op.done) {
