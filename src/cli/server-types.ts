@@ -9,6 +9,11 @@ import { operation_info, type Operation } from "../gen/google/longrunning/operat
 import { CliError } from "./exit.js";
 
 const OPERATION = "google.longrunning.Operation";
+/**
+ * Services whose RPCs answer an Operation without being long-running methods to start: the Operations service
+ * itself, and longrun's admin API (RetryOperation runs an existing operation again; `longrun retry` calls it).
+ */
+const NOT_STARTS: ReadonlySet<string> = new Set(["google.longrunning.Operations", "longrun.admin.v1.OperationActivity"]);
 
 /**
  * What the CLI knows of the server's types and methods. Over gRPC it asks the server by reflection; over
@@ -50,7 +55,7 @@ export class ServerTypes {
     const services = await this.services();
     return services
       .flatMap((s) => s.methods)
-      .filter((m): m is DescMethodUnary => m.methodKind === "unary" && m.output.typeName === OPERATION && m.parent.typeName !== "google.longrunning.Operations");
+      .filter((m): m is DescMethodUnary => m.methodKind === "unary" && m.output.typeName === OPERATION && !NOT_STARTS.has(m.parent.typeName));
   }
 
   /** `Demo.Sleep` for an operation, from the method whose operation_info names its metadata (or response) type, if only one does. */
