@@ -31,6 +31,7 @@ import { checkAuth, loadAuthFile } from "./auth/load.js";
 import { guardEndpoints, permissionCatalogue } from "./service/guard.js";
 import { loggerAuditSink, type AuditSink } from "./service/audit.js";
 import { consoleLogger } from "./core/logger.js";
+import type { Dispatcher } from "./notify/dispatcher.js";
 import { dispatcherOf, notificationsOf, type NotificationNaming, type NotifyTarget } from "./notify/setup.js";
 import { systemClock } from "./runtime/clock.js";
 import { NOTIFICATIONS_FILE, notificationsEndpoints } from "./service/notifications.js";
@@ -200,6 +201,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const controls = (options.controls ?? []).map((c) => ({ ...c, method: typeof c.method === "string" ? findMethod(registry, c.method) : c.method }));
   const names = new OperationNames(options.names);
   const notifications = notificationsOf(options.notify ?? [], options.notificationNaming);
+  let dispatcher: Dispatcher | undefined;
   const observability = new Observability({
     store: options.store,
     metrics: options.metrics ?? {},
@@ -213,6 +215,8 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   const store = observability.store;
   const runtime: Runtime = new Runtime({
     notifications: notifications.routes,
+    // The dispatcher comes after the runtime (it needs the runtime's instance id): bound late.
+    notificationHandOff: notifications.sinks.size === 0 ? undefined : { leaseMs: notifications.leaseMs, deliver: (events) => dispatcher?.deliverNow(events) },
     metrics: observability.runtimeMetrics,
     tracing: observability.tracing,
     store,
@@ -291,7 +295,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   }
   if (grpcServer) observability.readiness.watch(grpcServer.setServing);
   runtime.start();
-  const dispatcher = dispatcherOf(notifications, {
+  dispatcher = dispatcherOf(notifications, {
     store, registry, clock: systemClock, log: options.log ?? consoleLogger, owner: runtime.instanceId, retryForMs: options.notifyRetryForMs,
     onOutcome: observability.metrics && ((destination, outcome) => observability.metrics?.notification(destination, outcome)),
   });

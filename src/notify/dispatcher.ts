@@ -84,9 +84,22 @@ export class Dispatcher {
   start(): void {
     if (this.running !== undefined || this.destinations.length === 0) return;
     this.unsubscribe = this.options.store.subscribe((event) => {
-      if (event.kind === "done" || event.kind === "events" || event.kind === "released" || event.kind === "resync") this.wake();
+      // Not "done": a finish's events are handed over by the instance that wrote them (deliverNow), or
+      // announced as "events" when written unclaimed.
+      if (event.kind === "events" || event.kind === "resync") this.wake();
     });
     this.running = this.loop();
+  }
+
+  /**
+   * Delivers events this instance wrote already leased to itself (a finish's, ResultWriter's hand-off):
+   * no claim statement on their way out. Stopped, it leaves them: their leases run out and they are
+   * claimed again (here after a restart, or by another instance).
+   */
+  deliverNow(events: readonly EventRecord[]): void {
+    if (this.stopped || this.running === undefined) return;
+    const delivery: Promise<void> = this.deliver(events).finally(() => this.inFlight.delete(delivery));
+    this.inFlight.add(delivery);
   }
 
   /** Stops claiming; deliveries in flight are aborted and their events made due again at once. */

@@ -81,6 +81,11 @@ export function finishOutcome(error: StoredError | undefined): FinishOutcome {
   return error.code === Code.CANCELLED ? "CANCELLED" : "FAILED";
 }
 
+/** Whether the route announces starts too: its finishes' events may then have an earlier one to wait for. */
+export function announcesStarts(route: NotificationRoute): boolean {
+  return route.eventTypes !== undefined && route.eventTypes.has((route.eventTypeName ?? defaultEventType)("STARTED"));
+}
+
 /**
  * The events of one finish, one per route it matches, each with a new id. Attributes: `eventType`,
  * `eventId`, `operationName`, `method`, `payloadFormat`, and the route's own.

@@ -4,7 +4,7 @@ import type { Message, Registry } from "@bufbuild/protobuf";
 import { DEFAULTS } from "../core/defaults.js";
 import { consoleLogger, type Logger } from "../core/logger.js";
 import { OperationNames } from "../core/names.js";
-import type { OperationRecord, Store } from "../store/store.js";
+import type { EventRecord, OperationRecord, Store } from "../store/store.js";
 import { Claimer } from "./claimer.js";
 import { clockOf, type Clock } from "./clock.js";
 import { OperationCommands } from "./commands.js";
@@ -56,6 +56,11 @@ export interface RuntimeOptions {
    * with the finish (a dispatcher, src/notify/, delivers them). @default none
    */
   notifications?: readonly NotificationRoute[];
+  /**
+   * This instance's dispatcher of those notifications: the events of the finishes written here are handed
+   * to it at once, leased (no claim statement to send them). @default none: they wait to be claimed
+   */
+  notificationHandOff?: { leaseMs: number; deliver(events: readonly EventRecord[]): void } | undefined;
   /** Identifies this instance in leases. @default `${hostname}:${pid}:${random}` */
   instanceId?: string;
   /** Where unexpected errors (store failures in the background) are reported. @default standard error */
@@ -97,7 +102,8 @@ export class Runtime implements LocalFinishes {
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
     this.methodRegistry = new MethodRegistry(options.methods, options.registry, this.names);
     const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs.value;
-    this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping, notifications: options.notifications, metrics });
+    const handOff = options.notificationHandOff && { ...options.notificationHandOff, owner: this.instanceId };
+    this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping, notifications: options.notifications, metrics, handOff });
     this.starter = new Starter({ store, clock, methods: this.methodRegistry, names: this.names, isStopping });
     this.commands = new OperationCommands({ store, clock, methods: this.methodRegistry, writer: this.writer });
     if (options.worker === false) return;

@@ -1,9 +1,9 @@
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { FinishRequest, OperationRecord, OperationView, ProgressUpdate, RetryLater, Store } from "../store/store.js";
+import type { EventRecord, FinishRequest, NewEvent, OperationRecord, OperationView, ProgressUpdate, RetryLater, Store } from "../store/store.js";
 import { Batcher } from "./batch.js";
-import { eventsOf, finishOutcome, startEventsOf, type NotificationRoute } from "./notifications.js";
+import { announcesStarts, eventsOf, finishOutcome, startEventsOf, type NotificationRoute } from "./notifications.js";
 import type { Clock } from "./clock.js";
 import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 
@@ -47,6 +47,21 @@ export interface ResultWriterOptions {
   notifications?: readonly NotificationRoute[] | undefined;
   /** Told of each result written. @default NO_METRICS */
   metrics?: RuntimeMetrics;
+  /**
+   * This instance's dispatcher, to be handed the events a finish writes straight away (written leased to
+   * `owner`, so no claim statement is needed to send them). Without it, events wait to be claimed.
+   */
+  handOff?: EventHandOff | undefined;
+}
+
+/** Where the events of the finishes written here go at once (src/notify/dispatcher.ts). */
+export interface EventHandOff {
+  /** Who holds the leases of the events handed over (the runtime's instance id). */
+  owner: string;
+  /** How long: should this instance die before delivering them, another takes them over after it. */
+  leaseMs: number;
+  /** Called after the finish committed, with its events as the outbox now holds them. */
+  deliver(events: readonly EventRecord[]): void;
 }
 
 /**
@@ -62,12 +77,15 @@ export class ResultWriter implements LocalFinishes {
   /** Ids in the finish statement being written now (the batcher writes one at a time). */
   private readonly finishing = new Set<string>();
   private readonly finishedListeners = new Set<(finished: readonly FinishedOperation[]) => void>();
+  /** Destinations whose routes announce starts: their finish events are claimed, in order, not handed over. */
+  private readonly ordered: ReadonlySet<string>;
 
   constructor(private readonly options: ResultWriterOptions) {
     const { store, clock } = options;
     this.progressWrites = new Batcher((items) => this.whileUnavailable(() => store.progress(items, clock.now())));
     this.finishes = new Batcher((items) => this.whileUnavailable(() => this.writeFinishes(items)));
     this.retries = new Batcher((items) => this.whileUnavailable(() => this.writeRetries(items)));
+    this.ordered = new Set((options.notifications ?? []).filter(announcesStarts).map((r) => r.destination));
   }
 
   /**
@@ -104,7 +122,40 @@ export class ResultWriter implements LocalFinishes {
     const routes = this.options.notifications;
     if (routes === undefined || routes.length === 0) return this.finishes.add(request);
     const events = eventsOf(routes, { name: request.name, method: request.method, outcome: finishOutcome(request.error), metadataJson: request.metadata?.json });
-    return this.finishes.add(events.length === 0 ? request : { ...request, events });
+    if (events.length === 0) return this.finishes.add(request);
+    return this.finishes.add({ ...request, events: this.leased(events, request) });
+  }
+
+  /**
+   * The events this instance's dispatcher will send at once: all but those of a route that announces starts
+   * (a start event may still be pending before them, and per operation events go in order), and all when
+   * the finish carries no metadata (the snapshot handed over would lack the stored one).
+   */
+  private leased(events: NewEvent[], request: NamedFinish): NewEvent[] {
+    const handOff = this.options.handOff;
+    if (handOff === undefined || request.metadata === undefined) return events;
+    const lease = { owner: handOff.owner, expireTime: this.options.clock.now() + handOff.leaseMs };
+    return events.map((e) => (this.ordered.has(e.destination) ? e : { ...e, lease }));
+  }
+
+  /** Handed-over events of the finishes that applied, as the outbox holds them, to the dispatcher. */
+  private handOver(items: readonly NamedFinish[], applied: readonly boolean[], now: number): void {
+    const handOff = this.options.handOff;
+    if (handOff === undefined) return;
+    const events: EventRecord[] = [];
+    items.forEach((item, i) => {
+      if (applied[i] !== true) return;
+      const { name, metadata, error, response } = item;
+      for (const e of item.events ?? []) {
+        if (e.lease === undefined) continue;
+        events.push({
+          ...e, seq: 0, operationId: item.id, method: item.method, operation: { name, state: "done", metadata, error, response },
+          state: "pending", attempt: 1, runAfter: now, createTime: now, windowStart: now,
+          leaseOwner: e.lease.owner, leaseExpireTime: e.lease.expireTime, lastError: undefined,
+        });
+      }
+    });
+    if (events.length > 0) handOff.deliver(events);
   }
 
   /**
@@ -151,7 +202,10 @@ export class ResultWriter implements LocalFinishes {
       return applied;
     } finally {
       for (const id of results.keys()) this.finishing.delete(id);
-      if (applied) this.countFinished(items, applied);
+      if (applied) {
+        this.countFinished(items, applied);
+        this.handOver(items, applied, now);
+      }
       const finished = items.map((item, i): FinishedOperation => {
         // A finish without metadata keeps the stored one, which only a read can tell (the runtime always gives it).
         const written = applied?.[i] === true && results.get(item.id) === 1 && item.metadata !== undefined;

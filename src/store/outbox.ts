@@ -17,6 +17,13 @@ export interface NewEvent {
   attributes: Readonly<Record<string, string>>;
   /** Whether the operation goes with it (`payloadFormat` JSON) or only the attributes (NONE). */
   withPayload: boolean;
+  /**
+   * Written already claimed (attempt 1, leased to `owner` until `expireTime`): the instance that finishes
+   * the operation hands the event to its dispatcher straight away, with no claim statement on the way out;
+   * should it die first, another claims the event once the lease expires. Only for an event that can be
+   * the operation's sole pending one for its destination (no earlier event to wait for): the caller's to know.
+   */
+  lease?: { owner: string; expireTime: number } | undefined;
 }
 
 /** An event about a given operation, written on its own (Store.appendEvents). */

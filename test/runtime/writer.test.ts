@@ -5,7 +5,7 @@ import { Code } from "../../src/core/code.js";
 import { RpcError } from "../../src/core/errors.js";
 import { ResultWriter, type FinishedOperation } from "../../src/runtime/writer.js";
 import { encodeError, statusOf } from "../../src/runtime/status.js";
-import type { FinishRequest } from "../../src/store/store.js";
+import type { EventRecord, FinishRequest } from "../../src/store/store.js";
 import { until } from "../support/manual-clock.js";
 import { claimAll, fixture, SLEEP, sleepMethod, storeWith } from "./fixture.js";
 
@@ -77,6 +77,41 @@ describe("ResultWriter", () => {
     const store = storeWith(f.store, { finish: () => Promise.reject(new RpcError(Code.UNAVAILABLE, "down")) });
     const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => true });
     await assert.rejects(writer.finish({ id: "x", name: "operations/x", method: "m", principal: undefined, resource: undefined, attempt: 1 }), (err: RpcError) => err.code === Code.UNAVAILABLE);
+    f.close();
+  });
+});
+
+describe("ResultWriter: a finish's notification events handed to the dispatcher", () => {
+  const route = (destination: string, eventTypes?: string[]) => ({ destination, withPayload: true, ...(eventTypes ? { eventTypes: new Set(eventTypes) } : {}) });
+
+  it("writes them leased to this instance and hands them over after the commit; a route that announces starts is claimed instead", async () => {
+    const f = fixture([sleepMethod(async () => ({}))]);
+    const handed: EventRecord[][] = [];
+    const writer = new ResultWriter({
+      store: f.store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false,
+      notifications: [route("hook"), route("ordered", ["OPERATION_STARTED", "OPERATION_SUCCEEDED"])],
+      handOff: { owner: "worker-a", leaseMs: 5_000, deliver: (events) => void handed.push([...events]) },
+    });
+    const heard: string[] = [];
+    f.store.subscribe((e) => heard.push(e.kind));
+    const op = await f.createQueued();
+    const [claimed] = await claimAll(f);
+    const codec = f.methods.require(SLEEP).codec;
+    const metadata = codec.encode(codec.initial(f.clock.now()));
+    const response = { typeUrl: "type.googleapis.com/longrun.demo.v1.SleepResponse", value: new Uint8Array() };
+    assert.equal(await writer.finish({ id: op.id, name: op.name, method: op.method, principal: undefined, resource: undefined, attempt: claimed!.attempt, metadata, response }), true);
+    assert.equal(handed.length, 1);
+    const [event] = handed[0]!;
+    assert.equal(event?.destination, "hook");
+    assert.equal(event?.attempt, 1);
+    assert.equal(event?.leaseOwner, "worker-a");
+    assert.equal(event?.operation.name, op.name);
+    assert.deepEqual(event?.operation.response, response);
+    const stored = await f.store.listEvents({ limit: 10 });
+    assert.deepEqual(stored.map((e) => [e.destination, e.attempt, e.leaseOwner]).sort(), [["hook", 1, "worker-a"], ["ordered", 0, undefined]]);
+    assert.deepEqual(heard.filter((k) => k === "events"), ["events"], "the unclaimed one is announced for a dispatcher to claim");
+    const claimable = await f.store.claimEvents({ owner: "worker-b", destinations: ["hook", "ordered"], limit: 10, leaseMs: 1000, now: f.clock.now() });
+    assert.deepEqual(claimable.map((e) => e.destination), ["ordered"]);
     f.close();
   });
 });

@@ -17,19 +17,25 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
   const o = db.options;
   // Events (completion notifications) go in by the same statement, so they commit with the finish. Without
   // any, the statement neither returns the operation's columns nor carries the outbox CTE.
-  const events = results.flatMap((r, i) => (r.events ?? []).map((e) => ({ ord: i + 1, id: e.id, destination: e.destination, type: e.type, attributes: attributesText(e), with_payload: e.withPayload })));
+  const events = results.flatMap((r, i) =>
+    (r.events ?? []).map((e) => ({
+      ord: i + 1, id: e.id, destination: e.destination, type: e.type, attributes: attributesText(e), with_payload: e.withPayload,
+      lease_owner: e.lease?.owner ?? null, lease_expire_time: e.lease?.expireTime ?? null,
+    })),
+  );
   const outboxed =
     events.length === 0
       ? ""
       : `outboxed AS (
        INSERT INTO ${o.outbox} (id, operation_id, operation_name, method, destination, event_type, attributes, with_payload,
                                 op_state, metadata_type, metadata, error_code, error_message, error, response_type, response,
-                                state, attempt, run_after, create_time, window_start, update_time)
+                                state, attempt, lease_owner, lease_expire_time, run_after, create_time, window_start, update_time)
        SELECT e.id, f.id, f.name, f.method, e.destination, e.type, e.attributes, e.with_payload,
               'done', f.metadata_type, f.metadata, f.error_code, f.error_message, f.error, f.response_type, f.response,
-              'pending', 0, $9, $9, $9, $9
+              'pending', CASE WHEN e.lease_owner IS NULL THEN 0 ELSE 1 END, e.lease_owner, e.lease_expire_time, $9, $9, $9, $9
        FROM finished f
-       JOIN jsonb_to_recordset($17::jsonb) AS e(ord integer, id text, destination text, type text, attributes text, with_payload boolean)
+       JOIN jsonb_to_recordset($17::jsonb) AS e(ord integer, id text, destination text, type text, attributes text, with_payload boolean,
+                                                lease_owner text, lease_expire_time bigint)
          ON e.ord = f.ord
      ),`;
   const returning = events.length === 0 ? "op.id, earliest.ord" : "op.id, earliest.ord, op.name, op.method, op.metadata_type, op.metadata, op.error_code, op.error_message, op.error, op.response_type, op.response";

@@ -120,6 +120,9 @@ export class StoreCore implements Store {
     if (results.length === 0) return [];
     const applied = await this.#driver.finish(results, retentionMs, now);
     this.#feed.emit("done", appliedIds(results, applied));
+    // Events written unclaimed are for a dispatcher to claim; leased ones went to their owner's already.
+    const unleased = results.flatMap((r, i) => (applied[i] === true ? (r.events ?? []).filter((e) => e.lease === undefined).map((e) => e.id) : []));
+    if (unleased.length > 0) this.#feed.emit("events", unleased);
     return applied;
   }
 

@@ -60,6 +60,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
  */
 function expireLeases(db: Database.Database, now: number): void {
   db.prepare("UPDATE operations SET lease_expire_time = MIN(lease_expire_time, ?) WHERE state = 'running'").run(now);
+  // Outbox events being delivered (claimed, or handed over by a finish) when that process stopped.
+  db.prepare("UPDATE outbox SET lease_expire_time = MIN(lease_expire_time, ?) WHERE lease_expire_time IS NOT NULL").run(now);
 }
 
 function isLockedError(error: unknown): boolean {

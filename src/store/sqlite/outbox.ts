@@ -4,6 +4,19 @@ import { attributesText, eventColumns, toEventRecord, type EventRow } from "../s
 
 const COLUMNS = eventColumns();
 
+interface EventParams {
+  id: string;
+  operationId: string;
+  destination: string;
+  type: string;
+  attributes: string;
+  withPayload: number;
+  now: number;
+  attempt: number;
+  leaseOwner: string | null;
+  leaseExpireTime: number | null;
+}
+
 /** Outbox events whose destination is one of the JSON array @destinations. */
 const OF_DESTINATIONS = "destination IN (SELECT value FROM json_each(@destinations))";
 
@@ -13,8 +26,8 @@ const OF_DESTINATIONS = "destination IN (SELECT value FROM json_each(@destinatio
  */
 export class OutboxStatements {
   readonly #db: Database;
-  readonly #insert: Statement<{ id: string; operationId: string; destination: string; type: string; attributes: string; withPayload: number; now: number }>;
-  readonly #append: Statement<{ id: string; operationId: string; destination: string; type: string; attributes: string; withPayload: number; now: number }>;
+  readonly #insert: Statement<EventParams>;
+  readonly #append: Statement<EventParams>;
   readonly #claim: Statement<{ owner: string; destinations: string; limit: number; leaseExpireTime: number; now: number }, EventRow>;
   readonly #delivered: Statement<{ id: string; attempt: number }>;
   readonly #retry: Statement<{ id: string; attempt: number; runAfter: number; error: string; now: number }>;
@@ -31,10 +44,10 @@ export class OutboxStatements {
     const insertText = `
       INSERT INTO outbox (id, operation_id, operation_name, method, destination, event_type, attributes, with_payload,
                           op_state, metadata_type, metadata, error_code, error_message, error, response_type, response,
-                          state, attempt, run_after, create_time, window_start, update_time)
+                          state, attempt, lease_owner, lease_expire_time, run_after, create_time, window_start, update_time)
       SELECT @id, op.id, op.name, op.method, @destination, @type, @attributes, @withPayload,
              op.state, op.metadata_type, op.metadata, op.error_code, op.error_message, op.error, op.response_type, op.response,
-             'pending', 0, @now, @now, @now, @now
+             'pending', @attempt, @leaseOwner, @leaseExpireTime, @now, @now, @now, @now
       FROM operations op WHERE op.id = @operationId`;
     this.#insert = db.prepare(insertText);
     this.#append = db.prepare(`${insertText} ON CONFLICT (id) DO NOTHING`);
@@ -83,8 +96,12 @@ export class OutboxStatements {
     return this.#db.transaction(() => events.filter((e) => this.#append.run(this.#params(e.operationId, e, now)).changes === 1).map((e) => e.id))();
   }
 
-  #params(operationId: string, e: NewEvent, now: number) {
-    return { id: e.id, operationId, destination: e.destination, type: e.type, attributes: attributesText(e), withPayload: e.withPayload ? 1 : 0, now };
+  #params(operationId: string, e: NewEvent, now: number): EventParams {
+    const leased = e.lease !== undefined;
+    return {
+      id: e.id, operationId, destination: e.destination, type: e.type, attributes: attributesText(e), withPayload: e.withPayload ? 1 : 0, now,
+      attempt: leased ? 1 : 0, leaseOwner: e.lease?.owner ?? null, leaseExpireTime: e.lease?.expireTime ?? null,
+    };
   }
 
   claim(claim: EventClaim): EventRecord[] {

@@ -92,6 +92,31 @@ export function outbox(c: Contract): void {
       assert.deepEqual(await c.store.settleEvents([{ id: "a-hook", attempt: 2, outcome: "delivered" }], T + 1011), [false], "once");
     });
 
+    it("an event written leased (handed to its dispatcher by the finish) is attempt 1 of its owner: not claimable until the lease expires, settled at attempt 1", async () => {
+      const op = await running("op-1", "worker-a", T);
+      const lease = { owner: "worker-a", expireTime: T + 1 + 1000 };
+      assert.deepEqual(await c.store.finish([{ id: "op-1", attempt: op.attempt, response: RESPONSE, events: [event("handed", { lease }), event("plain", { destination: BUS })] }], RETENTION, T + 1), [true]);
+      const [handed] = (await c.store.listEvents({ limit: 10 })).filter((e) => e.id === "handed");
+      assert.equal(handed?.attempt, 1);
+      assert.equal(handed?.leaseOwner, "worker-a");
+      assert.equal(handed?.leaseExpireTime, T + 1001);
+      assert.deepEqual(ids(await c.store.claimEvents(claimOf("worker-b", T + 2))), ["plain"], "the leased one is not claimable");
+      assert.equal(await c.store.nextEventDueTime([HOOK], T + 2), T + 1001, "due when its lease runs out");
+      assert.deepEqual(await c.store.settleEvents([{ id: "handed", attempt: 1, outcome: "delivered" }], T + 3), [true]);
+      assert.deepEqual(ids(await c.store.listEvents({ limit: 10 })), ["plain"]);
+    });
+
+    it("a leased event whose owner died is claimed by another once the lease expires, at attempt 2; the first owner's late outcome is refused", async () => {
+      const op = await running("op-1", "worker-a", T);
+      await c.store.finish([{ id: "op-1", attempt: op.attempt, response: RESPONSE, events: [event("handed", { lease: { owner: "worker-a", expireTime: T + 1000 } })] }], RETENTION, T);
+      assert.deepEqual(await c.store.claimEvents(claimOf("worker-b", T + 999)), []);
+      const [taken] = await c.store.claimEvents(claimOf("worker-b", T + 1000));
+      assert.equal(taken?.id, "handed");
+      assert.equal(taken?.attempt, 2);
+      assert.deepEqual(await c.store.settleEvents([{ id: "handed", attempt: 1, outcome: "delivered" }], T + 1001), [false]);
+      assert.deepEqual(await c.store.settleEvents([{ id: "handed", attempt: 2, outcome: "delivered" }], T + 1001), [true]);
+    });
+
     it("settles: delivered events leave, a retry waits for its runAfter, a failure is kept; outcomes are fenced by attempt", async () => {
       await c.store.create([newOp("o1"), newOp("o2"), newOp("o3")], T);
       await c.store.finish(["o1", "o2", "o3"].map((id) => ({ id, attempt: 0, response: RESPONSE, events: [event(id)] })), RETENTION, T);
