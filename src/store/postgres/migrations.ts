@@ -147,4 +147,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE operations ADD COLUMN last_error bytea;
   ALTER TABLE operations ADD COLUMN deadline bigint;
   `,
+  // 12 (11 is retry_of, on its own branch: at merge this one goes after it): the instances whose leases can
+  // be ended as soon as they die (Store.expireDeadLeases, docs/reliability.md). Each registers the owner
+  // its leases name with the key of a session-level advisory lock it holds on its LISTEN connection;
+  // PostgreSQL drops the lock with the connection. Instances that never register (older versions) keep
+  // the plain lease expiry.
+  `
+  CREATE TABLE instances (
+    owner         text    NOT NULL PRIMARY KEY,
+    lock_key      integer NOT NULL CHECK (lock_key >= 0),
+    registered_at bigint  NOT NULL
+  );
+  `,
 ];
