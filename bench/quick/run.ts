@@ -4,8 +4,8 @@
  * PostgreSQL's per-job counters, whose 11 s settling would double the time), end to end over gRPC
  * (bench/throughput/longrun-e2e.ts, SQLite, 64 in flight), GetOperation at 1 in flight against the bare
  * servers (bench/rpc, both transports, one run each), the cross-instance Wait wake-up (bench/wait/wake.ts)
- * and crash recovery (recovery.ts). Short runs on a shared machine are noisy: a ratio that moved by more
- * than about 15% deserves the full benchmark, not a conclusion.
+ * and crash recovery (recovery.ts). Short runs on a shared machine are noisy (tens of percent between runs):
+ * a line that moved deserves the full benchmark, not a conclusion.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -153,8 +153,8 @@ function report(rows: readonly Row[], seconds: number, args: QuickArgs): void {
     "## quick — the headline numbers, one short run each",
     "",
     `${date}; sources at ${host.commit}; ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, Node ${host.node}; ` +
-      `${seconds.toFixed(0)} s in all. A regression guard: one short run per line on a shared machine, so expect ±15% ` +
-      "between runs; run the full benchmark (docs/benchmarks.md) before concluding anything.",
+      `${seconds.toFixed(0)} s in all. A regression guard: one short run per line on a shared machine, so expect tens of ` +
+      "percent between runs; run the full benchmark (docs/benchmarks.md) before concluding anything.",
     "",
     table,
   ].join("\n");
