@@ -8,6 +8,7 @@ import { metrics } from "./metrics/index.js";
 import { latency } from "./latency/index.js";
 import { list } from "./list/index.js";
 import { notify } from "./notify/index.js";
+import { quick } from "./quick/index.js";
 import { rpc } from "./rpc/index.js";
 import { soak } from "./soak/index.js";
 import { e2e, throughput } from "./throughput/index.js";
@@ -15,7 +16,7 @@ import { wait, wake } from "./wait/index.js";
 import { watch } from "./watch/index.js";
 
 // Each definition is typed by its own flags; the registry only needs to parse and run them.
-const benchmarks = [throughput, latency, e2e, wait, wake, rpc, list, auth, metrics, notify, watch, soak] as unknown as Benchmark[];
+const benchmarks = [quick, throughput, latency, e2e, wait, wake, rpc, list, auth, metrics, notify, watch, soak] as unknown as Benchmark[];
 
 const [name, ...argv] = process.argv.slice(2);
 const benchmark = benchmarks.find((b) => b.name === name);

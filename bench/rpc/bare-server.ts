@@ -4,7 +4,7 @@
  * bare node:http server answers `GET /v1/operations/{id}`, both with one constant Operation (the one the
  * benchmark read from longrun, passed in BARE_OPERATION as base64 protobuf). Each call still does the work
  * any real server must: decode the request, encode the response with @bufbuild/protobuf (binary for gRPC;
- * proto3 JSON with the Any registry, pretty-printed as longrun's default, for REST). No store, routing,
+ * proto3 JSON with the Any registry, each Any's "@type" first, pretty-printed as longrun's default, for REST). No store, routing,
  * validation or error model: so longrun/bare is what longrun's own layers cost.
  *
  *   BARE_OPERATION=<base64> node --import tsx bench/rpc/bare-server.ts
@@ -12,7 +12,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import { createRegistry, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
+import { createRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { operationJson } from "../../src/core/any-json.js";
 import {
   GetOperationRequestSchema,
   OperationSchema,
@@ -54,7 +55,8 @@ const restServer = http.createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  const body = JSON.stringify(toJson(OperationSchema, operation, { registry }), null, 2) + "\n";
+  // Each Any's "@type" first, as Google's encoders (and longrun) write it.
+  const body = JSON.stringify(operationJson(operation, registry), null, 2) + "\n";
   res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
   res.end(body);
 });

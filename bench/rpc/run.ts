@@ -40,7 +40,7 @@ interface Load {
   serverCpuMicrosPerRequest: number;
 }
 
-interface Measurement extends Load {
+export interface Measurement extends Load {
   transport: Transport;
   concurrency: number;
   target: Target;
@@ -62,68 +62,73 @@ export interface RpcArgs {
 }
 
 export async function run(args: RpcArgs): Promise<void> {
-  const { seconds, repeat, warmup, transports } = args;
-  const concurrencies = args.concurrency;
-
   const dir = mkdtempSync(join(tmpdir(), "longrun-bench-rpc-"));
-  const measurements: Measurement[] = [];
-  const profiles: string[] = [];
   try {
-    // Measured without bench/support/serve-instrumented.ts's wrappers, as the bare server runs without any.
-    const longrun = await startLongrun(join(dir, "longrun.db"), { instruments: false });
-    const bare = await startBenchServer({ args: [], entry: BARE_SERVER, env: { BARE_OPERATION: longrun.operationBytes.toString("base64") } });
-    const targets: Record<Target, Endpoint> = {
-      longrun: endpointOf(longrun.server, longrun.id),
-      bare: endpointOf(bare, longrun.id),
-    };
-    try {
-      await checkSameAnswers(targets);
-      for (const transport of transports) {
-        for (const concurrency of concurrencies) {
-          for (const target of ["longrun", "bare"] as const) await load(targets[target], transport, concurrency, warmup);
-          for (let round = 1; round <= repeat; round++) {
-            // Taking turns, first one then the other, so neither always runs right after the warm-up.
-            const order: Target[] = round % 2 === 1 ? ["longrun", "bare"] : ["bare", "longrun"];
-            for (const target of order) {
-              const result = await load(targets[target], transport, concurrency, seconds);
-              measurements.push({ transport, concurrency, target, round, ...result });
-              console.log(
-                `${transport} c=${concurrency} round ${round} ${target}: ${result.requestsPerSecond.toFixed(0)} req/s, ` +
-                  `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ${result.serverCpuPercent.toFixed(0)}% ` +
-                  `(${result.serverCpuMicrosPerRequest.toFixed(0)} µs/req)${result.errors ? `, ${result.errors} errors` : ""}`,
-              );
-            }
-          }
-        }
-      }
-    } finally {
-      for (const t of Object.values(targets)) t.close();
-      await longrun.server.stop();
-      await bare.stop();
-    }
-
-    if (args.profile) {
-      const profileDir = join(RESULTS_DIR, "profiles");
-      mkdirSync(profileDir, { recursive: true });
-      const concurrency = Math.max(...concurrencies);
-      for (const transport of transports) {
-        const profiled = await startLongrun(join(dir, `profiled-${transport}.db`), { instruments: true });
-        const endpoint = endpointOf(profiled.server, profiled.id);
-        await load(endpoint, transport, concurrency, warmup);
-        await profiled.server.startCpuProfile();
-        const result = await load(endpoint, transport, concurrency, seconds * 2);
-        const path = join(profileDir, `rpc-${transport}-${concurrency}.cpuprofile`);
-        await profiled.server.stopCpuProfile(path);
-        endpoint.close();
-        await profiled.server.stop();
-        const title = `longrun server, GetOperation over ${transport}, ${concurrency} in flight (${result.requestsPerSecond.toFixed(0)} req/s under the profiler): ${path.slice(RESULTS_DIR.length)}`;
-        profiles.push(profileMarkdown(summarizeProfile(path, 20), title));
-      }
-    }
+    const { measurements, profiles } = await measureRpc(args, dir);
+    report(measurements, { seconds: args.seconds, repeat: args.repeat, warmup: args.warmup }, profiles);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  report(measurements, { seconds, repeat, warmup }, profiles);
+}
+
+/** The rounds of `run` without their report (`npm run bench -- quick` takes the medians), in `dir`. */
+export async function measureRpc(args: RpcArgs, dir: string): Promise<{ measurements: Measurement[]; profiles: string[] }> {
+  const { seconds, repeat, warmup, transports } = args;
+  const concurrencies = args.concurrency;
+  const measurements: Measurement[] = [];
+  const profiles: string[] = [];
+  // Measured without bench/support/serve-instrumented.ts's wrappers, as the bare server runs without any.
+  const longrun = await startLongrun(join(dir, "longrun.db"), { instruments: false });
+  const bare = await startBenchServer({ args: [], entry: BARE_SERVER, env: { BARE_OPERATION: longrun.operationBytes.toString("base64") } });
+  const targets: Record<Target, Endpoint> = {
+    longrun: endpointOf(longrun.server, longrun.id),
+    bare: endpointOf(bare, longrun.id),
+  };
+  try {
+    await checkSameAnswers(targets);
+    for (const transport of transports) {
+      for (const concurrency of concurrencies) {
+        for (const target of ["longrun", "bare"] as const) await load(targets[target], transport, concurrency, warmup);
+        for (let round = 1; round <= repeat; round++) {
+          // Taking turns, first one then the other, so neither always runs right after the warm-up.
+          const order: Target[] = round % 2 === 1 ? ["longrun", "bare"] : ["bare", "longrun"];
+          for (const target of order) {
+            const result = await load(targets[target], transport, concurrency, seconds);
+            measurements.push({ transport, concurrency, target, round, ...result });
+            console.log(
+              `${transport} c=${concurrency} round ${round} ${target}: ${result.requestsPerSecond.toFixed(0)} req/s, ` +
+                `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ${result.serverCpuPercent.toFixed(0)}% ` +
+                `(${result.serverCpuMicrosPerRequest.toFixed(0)} µs/req)${result.errors ? `, ${result.errors} errors` : ""}`,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    for (const t of Object.values(targets)) t.close();
+    await longrun.server.stop();
+    await bare.stop();
+  }
+
+  if (args.profile) {
+    const profileDir = join(RESULTS_DIR, "profiles");
+    mkdirSync(profileDir, { recursive: true });
+    const concurrency = Math.max(...concurrencies);
+    for (const transport of transports) {
+      const profiled = await startLongrun(join(dir, `profiled-${transport}.db`), { instruments: true });
+      const endpoint = endpointOf(profiled.server, profiled.id);
+      await load(endpoint, transport, concurrency, warmup);
+      await profiled.server.startCpuProfile();
+      const result = await load(endpoint, transport, concurrency, seconds * 2);
+      const path = join(profileDir, `rpc-${transport}-${concurrency}.cpuprofile`);
+      await profiled.server.stopCpuProfile(path);
+      endpoint.close();
+      await profiled.server.stop();
+      const title = `longrun server, GetOperation over ${transport}, ${concurrency} in flight (${result.requestsPerSecond.toFixed(0)} req/s under the profiler): ${path.slice(RESULTS_DIR.length)}`;
+      profiles.push(profileMarkdown(summarizeProfile(path, 20), title));
+    }
+  }
+  return { measurements, profiles };
 }
 
 interface Endpoint {

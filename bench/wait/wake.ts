@@ -19,6 +19,13 @@ export interface WakeArgs {
 
 export async function run(args: WakeArgs): Promise<void> {
   const { n } = args;
+  const delays = await measureWake(n);
+  const at = (p: number) => delays[Math.min(delays.length - 1, Math.floor(delays.length * p))];
+  console.table([{ samples: n, "p50 ms": at(0.5), "p99 ms": at(0.99), "max ms": delays[delays.length - 1] }]);
+}
+
+/** Each operation's wake delay, ms (answer time − end_time), sorted. */
+export async function measureWake(n: number): Promise<number[]> {
   const db = await freshSchema("lr_wake");
   const env = { LONGRUN_STORE: db.url, LONGRUN_SCHEMA: db.schema };
   const a = await spawnServer(["--demo"], env);
@@ -34,9 +41,7 @@ export async function run(args: WakeArgs): Promise<void> {
       if (!done.done) throw new Error(`${op.name} not done`);
       delays.push(answered - timestampMs(anyUnpack(done.metadata!, SleepMetadataSchema)!.endTime!));
     }
-    delays.sort((x, y) => x - y);
-    const at = (p: number) => delays[Math.min(delays.length - 1, Math.floor(delays.length * p))];
-    console.table([{ samples: n, "p50 ms": at(0.5), "p99 ms": at(0.99), "max ms": delays[delays.length - 1] }]);
+    return delays.sort((x, y) => x - y);
   } finally {
     clientA.close();
     clientB.close();

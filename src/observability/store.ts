@@ -6,7 +6,7 @@ type StoreCall = Exclude<keyof Store, "subscribe" | "close" | "shared">;
 
 const CALLS = {
   create: true, get: true, getViews: true, list: true, delete: true, requestCancel: true, requestControl: true, claim: true,
-  heartbeat: true, progress: true, finish: true, release: true, retryLater: true, nextDueTime: true, purgeExpired: true, claimEvents: true,
+  heartbeat: true, progress: true, finish: true, release: true, retryLater: true, nextDueTime: true, purgeExpired: true, expireDeadLeases: true, claimEvents: true,
   settleEvents: true, listEvents: true, appendEvents: true, retryEvents: true, deleteEvents: true, nextEventDueTime: true, counts: true, activity: true,
   stateCounts: true,
 } satisfies Record<StoreCall, true>;

@@ -13,6 +13,7 @@ import { Executor } from "./executor.js";
 import { Leases } from "./leases.js";
 import type { MethodDeclaration, MethodDefinition } from "./methods.js";
 import { Purger } from "./purger.js";
+import { Reaper } from "./reaper.js";
 import { MethodRegistry } from "./registry.js";
 import { Starter, type StartOptions } from "./starter.js";
 import { ResultWriter, type FinishedOperation, type LocalFinishes } from "./writer.js";
@@ -87,7 +88,7 @@ export class Runtime implements LocalFinishes {
   private readonly starter: Starter;
   private readonly commands: OperationCommands;
   /** The parts that run handlers; undefined when this process only starts operations. */
-  private readonly worker: (WorkerParts & { purger: Purger }) | undefined;
+  private readonly worker: (WorkerParts & { purger: Purger; reaper: Reaper }) | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopping = false;
 
@@ -141,7 +142,8 @@ export class Runtime implements LocalFinishes {
     });
     const leases = new Leases({ store, clock, log, owner, leaseMs, executor });
     const purger = new Purger({ store, clock, log, intervalMs: options.purgeIntervalMs ?? DEFAULTS.purgeIntervalMs.value });
-    this.worker = { claimer, executor, leases, purger };
+    const reaper = new Reaper({ store, clock, log });
+    this.worker = { claimer, executor, leases, purger, reaper };
   }
 
   /** The methods this runtime serves, by full name (`pkg.Service.Method`). */
@@ -168,6 +170,7 @@ export class Runtime implements LocalFinishes {
     if (!worker) return;
     worker.leases.start();
     worker.purger.start();
+    worker.reaper.start();
     worker.claimer.wake();
   }
 
@@ -182,6 +185,7 @@ export class Runtime implements LocalFinishes {
       worker.claimer.stop();
       worker.leases.stop();
       worker.purger.stop();
+      worker.reaper.stop();
       await worker.executor.whenIdle(graceMs);
       await worker.leases.releaseAll();
     }

@@ -317,6 +317,15 @@ export interface Store {
   purgeExpired(now: number): Promise<number>;
 
   /**
+   * Ends the leases of instances known to be dead rather than waiting for the leases to expire: their
+   * lease expiry becomes `now`, so they are claimable as any expired lease (the claim's retry backoff
+   * applies), and they are announced as "released". Returns how many. PostgreSQL: instances whose session
+   * lock is gone (docs/reliability.md, "Dead instances"), in one statement; a store no other process
+   * writes to (SQLite, which expires every lease when it opens) has nothing to do and returns 0.
+   */
+  expireDeadLeases(now: number): Promise<number>;
+
+  /**
    * Claims up to `limit` outbox events that are due: pending, `runAfter <= now`, for one of
    * `destinations`, not under another live lease, and with no earlier pending event of the same operation
    * for the same destination (per operation and destination, events go out in order). Each claimed event

@@ -41,6 +41,15 @@ export function createPool(o: CompiledOptions): pg.Pool {
 }
 
 export function poolDb(options: CompiledOptions, pool: pg.Pool): Db {
+  return queryingDb(options, pool);
+}
+
+/** Statements on one connection of their own (the LISTEN connection: its session is the instance's life). */
+export function clientDb(options: CompiledOptions, client: pg.ClientBase): Db {
+  return queryingDb(options, client);
+}
+
+function queryingDb(options: CompiledOptions, pool: pg.Pool | pg.ClientBase): Db {
   const names = new Map<string, string>();
   return {
     options,

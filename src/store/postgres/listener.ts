@@ -8,6 +8,11 @@ export interface ListenerOptions {
   onNotification(payload: string): void;
   /** Listening again after the connection was lost: notifications sent in between are gone. */
   onReconnect(): void;
+  /**
+   * Run on each new connection once it LISTENs, before it is taken as connected: what must live exactly as
+   * long as this session (the instance locks, instances.ts). Failing it fails the connection attempt.
+   */
+  onConnect?(client: pg.Client): Promise<void>;
   log(message: string, err?: unknown): void;
   /** @default 100 */
   minDelayMs?: number;
@@ -72,6 +77,7 @@ export class Listener {
     try {
       await client.connect();
       await client.query(`LISTEN "${this.#options.channel}"`);
+      await this.#options.onConnect?.(client);
       return client;
     } catch (error) {
       await client.end().catch(() => {});

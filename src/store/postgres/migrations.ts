@@ -152,4 +152,15 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN retry_of text;
   `,
+  // 12: the instances whose leases can be ended as soon as they die (Store.expireDeadLeases,
+  // docs/reliability.md). Each registers the owner its leases name with the key of a session-level advisory
+  // lock it holds on its LISTEN connection; PostgreSQL drops the lock with the connection. Instances that
+  // never register (older versions) keep the plain lease expiry.
+  `
+  CREATE TABLE instances (
+    owner         text    NOT NULL PRIMARY KEY,
+    lock_key      integer NOT NULL CHECK (lock_key >= 0),
+    registered_at bigint  NOT NULL
+  );
+  `,
 ];

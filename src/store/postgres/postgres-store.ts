@@ -17,6 +17,8 @@ import { settleEvents } from "./settle-events.js";
 import { appendEvents } from "./append-events.js";
 import { deleteEvents, listEvents, nextEventDueTime, retryEvents } from "./outbox-admin.js";
 import { Listener } from "./listener.js";
+import { expireDeadLeases } from "./expire-dead-leases.js";
+import { Instances } from "./instances.js";
 import { applyMigrations, checkVersion } from "./migrate.js";
 import { nextDueTime } from "./next-due-time.js";
 import { decodeNotification } from "./notify.js";
@@ -48,6 +50,7 @@ export class PostgresStore extends StoreCore {
     const db = poolDb(options, pool);
     const feed = new ChangeFeed(options.onListenerError);
     const listenerName = `${options.applicationName}-listener`;
+    const instances = new Instances(options);
     const listener = new Listener({
       client: {
         ...clientConfig(options),
@@ -60,9 +63,10 @@ export class PostgresStore extends StoreCore {
         if (event !== undefined) feed.emit(event.kind, event.ids);
       },
       onReconnect: () => feed.emit("resync", []),
+      onConnect: (client) => instances.connected(client),
       log: options.log,
     });
-    super(postgresDriver(db, pool, listener), feed, true);
+    super(postgresDriver(db, pool, listener, instances), feed, true);
     this.#options = options;
     this.#db = db;
     this.#listener = listener;
@@ -104,7 +108,7 @@ export class PostgresStore extends StoreCore {
 }
 
 /** This store's statements (one file each), over the pool; closing ends the LISTEN connection, then the pool. */
-function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver {
+function postgresDriver(db: Db, pool: pg.Pool, listener: Listener, instances: Instances): StoreDriver {
   return {
     create: (operations, now) => create(db, operations, now),
     get: (id, now) => get(db, id, now),
@@ -113,7 +117,11 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     delete: (ids) => deleteOperations(db, ids),
     requestCancel: (operations, now) => requestCancel(db, operations, now),
     requestControl: (operations, command, now) => requestControl(db, operations, command, now),
-    claim: (request) => claim(db, request),
+    claim: (request) => {
+      // Registered before its first lease exists, so no lease of a live owner looks dead.
+      const registering = instances.ensure(request.owner);
+      return registering === undefined ? claim(db, request) : registering.then(() => claim(db, request));
+    },
     heartbeat: (owner, leases, leaseMs, now) => heartbeat(db, owner, leases, leaseMs, now),
     progress: (updates, now) => progress(db, updates, now),
     finish: (results, retentionMs, now) => finish(db, results, retentionMs, now),
@@ -121,6 +129,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener): StoreDriver 
     retryLater: (owner, retries, now) => retryLater(db, owner, retries, now),
     nextDueTime: (methods, now) => nextDueTime(db, methods, now),
     purgeExpired: (now) => purgeExpired(db, now),
+    expireDeadLeases: (now) => expireDeadLeases(db, now),
     activity: (query) => activity(db, query),
     claimEvents: (claim) => claimEvents(db, claim),
     settleEvents: (settlements, now) => settleEvents(db, settlements, now),

@@ -71,6 +71,8 @@ export interface StoreDriver {
   retryLater(owner: string, retries: readonly RetryLater[], now: number): Eventually<boolean[]>;
   nextDueTime(methods: readonly string[], now: number): Eventually<number | undefined>;
   purgeExpired(now: number): Eventually<number>;
+  /** The ids whose lease it ended. */
+  expireDeadLeases(now: number): Eventually<string[]>;
   /** Buckets in time order, only those with something in them. */
   activity(query: ActivityQuery): Eventually<ActivityBucket[]>;
   /** The claimed events, in any order. */

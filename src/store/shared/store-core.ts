@@ -152,6 +152,12 @@ export class StoreCore implements Store {
     return this.#driver.purgeExpired(now);
   }
 
+  async expireDeadLeases(now: number): Promise<number> {
+    const ended = uniqueIds(await this.#driver.expireDeadLeases(now));
+    this.#feed.emit("released", ended);
+    return ended.length;
+  }
+
   async claimEvents(claim: EventClaim): Promise<EventRecord[]> {
     if (claim.destinations.length === 0 || claim.limit <= 0) return [];
     // RETURNING gives rows in no defined order; a dispatcher sends oldest first.

@@ -330,6 +330,11 @@ export class SqliteDriver implements StoreDriver {
     return this.#sql.purgeExpired.run(now).changes;
   }
 
+  /** One process owns the file and expired every lease when it opened it (open.ts): no one else's to end. */
+  expireDeadLeases(): string[] {
+    return [];
+  }
+
   counts(now: number): StoreCounts {
     return this.#db.transaction(() => ({
       operations: this.#sql.countOperations.all(now),

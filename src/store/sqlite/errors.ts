@@ -44,6 +44,7 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     retryLater: (owner, retries, now) => mapped(() => d.retryLater(owner, retries, now)),
     nextDueTime: (methods, now) => mapped(() => d.nextDueTime(methods, now)),
     purgeExpired: (now) => mapped(() => d.purgeExpired(now)),
+    expireDeadLeases: (now) => mapped(() => d.expireDeadLeases(now)),
     activity: (query) => mapped(() => d.activity(query)),
     claimEvents: (claim) => mapped(() => d.claimEvents(claim)),
     settleEvents: (settlements, now) => mapped(() => d.settleEvents(settlements, now)),

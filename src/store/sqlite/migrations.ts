@@ -131,6 +131,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN retry_of TEXT;
   `,
+  // 12: nothing. PostgreSQL's migration 12 registers instances so a dead one's leases end early; one process
+  // owns a SQLite file and expires every lease when it opens it (open.ts). Kept so both stores count alike.
+  `
+  SELECT 1;
+  `,
 ];
 
 /**

@@ -245,4 +245,18 @@ export function claimAndLeases(c: Contract): void {
       assert.equal(await c.store.nextDueTime([SLEEP], T + 5_000), undefined);
     });
   });
+
+  describe("expireDeadLeases", () => {
+    it("ends no lease of an owner that claimed through a store that is still open", async () => {
+      await c.store.create([newOp("op-a"), newOp("op-b")], T);
+      await c.store.claim({ owner: "owner-a", methods: [SLEEP], limit: 1, leaseMs: LEASE, now: T });
+      await c.store.claim({ owner: "owner-b", methods: [SLEEP], limit: 1, leaseMs: LEASE, now: T });
+      assert.equal(await c.store.expireDeadLeases(T + 1), 0);
+      for (const id of ["op-a", "op-b"]) {
+        const record = await mustGet(id, T + 1);
+        assert.equal(record.state, "running");
+        assert.equal(record.leaseExpireTime, T + LEASE);
+      }
+    });
+  });
 }
