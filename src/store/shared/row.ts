@@ -22,6 +22,7 @@ export interface OperationRow {
   last_error_message?: string | null;
   last_error?: Uint8Array | null;
   deadline?: number | null;
+  priority?: number;
   metadata_type: string | null;
   metadata: Uint8Array | null;
   state: OperationState;
@@ -84,10 +85,11 @@ const COLUMN_NAMES = [
   "last_error_message",
   "last_error",
   "deadline",
+  "priority",
 ] as const satisfies readonly (keyof OperationRow)[];
 
 /** Read with a whole record only: what nothing that lists reads. */
-const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline"]);
+const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline", "priority"]);
 
 /** The columns of a ListedOperation: a whole row's but the request, the trace context and the scheduling state. */
 const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => !WHOLE_ONLY.has(c));
@@ -136,6 +138,7 @@ export function toRecord(row: OperationRow): OperationRecord {
     record.lastFailure = { attempt: row.last_error_attempt, error: { code: row.last_error_code, message: row.last_error_message ?? "", status: bytes(row.last_error) } };
   }
   if (row.deadline != null) record.deadline = row.deadline;
+  if (row.priority !== undefined && row.priority !== 0) record.priority = row.priority;
   return record;
 }
 

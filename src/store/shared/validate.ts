@@ -33,8 +33,14 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
     if (op.principal !== undefined) refuseUnstorable(op.id, "principal", op.principal);
     if (op.resource !== undefined) refuseUnstorable(op.id, "resource", op.resource);
     if (op.traceContext !== undefined) refuseUnstorable(op.id, "trace context", op.traceContext);
+    if (op.priority !== undefined && !(Number.isInteger(op.priority) && Math.abs(op.priority) <= MAX_PRIORITY)) {
+      throw new TypeError(`the priority of operation ${op.id} must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
+    }
   }
 }
+
+/** The largest priority a store keeps: a million seconds (11.6 days) of precedence, within a 32-bit integer. */
+export const MAX_PRIORITY = 1_000_000;
 
 function refuseUnstorable(id: string, field: string, value: unknown): void {
   const problem = unstorableText(value);

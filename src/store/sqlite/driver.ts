@@ -74,6 +74,7 @@ export class SqliteDriver implements StoreDriver {
           resource: op.resource ?? null,
           traceContext: op.traceContext ?? null,
           deadline: op.deadline ?? null,
+          priority: op.priority ?? 0,
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,
