@@ -5,6 +5,7 @@
  */
 import { Code, isErrorCode } from "../core/code.js";
 import { invalidArgument } from "../core/errors.js";
+import { MAX_PRIORITY } from "../store/shared/validate.js";
 
 /** Which failed attempts are run again, and when: Temporal's retry policy, as data. */
 export interface RetryPolicy {
@@ -32,6 +33,8 @@ export interface StartSchedule {
   startTime?: Date | undefined;
   /** Done by this time, or it ends DEADLINE_EXCEEDED (an earlier one from `timeoutMs` wins). */
   deadline?: Date | undefined;
+  /** Its priority, instead of the method's (`SchedulingOptions.priority`). */
+  priority?: number | undefined;
 }
 
 /** The scheduling options of a method declaration (MethodOptions). */
@@ -45,7 +48,13 @@ export interface SchedulingOptions<Request> {
    * start time `schedule` gave), running or waiting to be retried alike. @default none
    */
   timeoutMs?: number | undefined;
-  /** A start's own start time and deadline, from its request (a `schedule_time` field, say). @default none */
+  /**
+   * The priority of the method's operations, an integer from -1,000,000 to 1,000,000: claimed as if due one
+   * second earlier per point (so higher first, and a lower one waits at most the difference; docs/scheduling.md).
+   * @default 0
+   */
+  priority?: number | undefined;
+  /** A start's own start time, deadline and priority, from its request (a `schedule_time` field, say). @default none */
   schedule?: ((request: Request) => StartSchedule | undefined) | undefined;
 }
 
@@ -56,6 +65,7 @@ export interface Scheduling<Request> {
   readonly retry: RetryPolicy | undefined;
   readonly attemptTimeoutMs: number | undefined;
   readonly timeoutMs: number | undefined;
+  readonly priority: number;
   readonly schedule: ((request: Request) => StartSchedule | undefined) | undefined;
 }
 
@@ -88,12 +98,15 @@ export function resolveScheduling<Request>(fullName: string, options: Scheduling
       if (code === Code.CANCELLED) fail("retry.retryableCodes: CANCELLED is final, never retried");
     }
   }
-  return {
+  const resolved: Scheduling<Request> = {
     retry,
     attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs),
     timeoutMs: duration("timeoutMs", options.timeoutMs),
+    priority: options.priority ?? 0,
     schedule: options.schedule,
   };
+  if (!validPriority(resolved.priority)) fail(`priority must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
+  return resolved;
 }
 
 /**
@@ -113,7 +126,7 @@ export function nextAttemptTime(policy: RetryPolicy | undefined, attempt: number
  * The start's run-after time and deadline: the schedule's, and `timeoutMs` after the start time. A
  * deadline not after the start time is the caller's mistake: INVALID_ARGUMENT, nothing created.
  */
-export function startTimes<Request>(scheduling: Scheduling<Request>, request: Request, now: number): { runAfter: number; deadline: number | undefined } {
+export function startTimes<Request>(scheduling: Scheduling<Request>, request: Request, now: number): { runAfter: number; deadline: number | undefined; priority: number } {
   const given = scheduling.schedule?.(request);
   const runAfter = Math.max(now, given?.startTime?.getTime() ?? now);
   const byTimeout = scheduling.timeoutMs === undefined ? undefined : runAfter + scheduling.timeoutMs;
@@ -123,7 +136,13 @@ export function startTimes<Request>(scheduling: Scheduling<Request>, request: Re
   if (deadline !== undefined && deadline <= runAfter) {
     throw invalidArgument("deadline", `must be after the operation's start time (${new Date(runAfter).toISOString()})`);
   }
-  return { runAfter, deadline };
+  const priority = given?.priority ?? scheduling.priority;
+  if (!validPriority(priority)) throw invalidArgument("priority", `must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
+  return { runAfter, deadline, priority };
+}
+
+function validPriority(priority: number): boolean {
+  return Number.isInteger(priority) && Math.abs(priority) <= MAX_PRIORITY;
 }
 
 /** Why an operation ended for its deadline. */

@@ -100,7 +100,7 @@ export class Starter {
       const metadata = given === undefined ? defaultMetadata : codec.encode(codec.merge(codec.initial(now), given));
       const parent = this.parentOf(definition, request);
       const id = idPrefixOf(definition, request) + newOperationId();
-      const { runAfter, deadline } = startTimes(definition.scheduling, request, now);
+      const { runAfter, deadline, priority } = startTimes(definition.scheduling, request, now);
       const operation: NewOperation = {
         id,
         name: this.options.names.format(parent, id),
@@ -116,6 +116,7 @@ export class Starter {
       if (traceContext !== undefined) operation.traceContext = traceContext;
       if (deadline !== undefined) operation.deadline = deadline;
       if (retryOf !== undefined) operation.retryOf = retryOf;
+      if (priority !== 0) operation.priority = priority;
       return operation;
     });
   }

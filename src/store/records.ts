@@ -102,6 +102,11 @@ export interface OperationRecord {
    * store migration 11). Set at create, never changed; whole records only.
    */
   retryOf?: string | undefined;
+  /**
+   * Its priority (docs/scheduling.md): claimed as if due one second earlier per point, so higher first and
+   * none starved. Absent when 0, the default. Set at create, never changed; whole records only.
+   */
+  priority?: number | undefined;
   createTime: number;
   /**
    * When the operation first ran: the time of the claim that first moved it to running. Undefined while

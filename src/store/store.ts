@@ -37,6 +37,8 @@ export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "met
   deadline?: number | undefined;
   /** The operation this one runs again (OperationRecord.retryOf), if any; checked as `principal` is. */
   retryOf?: string | undefined;
+  /** Its priority (OperationRecord.priority), an integer; 0 when absent. */
+  priority?: number | undefined;
 };
 
 export interface CreateResult {
@@ -267,8 +269,10 @@ export interface Store {
   /**
    * Claims up to `limit` operations that are due: not done, `runAfter <= now`, of one of `methods`, and
    * either queued or running under an expired lease. Each claimed operation gets state "running",
-   * `attempt + 1`, and a lease for `owner` until `now + leaseMs`. Oldest due first. Concurrent claimers
-   * never get the same operation at the same attempt.
+   * `attempt + 1`, and a lease for `owner` until `now + leaseMs`. In claim order: by the time each became
+   * due (runAfter) moved one second earlier per point of priority, then createTime and id — so higher
+   * priorities first, and a lower one waits at most the difference. Concurrent claimers never get the same
+   * operation at the same attempt.
    */
   claim(request: ClaimRequest): Promise<OperationRecord[]>;
 

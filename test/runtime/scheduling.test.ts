@@ -255,3 +255,25 @@ describe("start time", () => {
     f.close();
   });
 });
+
+describe("priority", () => {
+  it("the method's, or the start's own from schedule(); higher claimed first; out of range is INVALID_ARGUMENT", async () => {
+    let plan: { priority?: number } = {};
+    const f = fixture([sleepMethod(failing([], []), { priority: 2, schedule: () => plan })]);
+    const starter = new Starter({ store: f.store, clock: f.clock, methods: f.methods, names: f.names, isStopping: () => false });
+    const byMethod = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    plan = { priority: 7 };
+    const urgent = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    plan = { priority: 0 };
+    const plain = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    assert.equal(byMethod.priority, 2);
+    assert.equal(urgent.priority, 7);
+    assert.equal(plain.priority, undefined, "0 is not kept");
+    const claimed = await f.store.claim({ owner: "w", methods: [SLEEP], limit: 3, leaseMs: 30_000, now: f.clock.now() });
+    assert.deepEqual(claimed.map((r) => r.id), [urgent.id, byMethod.id, plain.id]);
+    plan = { priority: 1.5 };
+    await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema)), (err: RpcError) => err.code === Code.INVALID_ARGUMENT);
+    assert.throws(() => resolveScheduling("a.B.C", { priority: 2_000_000 }, 3), /a\.B\.C: priority/);
+    f.close();
+  });
+});

@@ -17,7 +17,7 @@ export async function claim(db: Db, request: ClaimRequest): Promise<OperationRec
        SELECT id FROM ${o.table}
        WHERE state <> 'done' AND method = ANY($1::text[]) AND run_after <= $2
          AND (state = 'queued' OR lease_expire_time <= $2)
-       ORDER BY run_after, create_time, id
+       ORDER BY claim_order, create_time, id
        LIMIT $3
        FOR UPDATE SKIP LOCKED
      )

@@ -18,16 +18,16 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
   const text = `
     WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $12::integer[],
-                           $15::text[], $16::text[], $17::text[], $7::text[], $8::integer[], $13::integer[], $9::bigint[], $18::bigint[], $19::text[])
+                           $15::text[], $16::text[], $17::text[], $7::text[], $8::integer[], $13::integer[], $9::bigint[], $18::bigint[], $19::text[], $20::integer[])
         WITH ORDINALITY AS i(id, name, parent, method, request_id, request_offset, request_length,
-                             principal, resource, trace_context, metadata_type, metadata_offset, metadata_length, run_after, deadline, retry_of, ord)
+                             principal, resource, trace_context, metadata_type, metadata_offset, metadata_length, run_after, deadline, retry_of, priority, ord)
     ),
     inserted AS (
       INSERT INTO ${o.table}
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, create_time, update_time)
       -- In input order, so the first of several inputs sharing a request_id is the one inserted.
       SELECT id, name, parent, method, request_id, ${sliceOf("$14", "request_offset", "request_length")}, principal, resource, trace_context,
-             metadata_type, ${sliceOf("$14", "metadata_offset", "metadata_length")}, ${jsonArrayElement("$11", "ord")}, 'queued', run_after, deadline, retry_of, $10, $10
+             metadata_type, ${sliceOf("$14", "metadata_offset", "metadata_length")}, ${jsonArrayElement("$11", "ord")}, 'queued', run_after, deadline, retry_of, priority, $10, $10
       FROM input ORDER BY ord
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${columns()}
@@ -61,6 +61,7 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
     operations.map((op) => op.traceContext ?? null),
     operations.map((op) => op.deadline ?? null),
     operations.map((op) => op.retryOf ?? null),
+    operations.map((op) => op.priority ?? 0),
   ]);
 
   const inserted = new Map<string, OperationRow>();

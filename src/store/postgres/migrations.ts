@@ -163,4 +163,14 @@ export const MIGRATIONS: readonly string[] = [
     registered_at bigint  NOT NULL
   );
   `,
+  // 13: priorities (docs/scheduling.md). Claims take operations in claim_order: the time an operation became
+  // due, moved earlier by one second per point of priority — higher first, and none starved: a lower one
+  // waits at most the difference. Generated, so every write of run_after keeps it right; indexed in place
+  // of operations_due, whose partial predicate (unfinished rows) it keeps for nextDueTime's scan.
+  `
+  ALTER TABLE operations ADD COLUMN priority integer NOT NULL DEFAULT 0;
+  ALTER TABLE operations ADD COLUMN claim_order bigint GENERATED ALWAYS AS (run_after - priority::bigint * 1000) STORED;
+  CREATE INDEX operations_claim ON operations (claim_order, create_time, id) WHERE state <> 'done';
+  DROP INDEX operations_due;
+  `,
 ];

@@ -19,7 +19,7 @@ export function appliedIds(requests: readonly { id: string }[], applied: readonl
   return uniqueIds(ids);
 }
 
-/** Claimed records, oldest first by (createTime, id): the order callers start them in. */
+/** Claimed records, highest priority first, then oldest first by (createTime, id): the order callers start them in. */
 export function inClaimOrder(records: OperationRecord[]): OperationRecord[] {
-  return records.sort((a, b) => a.createTime - b.createTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return records.sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || a.createTime - b.createTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

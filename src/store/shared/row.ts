@@ -23,6 +23,7 @@ export interface OperationRow {
   last_error?: Uint8Array | null;
   deadline?: number | null;
   retry_of?: string | null;
+  priority?: number;
   metadata_type: string | null;
   metadata: Uint8Array | null;
   state: OperationState;
@@ -86,10 +87,11 @@ const COLUMN_NAMES = [
   "last_error",
   "deadline",
   "retry_of",
+  "priority",
 ] as const satisfies readonly (keyof OperationRow)[];
 
 /** Read with a whole record only: what nothing that lists reads. */
-const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline", "retry_of"]);
+const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline", "retry_of", "priority"]);
 
 /** The columns of a ListedOperation: a whole row's but the request, the trace context and the scheduling state. */
 const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => !WHOLE_ONLY.has(c));
@@ -139,6 +141,7 @@ export function toRecord(row: OperationRow): OperationRecord {
   }
   if (row.deadline != null) record.deadline = row.deadline;
   if (row.retry_of != null) record.retryOf = row.retry_of;
+  if (row.priority !== undefined && row.priority !== 0) record.priority = row.priority;
   return record;
 }
 

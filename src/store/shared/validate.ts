@@ -34,8 +34,14 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
     if (op.resource !== undefined) refuseUnstorable(op.id, "resource", op.resource);
     if (op.traceContext !== undefined) refuseUnstorable(op.id, "trace context", op.traceContext);
     if (op.retryOf !== undefined) refuseUnstorable(op.id, "retried operation's name", op.retryOf);
+    if (op.priority !== undefined && !(Number.isInteger(op.priority) && Math.abs(op.priority) <= MAX_PRIORITY)) {
+      throw new TypeError(`the priority of operation ${op.id} must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
+    }
   }
 }
+
+/** The largest priority a store keeps: a million seconds (11.6 days) of precedence, within a 32-bit integer. */
+export const MAX_PRIORITY = 1_000_000;
 
 function refuseUnstorable(id: string, field: string, value: unknown): void {
   const problem = unstorableText(value);

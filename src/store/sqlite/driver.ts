@@ -75,6 +75,7 @@ export class SqliteDriver implements StoreDriver {
           traceContext: op.traceContext ?? null,
           deadline: op.deadline ?? null,
           retryOf: op.retryOf ?? null,
+          priority: op.priority ?? 0,
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,

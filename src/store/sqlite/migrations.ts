@@ -136,6 +136,15 @@ export const MIGRATIONS: readonly string[] = [
   `
   SELECT 1;
   `,
+  // 13: priorities: claims in claim_order, the due time moved one second earlier per point of priority
+  // (docs/scheduling.md); a generated column (VIRTUAL: SQLite adds only those to a table), indexed in place
+  // of operations_due.
+  `
+  ALTER TABLE operations ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE operations ADD COLUMN claim_order INTEGER GENERATED ALWAYS AS (run_after - priority * 1000) VIRTUAL;
+  CREATE INDEX operations_claim ON operations (claim_order, create_time, id) WHERE state <> 'done';
+  DROP INDEX operations_due;
+  `,
 ];
 
 /**

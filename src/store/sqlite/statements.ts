@@ -41,6 +41,7 @@ export interface InsertParams {
   traceContext: string | null;
   deadline: number | null;
   retryOf: string | null;
+  priority: number;
   metadataType: string | null;
   metadata: Uint8Array | null;
   metadataJson: string | null;
@@ -142,9 +143,9 @@ export function prepareStatements(db: Database): Statements {
   return {
     insert: db.prepare(`
       INSERT INTO operations
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, create_time, update_time)
       VALUES
-        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @now, @now)
+        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @priority, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${COLUMNS}`),
     byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),
@@ -174,7 +175,7 @@ export function prepareStatements(db: Database): Statements {
         SELECT id FROM operations
         WHERE ${DUE_METHODS} AND run_after <= @now
           AND (state = 'queued' OR lease_expire_time <= @now)
-        ORDER BY run_after, create_time, id
+        ORDER BY claim_order, create_time, id
         LIMIT @limit)
       RETURNING ${COLUMNS}`),
     heartbeat: db.prepare(`

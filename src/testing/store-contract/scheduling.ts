@@ -111,6 +111,45 @@ export function scheduling(c: Contract): void {
     });
   });
 
+  describe("priority", () => {
+    const claimOne = async (now: number) => (await c.store.claim({ owner: "w", methods: [SLEEP], limit: 1, leaseMs: LEASE, now }))[0]?.id;
+
+    it("is kept as given and read back; absent when 0", async () => {
+      const [high, plain] = await c.store.create([newOp("high", { priority: 5 }), newOp("plain", { priority: 0 })], T);
+      assert.equal(high?.record.priority, 5);
+      assert.equal("priority" in (plain?.record ?? {}), false);
+      assert.equal((await mustGet("high")).priority, 5);
+    });
+
+    it("claims higher priorities first among operations due alike; a batch starts them in that order", async () => {
+      await c.store.create([newOp("low", { priority: -1 }), newOp("mid"), newOp("top", { priority: 3 })], T);
+      const batch = await c.store.claim({ owner: "w", methods: [SLEEP], limit: 3, leaseMs: LEASE, now: T });
+      assert.deepEqual(batch.map((r) => r.id), ["top", "mid", "low"]);
+    });
+
+    it("ages: an operation due longer ago than the difference in priority (a second a point) goes first", async () => {
+      await c.store.create([newOp("old", { runAfter: T - 11_000 })], T - 11_000);
+      await c.store.create([newOp("urgent", { priority: 10 })], T);
+      assert.equal(await claimOne(T), "old", "due 11 s ago beats 10 points");
+      await c.store.create([newOp("older", { runAfter: T - 9_000 })], T - 9_000);
+      assert.equal(await claimOne(T), "urgent", "due 9 s ago does not");
+      assert.equal(await claimOne(T), "older");
+    });
+
+    it("a priority does not make an operation due before its time", async () => {
+      await c.store.create([newOp("later", { runAfter: T + 5_000, priority: 1000 })], T);
+      assert.equal(await claimOne(T + 4_999), undefined);
+      assert.equal(await claimOne(T + 5_000), "later");
+    });
+
+    it("a priority out of range or not an integer is refused, nothing of the batch created", async () => {
+      for (const priority of [1.5, 1_000_001, Number.NaN]) {
+        await assert.rejects(c.store.create([newOp("fine"), newOp("bad", { priority })], T), TypeError, String(priority));
+      }
+      assert.equal(await c.store.get("fine", T), undefined);
+    });
+  });
+
   describe("deadline", () => {
     it("is kept as given at create and read back by get and claim; absent when none was given", async () => {
       const [timed, untimed] = await c.store.create([newOp("timed", { deadline: T + 60_000 }), newOp("untimed")], T);
