@@ -12,11 +12,10 @@
  * (core/webhook-signature.ts). Outcomes: 2xx delivered; 408, 429, 5xx, timeouts and connection errors retry
  * (after `Retry-After` when the receiver sends it); any other status (3xx are not followed, other 4xx) failed.
  */
-import { setMaxListeners } from "node:events";
 import { STATUS_CODES } from "node:http";
-import { Pool } from "undici";
 import { signWebhookPayload, WEBHOOK_SIGNATURE_HEADER } from "../core/webhook-signature.js";
-import { DELIVERED, describeError, failed, mapBounded, redactedUrl, retry, timeoutOf } from "./delivery.js";
+import { DELIVERED, describeError, failed, redactedUrl, retry, timeoutOf } from "./delivery.js";
+import { PostThread, type PostRequest, type PostResult } from "./post-thread.js";
 import type { DeliveryOutcome, Notification, Sink, SinkOptions } from "./sink.js";
 
 /** How many notifications of a batch are in flight at once. */
@@ -46,12 +45,13 @@ export class WebhookSink implements Sink {
   readonly #subscription: string;
   readonly #now: () => Date;
   /**
-   * undici's connection pool, keep-alive, to the receiver's origin: a POST costs about half the CPU it
-   * costs with node:http (38 against 80 µs per notification, signed, measured on the benchmark machine),
-   * and fetch (also undici, with the WHATWG layers) about six times as much. A webhook POST per finished
-   * operation is most of what notifications add to a finish (bench/notify).
+   * undici's connection pool, keep-alive, to the receiver's origin, in a worker thread: a POST per finished
+   * operation is most of what notifications add to a finish (bench/notify), and on a busy server the
+   * thread serving RPCs and writing the store is what limits throughput, so the POSTs run beside it. undici
+   * because a POST costs about half the CPU it costs with node:http (38 against 80 µs, signed) and a sixth
+   * of fetch's.
    */
-  readonly #pool: Pool;
+  readonly #thread: PostThread;
 
   /** `url`: http:// or https://; user:password@ in it become a Basic Authorization header. */
   constructor(url: string | URL, options: SinkOptions = {}, now: () => Date = () => new Date()) {
@@ -69,48 +69,38 @@ export class WebhookSink implements Sink {
     this.#timeoutMs = timeoutOf(options.timeoutMs);
     this.#subscription = options.subscription ?? DEFAULT_PUSH_SUBSCRIPTION;
     this.#now = now;
-    // The limit covers waiting for the answer's headers and for each part of its body.
-    this.#pool = new Pool(parsed.origin, { connections: CONNECTIONS, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+    this.#thread = new PostThread({ origin: parsed.origin, connections: CONNECTIONS, timeoutMs: this.#timeoutMs });
   }
 
   async deliver(batch: readonly Notification[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
-    // One listener on the dispatcher's long-lived signal per batch; the batch's own signal goes to each request.
-    const batchAbort = new AbortController();
-    setMaxListeners(CONCURRENCY + 1, batchAbort.signal);
-    const onAbort = (): void => batchAbort.abort();
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      return await mapBounded(batch, CONCURRENCY, (notification) => this.#post(notification, batchAbort.signal));
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
+    if (signal.aborted) return batch.map(() => retry("aborted (shutting down)"));
+    const results = await this.#thread.post(batch.map((n) => this.#request(n)), CONCURRENCY, signal);
+    return batch.map((_, i) => (signal.aborted ? retry("aborted (shutting down)") : this.#outcome(results[i])));
   }
 
-  async #post(notification: Notification, signal: AbortSignal): Promise<DeliveryOutcome> {
-    if (signal.aborted) return retry("aborted (shutting down)");
+  #request(notification: Notification): PostRequest {
     const body = pushEnvelope(notification, this.#subscription);
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.#authorization !== undefined) headers["authorization"] = this.#authorization;
     if (this.#secret !== undefined) {
       headers[WEBHOOK_SIGNATURE_HEADER] = signWebhookPayload(this.#secret, body, this.#now().getTime() / 1000);
     }
-    try {
-      const response = await this.#pool.request({ path: this.#path, method: "POST", headers, body, signal });
-      // The body is not wanted: read and dropped, so the connection goes back to the pool.
-      await response.body.dump();
-      const retryAfter = response.headers["retry-after"];
-      return outcomeOfStatus(response.statusCode, STATUS_CODES[response.statusCode] ?? "", typeof retryAfter === "string" ? retryAfter : null, this.#now());
-    } catch (err) {
-      if (signal.aborted) return retry("aborted (shutting down)");
-      const code = (err as { code?: unknown }).code;
-      if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return retry(`no answer in ${this.#timeoutMs} ms`);
-      return retry(describeError(err));
-    }
+    return { path: this.#path, headers, body };
+  }
+
+  #outcome(result: PostResult | undefined): DeliveryOutcome {
+    if (result === undefined) return retry("no outcome");
+    if ("status" in result) return outcomeOfStatus(result.status, STATUS_CODES[result.status] ?? "", result.retryAfter, this.#now());
+    const code = result.error[0]?.code;
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return retry(`no answer in ${this.#timeoutMs} ms`);
+    // The chain as it was thrown, for the same reason text as an error in this thread would give.
+    let error: Error | undefined;
+    for (const link of [...result.error].reverse()) error = new Error(link.message, { cause: error });
+    return retry(describeError(error));
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    await this.#thread.close();
   }
 }
 
