@@ -4,6 +4,7 @@
 // second, however many changes come (the server shares one read a second among all tabs, too).
 import { call } from "./api.js";
 import { el } from "./view.js";
+import { atMostEvery } from "./live.js";
 
 const STATES = ["queued", "running", "paused", "done", "failed", "cancelled"];
 const MIN_INTERVAL_MS = 1000;
@@ -19,10 +20,6 @@ export function stateCounters(base) {
     el("caption", {}, "Operations by method and state"),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "method"), ...STATES.map((s) => el("th", { scope: "col", class: `state-${s}` }, s)))), body);
   const node = el("section", { class: "counters", "aria-label": "Operations by method and state" }, table, status);
-  let stopped = false;
-  let last = 0;
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let pending;
 
   const load = async () => {
     try {
@@ -42,24 +39,7 @@ export function stateCounters(base) {
   };
 
   /** Reads again, at most once a second: a burst of changes costs one read after it. */
-  const refresh = () => {
-    if (stopped || pending !== undefined) return;
-    pending = setTimeout(async () => {
-      try {
-        await load();
-      } finally {
-        last = Date.now();
-        pending = undefined;
-      }
-    }, Math.max(0, last + MIN_INTERVAL_MS - Date.now()));
-  };
-  refresh();
-  return {
-    node,
-    refresh,
-    stop: () => {
-      stopped = true;
-      clearTimeout(pending);
-    },
-  };
+  const reads = atMostEvery(load, MIN_INTERVAL_MS);
+  reads.request();
+  return { node, refresh: reads.request, stop: reads.stop };
 }

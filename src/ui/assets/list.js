@@ -2,7 +2,7 @@
 // The list: ListOperations with the filter, page size and page token the URL holds; live rows.
 import { ApiError, call, config, listPath, operationPath, pagePath } from "./api.js";
 import { durationOf, el, errorBox, formatTime, methodOf, progressCell, stateBadge, stateOf, timesOf } from "./view.js";
-import { watch } from "./live.js";
+import { atMostEvery, watch } from "./live.js";
 import { bulkCancelButton } from "./bulk.js";
 import { activityChart } from "./chart.js";
 import { stateCounters } from "./counters.js";
@@ -138,20 +138,9 @@ export function listPage(main) {
     problem.replaceChildren(box);
   };
 
-  /** Reads the whole page again, at most once a second however often it is asked. @type {ReturnType<typeof setTimeout> | undefined} */
-  let pending;
-  let last = 0;
-  const reload = () => {
-    if (pending !== undefined) return;
-    pending = setTimeout(async () => {
-      try {
-        await load();
-      } finally {
-        last = Date.now();
-        pending = undefined;
-      }
-    }, Math.max(0, last + 1000 - Date.now()));
-  };
+  /** Reads the whole page again, at most once a second however often it is asked. */
+  const reloads = atMostEvery(load, 1000);
+  const reload = reloads.request;
   const refreshRow = async (/** @type {string} */ name) => {
     try {
       const op = await call("GET", operationPath(name));
@@ -176,11 +165,11 @@ export function listPage(main) {
     if (changes.resync || fresh || shown.length > MAX_ROW_READS) reload();
     else for (const name of shown) void refreshRow(name);
   });
-  void load().then(() => (last = Date.now()));
+  void load();
   return () => {
     stop();
     chart?.stop();
     counters?.stop();
-    clearTimeout(pending);
+    reloads.stop();
   };
 }

@@ -79,3 +79,32 @@ async function read(body, onChanges) {
     }
   }
 }
+
+/**
+ * `load`, run at most once per `intervalMs` however often it is asked: asks while one is waiting or running
+ * coalesce into it, so a burst of changes costs one read after it. `stop()` drops the one waiting.
+ * @param {() => Promise<void>} load @param {number} intervalMs
+ */
+export function atMostEvery(load, intervalMs) {
+  let last = 0;
+  let stopped = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let pending;
+  return {
+    request() {
+      if (stopped || pending !== undefined) return;
+      pending = setTimeout(async () => {
+        try {
+          await load();
+        } finally {
+          last = Date.now();
+          pending = undefined;
+        }
+      }, Math.max(0, last + intervalMs - Date.now()));
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(pending);
+    },
+  };
+}
