@@ -31,10 +31,16 @@ export async function operationDetails(
   now: number,
   request: GetOperationDetailsRequest,
 ): Promise<OperationDetails> {
-  const { id } = names.parse(request.name);
-  const record = await store.get(id, now);
-  if (record === undefined || record.name !== request.name) throw notFound(request.name);
+  const record = await recordNamed(store, names, request.name, now);
   return toDetails(record, methods.get(record.method));
+}
+
+/** The whole record of the operation `name` names; NOT_FOUND, as GetOperation, for one under another parent's name too. */
+export async function recordNamed(store: Store, names: OperationNames, name: string, now: number): Promise<OperationRecord> {
+  const { id } = names.parse(name);
+  const record = await store.get(id, now);
+  if (record === undefined || record.name !== name) throw notFound(name);
+  return record;
 }
 
 function toDetails(record: OperationRecord, method: MethodDefinition | undefined): OperationDetails {

@@ -1,10 +1,11 @@
 import { fromBinary, type Message } from "@bufbuild/protobuf";
 import { Code } from "../core/code.js";
-import { notFound, Reason, RpcError, unimplemented } from "../core/errors.js";
+import { Reason, RpcError, unimplemented } from "../core/errors.js";
 import type { OperationNames } from "../core/names.js";
 import type { RetryOperationRequest } from "../gen/longrun/admin/v1/activity_pb.js";
 import type { MethodDefinition } from "../runtime/methods.js";
 import type { OperationRecord, Store } from "../store/store.js";
+import { recordNamed } from "./details.js";
 
 /** A failed operation, ready to be run again: its record, its method, and its request to start anew. */
 export interface RetryTarget {
@@ -27,9 +28,7 @@ export async function retryTarget(
   now: number,
   request: RetryOperationRequest,
 ): Promise<RetryTarget> {
-  const { id } = names.parse(request.name);
-  const record = await store.get(id, now);
-  if (record === undefined || record.name !== request.name) throw notFound(request.name);
+  const record = await recordNamed(store, names, request.name, now);
   if (record.state !== "done" || record.error === undefined) {
     const state = record.state === "done" ? "succeeded" : record.state;
     throw new RpcError(Code.FAILED_PRECONDITION, `Operation "${record.name}" is ${state}; only an operation that failed can be retried.`, {
