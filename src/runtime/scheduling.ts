@@ -54,8 +54,27 @@ export interface SchedulingOptions<Request> {
    * @default 0
    */
   priority?: number | undefined;
+  /**
+   * Fair queuing by key (docs/scheduling.md): each key's operations are placed `quantumMs` apart in the
+   * claim order, after the key's last, so one key's backlog cannot hold back another's arrivals. With
+   * `ratePerSecond`, a key also starts at most that many a second. @default none: claims in due-time order
+   */
+  fairness?: FairnessOptions<Request> | undefined;
   /** A start's own start time, deadline and priority, from its request (a `schedule_time` field, say). @default none */
   schedule?: ((request: Request) => StartSchedule | undefined) | undefined;
+}
+
+export interface FairnessOptions<Request> {
+  /** The key a start queues under (its tenant). @default the operation's parent ("" for names without one) */
+  key?: ((request: Request) => string) | undefined;
+  /**
+   * How far apart one key's operations are placed. About 1 ÷ the method's throughput is right: smaller, and
+   * a backlog started long ago still goes before new keys' arrivals; larger, and a key that queued a burst
+   * stays behind other keys (only while they have work) for longer after it. @default 10 ms
+   */
+  quantumMs?: number | undefined;
+  /** At most this many operations of a key start per second (the quantum becomes 1000 ÷ this, and places due times). */
+  ratePerSecond?: number | undefined;
 }
 
 export const TRANSIENT_CODES: readonly Code[] = [Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.ABORTED];
@@ -66,6 +85,7 @@ export interface Scheduling<Request> {
   readonly attemptTimeoutMs: number | undefined;
   readonly timeoutMs: number | undefined;
   readonly priority: number;
+  readonly fairness: { key: ((request: Request) => string) | undefined; quantumMs: number; limitsRate: boolean } | undefined;
   readonly schedule: ((request: Request) => StartSchedule | undefined) | undefined;
 }
 
@@ -103,6 +123,7 @@ export function resolveScheduling<Request>(fullName: string, options: Scheduling
     attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs),
     timeoutMs: duration("timeoutMs", options.timeoutMs),
     priority: options.priority ?? 0,
+    fairness: fairnessOf(options.fairness, fail),
     schedule: options.schedule,
   };
   if (!validPriority(resolved.priority)) fail(`priority must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
@@ -139,6 +160,15 @@ export function startTimes<Request>(scheduling: Scheduling<Request>, request: Re
   const priority = given?.priority ?? scheduling.priority;
   if (!validPriority(priority)) throw invalidArgument("priority", `must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
   return { runAfter, deadline, priority };
+}
+
+function fairnessOf<Request>(given: FairnessOptions<Request> | undefined, fail: (problem: string) => never): Scheduling<Request>["fairness"] {
+  if (given === undefined) return undefined;
+  const { ratePerSecond } = given;
+  if (ratePerSecond !== undefined && !(Number.isFinite(ratePerSecond) && ratePerSecond > 0)) fail("fairness.ratePerSecond must be a positive number");
+  const quantumMs = ratePerSecond !== undefined ? 1000 / ratePerSecond : (given.quantumMs ?? 10);
+  if (!(Number.isFinite(quantumMs) && quantumMs > 0)) fail("fairness.quantumMs must be a positive number of milliseconds");
+  return { key: given.key, quantumMs: Math.max(1, Math.round(quantumMs)), limitsRate: ratePerSecond !== undefined };
 }
 
 function validPriority(priority: number): boolean {

@@ -117,6 +117,8 @@ export class Starter {
       if (deadline !== undefined) operation.deadline = deadline;
       if (retryOf !== undefined) operation.retryOf = retryOf;
       if (priority !== 0) operation.priority = priority;
+      const { fairness } = definition.scheduling;
+      if (fairness !== undefined) operation.fair = { key: fairness.key?.(request) ?? parent, quantumMs: fairness.quantumMs, limitsRate: fairness.limitsRate };
       return operation;
     });
   }

@@ -107,6 +107,8 @@ export interface OperationRecord {
    * none starved. Absent when 0, the default. Set at create, never changed; whole records only.
    */
   priority?: number | undefined;
+  /** Its place in its fair queue (NewOperation.fair), when it was fair-queued; whole records only. */
+  fairTime?: number | undefined;
   createTime: number;
   /**
    * When the operation first ran: the time of the claim that first moved it to running. Undefined while
@@ -123,6 +125,33 @@ export interface OperationRecord {
   /** A done operation is forgotten after this time (retention); absent while not done. */
   expireTime: number | undefined;
 }
+
+/** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
+export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter"> & {
+  /**
+   * Who starts it (OperationRecord.principal); absent when the server does not authenticate. A string
+   * of at most 1024 characters, with no NUL and no lone surrogate: a create giving another is refused
+   * with a TypeError, none of its batch inserted.
+   */
+  principal?: string | undefined;
+  /** The resource it belongs to (OperationRecord.resource), if any; checked as `principal` is. */
+  resource?: string | undefined;
+  /** The start's trace context (OperationRecord.traceContext), if any; opaque text, checked as `principal` is. */
+  traceContext?: string | undefined;
+  /** The time by which it must be done (OperationRecord.deadline), if any. */
+  deadline?: number | undefined;
+  /** The operation this one runs again (OperationRecord.retryOf), if any; checked as `principal` is. */
+  retryOf?: string | undefined;
+  /** Its priority (OperationRecord.priority), an integer; 0 when absent. */
+  priority?: number | undefined;
+  /**
+   * Fair queuing (docs/scheduling.md): the operation takes its place in the queue of (method, `key`) —
+   * `quantumMs` after the place the key's last operation took, or its runAfter if later — and claims take
+   * it in that order (OperationRecord.fairTime). With `limitsRate`, it is not due before that place
+   * either: the key starts at most one operation per quantum.
+   */
+  fair?: { key: string; quantumMs: number; limitsRate: boolean } | undefined;
+};
 
 /**
  * An operation as the Operations service serves it: a google.longrunning.Operation's fields, and its end

@@ -16,30 +16,10 @@
 import type { FilterExpr } from "../filter/expr.js";
 
 export { storedBytes } from "./records.js";
-export type { ListedOperation, OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "./records.js";
+export type { ListedOperation, NewOperation, OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "./records.js";
 export type { EventClaim, EventQuery, EventRecord, EventSettlement, EventSnapshot, NewEvent, OperationEvent } from "./outbox.js";
-import type { ListedOperation, OperationRecord, OperationView, StoredAny, StoredError } from "./records.js";
+import type { ListedOperation, NewOperation, OperationRecord, OperationView, StoredAny, StoredError } from "./records.js";
 import type { EventClaim, EventQuery, EventRecord, EventSettlement, NewEvent, OperationEvent } from "./outbox.js";
-
-/** What a start gives the store; `runAfter` is normally `now`. The rest is set by the store. */
-export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "method" | "requestId" | "request" | "metadata" | "runAfter"> & {
-  /**
-   * Who starts it (OperationRecord.principal); absent when the server does not authenticate. A string
-   * of at most 1024 characters, with no NUL and no lone surrogate: a create giving another is refused
-   * with a TypeError, none of its batch inserted.
-   */
-  principal?: string | undefined;
-  /** The resource it belongs to (OperationRecord.resource), if any; checked as `principal` is. */
-  resource?: string | undefined;
-  /** The start's trace context (OperationRecord.traceContext), if any; opaque text, checked as `principal` is. */
-  traceContext?: string | undefined;
-  /** The time by which it must be done (OperationRecord.deadline), if any. */
-  deadline?: number | undefined;
-  /** The operation this one runs again (OperationRecord.retryOf), if any; checked as `principal` is. */
-  retryOf?: string | undefined;
-  /** Its priority (OperationRecord.priority), an integer; 0 when absent. */
-  priority?: number | undefined;
-};
 
 export interface CreateResult {
   record: OperationRecord;

@@ -6,7 +6,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code } from "../../src/core/code.js";
 import { RpcError } from "../../src/core/errors.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
-import { SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { SleepRequestSchema, type SleepRequest } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Starter } from "../../src/runtime/starter.js";
 import type { MethodDeclaration } from "../../src/runtime/methods.js";
 import { nextAttemptTime, resolveScheduling, type RetryPolicy } from "../../src/runtime/scheduling.js";
@@ -275,5 +275,26 @@ describe("priority", () => {
     await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema)), (err: RpcError) => err.code === Code.INVALID_ARGUMENT);
     assert.throws(() => resolveScheduling("a.B.C", { priority: 2_000_000 }, 3), /a\.B\.C: priority/);
     f.close();
+  });
+});
+
+describe("fairness", () => {
+  it("a key's backlog does not hold back another key's arrivals; the key is the method's choice; ratePerSecond spaces starts", async () => {
+    const f = fixture([sleepMethod(failing([], []), { fairness: { key: (request) => ((request as SleepRequest).duration?.seconds === 1n ? "b" : "a"), quantumMs: 10 } })]);
+    const starter = new Starter({ store: f.store, clock: f.clock, methods: f.methods, names: f.names, isStopping: () => false });
+    const tenantA = await starter.startOperations(SLEEP, Array.from({ length: 20 }, () => create(SleepRequestSchema)));
+    await f.clock.advance(5);
+    const tenantB = await starter.startOperations(SLEEP, [create(SleepRequestSchema, { duration: { seconds: 1n } }), create(SleepRequestSchema, { duration: { seconds: 1n } })]);
+    const first = await f.store.claim({ owner: "w", methods: [SLEEP], limit: 4, leaseMs: 30_000, now: f.clock.now() });
+    const b = new Set(tenantB.map((r) => r.id));
+    assert.equal(first.filter((r) => b.has(r.id)).length, 2, "both of b's in the first batch of 4, ahead of a's backlog of 20");
+    assert.equal(tenantA[19]!.fairTime, tenantA[0]!.fairTime! + 190);
+    f.close();
+
+    const g = fixture([sleepMethod(failing([], []), { fairness: { ratePerSecond: 2 } })]);
+    const limited = new Starter({ store: g.store, clock: g.clock, methods: g.methods, names: g.names, isStopping: () => false });
+    const started = await limited.startOperations(SLEEP, [create(SleepRequestSchema), create(SleepRequestSchema), create(SleepRequestSchema)]);
+    assert.deepEqual(started.map((r) => r.runAfter - g.clock.now()), [0, 500, 1000], "two a second: due times 500 ms apart");
+    g.close();
   });
 });

@@ -15,20 +15,26 @@ type CreateRow = OperationRow & { created: boolean };
  */
 export async function create(db: Db, operations: readonly NewOperation[], now: number): Promise<CreateResult[]> {
   const o = db.options;
+  // Fair-queued operations take their places in their keys' queues in the same statement (docs/scheduling.md).
+  const fair = operations.some((op) => op.fair !== undefined);
   const text = `
     WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $12::integer[],
-                           $15::text[], $16::text[], $17::text[], $7::text[], $8::integer[], $13::integer[], $9::bigint[], $18::bigint[], $19::text[], $20::integer[])
+                           $15::text[], $16::text[], $17::text[], $7::text[], $8::integer[], $13::integer[], $9::bigint[], $18::bigint[], $19::text[], $20::integer[]
+                           ${fair ? ", $21::text[], $22::bigint[], $23::boolean[]" : ""})
         WITH ORDINALITY AS i(id, name, parent, method, request_id, request_offset, request_length,
-                             principal, resource, trace_context, metadata_type, metadata_offset, metadata_length, run_after, deadline, retry_of, priority, ord)
+                             principal, resource, trace_context, metadata_type, metadata_offset, metadata_length, run_after, deadline, retry_of, priority,
+                             ${fair ? "fair_key, fair_quantum, limits_rate," : ""} ord)
     ),
+    ${fair ? fairPlacesCtes(o.quotedSchema) : ""}
     inserted AS (
       INSERT INTO ${o.table}
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, create_time, update_time)
       -- In input order, so the first of several inputs sharing a request_id is the one inserted.
       SELECT id, name, parent, method, request_id, ${sliceOf("$14", "request_offset", "request_length")}, principal, resource, trace_context,
-             metadata_type, ${sliceOf("$14", "metadata_offset", "metadata_length")}, ${jsonArrayElement("$11", "ord")}, 'queued', run_after, deadline, retry_of, priority, $10, $10
-      FROM input ORDER BY ord
+             metadata_type, ${sliceOf("$14", "metadata_offset", "metadata_length")}, ${jsonArrayElement("$11", "ord")}, 'queued',
+             ${fair ? "CASE WHEN input.limits_rate THEN placed.fair_time ELSE input.run_after END, deadline, retry_of, priority, placed.fair_time" : "run_after, deadline, retry_of, priority, NULL"}, $10, $10
+      FROM input ${fair ? "LEFT JOIN placed USING (ord)" : ""} ORDER BY ord
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${columns()}
     ),
@@ -41,7 +47,7 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
   const bytes = new PackedBytes();
   const request = bytes.column(operations.map((op) => op.request));
   const metadata = bytes.column(operations.map((op) => op.metadata?.value));
-  const { rows } = await db.query<CreateRow>("create", text, [
+  const { rows } = await db.query<CreateRow>(fair ? "create_fair" : "create", text, [
     operations.map((op) => op.id),
     operations.map((op) => op.name),
     operations.map((op) => op.parent),
@@ -62,6 +68,9 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
     operations.map((op) => op.deadline ?? null),
     operations.map((op) => op.retryOf ?? null),
     operations.map((op) => op.priority ?? 0),
+    ...(fair
+      ? [operations.map((op) => op.fair?.key ?? null), operations.map((op) => op.fair?.quantumMs ?? null), operations.map((op) => op.fair?.limitsRate ?? false)]
+      : []),
   ]);
 
   const inserted = new Map<string, OperationRow>();
@@ -106,4 +115,30 @@ async function resolveConcurrent(db: Db, operations: readonly NewOperation[], re
 
 function requestKey(method: string, requestId: string): string {
   return `${method}\u0000${requestId}`;
+}
+
+/**
+ * The CTEs placing a batch's fair-queued inputs (`placed`: ord → fair_time) and moving their keys' tails:
+ * the k-th input of a key goes a quantum after the key's last place, k − 1 quanta on, or when it is due if
+ * later. The keys' rows are locked, so instances starting operations of one key queue them one after the
+ * other; two first starts of a new key may share places (harmless: the order is only a fairness hint).
+ */
+function fairPlacesCtes(schema: string): string {
+  return `tails AS (
+      SELECT q.method, q.group_key, q.tail FROM ${schema}.fair_queues q
+      WHERE (q.method, q.group_key) IN (SELECT method, fair_key FROM input WHERE fair_key IS NOT NULL)
+      FOR UPDATE
+    ),
+    placed AS (
+      SELECT i.ord,
+             greatest(i.run_after, coalesce(t.tail + i.fair_quantum, i.run_after)
+                                   + (row_number() OVER (PARTITION BY i.method, i.fair_key ORDER BY i.ord) - 1) * i.fair_quantum) AS fair_time
+      FROM input i LEFT JOIN tails t ON t.method = i.method AND t.group_key = i.fair_key
+      WHERE i.fair_key IS NOT NULL
+    ),
+    moved AS (
+      INSERT INTO ${schema}.fair_queues (method, group_key, tail)
+      SELECT i.method, i.fair_key, max(p.fair_time) FROM placed p JOIN input i USING (ord) GROUP BY i.method, i.fair_key
+      ON CONFLICT (method, group_key) DO UPDATE SET tail = greatest(fair_queues.tail, excluded.tail)
+    ),`;
 }

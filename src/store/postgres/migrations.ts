@@ -163,13 +163,23 @@ export const MIGRATIONS: readonly string[] = [
     registered_at bigint  NOT NULL
   );
   `,
-  // 13: priorities (docs/scheduling.md). Claims take operations in claim_order: the time an operation became
-  // due, moved earlier by one second per point of priority — higher first, and none starved: a lower one
-  // waits at most the difference. Generated, so every write of run_after keeps it right; indexed in place
-  // of operations_due, whose partial predicate (unfinished rows) it keeps for nextDueTime's scan.
+  // 13: priorities and fair queues (docs/scheduling.md). Claims take operations in claim_order: the time an
+  // operation became due — or, for a fair-queued one, its place in its key's queue (fair_time) if later —
+  // moved earlier by one second per point of priority. Higher first, none starved, and one key's backlog
+  // spread over the future of the order while other keys' arrivals are placed at now. Generated, so every
+  // write of run_after keeps it right; indexed in place of operations_due, whose partial predicate
+  // (unfinished rows) it keeps for nextDueTime's scan. fair_queues: each key's last place given.
   `
   ALTER TABLE operations ADD COLUMN priority integer NOT NULL DEFAULT 0;
-  ALTER TABLE operations ADD COLUMN claim_order bigint GENERATED ALWAYS AS (run_after - priority::bigint * 1000) STORED;
+  ALTER TABLE operations ADD COLUMN fair_time bigint;
+  ALTER TABLE operations ADD COLUMN claim_order bigint
+    GENERATED ALWAYS AS (greatest(run_after, coalesce(fair_time, run_after)) - priority::bigint * 1000) STORED;
+  CREATE TABLE fair_queues (
+    method    text   NOT NULL,
+    group_key text   NOT NULL,
+    tail      bigint NOT NULL,
+    PRIMARY KEY (method, group_key)
+  );
   CREATE INDEX operations_claim ON operations (claim_order, create_time, id) WHERE state <> 'done';
   DROP INDEX operations_due;
   `,

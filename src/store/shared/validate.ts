@@ -34,6 +34,10 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
     if (op.resource !== undefined) refuseUnstorable(op.id, "resource", op.resource);
     if (op.traceContext !== undefined) refuseUnstorable(op.id, "trace context", op.traceContext);
     if (op.retryOf !== undefined) refuseUnstorable(op.id, "retried operation's name", op.retryOf);
+    if (op.fair !== undefined) {
+      refuseUnstorable(op.id, "fair-queue key", op.fair.key);
+      if (!(Number.isSafeInteger(op.fair.quantumMs) && op.fair.quantumMs > 0)) throw new TypeError(`the fair-queue quantum of operation ${op.id} must be a positive integer`);
+    }
     if (op.priority !== undefined && !(Number.isInteger(op.priority) && Math.abs(op.priority) <= MAX_PRIORITY)) {
       throw new TypeError(`the priority of operation ${op.id} must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
     }

@@ -63,6 +63,9 @@ export class SqliteDriver implements StoreDriver {
   create(operations: readonly NewOperation[], now: number): CreateResult[] {
     return this.#db.transaction(() =>
       operations.map((op): CreateResult => {
+        // Its place in its key's fair queue: a quantum after the key's last, or when it is due if later.
+        const tail = op.fair === undefined ? undefined : this.#sql.fairTail.get(op.method, op.fair.key)?.tail;
+        const fairTime = op.fair === undefined ? null : Math.max(op.runAfter, tail === undefined ? op.runAfter : tail + op.fair.quantumMs);
         const inserted = this.#sql.insert.get({
           id: op.id,
           name: op.name,
@@ -79,10 +82,14 @@ export class SqliteDriver implements StoreDriver {
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,
-          runAfter: op.runAfter,
+          runAfter: op.fair?.limitsRate === true && fairTime !== null ? fairTime : op.runAfter,
+          fairTime,
           now,
         });
-        if (inserted !== undefined) return { record: toRecord(inserted), created: true };
+        if (inserted !== undefined) {
+          if (op.fair !== undefined && fairTime !== null) this.#sql.fairPlace.run(op.method, op.fair.key, fairTime);
+          return { record: toRecord(inserted), created: true };
+        }
         // Only the (method, request_id) conflict is ignored, so requestId is set and the row exists.
         const existing = this.#sql.byRequestId.get(op.method, op.requestId ?? "");
         if (existing === undefined) throw new Error(`operation ${op.id} was neither inserted nor found`);

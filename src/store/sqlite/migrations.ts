@@ -136,12 +136,20 @@ export const MIGRATIONS: readonly string[] = [
   `
   SELECT 1;
   `,
-  // 13: priorities: claims in claim_order, the due time moved one second earlier per point of priority
-  // (docs/scheduling.md); a generated column (VIRTUAL: SQLite adds only those to a table), indexed in place
-  // of operations_due.
+  // 13: priorities and fair queues: claims in claim_order, the due time (or the fair-queue place, if later)
+  // moved one second earlier per point of priority (docs/scheduling.md); a generated column (VIRTUAL: SQLite
+  // adds only those to a table), indexed in place of operations_due. fair_queues: each key's last place.
   `
   ALTER TABLE operations ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE operations ADD COLUMN claim_order INTEGER GENERATED ALWAYS AS (run_after - priority * 1000) VIRTUAL;
+  ALTER TABLE operations ADD COLUMN fair_time INTEGER;
+  ALTER TABLE operations ADD COLUMN claim_order INTEGER
+    GENERATED ALWAYS AS (max(run_after, coalesce(fair_time, run_after)) - priority * 1000) VIRTUAL;
+  CREATE TABLE fair_queues (
+    method    TEXT    NOT NULL,
+    group_key TEXT    NOT NULL,
+    tail      INTEGER NOT NULL,
+    PRIMARY KEY (method, group_key)
+  ) STRICT;
   CREATE INDEX operations_claim ON operations (claim_order, create_time, id) WHERE state <> 'done';
   DROP INDEX operations_due;
   `,

@@ -10,6 +10,8 @@ const COLUMNS = columns();
  */
 export interface Statements {
   insert: Statement<InsertParams, OperationRow>;
+  fairTail: Statement<[method: string, key: string], { tail: number }>;
+  fairPlace: Statement<[method: string, key: string, tail: number]>;
   byRequestId: Statement<[method: string, requestId: string], OperationRow>;
   get: Statement<[id: string, now: number], OperationRow>;
   getView: Statement<[id: string, now: number], ViewRow>;
@@ -42,6 +44,7 @@ export interface InsertParams {
   deadline: number | null;
   retryOf: string | null;
   priority: number;
+  fairTime: number | null;
   metadataType: string | null;
   metadata: Uint8Array | null;
   metadataJson: string | null;
@@ -143,11 +146,13 @@ export function prepareStatements(db: Database): Statements {
   return {
     insert: db.prepare(`
       INSERT INTO operations
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, create_time, update_time)
       VALUES
-        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @priority, @now, @now)
+        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @priority, @fairTime, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${COLUMNS}`),
+    fairTail: db.prepare("SELECT tail FROM fair_queues WHERE method = ? AND group_key = ?"),
+    fairPlace: db.prepare("INSERT INTO fair_queues (method, group_key, tail) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tail = max(tail, excluded.tail)"),
     byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),
     get: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),
     getView: db.prepare(`SELECT ${viewColumns()} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),

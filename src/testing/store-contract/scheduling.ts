@@ -150,6 +150,49 @@ export function scheduling(c: Contract): void {
     });
   });
 
+  describe("fair queues", () => {
+    const fair = (key: string, quantumMs = 100, limitsRate = false) => ({ fair: { key, quantumMs, limitsRate } });
+    const claimAllIds = async (now: number) => (await c.store.claim({ owner: "w", methods: [SLEEP], limit: 100, leaseMs: LEASE, now })).map((r) => r.id);
+    const claimOrder = async (now: number) => {
+      const ids: string[] = [];
+      for (;;) {
+        const [next] = await c.store.claim({ owner: "w", methods: [SLEEP], limit: 1, leaseMs: LEASE, now });
+        if (next === undefined) return ids;
+        ids.push(next.id);
+      }
+    };
+
+    it("places a key's operations a quantum apart, after its last; another key's arrival goes at its own due time, ahead of the backlog", async () => {
+      const created = await c.store.create([newOp("a1", fair("a")), newOp("a2", fair("a")), newOp("a3", fair("a"))], T);
+      assert.deepEqual(created.map((r) => r.record.fairTime), [T, T + 100, T + 200]);
+      const [b1] = await c.store.create([newOp("b1", { runAfter: T + 1, ...fair("b") })], T + 1);
+      assert.equal(b1?.record.fairTime, T + 1);
+      const [a4] = await c.store.create([newOp("a4", { runAfter: T + 50, ...fair("a") })], T + 50);
+      assert.equal(a4?.record.fairTime, T + 300, "after the key's last place, kept between batches");
+      assert.deepEqual(await claimOrder(T + 50), ["a1", "b1", "a2", "a3", "a4"], "all due now: eligibility is the due time; the places only order them");
+    });
+
+    it("a key idle for longer than its backlog starts again at its due time; keys are per method", async () => {
+      await c.store.create([newOp("a1", fair("a")), newOp("a2", fair("a"))], T);
+      const [late] = await c.store.create([newOp("late", { runAfter: T + 10_000, ...fair("a") })], T + 10_000);
+      assert.equal(late?.record.fairTime, T + 10_000);
+      const [other] = await c.store.create([newOp("other", { method: "longrun.demo.v1.Demo.Other", ...fair("a") })], T);
+      assert.equal(other?.record.fairTime, T, "another method's queue of the same key");
+    });
+
+    it("with limitsRate the place is also the due time: a key starts one operation per quantum", async () => {
+      await c.store.create([newOp("r1", fair("r", 1000, true)), newOp("r2", fair("r", 1000, true)), newOp("free")], T);
+      assert.deepEqual((await claimAllIds(T)).sort(), ["free", "r1"]);
+      assert.equal(await c.store.nextDueTime([SLEEP], T), T + 1000);
+      assert.deepEqual(await claimAllIds(T + 1000), ["r2"]);
+    });
+
+    it("operations not fair-queued keep the due-time order among themselves and have no place", async () => {
+      const [plain] = await c.store.create([newOp("plain")], T);
+      assert.equal("fairTime" in (plain?.record ?? {}), false);
+    });
+  });
+
   describe("deadline", () => {
     it("is kept as given at create and read back by get and claim; absent when none was given", async () => {
       const [timed, untimed] = await c.store.create([newOp("timed", { deadline: T + 60_000 }), newOp("untimed")], T);
