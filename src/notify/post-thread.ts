@@ -58,6 +58,8 @@ export class PostThread {
       worker.once("message", (m: { kind: string }) => m.kind === "closed" && resolve());
       worker.once("exit", () => resolve());
     });
+    // Referenced until it has closed: waiting for it must keep the process up (an idle thread is not).
+    worker.ref();
     worker.postMessage({ kind: "close" });
     await closed;
     await worker.terminate();
