@@ -6,7 +6,7 @@ import { leaseLost, operationTooLarge, RpcError, toRpcError } from "../core/erro
 import type { LogFields, Logger } from "../core/logger.js";
 import type { OperationRecord, ProgressUpdate, RetryLater, Store, StoredAny } from "../store/store.js";
 import type { Clock, Timer } from "./clock.js";
-import { deadlineMessage, nextAttemptTime } from "./scheduling.js";
+import { countedAttempts, deadlineMessage, nextAttemptTime } from "./scheduling.js";
 import type { OperationContext } from "./methods.js";
 import type { MethodRegistry } from "./registry.js";
 import { RunningOperation } from "./running-operation.js";
@@ -15,7 +15,8 @@ import type { ResultWriter } from "./writer.js";
 import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 import type { ExecutionSpan, RuntimeTracing } from "./tracing.js";
 
-type Outcome = { response: Message } | { error: Status };
+/** What an attempt ended with; `final`: an error no retry policy may retry (the operation could not run at all). */
+type Outcome = { response: Message } | { error: Status; final?: boolean };
 
 /** What one operation may hold, in encoded bytes (docs/api.md, "Limits"). */
 export interface OperationLimits {
@@ -171,7 +172,7 @@ export class Executor {
       if (operation.isAbandoned) return;
       const cancelled = operation.phase === "cancelling";
       operation.phase = "writing";
-      const retryAt = "error" in outcome && !cancelled ? this.retryTime(operation, outcome.error.code) : undefined;
+      const retryAt = "error" in outcome && !cancelled && outcome.final !== true ? this.retryTime(operation, outcome.error.code) : undefined;
       if (retryAt !== undefined && "error" in outcome) {
         await this.options.writer.retryLater(this.options.owner, this.retryRequest(operation, outcome.error, retryAt));
         return;
@@ -191,7 +192,7 @@ export class Executor {
     const { record, method } = operation;
     const { definition } = method;
     const interrupted = interruptedOutcome(operation, this.options.clock.now());
-    if (interrupted) return { error: interrupted };
+    if (interrupted) return { error: interrupted, final: true };
     let request: Message;
     try {
       request = fromBinary(definition.request, record.request);
@@ -248,7 +249,8 @@ export class Executor {
   /** When the failed attempt is to be run again (the method's retry policy), or undefined: it ends the operation. */
   private retryTime(operation: RunningOperation, code: number): number | undefined {
     const { record, method } = operation;
-    return nextAttemptTime(method.definition.scheduling.retry, record.attempt, code, this.options.clock.now(), record.deadline, this.random);
+    const policy = method.definition.scheduling.retry;
+    return nextAttemptTime(policy, countedAttempts(policy, record), code, this.options.clock.now(), record.deadline, this.random);
   }
 
   private retryRequest(operation: RunningOperation, error: Status, runAfter: number): RetryLater {
@@ -350,10 +352,16 @@ function interruptedOutcome(operation: RunningOperation, now: number): Status | 
       `The operation was interrupted (its worker stopped or lost its lease) and ${definition.fullName} is not retryable.`,
     );
   }
-  if (record.attempt > definition.maxAttempts) {
+  // Counting every attempt: the policy's limit (or the method's). Counting failures only: interruptions
+  // alone are bounded by the method's maxAttempts, so that a crash loop still ends.
+  const policy = definition.scheduling.retry;
+  const counted = policy === undefined || policy.countInterruptions ? record.attempt : (record.interruptions ?? 0) + 1;
+  const limit = policy === undefined || !policy.countInterruptions ? definition.maxAttempts : policy.maxAttempts;
+  if (counted > limit) {
+    const interrupted = record.interruptions ?? record.attempt - 1;
     return statusOf(
       Code.ABORTED,
-      `The operation was interrupted ${record.attempt - 1} times (its worker stopped or lost its lease); gave up after ${definition.maxAttempts} attempts.`,
+      `The operation was interrupted ${interrupted} times (its worker stopped or lost its lease); gave up after ${record.attempt - 1} attempts.`,
     );
   }
   return undefined;

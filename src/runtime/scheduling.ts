@@ -25,6 +25,11 @@ export interface RetryPolicy {
    * DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED — the codes Google's APIs call transient
    */
   retryableCodes: readonly Code[];
+  /**
+   * Whether an interrupted attempt (a worker lost or stopped) counts as one of `maxAttempts`. False: only
+   * failures count, and interruptions alone are bounded by the method's maxAttempts. @default true
+   */
+  countInterruptions: boolean;
 }
 
 /** When a start asks its operation to run, and by when it must be done (both optional). */
@@ -108,6 +113,7 @@ export function resolveScheduling<Request>(fullName: string, options: Scheduling
       multiplier: given.multiplier ?? 2,
       jitter: given.jitter ?? 0.2,
       retryableCodes: [...(given.retryableCodes ?? TRANSIENT_CODES)],
+      countInterruptions: given.countInterruptions ?? true,
     };
     if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) fail("retry.maxAttempts must be an integer >= 1");
     if (!(retry.initialBackoffMs >= 0) || !(retry.maxBackoffMs >= retry.initialBackoffMs)) fail("retry backoffs must be >= 0, maxBackoffMs >= initialBackoffMs");
@@ -131,7 +137,15 @@ export function resolveScheduling<Request>(fullName: string, options: Scheduling
 }
 
 /**
- * When attempt `attempt + 1` is to run after attempt `attempt` failed with `code`; undefined when it is not
+ * The attempts of an operation that count against its limits: all of them, or, where the policy does not
+ * count interruptions, the failed ones and this one.
+ */
+export function countedAttempts(policy: RetryPolicy | undefined, record: { attempt: number; interruptions?: number | undefined }): number {
+  return policy !== undefined && !policy.countInterruptions ? record.attempt - (record.interruptions ?? 0) : record.attempt;
+}
+
+/**
+ * When attempt `attempt + 1` is to run after attempt `attempt` (as countedAttempts counts it) failed with `code`; undefined when it is not
  * to (the code is not retryable, no attempt is left, or the next would start at or past the deadline).
  * The wait: initialBackoffMs × multiplier^(attempt − 1), at most maxBackoffMs, of which `jitter` is random.
  */

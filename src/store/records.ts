@@ -107,6 +107,11 @@ export interface OperationRecord {
    * none starved. Absent when 0, the default. Set at create, never changed; whole records only.
    */
   priority?: number | undefined;
+  /**
+   * How many of its attempts were interrupted (a worker lost or stopped: the claim that took it up again
+   * did not follow a failure put back by retryLater). Absent when none; whole records only.
+   */
+  interruptions?: number | undefined;
   /** Its place in its fair queue (NewOperation.fair), when it was fair-queued; whole records only. */
   fairTime?: number | undefined;
   createTime: number;

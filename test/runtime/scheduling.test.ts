@@ -298,3 +298,46 @@ describe("fairness", () => {
     g.close();
   });
 });
+
+describe("interruptions and the retry policy", () => {
+  /** Claims as `worker-a`, lets that lease run out (its worker lost), then claims as `worker-b` and runs. */
+  async function interruptThenRun(f: Fixture, executor: ReturnType<typeof executorOf>["executor"]): Promise<void> {
+    await f.store.claim({ owner: "lost", methods: [SLEEP], limit: 10, leaseMs: 1000, now: f.clock.now() });
+    await f.clock.advance(1000);
+    await runDue(f, executor);
+  }
+
+  it("countInterruptions: false — a lost worker's attempt is not one of maxAttempts; true (the default) — it is", async () => {
+    for (const countInterruptions of [false, true]) {
+      const attempts: number[] = [];
+      const f = fixture([sleepMethod(failing([Code.UNAVAILABLE, Code.UNAVAILABLE, Code.UNAVAILABLE], attempts), { retry: { ...NO_JITTER, maxAttempts: 2, countInterruptions } })]);
+      const { executor } = executorOf(f);
+      const op = await f.createQueued();
+      await interruptThenRun(f, executor); // attempt 1 lost; attempt 2 fails
+      await f.clock.advance(2_000);
+      await runDue(f, executor);
+      const record = await mustGet(f, op.id);
+      assert.equal(record.state, "done", String(countInterruptions));
+      assert.equal(record.interruptions, 1);
+      assert.deepEqual(attempts, countInterruptions ? [2] : [2, 3], `countInterruptions ${countInterruptions}: the attempts its handler ran`);
+      f.close();
+    }
+  });
+
+  it("not counted, interruptions alone are still bounded by the method's maxAttempts: a crash loop ends ABORTED", async () => {
+    const attempts: number[] = [];
+    const f = fixture([sleepMethod(failing([], attempts), { maxAttempts: 2, retry: { ...NO_JITTER, countInterruptions: false } })]);
+    const { executor } = executorOf(f);
+    const op = await f.createQueued();
+    for (let i = 0; i < 2; i++) {
+      await f.store.claim({ owner: "lost", methods: [SLEEP], limit: 10, leaseMs: 1000, now: f.clock.now() });
+      await f.clock.advance(1_000);
+    }
+    await runDue(f, executor);
+    const record = await mustGet(f, op.id);
+    assert.equal(errorCode(record), Code.ABORTED);
+    assert.match(record.error?.message ?? "", /interrupted 2 times/);
+    assert.deepEqual(attempts, []);
+    f.close();
+  });
+});

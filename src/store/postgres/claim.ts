@@ -23,6 +23,8 @@ export async function claim(db: Db, request: ClaimRequest): Promise<OperationRec
      )
      UPDATE ${o.table} op SET
        state = 'running', attempt = op.attempt + 1,
+       -- Taken up again, not after a failure put back to be retried (retryLater): an interruption.
+       interruptions = op.interruptions + CASE WHEN op.attempt > 0 AND op.last_error_attempt IS DISTINCT FROM op.attempt THEN 1 ELSE 0 END,
        lease_owner = $4, lease_expire_time = $5, update_time = $2,
        -- The first claim starts the operation; every claim starts an attempt (same row, same write).
        start_time = COALESCE(op.start_time, $2), attempt_time = $2,

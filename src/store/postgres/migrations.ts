@@ -172,6 +172,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN priority integer NOT NULL DEFAULT 0;
   ALTER TABLE operations ADD COLUMN fair_time bigint;
+  -- Claims that took the operation up again after an attempt was interrupted (not after a failure retried).
+  ALTER TABLE operations ADD COLUMN interruptions integer NOT NULL DEFAULT 0;
   ALTER TABLE operations ADD COLUMN claim_order bigint
     GENERATED ALWAYS AS (greatest(run_after, coalesce(fair_time, run_after)) - priority::bigint * 1000) STORED;
   CREATE TABLE fair_queues (

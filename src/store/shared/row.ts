@@ -25,6 +25,7 @@ export interface OperationRow {
   retry_of?: string | null;
   priority?: number;
   fair_time?: number | null;
+  interruptions?: number;
   metadata_type: string | null;
   metadata: Uint8Array | null;
   state: OperationState;
@@ -90,10 +91,11 @@ const COLUMN_NAMES = [
   "retry_of",
   "priority",
   "fair_time",
+  "interruptions",
 ] as const satisfies readonly (keyof OperationRow)[];
 
 /** Read with a whole record only: what nothing that lists reads. */
-const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline", "retry_of", "priority", "fair_time"]);
+const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline", "retry_of", "priority", "fair_time", "interruptions"]);
 
 /** The columns of a ListedOperation: a whole row's but the request, the trace context and the scheduling state. */
 const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => !WHOLE_ONLY.has(c));
@@ -145,6 +147,7 @@ export function toRecord(row: OperationRow): OperationRecord {
   if (row.retry_of != null) record.retryOf = row.retry_of;
   if (row.priority !== undefined && row.priority !== 0) record.priority = row.priority;
   if (row.fair_time != null) record.fairTime = row.fair_time;
+  if (row.interruptions !== undefined && row.interruptions !== 0) record.interruptions = row.interruptions;
   return record;
 }
 

@@ -142,6 +142,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE operations ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE operations ADD COLUMN fair_time INTEGER;
+  ALTER TABLE operations ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE operations ADD COLUMN claim_order INTEGER
     GENERATED ALWAYS AS (max(run_after, coalesce(fair_time, run_after)) - priority * 1000) VIRTUAL;
   CREATE TABLE fair_queues (

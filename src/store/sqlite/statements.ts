@@ -171,6 +171,8 @@ export function prepareStatements(db: Database): Statements {
     claim: db.prepare(`
       UPDATE operations SET
         state = 'running', attempt = attempt + 1,
+        -- Taken up again, not after a failure put back to be retried (retryLater): an interruption.
+        interruptions = interruptions + (attempt > 0 AND last_error_attempt IS NOT attempt),
         lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now,
         -- The first claim starts the operation; every claim starts an attempt (same row, same write).
         start_time = coalesce(start_time, @now), attempt_time = @now,

@@ -193,6 +193,22 @@ export function scheduling(c: Contract): void {
     });
   });
 
+  describe("interruptions", () => {
+    it("counts the claims that took an operation up after an interrupted attempt — a lease run out, a release — not after a retryLater", async () => {
+      await running("op-1", "worker-a", T);
+      assert.equal((await mustGet("op-1")).interruptions, undefined, "the first attempt is no interruption");
+      const [expired] = await c.store.claim({ owner: "worker-b", methods: [SLEEP], limit: 1, leaseMs: LEASE, now: T + LEASE });
+      assert.equal(expired?.interruptions, 1, "its lease ran out");
+      await c.store.release("worker-b", [{ id: "op-1", attempt: 2 }], T + LEASE, T + LEASE);
+      const [released] = await claim("worker-b", T + LEASE);
+      assert.equal(released?.interruptions, 2, "given back at shutdown");
+      await c.store.retryLater("worker-b", [{ id: "op-1", attempt: 3, runAfter: T + LEASE, error: UNAVAILABLE }], T + LEASE);
+      const [retried] = await claim("worker-b", T + LEASE);
+      assert.equal(retried?.attempt, 4);
+      assert.equal(retried?.interruptions, 2, "a failure retried is no interruption");
+    });
+  });
+
   describe("deadline", () => {
     it("is kept as given at create and read back by get and claim; absent when none was given", async () => {
       const [timed, untimed] = await c.store.create([newOp("timed", { deadline: T + 60_000 }), newOp("untimed")], T);
