@@ -294,12 +294,13 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     throw err;
   }
   if (grpcServer) observability.readiness.watch(grpcServer.setServing);
-  runtime.start();
+  // The dispatcher before the runtime: the first finishes hand their events to it.
   dispatcher = dispatcherOf(notifications, {
     store, registry, clock: systemClock, log: options.log ?? consoleLogger, owner: runtime.instanceId, retryForMs: options.notifyRetryForMs,
     onOutcome: observability.metrics && ((destination, outcome) => observability.metrics?.notification(destination, outcome)),
   });
   dispatcher?.start();
+  runtime.start();
 
   let closing: Promise<void> | undefined;
   return {

@@ -98,6 +98,13 @@ export class Dispatcher {
    */
   deliverNow(events: readonly EventRecord[]): void {
     if (this.stopped || this.running === undefined) return;
+    // A receiver slower than the finishes: what is handed over beyond twice the claimed batches' bound is
+    // given back, due now, for the claim loop to take as deliveries end (memory stays bounded).
+    if (this.inFlight.size >= 2 * this.batchesInFlight) {
+      const now = this.options.clock.now();
+      void this.settle(events.map((e) => ({ id: e.id, attempt: e.attempt, outcome: "retry", runAfter: now, error: "not sent yet: the dispatcher was busy" }))).then(() => this.wake());
+      return;
+    }
     const delivery: Promise<void> = this.deliver(events).finally(() => this.inFlight.delete(delivery));
     this.inFlight.add(delivery);
   }

@@ -234,3 +234,30 @@ describe("Dispatcher on PostgreSQL: two instances share the outbox", () => {
     }
   });
 });
+
+describe("Dispatcher: events handed over by finishes", () => {
+  it("delivers them without a claim; beyond its bound it gives them back, due now, and claims them as deliveries end", async () => {
+    const store = sqlite();
+    const clock = new ManualClock();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const sink = new RecordingSink("hook");
+    const slow: Sink = { name: "hook", deliver: async (batch) => (await gate, sink.deliver(batch)), close: async () => {} };
+    const d = dispatcher(store, clock, [slow], { batchesInFlight: 1 });
+    d.start();
+    const lease = { owner: "test", expireTime: clock.now() + 60_000 };
+    const handed = ["h1", "h2", "h3"].map((id) => ({ ...event(id), lease }));
+    await finishWithEvents(store, clock, handed);
+    const stored = await store.listEvents({ limit: 10 });
+    for (const e of stored) d.deliverNow([e]);
+    await settle();
+    const third = (await store.listEvents({ limit: 10 })).find((e) => e.id === "h3");
+    assert.equal(third?.leaseOwner, undefined, "the third (beyond 2 × 1 in flight) was given back");
+    assert.equal(third?.attempt, 1);
+    release();
+    await until(async () => (await store.listEvents({ limit: 10 })).length === 0);
+    assert.deepEqual(sink.received.map((n) => n.eventId).sort(), ["h1", "h2", "h3"]);
+    await d.close();
+    await store.close();
+  });
+});
