@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Claimed batches being delivered at once. @default 4 */
   batchesInFlight?: number;
+  /** Events handed over by finishes in delivery at once; more are given back to be claimed. @default 16 × batchSize */
+  maxHandedInFlight?: number;
   /** How long a claimed event is this instance's; after that another may deliver it (at least once). @default 60 s */
   leaseMs?: number;
   /** How long an event is retried before it is kept as failed. @default 24 h */
@@ -70,6 +72,9 @@ export class Dispatcher {
   private nextDue: number | undefined;
   /** Ask the store when the next event falls due before the next wait (at start, and after a timer fired). */
   private dueUnknown = true;
+  /** Events handed over by finishes (deliverNow) and in delivery now, and how many may be. */
+  private handedInFlight = 0;
+  private readonly maxHanded: number;
 
   constructor(private readonly options: DispatcherOptions) {
     this.batchSize = options.batchSize ?? 64;
@@ -79,6 +84,7 @@ export class Dispatcher {
     this.random = options.random ?? Math.random;
     this.destinations = [...options.sinks.keys()];
     this.batchesInFlight = options.batchesInFlight ?? 4;
+    this.maxHanded = options.maxHandedInFlight ?? 16 * this.batchSize;
   }
 
   start(): void {
@@ -98,14 +104,18 @@ export class Dispatcher {
    */
   deliverNow(events: readonly EventRecord[]): void {
     if (this.stopped || this.running === undefined) return;
-    // A receiver slower than the finishes: what is handed over beyond twice the claimed batches' bound is
+    // A receiver slower than the finishes: what is handed over beyond a bound of events in delivery is
     // given back, due now, for the claim loop to take as deliveries end (memory stays bounded).
-    if (this.inFlight.size >= 2 * this.batchesInFlight) {
+    if (this.handedInFlight + events.length > this.maxHanded) {
       const now = this.options.clock.now();
       void this.settle(events.map((e) => ({ id: e.id, attempt: e.attempt, outcome: "retry", runAfter: now, error: "not sent yet: the dispatcher was busy" }))).then(() => this.wake());
       return;
     }
-    const delivery: Promise<void> = this.deliver(events).finally(() => this.inFlight.delete(delivery));
+    this.handedInFlight += events.length;
+    const delivery: Promise<void> = this.deliver(events).finally(() => {
+      this.handedInFlight -= events.length;
+      this.inFlight.delete(delivery);
+    });
     this.inFlight.add(delivery);
   }
 

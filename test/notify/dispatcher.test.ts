@@ -236,14 +236,14 @@ describe("Dispatcher on PostgreSQL: two instances share the outbox", () => {
 });
 
 describe("Dispatcher: events handed over by finishes", () => {
-  it("delivers them without a claim; beyond its bound it gives them back, due now, and claims them as deliveries end", async () => {
+  it("delivers them without a claim; beyond its bound of events in delivery it gives them back, due now, and claims them as deliveries end", async () => {
     const store = sqlite();
     const clock = new ManualClock();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const sink = new RecordingSink("hook");
     const slow: Sink = { name: "hook", deliver: async (batch) => (await gate, sink.deliver(batch)), close: async () => {} };
-    const d = dispatcher(store, clock, [slow], { batchesInFlight: 1 });
+    const d = dispatcher(store, clock, [slow], { maxHandedInFlight: 2 });
     d.start();
     const lease = { owner: "test", expireTime: clock.now() + 60_000 };
     const handed = ["h1", "h2", "h3"].map((id) => ({ ...event(id), lease }));
@@ -252,7 +252,7 @@ describe("Dispatcher: events handed over by finishes", () => {
     for (const e of stored) d.deliverNow([e]);
     await settle();
     const third = (await store.listEvents({ limit: 10 })).find((e) => e.id === "h3");
-    assert.equal(third?.leaseOwner, undefined, "the third (beyond 2 × 1 in flight) was given back");
+    assert.equal(third?.leaseOwner, undefined, "the third (beyond 2 in delivery) was given back");
     assert.equal(third?.attempt, 1);
     release();
     await until(async () => (await store.listEvents({ limit: 10 })).length === 0);
