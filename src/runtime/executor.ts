@@ -53,8 +53,6 @@ export interface ExecutorOptions {
   metrics?: RuntimeMetrics;
   /** Traces each handler's run, in the trace of the operation's start. @default none (nothing traced) */
   tracing?: RuntimeTracing | undefined;
-  /** Who holds the leases of what runs here (the runtime's instance id): a retry gives its lease back. */
-  owner: string;
   /** Draws the jitter of retry backoffs, in [0, 1). @default Math.random */
   random?: () => number;
 }
@@ -174,7 +172,7 @@ export class Executor {
       operation.phase = "writing";
       const retryAt = "error" in outcome && !cancelled && outcome.final !== true ? this.retryTime(operation, outcome.error.code) : undefined;
       if (retryAt !== undefined && "error" in outcome) {
-        await this.options.writer.retryLater(this.options.owner, this.retryRequest(operation, outcome.error, retryAt));
+        await this.options.writer.retryLater(this.retryRequest(operation, outcome.error, retryAt));
         return;
       }
       await this.options.writer.finish(this.finishRequest(operation, outcome, cancelled));

@@ -103,8 +103,9 @@ export class Runtime implements LocalFinishes {
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
     this.methodRegistry = new MethodRegistry(options.methods, options.registry, this.names);
     const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs.value;
-    const handOff = options.notificationHandOff && { ...options.notificationHandOff, owner: this.instanceId };
-    this.writer = new ResultWriter({ store, clock, log, retentionMs, isStopping, notifications: options.notifications, metrics, handOff });
+    this.writer = new ResultWriter({
+      store, clock, log, retentionMs, isStopping, notifications: options.notifications, metrics, owner: this.instanceId, handOff: options.notificationHandOff,
+    });
     this.starter = new Starter({ store, clock, methods: this.methodRegistry, names: this.names, isStopping });
     this.commands = new OperationCommands({ store, clock, methods: this.methodRegistry, writer: this.writer });
     if (options.worker === false) return;
@@ -121,7 +122,6 @@ export class Runtime implements LocalFinishes {
       onSlotFreed: () => claimer.slotFreed(),
       metrics,
       tracing: options.tracing,
-      owner,
       limits: {
         maxResponseBytes: options.maxResponseBytes ?? DEFAULTS.maxResponseBytes.value,
         maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes.value,

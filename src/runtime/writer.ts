@@ -47,6 +47,8 @@ export interface ResultWriterOptions {
   notifications?: readonly NotificationRoute[] | undefined;
   /** Told of each result written. @default NO_METRICS */
   metrics?: RuntimeMetrics;
+  /** Who holds this runtime's leases (its instance id): retries give theirs back, handed-over events are leased to it. */
+  owner: string;
   /**
    * This instance's dispatcher, to be handed the events a finish writes straight away (written leased to
    * `owner`, so no claim statement is needed to send them). Without it, events wait to be claimed.
@@ -56,9 +58,7 @@ export interface ResultWriterOptions {
 
 /** Where the events of the finishes written here go at once (src/notify/dispatcher.ts). */
 export interface EventHandOff {
-  /** Who holds the leases of the events handed over (the runtime's instance id). */
-  owner: string;
-  /** How long: should this instance die before delivering them, another takes them over after it. */
+  /** How long the events are leased to this instance: should this instance die before delivering them, another takes them over after it. */
   leaseMs: number;
   /** Called after the finish committed, with its events as the outbox now holds them. */
   deliver(events: readonly EventRecord[]): void;
@@ -73,7 +73,7 @@ export interface EventHandOff {
 export class ResultWriter implements LocalFinishes {
   private readonly progressWrites: Batcher<ProgressUpdate, boolean>;
   private readonly finishes: Batcher<NamedFinish, boolean>;
-  private readonly retries: Batcher<{ owner: string; retry: RetryLater }, boolean>;
+  private readonly retries: Batcher<RetryLater, boolean>;
   /** Ids in the finish statement being written now (the batcher writes one at a time). */
   private readonly finishing = new Set<string>();
   private readonly finishedListeners = new Set<(finished: readonly FinishedOperation[]) => void>();
@@ -84,29 +84,16 @@ export class ResultWriter implements LocalFinishes {
     const { store, clock } = options;
     this.progressWrites = new Batcher((items) => this.whileUnavailable(() => store.progress(items, clock.now())));
     this.finishes = new Batcher((items) => this.whileUnavailable(() => this.writeFinishes(items)));
-    this.retries = new Batcher((items) => this.whileUnavailable(() => this.writeRetries(items)));
+    this.retries = new Batcher((items) => this.whileUnavailable(() => store.retryLater(options.owner, items, clock.now())));
     this.ordered = new Set((options.notifications ?? []).filter(announcesStarts).map((r) => r.destination));
   }
 
   /**
    * Puts a failed attempt back in the queue to be run again at its runAfter (the method's retry policy),
-   * if `owner` still holds it at that attempt; false if the store refused it.
+   * if this runtime still holds it at that attempt; false if the store refused it.
    */
-  retryLater(owner: string, retry: RetryLater): Promise<boolean> {
-    return this.retries.add({ owner, retry });
-  }
-
-  /** One statement per owner (a runtime has one: the batch is one statement). */
-  private async writeRetries(items: readonly { owner: string; retry: RetryLater }[]): Promise<boolean[]> {
-    const { store, clock } = this.options;
-    const now = clock.now();
-    const applied = new Array<boolean>(items.length).fill(false);
-    for (const owner of new Set(items.map((i) => i.owner))) {
-      const positions = items.flatMap((item, i) => (item.owner === owner ? [i] : []));
-      const results = await store.retryLater(owner, positions.map((i) => items[i]!.retry), now);
-      positions.forEach((position, k) => (applied[position] = results[k] === true));
-    }
-    return applied;
+  retryLater(retry: RetryLater): Promise<boolean> {
+    return this.retries.add(retry);
   }
 
   /** Writes the metadata if the attempt still holds the operation; false if the store refused it. */
@@ -134,7 +121,7 @@ export class ResultWriter implements LocalFinishes {
   private leased(events: NewEvent[], request: NamedFinish): NewEvent[] {
     const handOff = this.options.handOff;
     if (handOff === undefined || request.metadata === undefined) return events;
-    const lease = { owner: handOff.owner, expireTime: this.options.clock.now() + handOff.leaseMs };
+    const lease = { owner: this.options.owner, expireTime: this.options.clock.now() + handOff.leaseMs };
     return events.map((e) => (this.ordered.has(e.destination) ? e : { ...e, lease }));
   }
 

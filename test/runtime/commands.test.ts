@@ -11,7 +11,7 @@ import { claimAll, fixture, sleepMethod } from "./fixture.js";
 
 function setUp() {
   const f = fixture([sleepMethod(async () => ({}))]);
-  const writer = new ResultWriter({ store: f.store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false });
+  const writer = new ResultWriter({ store: f.store, clock: f.clock, log: f.log, retentionMs: 60_000, owner: "worker-a", isStopping: () => false });
   const commands = new OperationCommands({ store: f.store, clock: f.clock, methods: f.methods, writer });
   return { f, commands };
 }

@@ -98,7 +98,7 @@ export function executorOf(
 ) {
   const store = options.store ?? f.store;
   const metrics = options.metrics ? { metrics: options.metrics } : {};
-  const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false, ...metrics });
+  const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, owner: options.owner ?? "worker-a", isStopping: () => false, ...metrics });
   const executor = new Executor({
     methods: f.methods,
     registry: f.registry,
@@ -108,7 +108,6 @@ export function executorOf(
     log: f.log,
     concurrency: options.concurrency ?? 8,
     onSlotFreed: options.onSlotFreed ?? (() => undefined),
-    owner: options.owner ?? "worker-a",
     ...(options.random ? { random: options.random } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...metrics,

@@ -21,7 +21,7 @@ describe("ResultWriter", () => {
         return f.store.finish(items, retentionMs, now);
       },
     });
-    const writer: ResultWriter = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false });
+    const writer: ResultWriter = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, owner: "worker-a", isStopping: () => false });
     const announced: FinishedOperation[] = [];
     writer.onFinished((finished) => announced.push(...finished));
     const a = await f.createQueued(undefined, { principal: "user:alice", resource: "projects/a" });
@@ -54,7 +54,7 @@ describe("ResultWriter", () => {
       finish: (items: readonly FinishRequest[], retentionMs: number, now: number) =>
         outages-- > 0 ? Promise.reject(new RpcError(Code.UNAVAILABLE, "down")) : f.store.finish(items, retentionMs, now),
     });
-    const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false });
+    const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, owner: "worker-a", isStopping: () => false });
     const queued = await f.createQueued();
     const [claimed] = await claimAll(f);
     let applied: boolean | undefined;
@@ -75,7 +75,7 @@ describe("ResultWriter", () => {
   it("while stopping, an unavailable store fails the write instead of retrying it", async () => {
     const f = fixture([sleepMethod(async () => ({}))]);
     const store = storeWith(f.store, { finish: () => Promise.reject(new RpcError(Code.UNAVAILABLE, "down")) });
-    const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => true });
+    const writer = new ResultWriter({ store, clock: f.clock, log: f.log, retentionMs: 60_000, owner: "worker-a", isStopping: () => true });
     await assert.rejects(writer.finish({ id: "x", name: "operations/x", method: "m", principal: undefined, resource: undefined, attempt: 1 }), (err: RpcError) => err.code === Code.UNAVAILABLE);
     f.close();
   });
@@ -88,9 +88,9 @@ describe("ResultWriter: a finish's notification events handed to the dispatcher"
     const f = fixture([sleepMethod(async () => ({}))]);
     const handed: EventRecord[][] = [];
     const writer = new ResultWriter({
-      store: f.store, clock: f.clock, log: f.log, retentionMs: 60_000, isStopping: () => false,
+      store: f.store, clock: f.clock, log: f.log, retentionMs: 60_000, owner: "worker-a", isStopping: () => false,
       notifications: [route("hook"), route("ordered", ["OPERATION_STARTED", "OPERATION_SUCCEEDED"])],
-      handOff: { owner: "worker-a", leaseMs: 5_000, deliver: (events) => void handed.push([...events]) },
+      handOff: { leaseMs: 5_000, deliver: (events) => void handed.push([...events]) },
     });
     const heard: string[] = [];
     f.store.subscribe((e) => heard.push(e.kind));
