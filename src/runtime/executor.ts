@@ -170,10 +170,12 @@ export class Executor {
       if (operation.isAbandoned) return;
       const cancelled = operation.phase === "cancelling";
       operation.phase = "writing";
-      const retryAt = "error" in outcome && !cancelled && outcome.final !== true ? this.retryTime(operation, outcome.error.code) : undefined;
-      if (retryAt !== undefined && "error" in outcome) {
-        await this.options.writer.retryLater(this.retryRequest(operation, outcome.error, retryAt));
-        return;
+      if ("error" in outcome && !cancelled && outcome.final !== true) {
+        const retryAt = this.retryTime(operation, outcome.error.code);
+        if (retryAt !== undefined) {
+          await this.options.writer.retryLater(this.retryRequest(operation, outcome.error, retryAt));
+          return;
+        }
       }
       await this.options.writer.finish(this.finishRequest(operation, outcome, cancelled));
     } catch (err) {
@@ -200,16 +202,19 @@ export class Executor {
     const started = this.options.clock.now();
     const span = this.options.tracing?.execution(record);
     const timeout = this.attemptTimeout(operation, started);
+    // The attempt's timeout error once its timer fired; a cancellation that came first stays a cancellation.
+    const timedOut = (): RpcError | undefined => (timeout?.fired === true && operation.phase !== "cancelling" ? timeout.error : undefined);
     try {
       const ctx = this.contextFor(operation, span);
       const result = await (span ? span.run(() => definition.handler(request, ctx)) : definition.handler(request, ctx));
       // Past its time the attempt has failed, whatever the handler made of it (as a lease lost would).
-      if (timeout?.fired && operation.phase !== "cancelling") throw timeout.error;
+      const late = timedOut();
+      if (late !== undefined) throw late;
       const response = create(definition.response, result as never) as Message;
       span?.end(Code.OK);
       return { response };
     } catch (err) {
-      const error = this.errorOutcome(operation, timeout?.fired && operation.phase !== "cancelling" ? timeout.error : err);
+      const error = this.errorOutcome(operation, timedOut() ?? err);
       span?.end(error.code, error.message);
       return { error };
     } finally {
