@@ -5,7 +5,7 @@
  */
 import { Code, isErrorCode } from "../core/code.js";
 import { invalidArgument } from "../core/errors.js";
-import { MAX_PRIORITY } from "../store/shared/validate.js";
+import { MAX_PRIORITY, storablePriority } from "../store/shared/validate.js";
 
 /** Which failed attempts are run again, and when: Temporal's retry policy, as data. */
 export interface RetryPolicy {
@@ -132,7 +132,7 @@ export function resolveScheduling<Request>(fullName: string, options: Scheduling
     fairness: fairnessOf(options.fairness, fail),
     schedule: options.schedule,
   };
-  if (!validPriority(resolved.priority)) fail(`priority must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
+  if (!storablePriority(resolved.priority)) fail(`priority must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
   return resolved;
 }
 
@@ -172,7 +172,7 @@ export function startTimes<Request>(scheduling: Scheduling<Request>, request: Re
     throw invalidArgument("deadline", `must be after the operation's start time (${new Date(runAfter).toISOString()})`);
   }
   const priority = given?.priority ?? scheduling.priority;
-  if (!validPriority(priority)) throw invalidArgument("priority", `must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
+  if (!storablePriority(priority)) throw invalidArgument("priority", `must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
   return { runAfter, deadline, priority };
 }
 
@@ -183,10 +183,6 @@ function fairnessOf<Request>(given: FairnessOptions<Request> | undefined, fail: 
   const quantumMs = ratePerSecond !== undefined ? 1000 / ratePerSecond : (given.quantumMs ?? 10);
   if (!(Number.isFinite(quantumMs) && quantumMs > 0)) fail("fairness.quantumMs must be a positive number of milliseconds");
   return { key: given.key, quantumMs: Math.max(1, Math.round(quantumMs)), limitsRate: ratePerSecond !== undefined };
-}
-
-function validPriority(priority: number): boolean {
-  return Number.isInteger(priority) && Math.abs(priority) <= MAX_PRIORITY;
 }
 
 /** Why an operation ended for its deadline. */

@@ -38,7 +38,7 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
       refuseUnstorable(op.id, "fair-queue key", op.fair.key);
       if (!(Number.isSafeInteger(op.fair.quantumMs) && op.fair.quantumMs > 0)) throw new TypeError(`the fair-queue quantum of operation ${op.id} must be a positive integer`);
     }
-    if (op.priority !== undefined && !(Number.isInteger(op.priority) && Math.abs(op.priority) <= MAX_PRIORITY)) {
+    if (op.priority !== undefined && !storablePriority(op.priority)) {
       throw new TypeError(`the priority of operation ${op.id} must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
     }
   }
@@ -46,6 +46,11 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
 
 /** The largest priority a store keeps: a million seconds (11.6 days) of precedence, within a 32-bit integer. */
 export const MAX_PRIORITY = 1_000_000;
+
+/** Whether a priority is one stores keep: an integer within ±MAX_PRIORITY. */
+export function storablePriority(priority: number): boolean {
+  return Number.isInteger(priority) && Math.abs(priority) <= MAX_PRIORITY;
+}
 
 function refuseUnstorable(id: string, field: string, value: unknown): void {
   const problem = unstorableText(value);
