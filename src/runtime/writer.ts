@@ -133,12 +133,12 @@ export class ResultWriter implements LocalFinishes {
     items.forEach((item, i) => {
       if (applied[i] !== true) return;
       const { name, metadata, error, response } = item;
-      for (const e of item.events ?? []) {
-        if (e.lease === undefined) continue;
+      for (const { lease, ...event } of item.events ?? []) {
+        if (lease === undefined) continue;
         events.push({
-          ...e, seq: 0, operationId: item.id, method: item.method, operation: { name, state: "done", metadata, error, response },
+          ...event, seq: 0, operationId: item.id, method: item.method, operation: { name, state: "done", metadata, error, response },
           state: "pending", attempt: 1, runAfter: now, createTime: now, windowStart: now,
-          leaseOwner: e.lease.owner, leaseExpireTime: e.lease.expireTime, lastError: undefined,
+          leaseOwner: lease.owner, leaseExpireTime: lease.expireTime, lastError: undefined,
         });
       }
     });
