@@ -38,7 +38,7 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
                                                 lease_owner text, lease_expire_time bigint)
          ON e.ord = f.ord
      ),`;
-  const returning = events.length === 0 ? "op.id, earliest.ord" : "op.id, earliest.ord, op.name, op.method, op.metadata_type, op.metadata, op.error_code, op.error_message, op.error, op.response_type, op.response";
+  const returning = events.length === 0 ? "op.id, locked.ord" : "op.id, locked.ord, op.name, op.method, op.metadata_type, op.metadata, op.error_code, op.error_message, op.error, op.response_type, op.response";
   const bytes = new PackedBytes();
   const metadata = bytes.column(results.map((r) => r.metadata?.value));
   const error = bytes.column(results.map((r) => r.error?.status));
@@ -64,16 +64,16 @@ export async function finish(db: Db, results: readonly FinishRequest[], retentio
      finished AS (
        UPDATE ${o.table} op SET
          state = 'done',
-         error_code = earliest.error_code, error_message = earliest.error_message, error = earliest.error,
-         response_type = earliest.response_type, response = earliest.response,
+         error_code = locked.error_code, error_message = locked.error_message, error = locked.error,
+         response_type = locked.response_type, response = locked.response,
          -- No metadata given: keep what progress last wrote.
-         metadata_type = CASE WHEN earliest.metadata IS NULL THEN op.metadata_type ELSE earliest.metadata_type END,
-         metadata = CASE WHEN earliest.metadata IS NULL THEN op.metadata ELSE earliest.metadata END,
-         metadata_json = CASE WHEN earliest.metadata IS NULL THEN op.metadata_json ELSE earliest.metadata_json END,
+         metadata_type = CASE WHEN locked.metadata IS NULL THEN op.metadata_type ELSE locked.metadata_type END,
+         metadata = CASE WHEN locked.metadata IS NULL THEN op.metadata ELSE locked.metadata END,
+         metadata_json = CASE WHEN locked.metadata IS NULL THEN op.metadata_json ELSE locked.metadata_json END,
          lease_owner = NULL, lease_expire_time = NULL,
          end_time = $9, update_time = $9, expire_time = $10
-       FROM earliest JOIN locked ON locked.id = earliest.id
-       WHERE op.id = earliest.id AND op.attempt = earliest.attempt AND op.state <> 'done'
+       FROM locked
+       WHERE op.id = locked.id AND op.attempt = locked.attempt AND op.state <> 'done'
        RETURNING ${returning}
      ),
      ${outboxed}

@@ -9,7 +9,7 @@ import { lockedInIdOrder } from "./lock-order.js";
  */
 export async function heartbeat(db: Db, owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Promise<HeartbeatResult[]> {
   const o = db.options;
-  const { rows } = await db.query<{ held: boolean; cancel_requested: boolean; control: string | null }>(
+  const { rows } = await db.query<{ held: boolean; id: string; attempt: number; cancel_requested: boolean; control: string | null }>(
     "heartbeat",
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::integer[]) WITH ORDINALITY AS i(id, attempt, ord)
@@ -17,22 +17,29 @@ export async function heartbeat(db: Db, owner: string, leases: readonly Fenced[]
      ${lockedInIdOrder(o.table, "input")},
      held AS (
        UPDATE ${o.table} op SET lease_expire_time = $4
-       FROM input JOIN locked ON locked.id = input.id
-       WHERE op.id = input.id AND op.attempt = input.attempt AND op.state = 'running' AND op.lease_owner = $3
+       FROM locked
+       WHERE op.id = locked.id AND op.attempt = locked.attempt AND op.state = 'running' AND op.lease_owner = $3
        RETURNING op.id, op.attempt, op.cancel_requested, op.control
      )
-     SELECT held.id IS NOT NULL AS held, COALESCE(held.cancel_requested, op.cancel_requested, false) AS cancel_requested,
-            CASE WHEN held.id IS NOT NULL THEN held.control ELSE op.control END AS control
-     FROM input
-     LEFT JOIN held ON held.id = input.id AND held.attempt = input.attempt
-     LEFT JOIN ${o.table} op ON op.id = input.id
-     ORDER BY input.ord`,
+     -- The leases held, as updated; then every lease's operation as this statement's snapshot saw it, for
+     -- those not held. Matched to the input here, not by a join in SQL, which PostgreSQL nests (n², see
+     -- lock-order.ts).
+     SELECT true AS held, id, attempt, cancel_requested, control FROM held
+     UNION ALL
+     SELECT false, op.id, input.attempt, op.cancel_requested, op.control FROM input JOIN ${o.table} op ON op.id = input.id`,
     [leases.map((l) => l.id), leases.map((l) => l.attempt), owner, now + leaseMs],
   );
-  return leases.map((lease, i) => ({
-    id: lease.id,
-    held: rows[i]?.held === true,
-    cancelRequested: rows[i]?.cancel_requested === true,
-    control: rows[i]?.control ?? undefined,
-  }));
+  const held = new Map<string, (typeof rows)[number]>();
+  const read = new Map<string, (typeof rows)[number]>();
+  for (const row of rows) (row.held ? held : read).set(`${row.attempt} ${row.id}`, row);
+  return leases.map((lease) => {
+    const key = `${lease.attempt} ${lease.id}`;
+    const row = held.get(key) ?? read.get(key);
+    return {
+      id: lease.id,
+      held: held.has(key),
+      cancelRequested: row?.cancel_requested === true,
+      control: row?.control ?? undefined,
+    };
+  });
 }

@@ -2,7 +2,6 @@ import type { ProgressUpdate } from "../store.js";
 import type { Db } from "./db.js";
 import { lockedInIdOrder } from "./lock-order.js";
 import { PackedBytes, sliceOf } from "./bytes.js";
-import { appliedFlags } from "./results.js";
 import { jsonArrayElement, jsonArrayParameter } from "./text.js";
 
 /**
@@ -19,7 +18,7 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
   const o = db.options;
   const bytes = new PackedBytes();
   const metadata = bytes.column(updates.map((u) => u.metadata.value));
-  const { rows } = await db.query<{ ord: number }>(
+  const { rows } = await db.query<{ id: string; attempt: number }>(
     "progress",
     `WITH input AS (
        SELECT *, ${jsonArrayElement("$6", "ord")} AS metadata_json
@@ -32,13 +31,13 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
      ${lockedInIdOrder(o.table, "latest")},
      applied AS (
        UPDATE ${o.table} op SET
-         metadata_type = latest.metadata_type, metadata = ${sliceOf("$8", "latest.metadata_offset", "latest.metadata_length")},
-         metadata_json = latest.metadata_json, update_time = $5
-       FROM latest JOIN locked ON locked.id = latest.id
-       WHERE op.id = latest.id AND op.attempt = latest.attempt AND op.state = 'running'
+         metadata_type = locked.metadata_type, metadata = ${sliceOf("$8", "locked.metadata_offset", "locked.metadata_length")},
+         metadata_json = locked.metadata_json, update_time = $5
+       FROM locked
+       WHERE op.id = locked.id AND op.attempt = locked.attempt AND op.state = 'running'
        RETURNING op.id, op.attempt
      )
-     SELECT input.ord FROM input JOIN applied ON applied.id = input.id AND applied.attempt = input.attempt`,
+     SELECT id, attempt FROM applied`,
     [
       updates.map((u) => u.id),
       updates.map((u) => u.attempt),
@@ -50,5 +49,12 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
       bytes.blob(),
     ],
   );
-  return appliedFlags(updates.length, rows);
+  // Matched here, not by joining the input to the updated rows in SQL: PostgreSQL nests a scan of one CTE
+  // in the other (see lock-order.ts), n² for a batch of n.
+  const applied = new Set(rows.map((row) => appliedKey(row.id, row.attempt)));
+  return updates.map((u) => applied.has(appliedKey(u.id, u.attempt)));
+}
+
+function appliedKey(id: string, attempt: number): string {
+  return `${attempt} ${id}`;
 }

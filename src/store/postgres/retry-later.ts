@@ -30,12 +30,12 @@ export async function retryLater(db: Db, owner: string, retries: readonly RetryL
      retried AS (
        UPDATE ${o.table} op SET
          state = 'queued', lease_owner = NULL, lease_expire_time = NULL,
-         run_after = CASE WHEN op.cancel_requested THEN $10 ELSE earliest.run_after END,
-         last_error_attempt = earliest.attempt, last_error_code = earliest.error_code, last_error_message = earliest.error_message, last_error = earliest.error,
+         run_after = CASE WHEN op.cancel_requested THEN $10 ELSE locked.run_after END,
+         last_error_attempt = locked.attempt, last_error_code = locked.error_code, last_error_message = locked.error_message, last_error = locked.error,
          update_time = $10
-       FROM earliest JOIN locked ON locked.id = earliest.id
-       WHERE op.id = earliest.id AND op.attempt = earliest.attempt AND op.state = 'running' AND op.lease_owner = $8
-       RETURNING op.id, earliest.ord
+       FROM locked
+       WHERE op.id = locked.id AND op.attempt = locked.attempt AND op.state = 'running' AND op.lease_owner = $8
+       RETURNING op.id, locked.ord
      ),
      ${notifiedCte(o, "released", "retried")}
      SELECT retried.ord FROM retried ${NOTIFIED_JOIN}`,
