@@ -33,8 +33,8 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
       -- In input order, so the first of several inputs sharing a request_id is the one inserted.
       SELECT id, name, parent, method, request_id, ${sliceOf("$14", "request_offset", "request_length")}, principal, resource, trace_context,
              metadata_type, ${sliceOf("$14", "metadata_offset", "metadata_length")}, ${jsonArrayElement("$11", "ord")}, 'queued',
-             ${fair ? "CASE WHEN input.limits_rate THEN placed.fair_time ELSE input.run_after END, deadline, retry_of, priority, placed.fair_time" : "run_after, deadline, retry_of, priority, NULL"}, $10, $10
-      FROM input ${fair ? "LEFT JOIN placed USING (ord)" : ""} ORDER BY ord
+             ${fair ? "CASE WHEN input.limits_rate THEN input.fair_time ELSE input.run_after END, deadline, retry_of, priority, input.fair_time" : "run_after, deadline, retry_of, priority, NULL"}, $10, $10
+      FROM ${fair ? "placed AS input" : "input"} ORDER BY ord
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${columns()}
     ),
@@ -118,7 +118,9 @@ function requestKey(method: string, requestId: string): string {
 }
 
 /**
- * The CTEs placing a batch's fair-queued inputs (`placed`: ord → fair_time) and moving their keys' tails:
+ * The CTEs placing a batch's fair-queued inputs (`placed`: every input with its fair_time, NULL for those
+ * without a key; the insert reads it rather than joining it to `input`, a CTE-to-CTE join PostgreSQL nests,
+ * n² for n starts, see lock-order.ts) and moving their keys' tails:
  * the k-th input of a key goes a quantum after the key's last place, k − 1 quanta on, or when it is due if
  * later. The keys' rows are locked, so instances starting operations of one key queue them one after the
  * other; two first starts of a new key may share places (harmless: the order is only a fairness hint).
@@ -130,15 +132,16 @@ function fairPlacesCtes(schema: string): string {
       FOR UPDATE
     ),
     placed AS (
-      SELECT i.ord,
-             greatest(i.run_after, coalesce(t.tail + i.fair_quantum, i.run_after)
-                                   + (row_number() OVER (PARTITION BY i.method, i.fair_key ORDER BY i.ord) - 1) * i.fair_quantum) AS fair_time
+      SELECT i.*,
+             CASE WHEN i.fair_key IS NOT NULL THEN
+               greatest(i.run_after, coalesce(t.tail + i.fair_quantum, i.run_after)
+                                     + (row_number() OVER (PARTITION BY i.method, i.fair_key ORDER BY i.ord) - 1) * i.fair_quantum)
+             END AS fair_time
       FROM input i LEFT JOIN tails t ON t.method = i.method AND t.group_key = i.fair_key
-      WHERE i.fair_key IS NOT NULL
     ),
     moved AS (
       INSERT INTO ${schema}.fair_queues (method, group_key, tail)
-      SELECT i.method, i.fair_key, max(p.fair_time) FROM placed p JOIN input i USING (ord) GROUP BY i.method, i.fair_key
+      SELECT method, fair_key, max(fair_time) FROM placed WHERE fair_key IS NOT NULL GROUP BY method, fair_key
       ON CONFLICT (method, group_key) DO UPDATE SET tail = greatest(fair_queues.tail, excluded.tail)
     ),`;
 }
