@@ -5,6 +5,7 @@ import type { StoreDriver } from "../shared/driver.js";
 import { StoreCore } from "../shared/store-core.js";
 import { claim } from "./claim.js";
 import { create } from "./create.js";
+import { FirstStatistics } from "./first-statistics.js";
 import { clientConfig, createPool, poolDb, type Db } from "./db.js";
 import { deleteOperations } from "./delete.js";
 import { toStoreError } from "./errors.js";
@@ -109,8 +110,13 @@ export class PostgresStore extends StoreCore {
 
 /** This store's statements (one file each), over the pool; closing ends the LISTEN connection, then the pool. */
 function postgresDriver(db: Db, pool: pg.Pool, listener: Listener, instances: Instances): StoreDriver {
+  const statistics = new FirstStatistics(db, db.options.log);
   return {
-    create: (operations, now) => create(db, operations, now),
+    create: async (operations, now) => {
+      const created = await create(db, operations, now);
+      statistics.created(operations.length);
+      return created;
+    },
     get: (id, now) => get(db, id, now),
     getViews: (ids, now) => getViews(db, ids, now),
     list: (query) => list(db, query),
@@ -141,6 +147,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener, instances: In
     counts: (now) => counts(db, now),
     stateCounts: (query) => stateCounts(db, query),
     async close() {
+      await statistics.settled();
       await listener.close();
       await pool.end();
     },
