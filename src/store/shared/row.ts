@@ -137,7 +137,7 @@ export function toView(row: ViewRow): OperationView {
 }
 
 export function toRecord(row: OperationRow): OperationRecord {
-  const record: OperationRecord = { ...toListed(row), request: bytes(row.request) };
+  const record: OperationRecord = listed(row, bytes(row.request));
   // Set only when stored, so records of operations started without tracing are as they were.
   if (row.trace_context != null) record.traceContext = row.trace_context;
   if (row.last_error != null && row.last_error_code != null && row.last_error_attempt != null) {
@@ -152,8 +152,27 @@ export function toRecord(row: OperationRow): OperationRecord {
 }
 
 export function toListed(row: ListedRow): ListedOperation {
-  return {
-    ...toView(row),
+  return listed(row, undefined);
+}
+
+/**
+ * One object literal, `request` last when given: spreading a view into a listing and a listing into a
+ * record built each object three times over and left it in dictionary mode (a drain's claims spent ~12 µs
+ * a record here).
+ */
+function listed(row: ListedRow, request: Uint8Array): OperationRecord;
+function listed(row: ListedRow, request: undefined): ListedOperation;
+function listed(row: ListedRow, request: Uint8Array | undefined): ListedOperation | OperationRecord {
+  const operation: ListedOperation & { request?: Uint8Array } = {
+    id: row.id,
+    name: row.name,
+    metadata: storedAny(row.metadata_type, row.metadata),
+    state: row.state,
+    error: storedError(row),
+    response: storedAny(row.response_type, row.response),
+    principal: orUndefined(row.principal),
+    resource: orUndefined(row.resource),
+    endTime: orUndefined(row.end_time),
     parent: row.parent,
     method: row.method,
     requestId: orUndefined(row.request_id),
@@ -169,6 +188,8 @@ export function toListed(row: ListedRow): ListedOperation {
     updateTime: row.update_time,
     expireTime: orUndefined(row.expire_time),
   };
+  if (request !== undefined) operation.request = request;
+  return operation;
 }
 
 function storedError(row: Pick<OperationRow, "error" | "error_code" | "error_message">): StoredError | undefined {
