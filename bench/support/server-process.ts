@@ -2,14 +2,39 @@
  * A real `longrun serve` process for the wait and rpc benchmarks, as test/support/process.ts starts one,
  * plus what those benchmarks measure: its resident memory and CPU time (from /proc), and, through
  * bench/support/serve-instrumented.ts over IPC, its Store calls and a V8 CPU profile of a chosen window.
+ *
+ * The server runs as deployed: compiled JavaScript (`npm run build`'s dist/, built afresh once per benchmark
+ * process), not through tsx, whose loader thread alone is ~49 MB of resident memory. So does a bare server
+ * given as `entry`, so that both sides of a comparison run the same way. LONGRUN_BENCH_FROM=sources runs
+ * them through tsx instead.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const INSTRUMENTED_CLI = fileURLToPath(new URL("./serve-instrumented.ts", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const BUILD = fileURLToPath(new URL("../../scripts/build.mjs", import.meta.url));
+const FROM_SOURCES = process.env.LONGRUN_BENCH_FROM === "sources";
+let built = false;
+
+/** How to run a TypeScript file of this checkout: its compiled copy in dist/ (built on first use), or through tsx. */
+function nodeArgsFor(script: string): string[] {
+  if (FROM_SOURCES) return ["--import", "tsx", script];
+  if (!built) {
+    execFileSync(process.execPath, [BUILD], { cwd: ROOT, stdio: "ignore" });
+    built = true;
+  }
+  return [join(ROOT, "dist", relative(ROOT, script)).replace(/\.ts$/, ".js")];
+}
+
+/** Whether servers run compiled (dist/) or from the sources through tsx: for the reports. */
+export function serverRuntime(): string {
+  return FROM_SOURCES ? "from the sources through tsx" : "compiled (dist/, npm run build)";
+}
+
 /** /proc/<pid>/stat counts CPU time in clock ticks; Linux's USER_HZ is 100 on every common platform. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -79,9 +104,9 @@ export interface BenchServer {
 
 /** Starts the process and waits until it prints where it listens (gRPC and REST). */
 export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
-  const cli = options.instruments === false ? CLI : INSTRUMENTED_CLI;
-  const entryArgs = options.entry ? [options.entry] : [cli, "serve", "--grpc-port", "0", "--http-port", "0"];
-  const child = spawn(process.execPath, ["--import", "tsx", ...entryArgs, ...options.args], {
+  const script = options.entry ?? (options.instruments === false ? CLI : INSTRUMENTED_CLI);
+  const entryArgs = options.entry ? [] : ["serve", "--grpc-port", "0", "--http-port", "0"];
+  const child = spawn(process.execPath, [...nodeArgsFor(script), ...entryArgs, ...options.args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],

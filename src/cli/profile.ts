@@ -12,7 +12,8 @@ import { longrunProfile, loadProfileModule, type ProfileModule } from "../profil
 
 /** The folder whose `<name>/profile.ts` modules are the named profiles besides `longrun`. */
 const NAMED_PROFILES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
-const PROFILE_FILE = "profile.ts";
+// Run from the sources, the examples are TypeScript; from a build (`npm run build`: dist/), JavaScript, as this file.
+const PROFILE_FILE = import.meta.url.endsWith(".ts") ? "profile.ts" : "profile.js";
 /** A profile's name: what may stand for a folder of NAMED_PROFILES_DIR. */
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
