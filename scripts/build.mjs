@@ -2,7 +2,8 @@
 /**
  * `npm run build`: the TypeScript of src/, examples/, bench/ and test/support/ as plain JavaScript in dist/,
  * each file where it was (dist/src/cli/main.js), so the relative paths the code reads at run time (the
- * dashboard's assets, the webhook thread, the example profiles) hold there too.
+ * dashboard's assets, the worker threads' plain JavaScript, the example profiles) hold there too: every
+ * other file is copied beside them.
  *
  * What for: running longrun from its sources goes through tsx, whose loader thread and compile caches cost
  * ~49 MB of resident memory (an idle `longrun serve --demo`: 164 MB through tsx, 115 MB compiled) and keep
@@ -19,17 +20,16 @@ import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SOURCES = ["src", "examples", "bench", "test/support"];
-/** Files the code reads by path next to itself, copied as they are. */
-const ASSETS = ["src/ui/assets", "src/notify/webhook-thread.js"];
-
-function typescriptFiles(dir) {
-  const files = [];
+/** The files under `dir`: TypeScript to transpile, and the rest (worker threads in plain JavaScript, the dashboard's assets) to copy as they are. */
+function filesUnder(dir, found = { typescript: [], other: [] }) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...typescriptFiles(path));
-    else if (/\.m?ts$/.test(entry.name) && !entry.name.endsWith(".d.ts")) files.push(path);
+    if (entry.isDirectory()) filesUnder(path, found);
+    else if (/\.m?ts$/.test(entry.name)) {
+      if (!entry.name.endsWith(".d.ts")) found.typescript.push(path);
+    } else found.other.push(path);
   }
-  return files;
+  return found;
 }
 
 /**
@@ -38,7 +38,9 @@ function typescriptFiles(dir) {
  */
 export async function buildDist({ root = ROOT, out = join(root, "dist") } = {}) {
   rmSync(out, { recursive: true, force: true });
-  const entryPoints = SOURCES.flatMap((dir) => (statSync(join(root, dir), { throwIfNoEntry: false })?.isDirectory() ? typescriptFiles(join(root, dir)) : []));
+  const found = { typescript: [], other: [] };
+  for (const dir of SOURCES) if (statSync(join(root, dir), { throwIfNoEntry: false })?.isDirectory()) filesUnder(join(root, dir), found);
+  const entryPoints = found.typescript;
   await build({
     entryPoints,
     outdir: out,
@@ -50,7 +52,7 @@ export async function buildDist({ root = ROOT, out = join(root, "dist") } = {}) 
     bundle: false,
     logLevel: "warning",
   });
-  for (const asset of ASSETS) cpSync(join(root, asset), join(out, asset), { recursive: true });
+  for (const file of found.other) cpSync(file, join(out, relative(root, file)));
   return entryPoints.length;
 }
 

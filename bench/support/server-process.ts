@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -22,12 +22,18 @@ let built = false;
 
 /** How to run a TypeScript file of this checkout: its compiled copy in dist/ (built on first use), or through tsx. */
 function nodeArgsFor(script: string): string[] {
-  if (FROM_SOURCES) return ["--import", "tsx", script];
+  return FROM_SOURCES ? ["--import", "tsx", script] : [compiledPath(script)];
+}
+
+/** A TypeScript file of this checkout as compiled in dist/; any other path (or argument) as it is. */
+function compiledPath(path: string): string {
+  const inside = relative(ROOT, path);
+  if (FROM_SOURCES || !path.endsWith(".ts") || inside.startsWith("..") || isAbsolute(inside)) return path;
   if (!built) {
     execFileSync(process.execPath, [BUILD], { cwd: ROOT, stdio: "ignore" });
     built = true;
   }
-  return [join(ROOT, "dist", relative(ROOT, script)).replace(/\.ts$/, ".js")];
+  return join(ROOT, "dist", inside).replace(/\.ts$/, ".js");
 }
 
 /** Whether servers run compiled (dist/) or from the sources through tsx: for the reports. */
@@ -106,7 +112,8 @@ export interface BenchServer {
 export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
   const script = options.entry ?? (options.instruments === false ? CLI : INSTRUMENTED_CLI);
   const entryArgs = options.entry ? [] : ["serve", "--grpc-port", "0", "--http-port", "0"];
-  const child = spawn(process.execPath, [...nodeArgsFor(script), ...entryArgs, ...options.args], {
+  // Modules the server loads by path (`--methods bench/support/noop-methods.ts`) run compiled too.
+  const child = spawn(process.execPath, [...nodeArgsFor(script), ...entryArgs, ...options.args.map(compiledPath)], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
