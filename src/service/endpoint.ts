@@ -10,6 +10,12 @@ export interface CallContext {
   deadline: number | undefined;
   /** Fires when the caller goes away (connection closed, call cancelled). */
   signal: AbortSignal;
+  /**
+   * Calls `listener` once when the caller goes away, as `signal` aborts; returns what removes it. Cheaper
+   * than `signal` (no AbortController, no EventTarget): for what waits long on many calls at once
+   * (WaitOperation). Optional: `onCallerGone` falls back to `signal` without it.
+   */
+  onCancel?: ((listener: () => void) => () => void) | undefined;
   transport: "grpc" | "rest";
   /** What the caller presented to authenticate; read only when the server checks credentials. */
   readonly credentials: Credentials;
@@ -105,4 +111,16 @@ export interface Endpoint {
    * if it answers (it checks the same permission); throws RpcError as `invoke` does.
    */
   watch?(request: Message, ctx: CallContext, listener: ChangesListener): Promise<() => void>;
+}
+
+/** `listener` called once when the caller of `ctx` goes away (at once if it has); returns what removes it. */
+export function onCallerGone(ctx: CallContext, listener: () => void): () => void {
+  if (ctx.onCancel !== undefined) return ctx.onCancel(listener);
+  const { signal } = ctx;
+  if (signal.aborted) {
+    listener();
+    return () => undefined;
+  }
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
 }

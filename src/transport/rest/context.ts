@@ -17,6 +17,7 @@ class RestCallContext implements CallContext {
   readonly transport = "rest" as const;
   principal: string | undefined = undefined;
   private controller: AbortController | undefined;
+  private cancelListeners: (() => void)[] | undefined;
   private gone = false;
   private found: Credentials | undefined;
 
@@ -58,9 +59,25 @@ class RestCallContext implements CallContext {
     return this.controller.signal;
   }
 
+  onCancel(listener: () => void): () => void {
+    if (this.gone) {
+      listener();
+      return () => undefined;
+    }
+    (this.cancelListeners ??= []).push(listener);
+    return () => {
+      const listeners = this.cancelListeners;
+      const at = listeners?.indexOf(listener) ?? -1;
+      if (at !== -1) listeners!.splice(at, 1);
+    };
+  }
+
   clientGone(): void {
     this.gone = true;
     this.controller?.abort(clientClosed());
+    const listeners = this.cancelListeners;
+    this.cancelListeners = undefined;
+    for (const listener of listeners ?? []) listener();
   }
 }
 
