@@ -11,5 +11,10 @@ const ACCEPTED = /^[\x21\x23-\x26\x28-\x7e]{1,128}$/;
  * sane token; else a new random one. It names the call on every log line about it.
  */
 export function requestIdOf(sent: string | undefined): string {
-  return sent !== undefined && ACCEPTED.test(sent) ? sent : randomUUID();
+  if (sent !== undefined && ACCEPTED.test(sent)) return sent;
+  const id = randomUUID();
+  // Node builds the UUID from 20 concatenated pieces: a rope of ~490 bytes, held by every pending call
+  // (10,000 WaitOperations: 4.6 MB). Reading a character flattens it in place to ~65.
+  id.charCodeAt(0);
+  return id;
 }
