@@ -40,9 +40,11 @@ export class Waiters {
   /**
    * Registers interest in `id` before the caller re-reads it, so a change between the read and the wait
    * is not missed. Resolves on the change (with the operation, if it was finished here) or when `signal`
-   * aborts (the caller's wait budget ran out, or the caller went away); `cancel()` unregisters.
+   * aborts (the caller's wait budget ran out, or the caller went away); `cancel()` unregisters. Without a
+   * signal, only on the change or `cancel()` (the library's `result()`: many at once, none listening on a
+   * shared signal).
    */
-  watch(id: string, signal: AbortSignal): { changed: Promise<Woken>; cancel(): void } {
+  watch(id: string, signal?: AbortSignal): { changed: Promise<Woken>; cancel(): void } {
     this.ensureSubscribed();
     let wake!: (woken: Woken) => void;
     const changed = new Promise<Woken>((resolve) => (wake = resolve));
@@ -50,15 +52,15 @@ export class Waiters {
     if (!set) this.byId.set(id, (set = new Set()));
     const waiters = set;
     const onAbort = (): void => finish(undefined);
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
     const finish = (woken: Woken): void => {
-      signal.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
       waiters.delete(finish);
       if (waiters.size === 0 && this.byId.get(id) === waiters) this.byId.delete(id);
       wake(woken);
     };
     waiters.add(finish);
-    if (signal.aborted) finish(undefined);
+    if (signal?.aborted) finish(undefined);
     return { changed, cancel: () => finish(undefined) };
   }
 
