@@ -4,7 +4,7 @@
  */
 import { defineBenchmark } from "../support/args.js";
 import { SYSTEM_IDS } from "./systems.js";
-import { MODES } from "./modes.js";
+import { DEFAULT_MODES, MODES } from "./modes.js";
 
 export const throughput = defineBenchmark({
   name: "throughput",
@@ -13,7 +13,12 @@ export const throughput = defineBenchmark({
     n: { type: "integer", default: 20000, help: "jobs per system and mode" },
     inflight: { type: "integer", default: 64, help: "end to end: jobs in flight at once" },
     systems: { type: "list", choices: SYSTEM_IDS, help: "systems to run [default: all]" },
-    modes: { type: "list", choices: MODES, default: MODES, help: "drain (stored first, then run), e2e (enqueued singly, awaited)" },
+    modes: {
+      type: "list",
+      choices: MODES,
+      default: DEFAULT_MODES,
+      help: "drain (stored first, then run), e2e (enqueued singly, awaited; longrun over gRPC), library (the same, longrun in-process: server.operations)",
+    },
     warmup: { type: "integer", default: 200, help: "end to end: jobs run before the clock starts" },
     // The peers' jobs do nothing: by default longrun's do nothing either.
     handler: { type: "choice", choices: ["noop", "demo"], default: "noop", help: "longrun's job: a Demo/Sleep that only returns, or the demo's Sleep(0)" },

@@ -9,11 +9,14 @@
  *   lane enqueues the next. longrun: a gRPC Demo/Sleep(0) call to real `longrun serve` processes,
  *   awaited with WaitOperation, sent by a minimal HTTP/2 client (bench/support/grpc-h2.ts). Peers: their producer
  *   call, awaited in-process (see `doneMeans` of each).
+ * - library (on request): longrun's end to end without RPC, on the peers' terms — each job started singly
+ *   with `server.operations.start` and awaited with `result()` in the process that runs the handlers
+ *   (library-worker.ts); the peers' rows are their end-to-end mode again, in the same run.
  *
  * Plus PostgreSQL's physical limit in the same run (one INSERT per transaction, 1 and 8 clients, with and
  * without a pg_notify in the transaction), and for every PostgreSQL run commits and WAL flushes per job.
  *
- *   npm run bench -- throughput [--n 20000] [--inflight 64] [--systems a,b,…] [--modes drain,e2e]
+ *   npm run bench -- throughput [--n 20000] [--inflight 64] [--systems a,b,…] [--modes drain,e2e,library]
  *                               [--warmup 200] [--handler demo|noop] [--profile DIR]
  *                               [--baseline REV | --baseline-dir DIR] [--rounds 2]
  *
@@ -32,6 +35,7 @@ import { UsageError } from "../support/args.js";
 import { appendJsonLines, machine, RESULTS_DIR } from "../support/measure.js";
 import { longrunDrain } from "./longrun-drain.js";
 import { longrunEndToEndResult } from "./longrun-e2e.js";
+import { longrunLibrary } from "./longrun-library.js";
 import { MODE_LABEL, type Mode } from "./modes.js";
 import { peerDrain, peerEndToEnd } from "./peer-modes.js";
 import { postgresLimit } from "./postgres-limit.js";
@@ -74,13 +78,13 @@ export async function run(args: ThroughputArgs): Promise<void> {
       console.log(`\n${spec.label}: ${MODE_LABEL[mode]}…`);
       let result: ThroughputResult;
       if ("longrun" in spec) {
-        result =
-          mode === "drain"
-            ? await longrunDrain(spec, { ...spec.longrun, handler }, n, args.profile)
-            : await longrunEndToEndResult(spec, { ...spec.longrun, handler }, n, inflight, warmup, args.profile);
+        const config = { ...spec.longrun, handler };
+        if (mode === "drain") result = await longrunDrain(spec, config, n, args.profile);
+        else if (mode === "e2e") result = await longrunEndToEndResult(spec, config, n, inflight, warmup, args.profile);
+        else result = await longrunLibrary(spec, config, n, inflight, warmup, args.profile);
       } else {
         const system = await spec.peer();
-        result = mode === "drain" ? await peerDrain(system, n) : await peerEndToEnd(system, n, inflight, warmup);
+        result = mode === "drain" ? await peerDrain(system, n) : await peerEndToEnd(system, n, inflight, warmup, mode);
       }
       console.log(`  ${describe(result)}`);
       results.push(result);
