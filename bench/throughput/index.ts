@@ -5,6 +5,7 @@
 import { defineBenchmark } from "../support/args.js";
 import { SYSTEM_IDS } from "./systems.js";
 import { DEFAULT_MODES, MODES } from "./modes.js";
+import { LOAD_CLIENTS } from "../support/load-client.js";
 
 export const throughput = defineBenchmark({
   name: "throughput",
@@ -20,6 +21,12 @@ export const throughput = defineBenchmark({
       help: "drain (stored first, then run), e2e (enqueued singly, awaited; longrun over gRPC), library (the same, longrun in-process: server.operations)",
     },
     warmup: { type: "integer", default: 200, help: "end to end: jobs run before the clock starts" },
+    client: {
+      type: "list",
+      choices: LOAD_CLIENTS,
+      default: ["lean"],
+      help: "end to end: the load generator's gRPC client(s), each a row — lean (minimal HTTP/2) or grpc-js (@grpc/grpc-js, one channel per server)",
+    },
     // The peers' jobs do nothing: by default longrun's do nothing either.
     handler: { type: "choice", choices: ["noop", "demo"], default: "noop", help: "longrun's job: a Demo/Sleep that only returns, or the demo's Sleep(0)" },
     profile: { type: "string", placeholder: "DIR", help: "write a CPU profile of every longrun process into DIR/<system>-<mode>/" },

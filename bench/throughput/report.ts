@@ -6,7 +6,7 @@ import { barChartSvg } from "../support/chart.js";
 import { markdownTable } from "../support/measure.js";
 import type { Mode } from "./modes.js";
 import { LIMIT_SECONDS, type LimitResult } from "./postgres-limit.js";
-import type { LongrunHandler, ThroughputResult } from "./systems.js";
+import { BARE_GRPC_JS, type LongrunHandler, type ThroughputResult } from "./systems.js";
 
 export async function versions(): Promise<Record<string, string>> {
   const packageVersion = (name: string): string => {
@@ -98,6 +98,8 @@ export function renderReport(
     ),
   );
   if (library) lines.push(libraryGoals(results), "");
+  const bare = againstBare(results);
+  if (bare) lines.push(bare);
   if (limits.length > 0) {
     lines.push("PostgreSQL's physical limit, same run: one INSERT per transaction (" + (limits[0]?.tool ?? "") + `, ${LIMIT_SECONDS} s each)`, "");
     lines.push(
@@ -122,6 +124,31 @@ export function renderReport(
     lines.push("longrun start RPC under load (end to end), p50 / p99: " + starts.map((r) => `${r.label} ${r.startRpcMs!.p50.toFixed(1)} / ${r.startRpcMs!.p99.toFixed(1)} ms`).join("; ") + ".", "");
   }
   return lines.join("\n");
+}
+
+/**
+ * End to end against the bare grpc-js server, per load-generator client (issue 20: longrun ≥ 0.9× bare
+ * with either client): undefined when the run has no bare row.
+ */
+export function againstBare(results: readonly ThroughputResult[]): string | undefined {
+  const e2e = results.filter((r) => r.mode === "e2e" && r.client !== undefined);
+  const clients = [...new Set(e2e.filter((r) => r.system === BARE_GRPC_JS).map((r) => r.client!))];
+  if (clients.length === 0) return undefined;
+  const of = (system: string, client: string) => e2e.find((r) => r.system === system && r.client === client)?.jobsPerSecond;
+  const rows = clients.map((client) => {
+    const bare = of(BARE_GRPC_JS, client);
+    const cell = (system: string) => {
+      const longrun = of(system, client);
+      return longrun === undefined ? "—" : `${rate(longrun)} (${ratio(longrun, bare)}×)`;
+    };
+    return [client, rate(bare), cell("longrun-sqlite"), cell("longrun-postgres")];
+  });
+  return [
+    "End to end over gRPC against its physical limit, same run: a bare grpc-js server answering Sleep and WaitOperation with constants (bench/throughput/bare-lro-server.ts), " +
+      "the same load through the same client (goal: longrun ≥ 0.9× bare with either client):",
+    "",
+    markdownTable(["client", "bare grpc-js jobs/s", "longrun SQLite jobs/s (÷ bare)", "longrun PostgreSQL jobs/s (÷ bare)"], rows),
+  ].join("\n");
 }
 
 /** PostgreSQL peers: their library rows are what longrun on PostgreSQL is compared with. */

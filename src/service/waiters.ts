@@ -64,7 +64,7 @@ export class Waiters {
     return { changed, cancel: () => finish(undefined) };
   }
 
-  /** WaitOperation calls waiting now (a sum over the operations waited on: for metrics, read on scrape). */
+  /** WaitOperation calls and library awaits waiting now (a sum over the operations waited on: for metrics, read on scrape). */
   get size(): number {
     let size = 0;
     for (const set of this.byId.values()) size += set.size;
