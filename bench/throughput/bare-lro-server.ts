@@ -43,7 +43,8 @@ function constant<I extends DescMessage>(path: string, input: I, reply: Operatio
 
 const [sleepDefinition, sleep] = constant("/longrun.demo.v1.Demo/Sleep", SleepRequestSchema, running);
 const [waitDefinition, wait] = constant("/google.longrunning.Operations/WaitOperation", WaitOperationRequestSchema, done);
-const server = new grpc.Server();
+// As longrun's own server (src/transport/grpc/server.ts): channelz's per-call bookkeeping off.
+const server = new grpc.Server({ "grpc.enable_channelz": 0 });
 server.addService({ Sleep: sleepDefinition }, { Sleep: sleep });
 server.addService({ WaitOperation: waitDefinition }, { WaitOperation: wait });
 const port = await new Promise<number>((resolve, reject) =>
