@@ -173,7 +173,7 @@ export class LocalOperation<Response extends Message = Message> {
 
   /** The operation as stored now, as GetOperation answers it (NOT_FOUND once deleted or expired). */
   async get(): Promise<Operation> {
-    return toOperation(this.done ?? (await this.host.read(this.id, this.name)));
+    return toOperation(await this.host.read(this.id, this.name));
   }
 
   /**

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { anyPack, durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
-import { Operations } from "../../src/gen/google/longrunning/operations_pb.js";
+import { DeleteOperationRequestSchema, Operations } from "../../src/gen/google/longrunning/operations_pb.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { Demo, SleepRequestSchema, SleepResponseSchema, type SleepResponse } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { Code } from "../../src/core/code.js";
@@ -21,7 +21,8 @@ import { freshSchema, type TestSchema } from "../support/postgres.js";
 const SLEEP = "longrun.demo.v1.Demo.Sleep";
 
 function library(options: Partial<ServerOptions> & Pick<ServerOptions, "store">): Promise<LongrunServer> {
-  return startServer({ methods: [sleep], grpc: false, http: false, log: () => undefined, ...options });
+  // No grace at close: a handler still sleeping (a deleted operation's) is stopped at once.
+  return startServer({ methods: [sleep], grpc: false, http: false, log: () => undefined, shutdownGraceMs: 0, ...options });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<RpcError> {
@@ -144,6 +145,14 @@ describe("library API on SQLite (no gRPC, no REST)", () => {
     await done;
     stop();
     assert.equal((await op.result()).$typeName, SleepResponseSchema.typeName);
+  });
+
+  it("an operation deleted while awaited rejects its result with NOT_FOUND; get() then too", async () => {
+    const op = await server.operations.start(sleep, { duration: durationFromMs(60_000) });
+    const result = op.result();
+    await server.service.deleteOperation(create(DeleteOperationRequestSchema, { name: op.name }));
+    assert.equal((await rejection(result)).code, Code.NOT_FOUND);
+    assert.equal((await rejection(op.get())).code, Code.NOT_FOUND);
   });
 
   it("closing the server rejects the results still awaited with UNAVAILABLE", async () => {
