@@ -17,7 +17,14 @@
  */
 
 // Declaring long-running methods
-export { defineMethod, type MethodOptions, type MethodDeclaration, type Handler, type OperationContext } from "./runtime/methods.js";
+export {
+  defineMethod,
+  type MethodOptions,
+  type MethodDeclaration,
+  type TypedMethodDeclaration,
+  type Handler,
+  type OperationContext,
+} from "./runtime/methods.js";
 export { RpcError, invalidArgument, notFound, unimplemented, Reason, type RpcErrorOptions } from "./core/errors.js";
 export { Code, codeName, isErrorCode } from "./core/code.js";
 export { nonNegativeDurationMs } from "./core/duration.js";
@@ -34,6 +41,8 @@ export {
 export { startServer, type ServerOptions, type LongrunServer, type MetricsSettings, type TracingSettings } from "./server.js";
 export { OperationNames, type OperationNamesOptions } from "./core/names.js";
 export type { OptionalMethod, OperationsService } from "./service/operations-service.js";
+// In-process (docs/concepts.md, "In-process: the library API"): `server.operations`
+export type { LocalOperations, LocalOperation, LocalStartOptions, LocalMethod } from "./service/local-operations.js";
 export type { Endpoint, CallContext, EndpointAccess } from "./service/endpoint.js";
 
 // Security (docs/security.md)

@@ -8,6 +8,8 @@ import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import type { MethodDeclaration, MethodDefinition } from "./runtime/methods.js";
 import { OperationsService, type OperationsServiceOptions, type OptionalMethod } from "./service/operations-service.js";
 import { PageTokens } from "./service/page-token.js";
+import { LocalOperations } from "./service/local-operations.js";
+import { Waiters } from "./service/waiters.js";
 import {
   methodEndpoint,
   operationControlEndpoint,
@@ -172,6 +174,11 @@ export interface ServerOptions extends RuntimeSettings, ServiceSettings {
 export interface LongrunServer {
   runtime: Runtime;
   service: OperationsService;
+  /**
+   * The library API: start operations and await their results in this process, no RPC, no authentication
+   * (docs/concepts.md, "In-process: the library API"). Works with `grpc: false, http: false`.
+   */
+  operations: LocalOperations;
   /** host:port of the gRPC server, if serving gRPC. */
   grpcAddress: string | undefined;
   /** http://host:port of the REST server, if serving REST. */
@@ -234,9 +241,12 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
     maxErrorBytes: options.maxErrorBytes,
     log: options.log,
   });
+  // One registry of waiters for WaitOperation calls and the library's awaited results.
+  const waiters = new Waiters(store, runtime);
   const service: OperationsService = new OperationsService({
     store,
     runtime,
+    waiters,
     defaultPageSize: options.defaultPageSize,
     maxPageSize: options.maxPageSize,
     maxListResponseBytes: options.maxListResponseBytes,
@@ -302,10 +312,12 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
   dispatcher?.start();
   runtime.start();
 
+  const operations = new LocalOperations({ store, runtime, waiters, clock: systemClock });
   let closing: Promise<void> | undefined;
   return {
     runtime,
     service,
+    operations,
     grpcAddress: grpcServer?.address,
     httpUrl: restServer?.url,
     metricsUrl,
@@ -317,6 +329,7 @@ export async function startServer(options: ServerOptions): Promise<LongrunServer
         observability.shutDown();
         await Promise.all([grpcServer?.close(), restServer?.close()]);
         await runtime.stop(options.shutdownGraceMs);
+        operations.close();
         await dispatcher?.close();
         service.close();
         await observability.close();

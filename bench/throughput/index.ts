@@ -4,7 +4,8 @@
  */
 import { defineBenchmark } from "../support/args.js";
 import { SYSTEM_IDS } from "./systems.js";
-import { MODES } from "./modes.js";
+import { DEFAULT_MODES, MODES } from "./modes.js";
+import { LOAD_CLIENTS } from "../support/load-client.js";
 
 export const throughput = defineBenchmark({
   name: "throughput",
@@ -13,8 +14,19 @@ export const throughput = defineBenchmark({
     n: { type: "integer", default: 20000, help: "jobs per system and mode" },
     inflight: { type: "integer", default: 64, help: "end to end: jobs in flight at once" },
     systems: { type: "list", choices: SYSTEM_IDS, help: "systems to run [default: all]" },
-    modes: { type: "list", choices: MODES, default: MODES, help: "drain (stored first, then run), e2e (enqueued singly, awaited)" },
+    modes: {
+      type: "list",
+      choices: MODES,
+      default: DEFAULT_MODES,
+      help: "drain (stored first, then run), e2e (enqueued singly, awaited; longrun over gRPC), library (the same, longrun in-process: server.operations)",
+    },
     warmup: { type: "integer", default: 200, help: "end to end: jobs run before the clock starts" },
+    client: {
+      type: "list",
+      choices: LOAD_CLIENTS,
+      default: ["lean"],
+      help: "end to end: the load generator's gRPC client(s), each a row — lean (minimal HTTP/2) or grpc-js (@grpc/grpc-js, one channel per server)",
+    },
     // The peers' jobs do nothing: by default longrun's do nothing either.
     handler: { type: "choice", choices: ["noop", "demo"], default: "noop", help: "longrun's job: a Demo/Sleep that only returns, or the demo's Sleep(0)" },
     profile: { type: "string", placeholder: "DIR", help: "write a CPU profile of every longrun process into DIR/<system>-<mode>/" },

@@ -1,24 +1,19 @@
 /**
  * longrun's end-to-end mode: real `longrun serve` processes, each operation started by its own gRPC call
  * (Demo/Sleep, duration 0) and awaited with WaitOperation, sent by a minimal HTTP/2 client
- * (support/grpc-h2.ts) so that the load generator takes as little as it can of the CPU the servers need.
+ * (support/grpc-h2.ts) so that the load generator takes as little as it can of the CPU the servers need —
+ * or by the real grpc-js client (`--client grpc-js`).
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Operations, OperationSchema, WaitOperationRequestSchema } from "../../src/gen/google/longrunning/operations_pb.js";
-import { Demo, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { TestGrpcClient } from "../../test/support/grpc-client.js";
 import { spawnServer, type ServerProcess } from "../../test/support/process.js";
-import { H2GrpcClient } from "../support/grpc-h2.js";
-import { methodPath } from "../support/grpc-raw.js";
+import { loadClient, type LoadClient, type LoadClientKind } from "../support/load-client.js";
 import { percentile, perJob, pgCounters, type PgCounters } from "../support/measure.js";
 import { longrunStore } from "../support/longrun-store.js";
 import { sleepMethodArgs } from "../support/noop-methods.js";
+import { startAndWait } from "./e2e-load.js";
 import { concurrencyEnv, profileEnv } from "./longrun-env.js";
 import { longrunConcurrency, type LongrunConfig, type SystemSpec, type ThroughputResult } from "./systems.js";
 
-const SLEEP_PATH = methodPath(Demo.method.sleep);
-const WAIT_PATH = methodPath(Operations.method.waitOperation);
 const LONGRUN_DONE_E2E = "WaitOperation returned the operation done (read from the store after the finish commit)";
 
 export interface LongrunEndToEnd {
@@ -35,13 +30,13 @@ export interface LongrunEndToEnd {
  * the measurement (bench/throughput/e2e.ts times operations one by one there).
  */
 export async function longrunEndToEnd(
-  config: LongrunConfig & { n: number; inflight: number; warmup: number; profileDir?: string | undefined; profileName?: string },
+  config: LongrunConfig & { n: number; inflight: number; warmup: number; client?: LoadClientKind; profileDir?: string | undefined; profileName?: string },
   idle?: (clients: TestGrpcClient[]) => Promise<void>,
 ): Promise<LongrunEndToEnd> {
   const storage = await longrunStore(config);
   const servers: ServerProcess[] = [];
   const clients: TestGrpcClient[] = [];
-  const loaders: H2GrpcClient[] = [];
+  const loaders: LoadClient[] = [];
   try {
     const env = { ...storage.env, ...concurrencyEnv(config), ...profileEnv(config.profileDir, config.profileName ?? `longrun-${config.store}-e2e`) };
     // One first, so it migrates alone; the others join it.
@@ -49,33 +44,15 @@ export async function longrunEndToEnd(
     servers.push(await spawnServer(methods, env));
     servers.push(...(await Promise.all(Array.from({ length: config.instances - 1 }, () => spawnServer(methods, env)))));
     clients.push(...servers.map((s) => new TestGrpcClient(s.grpcAddress)));
-    // The load goes through a minimal HTTP/2 client (bench/support/grpc-h2.ts), one connection per server, so
-    // that it takes as little as it can of the CPU the servers need.
-    loaders.push(...servers.map((s) => new H2GrpcClient(s.grpcAddress)));
-    const sleepRequest = toBinary(SleepRequestSchema, create(SleepRequestSchema, { duration: durationFromMs(0) }));
-    const waitTimeout = durationFromMs(30_000);
+    // By default the load goes through a minimal HTTP/2 client (bench/support/grpc-h2.ts), one connection per
+    // server, so that it takes as little as it can of the CPU the servers need; `grpc-js`: the real client.
+    loaders.push(...servers.map((s) => loadClient(config.client ?? "lean", s.grpcAddress)));
     const startRpc: number[] = [];
-    const load = async (count: number, record: boolean): Promise<void> => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: config.inflight }, async (_, lane) => {
-          const loader = loaders[lane % loaders.length]!;
-          while (next++ < count) {
-            const s = performance.now();
-            const op = fromBinary(OperationSchema, await loader.call(SLEEP_PATH, sleepRequest));
-            if (record) startRpc.push(performance.now() - s);
-            const waitRequest = toBinary(WaitOperationRequestSchema, create(WaitOperationRequestSchema, { name: op.name, timeout: waitTimeout }));
-            const done = fromBinary(OperationSchema, await loader.call(WAIT_PATH, waitRequest));
-            if (!done.done) throw new Error(`${op.name} not done after 30 s`);
-          }
-        }),
-      );
-    };
-    await load(config.warmup, false);
+    await startAndWait(loaders, config.inflight, config.warmup);
     const db = storage.db;
     const before = db ? await pgCounters(db.admin) : undefined;
     const began = performance.now();
-    await load(config.n, true);
+    await startAndWait(loaders, config.inflight, config.n, startRpc);
     const seconds = (performance.now() - began) / 1000;
     const after = db && before ? await pgCounters(db.admin) : undefined;
     await idle?.(clients);
@@ -96,12 +73,14 @@ export async function longrunEndToEndResult(
   inflight: number,
   warmup: number,
   profileDir: string | undefined,
+  client: LoadClientKind = "lean",
 ): Promise<ThroughputResult> {
-  const e2e = await longrunEndToEnd({ ...config, n, inflight, warmup, profileDir, profileName: `${spec.id}-e2e` });
+  const e2e = await longrunEndToEnd({ ...config, n, inflight, warmup, client, profileDir, profileName: client === "lean" ? `${spec.id}-e2e` : `${spec.id}-e2e-${client}` });
   return {
     system: spec.id,
     label: spec.label,
     mode: "e2e",
+    client,
     jobs: n,
     inflight,
     seconds: e2e.seconds,

@@ -3,10 +3,16 @@
  * store call, how often a drain checks the store, and how long a run may take before it counts as stuck.
  */
 
-/** drain: N jobs stored first, then run; e2e: each job enqueued singly and awaited, `inflight` at a time. */
-export type Mode = "drain" | "e2e";
-export const MODES: readonly Mode[] = ["drain", "e2e"];
-export const MODE_LABEL: Record<Mode, string> = { drain: "drain", e2e: "end to end" };
+/**
+ * drain: N jobs stored first, then run; e2e: each job enqueued singly and awaited, `inflight` at a time
+ * (longrun over gRPC); library: the same, longrun through its in-process API (`server.operations`), the
+ * peers as in e2e (they are in-process there already).
+ */
+export type Mode = "drain" | "e2e" | "library";
+export const MODES: readonly Mode[] = ["drain", "e2e", "library"];
+/** What runs unless --modes says otherwise. */
+export const DEFAULT_MODES: readonly Mode[] = ["drain", "e2e"];
+export const MODE_LABEL: Record<Mode, string> = { drain: "drain", e2e: "end to end", library: "library (in-process start and await)" };
 
 /** Jobs per bulk store call (longrun: `runtime.startOperations`; peers: their bulk API). */
 export const CHUNK = 1000;

@@ -43,7 +43,8 @@ export async function peerDrain(system: QueueSystem, n: number, counters = true)
   }
 }
 
-export async function peerEndToEnd(system: QueueSystem, n: number, inflight: number, warmup: number): Promise<ThroughputResult> {
+/** `mode`: the row's mode — the peers' library mode is their end-to-end mode (in-process already). */
+export async function peerEndToEnd(system: QueueSystem, n: number, inflight: number, warmup: number, mode: "e2e" | "library" = "e2e"): Promise<ThroughputResult> {
   try {
     await system.setUp();
     const waiting = new Map<number, () => void>();
@@ -79,7 +80,7 @@ export async function peerEndToEnd(system: QueueSystem, n: number, inflight: num
     return {
       system: system.id,
       label: system.label,
-      mode: "e2e",
+      mode,
       jobs: n,
       inflight,
       seconds,

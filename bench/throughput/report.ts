@@ -6,7 +6,7 @@ import { barChartSvg } from "../support/chart.js";
 import { markdownTable } from "../support/measure.js";
 import type { Mode } from "./modes.js";
 import { LIMIT_SECONDS, type LimitResult } from "./postgres-limit.js";
-import type { LongrunHandler, ThroughputResult } from "./systems.js";
+import { BARE_GRPC_JS, type LongrunHandler, type ThroughputResult } from "./systems.js";
 
 export async function versions(): Promise<Record<string, string>> {
   const packageVersion = (name: string): string => {
@@ -55,15 +55,18 @@ export function renderReport(
   const reference = (system: string) => ({ drain: find(system, "drain")?.jobsPerSecond, e2e: find(system, "e2e")?.jobsPerSecond });
   const sqlite = reference("longrun-sqlite");
   const postgres = reference("longrun-postgres");
+  const library = results.some((r) => r.mode === "library");
   const rows = systems.map(([system, label]) => {
     const drain = find(system, "drain");
     const e2e = find(system, "e2e");
+    const inProcess = library ? [rate(find(system, "library")?.jobsPerSecond)] : [];
     const pair = (f: (r: ThroughputResult) => string | undefined) => `${(drain && f(drain)) ?? "—"} / ${(e2e && f(e2e)) ?? "—"}`;
     const peer = !system.startsWith("longrun");
     return [
       label,
       rate(drain?.jobsPerSecond),
       rate(e2e?.jobsPerSecond),
+      ...inProcess,
       pair((r) => r.perJob?.commits.toFixed(2)),
       pair((r) => r.perJob?.walSyncs.toFixed(3)),
       peer ? `${ratio(postgres.drain, drain?.jobsPerSecond)} / ${ratio(postgres.e2e, e2e?.jobsPerSecond)}` : "",
@@ -85,6 +88,7 @@ export function renderReport(
         "system",
         "drain jobs/s",
         "end to end jobs/s",
+        ...(library ? ["library jobs/s"] : []),
         "commits/job drain / e2e",
         "WAL flushes/job drain / e2e",
         "longrun PG×1 ÷ this, drain / e2e",
@@ -93,6 +97,9 @@ export function renderReport(
       rows,
     ),
   );
+  if (library) lines.push(libraryGoals(results), "");
+  const bare = againstBare(results);
+  if (bare) lines.push(bare);
   if (limits.length > 0) {
     lines.push("PostgreSQL's physical limit, same run: one INSERT per transaction (" + (limits[0]?.tool ?? "") + `, ${LIMIT_SECONDS} s each)`, "");
     lines.push(
@@ -107,8 +114,8 @@ export function renderReport(
     markdownTable(
       ["system", "concurrency", "end to end: awaited until"],
       systems.map(([system, label]) => {
-        const any = find(system, "e2e") ?? find(system, "drain");
-        return [label, any?.concurrency ?? "", find(system, "e2e")?.doneMeans ?? "—"];
+        const any = find(system, "e2e") ?? find(system, "library") ?? find(system, "drain");
+        return [label, any?.concurrency ?? "", (find(system, "e2e") ?? find(system, "library"))?.doneMeans ?? "—"];
       }),
     ),
   );
@@ -117,6 +124,51 @@ export function renderReport(
     lines.push("longrun start RPC under load (end to end), p50 / p99: " + starts.map((r) => `${r.label} ${r.startRpcMs!.p50.toFixed(1)} / ${r.startRpcMs!.p99.toFixed(1)} ms`).join("; ") + ".", "");
   }
   return lines.join("\n");
+}
+
+/**
+ * End to end against the bare grpc-js server, per load-generator client (issue 20: longrun ≥ 0.9× bare
+ * with either client): undefined when the run has no bare row.
+ */
+export function againstBare(results: readonly ThroughputResult[]): string | undefined {
+  const e2e = results.filter((r) => r.mode === "e2e" && r.client !== undefined);
+  const clients = [...new Set(e2e.filter((r) => r.system === BARE_GRPC_JS).map((r) => r.client!))];
+  if (clients.length === 0) return undefined;
+  const of = (system: string, client: string) => e2e.find((r) => r.system === system && r.client === client)?.jobsPerSecond;
+  const rows = clients.map((client) => {
+    const bare = of(BARE_GRPC_JS, client);
+    const cell = (system: string) => {
+      const longrun = of(system, client);
+      return longrun === undefined ? "—" : `${rate(longrun)} (${ratio(longrun, bare)}×)`;
+    };
+    return [client, rate(bare), cell("longrun-sqlite"), cell("longrun-postgres")];
+  });
+  return [
+    "End to end over gRPC against its physical limit, same run: a bare grpc-js server answering Sleep and WaitOperation with constants (bench/throughput/bare-lro-server.ts), " +
+      "the same load through the same client (goal: longrun ≥ 0.9× bare with either client):",
+    "",
+    markdownTable(["client", "bare grpc-js jobs/s", "longrun SQLite jobs/s (÷ bare)", "longrun PostgreSQL jobs/s (÷ bare)"], rows),
+  ].join("\n");
+}
+
+/** PostgreSQL peers: their library rows are what longrun on PostgreSQL is compared with. */
+const POSTGRES_PEERS = ["graphile-worker", "graphile-worker-batched", "pg-boss", "pg-boss-notify"];
+
+/**
+ * The library mode's goals (issue 20): longrun on PostgreSQL ÷ the best PostgreSQL peer, longrun on SQLite ÷
+ * BullMQ concurrency 10, every row from this run's library mode (the peers' is their end-to-end mode).
+ */
+export function libraryGoals(results: readonly ThroughputResult[]): string {
+  const library = results.filter((r) => r.mode === "library");
+  const of = (system: string) => library.find((r) => r.system === system);
+  const best = library.filter((r) => POSTGRES_PEERS.includes(r.system)).sort((x, y) => y.jobsPerSecond - x.jobsPerSecond)[0];
+  const parts: string[] = [];
+  const postgres = of("longrun-postgres");
+  if (postgres && best) parts.push(`longrun PostgreSQL ÷ best PostgreSQL peer (${best.label}) ${ratio(postgres.jobsPerSecond, best.jobsPerSecond)} (goal ≥ 1.5)`);
+  const sqlite = of("longrun-sqlite");
+  const bullmq = of("bullmq-c10");
+  if (sqlite && bullmq) parts.push(`longrun SQLite ÷ BullMQ c10 ${ratio(sqlite.jobsPerSecond, bullmq.jobsPerSecond)} (goal ≥ 1.0)`);
+  return `Library mode (longrun in-process: server.operations.start + result(); peers: their in-process enqueue and await): ${parts.length > 0 ? parts.join("; ") : "no pair to compare in this run"}.`;
 }
 
 /** The SVG bar chart of a run: jobs/s per system, drain and end to end side by side. */
@@ -129,6 +181,7 @@ export function throughputChart(results: readonly ThroughputResult[], n: number,
     [
       { name: "drain (stored first, then run)", values: values("drain") },
       { name: `end to end (enqueued singly, awaited)`, values: values("e2e") },
+      ...(results.some((r) => r.mode === "library") ? [{ name: "library (longrun in-process)", values: values("library") }] : []),
     ],
     { unit: "jobs/s" },
   );

@@ -9,11 +9,17 @@
  *   lane enqueues the next. longrun: a gRPC Demo/Sleep(0) call to real `longrun serve` processes,
  *   awaited with WaitOperation, sent by a minimal HTTP/2 client (bench/support/grpc-h2.ts). Peers: their producer
  *   call, awaited in-process (see `doneMeans` of each).
+ *   `--client grpc-js` sends the load with the real @grpc/grpc-js client instead (one channel per server),
+ *   a row per client; and the system `bare-grpc-js`, a bare grpc-js server answering both calls with
+ *   constants (bare-lro-server.ts), gives each client's physical limit: longrun ÷ bare is printed per client.
+ * - library (on request): longrun's end to end without RPC, on the peers' terms — each job started singly
+ *   with `server.operations.start` and awaited with `result()` in the process that runs the handlers
+ *   (library-worker.ts); the peers' rows are their end-to-end mode again, in the same run.
  *
  * Plus PostgreSQL's physical limit in the same run (one INSERT per transaction, 1 and 8 clients, with and
  * without a pg_notify in the transaction), and for every PostgreSQL run commits and WAL flushes per job.
  *
- *   npm run bench -- throughput [--n 20000] [--inflight 64] [--systems a,b,…] [--modes drain,e2e]
+ *   npm run bench -- throughput [--n 20000] [--inflight 64] [--systems a,b,…] [--modes drain,e2e,library] [--client lean,grpc-js]
  *                               [--warmup 200] [--handler demo|noop] [--profile DIR]
  *                               [--baseline REV | --baseline-dir DIR] [--rounds 2]
  *
@@ -32,6 +38,9 @@ import { UsageError } from "../support/args.js";
 import { appendJsonLines, machine, RESULTS_DIR } from "../support/measure.js";
 import { longrunDrain } from "./longrun-drain.js";
 import { longrunEndToEndResult } from "./longrun-e2e.js";
+import { longrunLibrary } from "./longrun-library.js";
+import { bareEndToEnd } from "./bare-e2e.js";
+import type { LoadClientKind } from "../support/load-client.js";
 import { MODE_LABEL, type Mode } from "./modes.js";
 import { peerDrain, peerEndToEnd } from "./peer-modes.js";
 import { postgresLimit } from "./postgres-limit.js";
@@ -46,6 +55,8 @@ export interface ThroughputArgs {
   systems: string[] | undefined;
   modes: Mode[];
   warmup: number;
+  /** End to end: the load generator's clients, a row each. */
+  client: LoadClientKind[];
   handler: LongrunHandler;
   profile: string | undefined;
   /** A git revision to compare longrun's rows with (baseline.ts), or a checkout of one. */
@@ -56,6 +67,7 @@ export interface ThroughputArgs {
 
 export async function run(args: ThroughputArgs): Promise<void> {
   const { n, inflight, warmup, modes, handler } = args;
+  const clients = args.client;
   if (args.baseline !== undefined || args["baseline-dir"] !== undefined) {
     if (args.baseline !== undefined && args["baseline-dir"] !== undefined) throw new UsageError("throughput: --baseline or --baseline-dir, not both");
     const { compareWithBaseline } = await import("./baseline.js");
@@ -72,18 +84,24 @@ export async function run(args: ThroughputArgs): Promise<void> {
   for (const spec of specs.filter((s) => wanted.includes(s.id))) {
     for (const mode of modes) {
       console.log(`\n${spec.label}: ${MODE_LABEL[mode]}…`);
-      let result: ThroughputResult;
+      const rows: ThroughputResult[] = [];
       if ("longrun" in spec) {
-        result =
-          mode === "drain"
-            ? await longrunDrain(spec, { ...spec.longrun, handler }, n, args.profile)
-            : await longrunEndToEndResult(spec, { ...spec.longrun, handler }, n, inflight, warmup, args.profile);
+        const config = { ...spec.longrun, handler };
+        if (mode === "drain") rows.push(await longrunDrain(spec, config, n, args.profile));
+        else if (mode === "library") rows.push(await longrunLibrary(spec, config, n, inflight, warmup, args.profile));
+        else for (const client of clients) rows.push(await longrunEndToEndResult(spec, config, n, inflight, warmup, args.profile, client));
+      } else if ("bare" in spec) {
+        if (mode !== "e2e") {
+          console.log("  (end to end only)");
+          continue;
+        }
+        for (const client of clients) rows.push(await bareEndToEnd(spec, n, inflight, warmup, client, args.profile));
       } else {
         const system = await spec.peer();
-        result = mode === "drain" ? await peerDrain(system, n) : await peerEndToEnd(system, n, inflight, warmup);
+        rows.push(mode === "drain" ? await peerDrain(system, n) : await peerEndToEnd(system, n, inflight, warmup, mode));
       }
-      console.log(`  ${describe(result)}`);
-      results.push(result);
+      for (const result of rows) console.log(`  ${result.client ? `${result.client} client: ` : ""}${describe(result)}`);
+      results.push(...rows);
     }
   }
   const limits = wanted.includes(POSTGRES_LIMIT) ? await postgresLimit() : [];

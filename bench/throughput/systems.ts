@@ -5,6 +5,7 @@
 import type { QueueSystem } from "../peers/index.js";
 import type { PgCounters } from "../support/measure.js";
 import type { LongrunConfig } from "../support/longrun-store.js";
+import type { LoadClientKind } from "../support/load-client.js";
 import type { Mode } from "./modes.js";
 
 export type { LongrunConfig, LongrunHandler } from "../support/longrun-store.js";
@@ -14,6 +15,8 @@ export type SystemSpec = { id: string; label: string } & (
   | { longrun: LongrunConfig }
   /** A peer, made fresh for each mode (its own schema or queue); its library loaded only when it runs. */
   | { peer: () => Promise<QueueSystem> }
+  /** The end-to-end mode's physical limit: a bare grpc-js server answering with constants (bare-lro-server.ts). */
+  | { bare: "grpc-js" }
 );
 
 export interface ThroughputResult {
@@ -30,9 +33,14 @@ export interface ThroughputResult {
   doneMeans: string;
   /** PostgreSQL only: per job, commits in the database (reads included), WAL flushes and bytes (cluster). */
   perJob?: PgCounters;
+  /** End to end over gRPC: the load generator's client (bench/support/load-client.ts). */
+  client?: LoadClientKind;
   /** longrun end to end: how long the start RPC took under load, ms. */
   startRpcMs?: { p50: number; p99: number };
 }
+
+/** The bare grpc-js server of the end-to-end mode: what longrun's e2e rows are divided by. */
+export const BARE_GRPC_JS = "bare-grpc-js";
 
 /** Not a system but a row of the report: PostgreSQL's own commit rate (postgres-limit.ts). */
 export const POSTGRES_LIMIT = "postgres-limit";
@@ -51,6 +59,7 @@ export function systemSpecs(): SystemSpec[] {
     // Like graphile-worker's batching preset: bigger batches for a backlog (claims, progress, finishes).
     { id: "longrun-sqlite-c500", label: "longrun, SQLite, concurrency 500", longrun: { store: "sqlite", instances: 1, concurrency: 500 } },
     { id: "longrun-postgres-c500", label: "longrun, PostgreSQL, concurrency 500", longrun: { store: "postgres", instances: 1, concurrency: 500 } },
+    { id: BARE_GRPC_JS, label: "bare grpc-js server (constants, end to end only)", bare: "grpc-js" },
     {
       id: "graphile-worker",
       label: "graphile-worker, concurrency 10",

@@ -102,7 +102,7 @@ export class Metrics implements RuntimeMetrics, WaitMetrics {
     });
     new Gauge({
       name: "longrun_wait_waiters",
-      help: "WaitOperation calls waiting now.",
+      help: "WaitOperation calls (and in-process result() awaits) waiting now.",
       registers,
       collect() {
         this.set(options.waiters?.() ?? 0);

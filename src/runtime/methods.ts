@@ -135,6 +135,17 @@ export interface MethodDefinition {
 /** A long-running method as the user declares it; `resolveMethod` checks it against the registry at start-up. */
 export type MethodDeclaration = MethodOptions<DescMessage, DescMessage, DescMessage>;
 
+/** Where a declaration keeps the message types it was declared with: for the type checker only, never set. */
+declare const declaredTypes: unique symbol;
+
+/**
+ * A declaration that remembers its request, response and metadata types, as `defineMethod` returns it:
+ * `server.operations.start(declaration, request)` is typed by it. A `MethodDeclaration` everywhere else.
+ */
+export type TypedMethodDeclaration<Request extends DescMessage, Response extends DescMessage, Metadata extends DescMessage> = MethodDeclaration & {
+  readonly [declaredTypes]?: { readonly request: Request; readonly response: Response; readonly metadata: Metadata };
+};
+
 /**
  * Declares a long-running method: the RPC it answers and the handler that does the work.
  *
@@ -147,8 +158,8 @@ export type MethodDeclaration = MethodOptions<DescMessage, DescMessage, DescMess
  */
 export function defineMethod<Request extends DescMessage, Response extends DescMessage, Metadata extends DescMessage>(
   options: MethodOptions<Request, Response, Metadata>,
-): MethodDeclaration {
-  return options as unknown as MethodDeclaration;
+): TypedMethodDeclaration<Request, Response, Metadata> {
+  return options as unknown as TypedMethodDeclaration<Request, Response, Metadata>;
 }
 
 export function methodFullName(method: DescMethod): string {

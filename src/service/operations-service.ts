@@ -75,6 +75,8 @@ export interface OperationsServiceOptions {
   log?: Logger;
   /** Where WaitOperation's wake latency is reported. @default none */
   metrics?: WaitMetrics;
+  /** The waiters, when others await on them too (the library's results). @default its own */
+  waiters?: Waiters;
 }
 
 /** Room kept in a List page's byte budget for its next_page_token and its tag. */
@@ -125,7 +127,7 @@ export class OperationsService {
     this.filterSchema = options.filterSchema ?? buildFilterSchema([...options.runtime.methods.values()].map((m) => m.metadata));
     this.filterDialect = options.filterDialect ?? aip160Dialect;
     this.filterRequired = options.filterRequired ?? false;
-    this.waiters = new Waiters(options.store, options.runtime);
+    this.waiters = options.waiters ?? new Waiters(options.store, options.runtime);
     this.metrics = options.metrics;
     const clock = clockOf(options.clock);
     this.clock = clock;

@@ -40,7 +40,8 @@ export class Waiters {
   /**
    * Registers interest in `id` before the caller re-reads it, so a change between the read and the wait
    * is not missed. Resolves on the change (with the operation, if it was finished here), or undefined on
-   * `cancel()` (which unregisters) or when `signal`, if given, aborts.
+   * `cancel()` (which unregisters) or when `signal`, if given, aborts. WaitOperation and the library's
+   * `result()` give none: many wait at once, and a signal each (or a shared one) costs memory.
    */
   watch(id: string, signal?: AbortSignal): { changed: Promise<Woken>; cancel(): void } {
     this.ensureSubscribed();
@@ -62,7 +63,7 @@ export class Waiters {
     return { changed, cancel: () => finish(undefined) };
   }
 
-  /** WaitOperation calls waiting now (a sum over the operations waited on: for metrics, read on scrape). */
+  /** WaitOperation calls and library awaits waiting now (a sum over the operations waited on: for metrics, read on scrape). */
   get size(): number {
     let size = 0;
     for (const set of this.byId.values()) size += set.size;
