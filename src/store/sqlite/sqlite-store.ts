@@ -3,6 +3,7 @@ import { ChangeFeed, type ListenerErrorHandler } from "../shared/change-feed.js"
 import { StoreCore } from "../shared/store-core.js";
 import { SqliteDriver } from "./driver.js";
 import { mappingErrors, toStoreError } from "./errors.js";
+import { SharedCommits, sharingCommits } from "./shared-commits.js";
 import { openDatabase, type OpenOptions } from "./open.js";
 
 export interface SqliteStoreOptions extends OpenOptions {
@@ -13,15 +14,16 @@ export interface SqliteStoreOptions extends OpenOptions {
 /**
  * The embedded store: one SQLite file, owned by one process (an exclusive lock, taken at open, keeps
  * others out). better-sqlite3 is synchronous; the methods are async only to honour the Store contract.
- * Each write call is one transaction whatever the number of operations it names (driver.ts). A full disk
+ * Each write call is one transaction whatever the number of operations it names (driver.ts), and the writes
+ * asked for in one turn of the event loop share one commit (shared-commits.ts). A full disk
  * surfaces as UNAVAILABLE STORE_FULL (errors.ts); the writes succeed again once there is space.
  */
 export class SqliteStore extends StoreCore {
   readonly #driver: SqliteDriver;
 
-  private constructor(driver: SqliteDriver, options: SqliteStoreOptions) {
+  private constructor(driver: SqliteDriver, commits: SharedCommits, options: SqliteStoreOptions) {
     super(
-      mappingErrors(driver),
+      sharingCommits(mappingErrors(driver), commits),
       new ChangeFeed(
         options.onListenerError ??
           ((error, event) => console.error(`longrun: a store change listener threw on "${event.kind}":`, error)),
@@ -40,7 +42,7 @@ export class SqliteStore extends StoreCore {
       throw toStoreError(error);
     }
     try {
-      return new SqliteStore(new SqliteDriver(db), options);
+      return new SqliteStore(new SqliteDriver(db), new SharedCommits(db), options);
     } catch (error) {
       db.close();
       throw error;
