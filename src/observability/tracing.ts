@@ -1,8 +1,6 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Code, codeName } from "../core/code.js";
@@ -10,6 +8,7 @@ import { RpcError } from "../core/errors.js";
 import type { ExecutionSpan, RuntimeTracing } from "../runtime/tracing.js";
 import type { CallContext, Endpoint } from "../service/endpoint.js";
 import type { OperationRecord } from "../store/store.js";
+import { ThreadSpanExporter } from "./span-thread.js";
 
 /** Tracing settings of a server (ServerOptions.tracing). */
 export interface TracingSettings {
@@ -71,8 +70,9 @@ export class Tracing implements RuntimeTracing {
     if (!tracingConfigured(env)) return undefined;
     const provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ "service.name": env["OTEL_SERVICE_NAME"] || "longrun" }),
-      // The exporter reads its endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
-      spanProcessors: [new BatchSpanProcessor(otlpExporter(env))],
+      // The OTLP exporter runs in a worker thread; it reads its endpoint, headers and timeout from the
+      // OTEL_EXPORTER_OTLP_* variables there.
+      spanProcessors: [new BatchSpanProcessor(new ThreadSpanExporter({ protocol: otlpProtocol(env), env }))],
     });
     // Handlers' own spans (through the API's global tracer) go where longrun's go, unless the
     // application registered a provider of its own.
@@ -173,11 +173,10 @@ function deserialize(stored: string | undefined): Context {
 }
 
 /**
- * The OTLP/HTTP exporter the variables ask for: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
+ * The OTLP/HTTP protocol the variables ask for: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
  * `OTEL_EXPORTER_OTLP_PROTOCOL`, `http/protobuf` by default as the OpenTelemetry specification says
  * (smaller and cheaper to encode than `http/json`, the other one supported). gRPC is not.
  */
-function otlpExporter(env: NodeJS.ProcessEnv): OtlpJsonExporter | OtlpProtobufExporter {
-  const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
-  return protocol === "http/json" ? new OtlpJsonExporter() : new OtlpProtobufExporter();
+function otlpProtocol(env: NodeJS.ProcessEnv): string {
+  return env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
 }
