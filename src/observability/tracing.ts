@@ -1,13 +1,14 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Code, codeName } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { ExecutionSpan, RuntimeTracing } from "../runtime/tracing.js";
 import type { CallContext, Endpoint } from "../service/endpoint.js";
 import type { OperationRecord } from "../store/store.js";
+import { LazyContextManager } from "./context-manager.js";
+import { SpanBatcher, spanBatchSettings } from "./span-batcher.js";
 import { ThreadSpanExporter } from "./span-thread.js";
 
 /** Tracing settings of a server (ServerOptions.tracing). */
@@ -58,8 +59,9 @@ export class Tracing implements RuntimeTracing {
   ) {
     this.tracer = provider.getTracer("longrun");
     // Handlers run inside `context.with`: that needs a context manager, which the API keeps globally. One
-    // registered already (your application's SDK) is left in place.
-    const manager = new AsyncLocalStorageContextManager().enable();
+    // registered already (your application's SDK) is left in place. Ours starts AsyncLocalStorage only
+    // when something reads the active context: longrun never does.
+    const manager = new LazyContextManager().enable();
     if (!context.setGlobalContextManager(manager)) manager.disable();
   }
 
@@ -70,9 +72,9 @@ export class Tracing implements RuntimeTracing {
     if (!tracingConfigured(env)) return undefined;
     const provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ "service.name": env["OTEL_SERVICE_NAME"] || "longrun" }),
-      // The OTLP exporter runs in a worker thread; it reads its endpoint, headers and timeout from the
-      // OTEL_EXPORTER_OTLP_* variables there.
-      spanProcessors: [new BatchSpanProcessor(new ThreadSpanExporter({ protocol: otlpProtocol(env), env }))],
+      // Batches as OTEL_BSP_* say; the OTLP exporter runs in a worker thread, reading its endpoint, headers
+      // and timeout from the OTEL_EXPORTER_OTLP_* variables there.
+      spanProcessors: [new SpanBatcher(new ThreadSpanExporter({ protocol: otlpProtocol(env), env }), spanBatchSettings(env))],
     });
     // Handlers' own spans (through the API's global tracer) go where longrun's go, unless the
     // application registered a provider of its own.
