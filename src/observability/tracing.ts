@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type SpanOptions, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
@@ -22,6 +22,12 @@ export interface TracingSettings {
 
 /** Codes a server span marks as an error (the server's fault, as OpenTelemetry's gRPC conventions have it). */
 const SERVER_ERRORS = new Set<Code>([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS]);
+/**
+ * Spans start with their kind only, their attributes set just after: given to `startSpan`, the SDK copies
+ * and checks them twice more (for the sampler, which none of OpenTelemetry's own samplers reads them for).
+ */
+const SERVER_SPAN: SpanOptions = { kind: SpanKind.SERVER };
+const CONSUMER_SPAN: SpanOptions = { kind: SpanKind.CONSUMER };
 /** A longer `tracestate` is not kept with an operation (W3C asks to propagate at least 512 characters). */
 const MAX_TRACESTATE = 512;
 
@@ -89,16 +95,16 @@ export class Tracing implements RuntimeTracing {
       const method = endpoint.method.name;
       const name = `${service}/${method}`;
       const invoke = endpoint.invoke.bind(endpoint);
+      // Made once per method: the attributes a span starts with, by transport.
+      const grpcAttributes: Attributes = { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method };
+      const httpAttributes: Attributes = { "rpc.system": "http", "rpc.service": service, "rpc.method": method };
       return {
         ...endpoint,
         invoke: async (request, ctx) => {
           const parent = propagator.extract(ROOT_CONTEXT, ctx, headerGetter);
           const grpc = ctx.transport === "grpc";
-          const span = this.tracer.startSpan(
-            name,
-            { kind: SpanKind.SERVER, attributes: { "rpc.system": grpc ? "grpc" : "http", "rpc.service": service, "rpc.method": method } },
-            parent,
-          );
+          const span = this.tracer.startSpan(name, SERVER_SPAN, parent);
+          span.setAttributes(grpc ? grpcAttributes : httpAttributes);
           ctx.traceContext = () => serialize(trace.setSpan(parent, span));
           let code = Code.OK;
           try {
@@ -122,14 +128,10 @@ export class Tracing implements RuntimeTracing {
   /** A CONSUMER span `run <method>` for one attempt, a child of the context its start stored (if any). */
   execution(record: OperationRecord): ExecutionSpan {
     const parent = deserialize(record.traceContext);
-    const span = this.tracer.startSpan(
-      `run ${record.method}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: { "longrun.operation.name": record.name, "longrun.operation.method": record.method, "longrun.attempt": record.attempt },
-      },
-      parent,
-    );
+    const span = this.tracer.startSpan(`run ${record.method}`, CONSUMER_SPAN, parent);
+    span.setAttribute("longrun.operation.name", record.name);
+    span.setAttribute("longrun.operation.method", record.method);
+    span.setAttribute("longrun.attempt", record.attempt);
     const active = trace.setSpan(parent, span);
     return {
       context: active,
