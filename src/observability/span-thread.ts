@@ -1,13 +1,14 @@
 import { Worker } from "node:worker_threads";
-import type { Attributes, HrTime, Link, SpanKind, SpanStatus } from "@opentelemetry/api";
-import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
-import type { ReadableSpan, SpanExporter, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import { TraceFlags, type Attributes, type HrTime, type Link, type SpanKind, type SpanStatus } from "@opentelemetry/api";
+import { globalErrorHandler } from "@opentelemetry/core";
+import type { ReadableSpan, SpanProcessor, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { SpanBatchSettings } from "./span-batch-settings.js";
 
 /**
  * One span as plain data, cheap to pass to another thread (structured clone, no class instance): trace id,
  * span id, trace flags, trace state (serialized), parent span id, whether the parent is remote, name, kind,
  * start, end, attributes, status, events, links, the dropped attributes, events and links, and indexes into
- * the batch's scopes and resources. otlp-thread.js reads it in this order.
+ * the chunk's scopes and resources. otlp-thread.js reads it in this order.
  */
 type CompactSpan = [
   traceId: string,
@@ -41,59 +42,84 @@ interface CompactLink {
   droppedAttributesCount: number | undefined;
 }
 
-interface CompactBatch {
-  id: number;
-  /** Each resource once: its attributes and schema URL. */
+/** Spans handed to the thread together: each resource and scope once, the spans pointing at them. */
+interface Chunk {
   resources: [Attributes, string | undefined][];
   scopes: { name: string; version?: string | undefined; schemaUrl?: string | undefined }[];
   spans: CompactSpan[];
 }
 
-type ThreadMessage = { kind: "done"; id: number; error?: string } | { kind: "closed" };
+type ThreadMessage = { kind: "flushed"; id: number } | { kind: "error"; message: string } | { kind: "closed" };
 
 const THREAD = new URL("./otlp-thread.js", import.meta.url);
+/**
+ * Spans handed over together. Small, so that spans die young (a span held until a batch of 512 is full
+ * outlives several scavenges and is copied into the old generation); the thread makes the export batches.
+ */
+const HAND_OVER = 64;
 
 /**
- * A SpanExporter whose OTLP export runs in a worker thread (otlp-thread.js): `export` hands the batch over
- * as plain data and reports what the thread's exporter — the SDK's OTLP/HTTP one, protobuf or JSON — made of
- * it. The batch span processor stays on this thread and calls it as it would the exporter itself. Started
- * on the first batch; a thread that dies fails its batches and is started again by the next. Referenced
- * only while it has batches in hand and while it shuts down: an idle one never keeps the process alive, and
- * no batch is lost to an exit.
+ * The span processor of the tracer provider longrun builds: the batch span processor's job (OTEL_BSP_*:
+ * sampled spans exported in batches, when a batch is full or after the delay, dropped past the queue's size)
+ * with the batching and the OTLP export in a worker thread (otlp-thread.js), where the SDK's OTLP/HTTP
+ * exporter — protobuf or JSON — serializes and POSTs. This thread only turns each ended span into plain data
+ * and hands them over 64 at a time (fewer if the batches are smaller; or when the delay is up), so the RPCs' thread pays neither the encoding
+ * nor the HTTP client, and holds spans briefly. It never reads the API's active context (the SDK's processor
+ * does at each export, which would switch AsyncLocalStorage on: LazyContextManager).
+ *
+ * The thread starts with the first span; one that dies loses the spans it held (reported) and is started
+ * again by the next. Like the SDK's processor, it delivers what it holds on `forceFlush` and `shutdown` (the
+ * server's close), during which it keeps the process up; an idle or exporting thread does not.
  */
-export class ThreadSpanExporter implements SpanExporter {
+export class ThreadSpanProcessor implements SpanProcessor {
   #worker: Worker | undefined;
-  #pending = new Map<number, (result: ExportResult) => void>();
-  #idle: (() => void)[] = [];
-  #nextBatch = 1;
+  #chunk = emptyChunk();
+  #resources = new Map<ReadableSpan["resource"], number>();
+  #scopes = new Map<ReadableSpan["instrumentationScope"], number>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushes = new Map<number, () => void>();
+  #nextFlush = 1;
   #shutDown = false;
 
-  /** `protocol`: `http/json` or `http/protobuf`; `env`: the thread's environment, where its exporter reads OTEL_EXPORTER_OTLP_*. */
-  constructor(private readonly settings: { protocol: string; env: NodeJS.ProcessEnv }) {}
+  constructor(
+    private readonly settings: {
+      /** `http/json` or `http/protobuf`. */
+      protocol: string;
+      /** The thread's environment, where its exporter reads OTEL_EXPORTER_OTLP_*. */
+      env: NodeJS.ProcessEnv;
+      batch: SpanBatchSettings;
+    },
+  ) {}
 
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    if (this.#shutDown) {
-      resultCallback({ code: ExportResultCode.FAILED, error: new Error("the span exporter is shut down") });
-      return;
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if (this.#shutDown || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    const chunk = this.#chunk;
+    chunk.spans.push(this.#compact(span));
+    if (chunk.spans.length >= Math.min(HAND_OVER, this.settings.batch.maxExportBatchSize)) this.#handOver(false);
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#handOver(true), this.settings.batch.scheduledDelayMillis);
+      this.#timer.unref();
     }
-    const worker = this.#started();
-    const batch = compact(this.#nextBatch++, spans);
-    // Referenced while it has batches in hand, so that a flush awaited at exit is delivered; not otherwise.
-    if (this.#pending.size === 0) worker.ref();
-    this.#pending.set(batch.id, resultCallback);
-    worker.postMessage({ kind: "export", batch });
   }
 
-  /** Resolves once every batch handed over has been answered. */
+  /** Resolves once every span ended so far has been exported (or its export failed, reported). */
   forceFlush(): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    if (this.#worker === undefined && this.#chunk.spans.length === 0) return Promise.resolve();
+    const id = this.#nextFlush++;
+    const flushed = new Promise<void>((resolve) => this.#flushes.set(id, resolve));
+    const worker = this.#handOver(true, id);
+    // Referenced while a flush is awaited: it must keep the process up until delivered.
+    worker.ref();
+    return flushed;
   }
 
-  /** Waits for the batches in hand, shuts the thread's exporter down (its requests answered) and ends the thread. */
+  /** Delivers every span held, shuts the thread's exporter down (its requests answered) and ends the thread. */
   async shutdown(): Promise<void> {
-    this.#shutDown = true;
+    if (this.#shutDown) return;
     await this.forceFlush();
+    this.#shutDown = true;
     const worker = this.#worker;
     if (worker === undefined) return;
     this.#worker = undefined;
@@ -101,26 +127,40 @@ export class ThreadSpanExporter implements SpanExporter {
       worker.on("message", (m: ThreadMessage) => m.kind === "closed" && resolve());
       worker.once("exit", () => resolve());
     });
-    // Referenced until it has closed: waiting for it must keep the process up (an idle thread is not).
     worker.ref();
     worker.postMessage({ kind: "shutdown" });
     await closed;
     await worker.terminate();
   }
 
+  /** Sends the chunk (and a flush request) to the thread: `due`, it exports everything it holds now. */
+  #handOver(due: boolean, flush?: number): Worker {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const worker = this.#started();
+    const chunk = this.#chunk;
+    if (chunk.spans.length > 0 || flush !== undefined) worker.postMessage({ kind: "spans", chunk, due, flush });
+    this.#chunk = emptyChunk();
+    this.#resources.clear();
+    this.#scopes.clear();
+    return worker;
+  }
+
   #started(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(THREAD, { workerData: { protocol: this.settings.protocol }, env: this.settings.env });
+    const { protocol, env, batch } = this.settings;
+    const worker = new Worker(THREAD, { workerData: { protocol, batch }, env });
     worker.on("message", (m: ThreadMessage) => {
-      if (m.kind !== "done") return;
-      this.#answer(m.id, m.error === undefined ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(m.error) });
-      if (this.#pending.size === 0 && this.#worker === worker) worker.unref();
+      if (m.kind === "error") globalErrorHandler(new Error(m.message));
+      else if (m.kind === "flushed") this.#flushed(worker, m.id);
     });
     const lost = (why: string): void => {
-      if (this.#worker === worker) this.#worker = undefined;
-      for (const id of [...this.#pending.keys()]) this.#answer(id, { code: ExportResultCode.FAILED, error: new Error(why) });
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      globalErrorHandler(new Error(`${why}: the spans it held are lost`));
+      for (const id of [...this.#flushes.keys()]) this.#flushed(worker, id);
     };
-    worker.on("error", (err) => lost(`the OTLP export thread failed: ${err.message}`));
+    worker.on("error", (err) => lost(`the OTLP export thread failed (${err.message})`));
     worker.on("exit", () => lost("the OTLP export thread exited"));
     // After the listeners: adding a "message" listener refs the worker's port again.
     worker.unref();
@@ -128,36 +168,30 @@ export class ThreadSpanExporter implements SpanExporter {
     return worker;
   }
 
-  #answer(id: number, result: ExportResult): void {
-    const callback = this.#pending.get(id);
-    if (callback === undefined) return;
-    this.#pending.delete(id);
-    callback(result);
-    if (this.#pending.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  #flushed(worker: Worker, id: number): void {
+    const resolve = this.#flushes.get(id);
+    this.#flushes.delete(id);
+    if (this.#flushes.size === 0 && !this.#shutDown) worker.unref();
+    resolve?.();
   }
-}
 
-/** The spans as plain data, each resource and scope once (the serializer groups spans by them). */
-function compact(id: number, spans: readonly ReadableSpan[]): CompactBatch {
-  const resources = new Map<ReadableSpan["resource"], number>();
-  const scopes = new Map<ReadableSpan["instrumentationScope"], number>();
-  const batch: CompactBatch = { id, resources: [], scopes: [], spans: new Array<CompactSpan>(spans.length) };
-  for (let i = 0; i < spans.length; i++) {
-    const span = spans[i]!;
-    let resource = resources.get(span.resource);
+  /** The span as plain data; its resource and scope once a chunk (the serializer groups spans by them). */
+  #compact(span: ReadableSpan): CompactSpan {
+    const chunk = this.#chunk;
+    let resource = this.#resources.get(span.resource);
     if (resource === undefined) {
-      resource = batch.resources.push([span.resource.attributes, span.resource.schemaUrl]) - 1;
-      resources.set(span.resource, resource);
+      resource = chunk.resources.push([span.resource.attributes, span.resource.schemaUrl]) - 1;
+      this.#resources.set(span.resource, resource);
     }
-    let scope = scopes.get(span.instrumentationScope);
+    let scope = this.#scopes.get(span.instrumentationScope);
     if (scope === undefined) {
       const { name, version, schemaUrl } = span.instrumentationScope;
-      scope = batch.scopes.push({ name, version, schemaUrl }) - 1;
-      scopes.set(span.instrumentationScope, scope);
+      scope = chunk.scopes.push({ name, version, schemaUrl }) - 1;
+      this.#scopes.set(span.instrumentationScope, scope);
     }
     const context = span.spanContext();
     const parent = span.parentSpanContext;
-    batch.spans[i] = [
+    return [
       context.traceId,
       context.spanId,
       context.traceFlags,
@@ -179,7 +213,10 @@ function compact(id: number, spans: readonly ReadableSpan[]): CompactBatch {
       resource,
     ];
   }
-  return batch;
+}
+
+function emptyChunk(): Chunk {
+  return { resources: [], scopes: [], spans: [] };
 }
 
 function compactLink(link: Link): CompactLink {

@@ -8,8 +8,8 @@ import type { ExecutionSpan, RuntimeTracing } from "../runtime/tracing.js";
 import type { CallContext, Endpoint } from "../service/endpoint.js";
 import type { OperationRecord } from "../store/store.js";
 import { LazyContextManager } from "./context-manager.js";
-import { SpanBatcher, spanBatchSettings } from "./span-batcher.js";
-import { ThreadSpanExporter } from "./span-thread.js";
+import { spanBatchSettings } from "./span-batch-settings.js";
+import { ThreadSpanProcessor } from "./span-thread.js";
 
 /** Tracing settings of a server (ServerOptions.tracing). */
 export interface TracingSettings {
@@ -78,9 +78,9 @@ export class Tracing implements RuntimeTracing {
     if (!tracingConfigured(env)) return undefined;
     const provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ "service.name": env["OTEL_SERVICE_NAME"] || "longrun" }),
-      // Batches as OTEL_BSP_* say; the OTLP exporter runs in a worker thread, reading its endpoint, headers
-      // and timeout from the OTEL_EXPORTER_OTLP_* variables there.
-      spanProcessors: [new SpanBatcher(new ThreadSpanExporter({ protocol: otlpProtocol(env), env }), spanBatchSettings(env))],
+      // Batches as OTEL_BSP_* say, in a worker thread where the OTLP exporter runs, reading its endpoint,
+      // headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
+      spanProcessors: [new ThreadSpanProcessor({ protocol: otlpProtocol(env), env, batch: spanBatchSettings(env) })],
     });
     // Handlers' own spans (through the API's global tracer) go where longrun's go, unless the
     // application registered a provider of its own.

@@ -1,8 +1,9 @@
 /**
- * The OTLP export in a worker thread (src/observability/span-thread.ts, otlp-thread.js): spans reach a real
- * OTLP/HTTP receiver on loopback, in JSON and in protobuf, whole — ids, parent, trace state, kind, times,
- * attributes of every type, events, links, status, resource and scope — with the headers OTEL_* asks for;
- * a shutdown delivers every span still batched, and a `longrun serve` stopped by SIGTERM delivers its spans.
+ * Span batching and the OTLP export in a worker thread (src/observability/span-thread.ts, otlp-thread.js):
+ * spans reach a real OTLP/HTTP receiver on loopback, in JSON and in protobuf, whole — ids, parent, trace
+ * state, kind, times, attributes of every type, events, links, status, resource and scope — with the headers
+ * OTEL_* asks for, in batches of OTEL_BSP_MAX_EXPORT_BATCH_SIZE; a shutdown delivers every span still held,
+ * a failed export is reported, and a `longrun serve` stopped by SIGTERM delivers its spans.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -10,10 +11,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type SpanContext } from "@opentelemetry/api";
-import { TraceState } from "@opentelemetry/core";
+import { setGlobalErrorHandler, TraceState } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { ThreadSpanExporter } from "../../src/observability/span-thread.js";
+import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+import { spanBatchSettings } from "../../src/observability/span-batch-settings.js";
+import { ThreadSpanProcessor } from "../../src/observability/span-thread.js";
 import { TestGrpcClient } from "../support/grpc-client.js";
 import { spawnServer } from "../support/process.js";
 import { Demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
@@ -189,10 +191,11 @@ describe("OTLP export in a worker thread", () => {
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
         OTEL_EXPORTER_OTLP_HEADERS: "x-tenant=blue,authorization=Bearer%20abc",
       };
-      // A schedule longer than the test: the spans leave only because the provider shuts down.
+      // A schedule longer than the test: the spans left over from full batches leave only because the provider shuts down.
+      const batch = spanBatchSettings({ OTEL_BSP_SCHEDULE_DELAY: "600000", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "100" });
       const provider = new BasicTracerProvider({
         resource: resourceFromAttributes({ "service.name": `svc-${protocol}` }),
-        spanProcessors: [new BatchSpanProcessor(new ThreadSpanExporter({ protocol, env }), { scheduledDelayMillis: 60_000, maxExportBatchSize: 100 })],
+        spanProcessors: [new ThreadSpanProcessor({ protocol, env, batch })],
       });
       const tracer = provider.getTracer("otlp-thread-test", "1.2.3");
       const parent = tracer.startSpan("parent", { kind: SpanKind.SERVER, attributes: { s: "text", i: 42, d: 1.5, b: true, list: ["a", "b"] } }, trace.setSpanContext(ROOT_CONTEXT, REMOTE));
@@ -201,14 +204,13 @@ describe("OTLP export in a worker thread", () => {
       child.setStatus({ code: SpanStatusCode.ERROR, message: "it failed" });
       child.end();
       parent.end();
-      // 250 more: three export requests (100 a batch), all in hand when shutdown begins.
+      // 250 more: 252 spans, three export requests of 100, 100 and 52.
       for (let i = 0; i < 250; i++) tracer.startSpan(`bulk ${i}`).end();
-      assert.equal(receiver.received.length, 0, "nothing sent before the shutdown");
       await provider.shutdown();
 
       const spans = receiver.spans();
       assert.equal(spans.length, 252, "every span delivered by the time shutdown resolves");
-      assert.ok(receiver.received.length >= 3);
+      assert.deepEqual(receiver.received.map((r) => r.spans.length).sort((a, b) => b - a), [100, 100, 52], "batches of OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
       for (const r of receiver.received) {
         assert.match(r.contentType, protocol === "http/json" ? /application\/json/ : /application\/x-protobuf/);
         assert.equal(r.headers["x-tenant"], "blue", "OTEL_EXPORTER_OTLP_HEADERS honoured in the thread");
@@ -230,19 +232,34 @@ describe("OTLP export in a worker thread", () => {
     });
   }
 
-  it("reports a failed export (nothing listening) to the span processor, and shuts down anyway", async () => {
+  it("reports a failed export (nothing listening) to OpenTelemetry's error handler; a flush and a shutdown still end", async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const exporter = new ThreadSpanExporter({ protocol: "http/protobuf", env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "2000" } });
-    const provider = new BasicTracerProvider({ spanProcessors: [] });
-    const span = provider.getTracer("t").startSpan("lost");
-    span.end();
-    const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export([span as unknown as Parameters<typeof exporter.export>[0][number]], resolve));
-    assert.equal(result.code, 1, "FAILED");
-    assert.ok(result.error instanceof Error);
-    await exporter.shutdown();
+    const errors: unknown[] = [];
+    setGlobalErrorHandler((err) => errors.push(err));
+    const env = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "2000" };
+    const provider = new BasicTracerProvider({ spanProcessors: [new ThreadSpanProcessor({ protocol: "http/protobuf", env, batch: spanBatchSettings({}) })] });
+    provider.getTracer("t").startSpan("lost").end();
+    await provider.forceFlush();
+    await provider.shutdown();
+    assert.ok(errors.some((e) => e instanceof Error && e.message.startsWith("OTLP span export:")), String(errors));
+  });
+
+  it("drops spans past OTEL_BSP_MAX_QUEUE_SIZE while an export is in hand, and says so", async () => {
+    receiver.received.length = 0;
+    const errors: unknown[] = [];
+    setGlobalErrorHandler((err) => errors.push(err));
+    const env = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` };
+    const batch = spanBatchSettings({ OTEL_BSP_MAX_QUEUE_SIZE: "5", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "5", OTEL_BSP_SCHEDULE_DELAY: "600000" });
+    const provider = new BasicTracerProvider({ spanProcessors: [new ThreadSpanProcessor({ protocol: "http/protobuf", env, batch })] });
+    for (let i = 0; i < 500; i++) provider.getTracer("t").startSpan(`s${i}`).end();
+    await provider.shutdown();
+    const delivered = receiver.spans().length;
+    assert.ok(delivered >= 5 && delivered < 500, `${delivered} delivered`);
+    assert.ok(receiver.received.every((r) => r.spans.length <= 5));
+    assert.ok(errors.some((e) => e instanceof Error && e.message.includes("OTEL_BSP_MAX_QUEUE_SIZE")), String(errors));
   });
 
   it("a `longrun serve` stopped by SIGTERM delivers the spans it still held (protobuf, the default)", { timeout: 60_000 }, async () => {

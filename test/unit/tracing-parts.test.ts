@@ -1,14 +1,13 @@
 /**
  * The parts of tracing that keep its cost down (src/observability): LazyContextManager (AsyncLocalStorage
- * only once something reads the active context) and SpanBatcher (the batch span processor's job, OTEL_BSP_*,
- * without reading the context).
+ * only once something reads the active context), and the OTEL_BSP_* settings of the batching in the export
+ * thread (its batches: test/integration/otlp-thread.test.ts).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createContextKey, ROOT_CONTEXT, type Context } from "@opentelemetry/api";
-import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { LazyContextManager } from "../../src/observability/context-manager.js";
-import { SpanBatcher, spanBatchSettings } from "../../src/observability/span-batcher.js";
+import { spanBatchSettings } from "../../src/observability/span-batch-settings.js";
 
 const KEY = createContextKey("test");
 const ctx = (name: string): Context => ROOT_CONTEXT.setValue(KEY, name);
@@ -55,16 +54,7 @@ describe("LazyContextManager", () => {
   });
 });
 
-describe("SpanBatcher", () => {
-  const spans = (n: number): ReadableSpan[] => {
-    const provider = new BasicTracerProvider();
-    return Array.from({ length: n }, (_, i) => {
-      const span = provider.getTracer("t").startSpan(`s${i}`);
-      span.end();
-      return span as unknown as ReadableSpan;
-    });
-  };
-
+describe("spanBatchSettings", () => {
   it("reads OTEL_BSP_*, with the specification's defaults", () => {
     assert.deepEqual(spanBatchSettings({}), { scheduledDelayMillis: 5000, exportTimeoutMillis: 30_000, maxQueueSize: 2048, maxExportBatchSize: 512 });
     assert.deepEqual(
@@ -72,36 +62,5 @@ describe("SpanBatcher", () => {
       { scheduledDelayMillis: 100, exportTimeoutMillis: 2000, maxQueueSize: 50, maxExportBatchSize: 50 },
     );
     assert.equal(spanBatchSettings({ OTEL_BSP_SCHEDULE_DELAY: "soon" }).scheduledDelayMillis, 5000);
-  });
-
-  it("exports full batches at once, the rest on flush; a shutdown delivers everything", async () => {
-    const exporter = new InMemorySpanExporter();
-    const batches: number[] = [];
-    const counting = { export: (s: ReadableSpan[], cb: Parameters<InMemorySpanExporter["export"]>[1]) => (batches.push(s.length), exporter.export(s, cb)), shutdown: async () => {} };
-    const batcher = new SpanBatcher(counting, { scheduledDelayMillis: 60_000, exportTimeoutMillis: 30_000, maxQueueSize: 1000, maxExportBatchSize: 10 });
-    for (const span of spans(25)) batcher.onEnd(span);
-    assert.deepEqual(batches, [10], "a full batch leaves at once; the next waits for its answer");
-    await batcher.shutdown();
-    assert.deepEqual(batches, [10, 10, 5]);
-    assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), Array.from({ length: 25 }, (_, i) => `s${i}`));
-    batcher.onEnd(spans(1)[0]!);
-    assert.equal(exporter.getFinishedSpans().length, 25, "nothing taken after shutdown");
-  });
-
-  it("drops spans past the queue's size and leaves unsampled ones out; an export never answered times out", async () => {
-    const batches: string[][] = [];
-    // An exporter that never answers: each batch waits out exportTimeoutMillis.
-    const silent = { export: (s: ReadableSpan[]) => void batches.push(s.map((x) => x.name)), shutdown: async () => {} };
-    const batcher = new SpanBatcher(silent, { scheduledDelayMillis: 60_000, exportTimeoutMillis: 20, maxQueueSize: 5, maxExportBatchSize: 5 });
-    const [unsampled, ...sampled] = spans(13);
-    const context = unsampled!.spanContext();
-    batcher.onEnd({ ...unsampled!, spanContext: () => ({ ...context, traceFlags: 0 }) } as ReadableSpan);
-    // s1–s5 leave at once; s6–s10 wait for that export's answer (the queue is full then); s11, s12 are dropped.
-    for (const span of sampled) batcher.onEnd(span);
-    // The batcher's timers do not keep a process up (the export thread does, while it has work): this does.
-    const keepUp = setInterval(() => {}, 1000);
-    await batcher.forceFlush();
-    clearInterval(keepUp);
-    assert.deepEqual(batches, [["s1", "s2", "s3", "s4", "s5"], ["s6", "s7", "s8", "s9", "s10"]]);
   });
 });
