@@ -99,16 +99,16 @@ function readableSpans(chunk) {
   const resources = chunk.resources.map((/** @type {[Record<string, unknown>, string | undefined]} */ [attributes, schemaUrl]) => resourceOf(attributes, schemaUrl));
   const scopes = chunk.scopes;
   return chunk.spans.map((/** @type {any[]} */ s) => {
-    const [traceId, spanId, traceFlags, traceState, parentSpanId, parentIsRemote, name, kind, start, end, attributes, status, events, links, droppedAttributes, droppedEvents, droppedLinks, scope, resource] = s;
+    const [traceId, spanId, traceFlags, traceState, parentSpanId, parentIsRemote, name, kind, startSeconds, startNanos, endSeconds, endNanos, attributes, statusCode, statusMessage, events, links, droppedAttributes, droppedEvents, droppedLinks, scope, resource] = s;
     const spanContext = { traceId, spanId, traceFlags, traceState: state(traceState) };
     return {
       name,
       kind,
       spanContext: () => spanContext,
       parentSpanContext: parentSpanId === undefined ? undefined : { traceId, spanId: parentSpanId, traceFlags, isRemote: parentIsRemote },
-      startTime: start,
-      endTime: end,
-      status,
+      startTime: [startSeconds, startNanos],
+      endTime: [endSeconds, endNanos],
+      status: statusMessage === undefined ? { code: statusCode } : { code: statusCode, message: statusMessage },
       attributes,
       links: (links ?? []).map((/** @type {any} */ l) => ({
         context: { traceId: l.traceId, spanId: l.spanId, traceFlags: l.traceFlags, isRemote: l.isRemote, traceState: state(l.traceState) },
