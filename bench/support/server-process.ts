@@ -92,6 +92,8 @@ export interface BenchServer {
   peakRssBytes(): number;
   /** User + system CPU time used so far, in seconds. */
   cpuSeconds(): number;
+  /** The same, of the main thread alone (the one running JavaScript; not the worker threads, GC helpers, libuv's pool). */
+  mainThreadCpuSeconds(): number;
   /** The Store calls the server made since the previous call of this (or since it started). Instruments only. */
   storeCalls(): Promise<StoreCalls>;
   /** process.memoryUsage() in the server, after a full garbage collection if asked (it changes the RSS after it). */
@@ -141,6 +143,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     rssBytes: () => procStatusKb(pid, "VmRSS") * 1024,
     peakRssBytes: () => procStatusKb(pid, "VmHWM") * 1024,
     cpuSeconds: () => procCpuSeconds(pid),
+    mainThreadCpuSeconds: () => procCpuSeconds(pid, pid),
     storeCalls: async () => {
       const reply = await ask(child, { kind: "store-calls" });
       if (reply.kind !== "store-calls") throw new Error(`unexpected reply ${reply.kind}`);
@@ -188,9 +191,10 @@ function ask(child: ChildProcess, request: InstrumentRequest): Promise<Instrumen
 
 /** Bytes as MB (10^6), the unit the goals are written in. */
 /** CPU seconds (user + system) a process has used so far, from /proc. */
-export function procCpuSeconds(pid: number): number {
+/** A process's CPU seconds, or one of its threads' (`thread`: its id; the main thread's is the pid). */
+export function procCpuSeconds(pid: number, thread?: number): number {
   // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }

@@ -1,15 +1,15 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type SpanOptions, type TextMapGetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Code, codeName } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { ExecutionSpan, RuntimeTracing } from "../runtime/tracing.js";
 import type { CallContext, Endpoint } from "../service/endpoint.js";
 import type { OperationRecord } from "../store/store.js";
+import { LazyContextManager } from "./context-manager.js";
+import { spanBatchSettings } from "./span-batch-settings.js";
+import { ThreadSpanProcessor } from "./span-thread.js";
 
 /** Tracing settings of a server (ServerOptions.tracing). */
 export interface TracingSettings {
@@ -22,6 +22,12 @@ export interface TracingSettings {
 
 /** Codes a server span marks as an error (the server's fault, as OpenTelemetry's gRPC conventions have it). */
 const SERVER_ERRORS = new Set<Code>([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS]);
+/**
+ * Spans start with their kind only, their attributes set just after: given to `startSpan`, the SDK copies
+ * and checks them twice more (for the sampler, which none of OpenTelemetry's own samplers reads them for).
+ */
+const SERVER_SPAN: SpanOptions = { kind: SpanKind.SERVER };
+const CONSUMER_SPAN: SpanOptions = { kind: SpanKind.CONSUMER };
 /** A longer `tracestate` is not kept with an operation (W3C asks to propagate at least 512 characters). */
 const MAX_TRACESTATE = 512;
 
@@ -59,8 +65,9 @@ export class Tracing implements RuntimeTracing {
   ) {
     this.tracer = provider.getTracer("longrun");
     // Handlers run inside `context.with`: that needs a context manager, which the API keeps globally. One
-    // registered already (your application's SDK) is left in place.
-    const manager = new AsyncLocalStorageContextManager().enable();
+    // registered already (your application's SDK) is left in place. Ours starts AsyncLocalStorage only
+    // when something reads the active context: longrun never does.
+    const manager = new LazyContextManager().enable();
     if (!context.setGlobalContextManager(manager)) manager.disable();
   }
 
@@ -71,8 +78,9 @@ export class Tracing implements RuntimeTracing {
     if (!tracingConfigured(env)) return undefined;
     const provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ "service.name": env["OTEL_SERVICE_NAME"] || "longrun" }),
-      // The exporter reads its endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
-      spanProcessors: [new BatchSpanProcessor(otlpExporter(env))],
+      // Batches as OTEL_BSP_* say, in a worker thread where the OTLP exporter runs, reading its endpoint,
+      // headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
+      spanProcessors: [new ThreadSpanProcessor({ protocol: otlpProtocol(env), env, batch: spanBatchSettings(env) })],
     });
     // Handlers' own spans (through the API's global tracer) go where longrun's go, unless the
     // application registered a provider of its own.
@@ -87,16 +95,16 @@ export class Tracing implements RuntimeTracing {
       const method = endpoint.method.name;
       const name = `${service}/${method}`;
       const invoke = endpoint.invoke.bind(endpoint);
+      // Made once per method: the attributes a span starts with, by transport.
+      const grpcAttributes: Attributes = { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method };
+      const httpAttributes: Attributes = { "rpc.system": "http", "rpc.service": service, "rpc.method": method };
       return {
         ...endpoint,
         invoke: async (request, ctx) => {
           const parent = propagator.extract(ROOT_CONTEXT, ctx, headerGetter);
           const grpc = ctx.transport === "grpc";
-          const span = this.tracer.startSpan(
-            name,
-            { kind: SpanKind.SERVER, attributes: { "rpc.system": grpc ? "grpc" : "http", "rpc.service": service, "rpc.method": method } },
-            parent,
-          );
+          const span = this.tracer.startSpan(name, SERVER_SPAN, parent);
+          span.setAttributes(grpc ? grpcAttributes : httpAttributes);
           ctx.traceContext = () => serialize(trace.setSpan(parent, span));
           let code = Code.OK;
           try {
@@ -120,14 +128,10 @@ export class Tracing implements RuntimeTracing {
   /** A CONSUMER span `run <method>` for one attempt, a child of the context its start stored (if any). */
   execution(record: OperationRecord): ExecutionSpan {
     const parent = deserialize(record.traceContext);
-    const span = this.tracer.startSpan(
-      `run ${record.method}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: { "longrun.operation.name": record.name, "longrun.operation.method": record.method, "longrun.attempt": record.attempt },
-      },
-      parent,
-    );
+    const span = this.tracer.startSpan(`run ${record.method}`, CONSUMER_SPAN, parent);
+    span.setAttribute("longrun.operation.name", record.name);
+    span.setAttribute("longrun.operation.method", record.method);
+    span.setAttribute("longrun.attempt", record.attempt);
     const active = trace.setSpan(parent, span);
     return {
       context: active,
@@ -173,11 +177,10 @@ function deserialize(stored: string | undefined): Context {
 }
 
 /**
- * The OTLP/HTTP exporter the variables ask for: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
+ * The OTLP/HTTP protocol the variables ask for: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
  * `OTEL_EXPORTER_OTLP_PROTOCOL`, `http/protobuf` by default as the OpenTelemetry specification says
  * (smaller and cheaper to encode than `http/json`, the other one supported). gRPC is not.
  */
-function otlpExporter(env: NodeJS.ProcessEnv): OtlpJsonExporter | OtlpProtobufExporter {
-  const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
-  return protocol === "http/json" ? new OtlpJsonExporter() : new OtlpProtobufExporter();
+function otlpProtocol(env: NodeJS.ProcessEnv): string {
+  return env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
 }
