@@ -15,7 +15,7 @@ import { perJob, pgCounters, pollUntil } from "../support/measure.js";
 import { longrunStore } from "../support/longrun-store.js";
 import type { DrainCommand, DrainReport } from "./drain-worker.js";
 import { concurrencyEnv, profileEnv } from "./longrun-env.js";
-import { CHUNK, drainTimeoutMs, POLL_MS, withTimeout } from "./modes.js";
+import { CHUNK, drainTimeoutMs, POLL_MS, withTimeout, stopChildren } from "./modes.js";
 import { longrunConcurrency, type LongrunConfig, type SystemSpec, type ThroughputResult } from "./systems.js";
 
 const LONGRUN_DONE_DRAIN = "no operation left with done = false in the store";
@@ -100,16 +100,7 @@ export async function longrunDrain(
       ...(before && after ? { perJob: perJob(before, after, n, checks + 1) } : {}),
     };
   } finally {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.send({ type: "stop" } satisfies DrainCommand);
-          }),
-      ),
-    );
+    await stopChildren(children);
     await storage.remove();
   }
 }

@@ -10,7 +10,7 @@ import { perJob, pgCounters } from "../support/measure.js";
 import { longrunStore } from "../support/longrun-store.js";
 import type { LibraryCommand, LibraryReport } from "./library-worker.js";
 import { concurrencyEnv, profileEnv } from "./longrun-env.js";
-import { drainTimeoutMs, withTimeout } from "./modes.js";
+import { drainTimeoutMs, withTimeout, stopChildren } from "./modes.js";
 import { longrunConcurrency, type LongrunConfig, type SystemSpec, type ThroughputResult } from "./systems.js";
 
 const LIBRARY_WORKER = fileURLToPath(new URL("./library-worker.ts", import.meta.url));
@@ -77,16 +77,7 @@ export async function longrunLibrary(
       ...(before && after ? { perJob: perJob(before, after, n, 1) } : {}),
     };
   } finally {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.send({ type: "stop" } satisfies LibraryCommand);
-          }),
-      ),
-    );
+    await stopChildren(children);
     await storage.remove();
   }
 }

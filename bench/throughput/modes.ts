@@ -1,3 +1,5 @@
+import type { ChildProcess } from "node:child_process";
+
 /**
  * What the two throughput modes share, for longrun and the peers alike: the modes, the size of a bulk
  * store call, how often a drain checks the store, and how long a run may take before it counts as stuck.
@@ -22,6 +24,20 @@ export const POLL_MS = 25;
 /** A run slower than this (20 ms a job, at least 5 minutes) is stuck, not slow. */
 export function drainTimeoutMs(n: number): number {
   return Math.max(300_000, n * 20);
+}
+
+/** Tells each worker child to stop ({ type: "stop" }, what drain and library workers obey) and waits for it to exit. */
+export async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once("exit", () => resolve());
+          child.send({ type: "stop" });
+        }),
+    ),
+  );
 }
 
 export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

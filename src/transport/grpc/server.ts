@@ -7,6 +7,7 @@ import { consoleLogger, type Logger } from "../../core/logger.js";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id.js";
 import type { CallContext, Endpoint } from "../../service/endpoint.js";
 import type { Credentials } from "../../auth/credentials.js";
+import { CallerGone } from "../caller-gone.js";
 import { certificateOf, pemBuffer, type TlsOptions } from "../tls.js";
 import { toGrpcError } from "./errors.js";
 import { addReflection } from "./reflection.js";
@@ -180,8 +181,7 @@ class GrpcCallContext implements CallContext {
   principal: string | undefined = undefined;
   answered = false;
   private controller: AbortController | undefined;
-  private cancelListeners: (() => void)[] | undefined;
-  private gone = false;
+  private readonly callerGone = new CallerGone();
   // Read only when the server checks credentials: most calls never build them.
   private found: Credentials | undefined;
 
@@ -196,7 +196,7 @@ class GrpcCallContext implements CallContext {
 
   get signal(): AbortSignal {
     this.controller ??= new AbortController();
-    if (this.gone) this.controller.abort();
+    if (this.callerGone.gone) this.controller.abort();
     return this.controller.signal;
   }
 
@@ -209,25 +209,11 @@ class GrpcCallContext implements CallContext {
   }
 
   onCancel(listener: () => void): () => void {
-    if (this.gone) {
-      listener();
-      return () => undefined;
-    }
-    (this.cancelListeners ??= []).push(listener);
-    return () => {
-      const listeners = this.cancelListeners;
-      const at = listeners?.indexOf(listener) ?? -1;
-      if (at !== -1) listeners!.splice(at, 1);
-    };
+    return this.callerGone.onCancel(listener);
   }
 
   cancelled(): void {
-    if (this.answered || this.gone) return;
-    this.gone = true;
-    this.controller?.abort();
-    const listeners = this.cancelListeners;
-    this.cancelListeners = undefined;
-    for (const listener of listeners ?? []) listener();
+    if (!this.answered && this.callerGone.fire()) this.controller?.abort();
   }
 }
 

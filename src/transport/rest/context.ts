@@ -3,6 +3,7 @@ import { TLSSocket } from "node:tls";
 import { callerGone, type RpcError } from "../../core/errors.js";
 import type { Credentials } from "../../auth/credentials.js";
 import type { CallContext } from "../../service/endpoint.js";
+import { CallerGone } from "../caller-gone.js";
 import { certificateOf } from "../tls.js";
 import type { ParsedQuery } from "./query.js";
 
@@ -17,8 +18,7 @@ class RestCallContext implements CallContext {
   readonly transport = "rest" as const;
   principal: string | undefined = undefined;
   private controller: AbortController | undefined;
-  private cancelListeners: (() => void)[] | undefined;
-  private gone = false;
+  private readonly callerGone = new CallerGone();
   private found: Credentials | undefined;
 
   constructor(
@@ -54,30 +54,17 @@ class RestCallContext implements CallContext {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.gone) this.controller.abort(clientClosed());
+      if (this.callerGone.gone) this.controller.abort(clientClosed());
     }
     return this.controller.signal;
   }
 
   onCancel(listener: () => void): () => void {
-    if (this.gone) {
-      listener();
-      return () => undefined;
-    }
-    (this.cancelListeners ??= []).push(listener);
-    return () => {
-      const listeners = this.cancelListeners;
-      const at = listeners?.indexOf(listener) ?? -1;
-      if (at !== -1) listeners!.splice(at, 1);
-    };
+    return this.callerGone.onCancel(listener);
   }
 
   clientGone(): void {
-    this.gone = true;
-    this.controller?.abort(clientClosed());
-    const listeners = this.cancelListeners;
-    this.cancelListeners = undefined;
-    for (const listener of listeners ?? []) listener();
+    if (this.callerGone.fire()) this.controller?.abort(clientClosed());
   }
 }
 
