@@ -186,7 +186,7 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX operations_due;
   `,
   // 14: concurrency limits per method and key (docs/scheduling.md): the key an operation counts under,
-  // written at start for methods with a limit or fair queues (nullable without a default: nothing is
+  // written at start for methods with a limit per key (nullable without a default: nothing is
   // rewritten), and the running rows by (method, key), so that a limited claim counts a key's running
   // operations from a small index (only running rows are in it).
   `

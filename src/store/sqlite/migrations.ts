@@ -155,7 +155,7 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX operations_due;
   `,
   // 14: concurrency limits per method and key (docs/scheduling.md): the key an operation counts under,
-  // written at start for methods with a limit or fair queues (NULL for others: nothing rewritten), and the
+  // written at start for methods with a limit per key (NULL for others: nothing rewritten), and the
   // running rows by (method, key), so that a limited claim counts a key's running operations from the index.
   `
   ALTER TABLE operations ADD COLUMN group_key TEXT;
