@@ -102,10 +102,9 @@ export class Claimer {
         this.count(claimed, now);
         this.options.run(claimed);
         this.heldBack = limits !== undefined && claimed.length < free;
+        // Not again at once when a limit held work back: the keys at their limit would be walked past for
+        // nothing (their due operations are in the order too); the `done` of one of theirs wakes us instead.
         if (claimed.length === free || this.claimAgain) continue; // there may be more
-        // A limited claim keeps of what it walked only the free slots of each key: others' operations may
-        // lie beyond, reached by a claim that leaves out the keys now at their limit. Until one takes none.
-        if (limits !== undefined && claimed.length > 0) continue;
         void this.scheduleNextDue();
         break;
       }

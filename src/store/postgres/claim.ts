@@ -111,6 +111,9 @@ async function claimLimited(db: Db, pool: pg.Pool, request: ClaimRequest, limits
          SELECT id, method, group_key, claim_order, create_time FROM ${o.table} c
          WHERE ${DUE}
            AND NOT EXISTS (SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = c.method AND m.n >= l.method_limit)
+           -- Evaluated once, before the walk: when every method claimed is at its limit, nothing is walked.
+           AND EXISTS (SELECT 1 FROM unnest($1::text[]) AS claimed(method) WHERE NOT EXISTS (
+             SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = claimed.method AND m.n >= l.method_limit))
            AND NOT EXISTS (SELECT 1 FROM limits l JOIN live r USING (method) WHERE l.method = c.method AND r.group_key = c.group_key AND r.n >= l.per_key)
          ORDER BY claim_order, create_time, id
          LIMIT $3

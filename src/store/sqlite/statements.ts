@@ -215,6 +215,9 @@ export function prepareStatements(db: Database): Statements {
           WHERE ${DUE_METHODS} AND run_after <= @now
             AND (state = 'queued' OR lease_expire_time <= @now)
             AND NOT EXISTS (SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = c.method AND m.n >= l.method_limit)
+            -- Evaluated once, before the walk: when every method claimed is at its limit, nothing is walked.
+            AND EXISTS (SELECT 1 FROM json_each(@methods) AS claimed WHERE NOT EXISTS (
+              SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = claimed.value AND m.n >= l.method_limit))
             AND NOT EXISTS (SELECT 1 FROM limits l JOIN live r USING (method) WHERE l.method = c.method AND r.group_key = c.group_key AND r.n >= l.per_key)
           ORDER BY claim_order, create_time, id
           LIMIT @limit
