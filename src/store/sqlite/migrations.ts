@@ -159,7 +159,7 @@ export const MIGRATIONS: readonly string[] = [
   // running rows by (method, key), so that a limited claim counts a key's running operations from the index.
   `
   ALTER TABLE operations ADD COLUMN group_key TEXT;
-  CREATE INDEX operations_running ON operations (method, group_key, lease_expire_time) WHERE state = 'running';
+  CREATE INDEX operations_running ON operations (method, group_key) WHERE state = 'running';
   `,
 ];
 
