@@ -12,8 +12,9 @@ export interface WorkerParts {
 
 /**
  * Turns the store's change feed into work for this instance's worker: new or released operations wake
- * the claim loop, and so do finished ones when a concurrency limit held work back; cancellations and control commands reach the handlers running here; after a gap in the
- * feed (`resync`), everything is looked at again.
+ * the claim loop, and so do finished ones when a concurrency limit held work back; cancellations and
+ * control commands reach the handlers running here; after a gap in the feed (`resync`), everything is
+ * looked at again.
  */
 export function dispatchChange(event: ChangeEvent, { claimer, executor, leases }: WorkerParts): void {
   switch (event.kind) {
