@@ -91,9 +91,13 @@ async function claimLimited(db: Db, pool: pg.Pool, request: ClaimRequest, limits
   let failed: unknown;
   try {
     await tx.query(undefined, "BEGIN", []);
+    // And, for this transaction only, no sequential scan: the claim must walk the claim index in order and
+    // stop at its LIMIT, but the planner, unable to estimate the filters against the counts, sorted the
+    // whole table instead (280 ms against 1 ms at 50,000 queued operations, PostgreSQL 15, 2026-12-07).
     await tx.query(
       "claim_lock",
-      `SELECT count(pg_advisory_xact_lock(${CLAIM_LOCK_CLASS}, hashtext($1 || m))) FROM (SELECT m FROM unnest($2::text[]) m ORDER BY m) s`,
+      `SELECT set_config('enable_seqscan', 'off', true), count(pg_advisory_xact_lock(${CLAIM_LOCK_CLASS}, hashtext($1 || m)))
+       FROM (SELECT m FROM unnest($2::text[]) m ORDER BY m) s`,
       [`${o.table}/`, limits.map((l) => l.method)],
     );
     const { rows } = await tx.query<OperationRow>(
@@ -107,14 +111,18 @@ async function claimLimited(db: Db, pool: pg.Pool, request: ClaimRequest, limits
          GROUP BY method, group_key
        ),
        method_live AS (SELECT method, sum(n) AS n FROM live GROUP BY method),
+       full_methods AS (SELECT l.method FROM limits l JOIN method_live m USING (method) WHERE m.n >= l.method_limit),
+       full_keys AS (SELECT r.method, r.group_key FROM live r JOIN limits l USING (method) WHERE r.n >= l.per_key),
        candidates AS (
          SELECT id, method, group_key, claim_order, create_time FROM ${o.table} c
          WHERE ${DUE}
-           AND NOT EXISTS (SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = c.method AND m.n >= l.method_limit)
-           -- Evaluated once, before the walk: when every method claimed is at its limit, nothing is walked.
-           AND EXISTS (SELECT 1 FROM unnest($1::text[]) AS claimed(method) WHERE NOT EXISTS (
-             SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = claimed.method AND m.n >= l.method_limit))
-           AND NOT EXISTS (SELECT 1 FROM limits l JOIN live r USING (method) WHERE l.method = c.method AND r.group_key = c.group_key AND r.n >= l.per_key)
+           -- Filters of the walk against arrays computed once (not anti-joins), so the walk stays one index
+           -- scan. A method's name has no space, so "method key" names one (method, key).
+           AND method <> ALL (ARRAY(SELECT method FROM full_methods))
+           AND (group_key IS NULL OR method || ' ' || group_key <> ALL (ARRAY(SELECT method || ' ' || group_key FROM full_keys)))
+           -- No column of c: a one-time filter, evaluated before the walk (when every method claimed is at its
+           -- limit, nothing is walked). Not in LIMIT: a LIMIT the planner cannot read makes it sort the table.
+           AND EXISTS (SELECT 1 FROM unnest($1::text[]) AS claimed(method) WHERE claimed.method <> ALL (ARRAY(SELECT method FROM full_methods)))
          ORDER BY claim_order, create_time, id
          LIMIT $3
          FOR UPDATE OF c SKIP LOCKED

@@ -191,7 +191,7 @@ export const MIGRATIONS: readonly string[] = [
   // operations from a small index (only running rows are in it). Not lease_expire_time: a heartbeat writes
   // only it, and indexed it would make every heartbeat a non-HOT update of every index.
   `
-  ALTER TABLE operations ADD COLUMN group_key text;
+  ALTER TABLE operations ADD COLUMN group_key text COLLATE "C";
   CREATE INDEX operations_running ON operations (method, group_key) WHERE state = 'running';
   `,
 ];

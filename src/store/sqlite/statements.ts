@@ -199,28 +199,30 @@ export function prepareStatements(db: Database): Statements {
     claimLimited: db.prepare(`
       ${CLAIM_SET}
       WHERE id IN (
-        WITH limits AS (
+        -- MATERIALIZED: computed once. Inlined, json_each would parse @limits again for every row walked.
+        WITH limits AS MATERIALIZED (
           SELECT json_extract(value, '$.method') AS method, json_extract(value, '$.limit') AS method_limit,
                  json_extract(value, '$.perKey') AS per_key
           FROM json_each(@limits)
         ),
-        live AS (
+        live AS MATERIALIZED (
           SELECT method, group_key, count(*) AS n FROM operations
           WHERE state = 'running' AND method IN (SELECT method FROM limits) AND lease_expire_time > @now
           GROUP BY method, group_key
         ),
-        method_live AS (SELECT method, sum(n) AS n FROM live GROUP BY method),
+        method_live AS MATERIALIZED (SELECT method, sum(n) AS n FROM live GROUP BY method),
+        full_methods AS MATERIALIZED (SELECT l.method FROM limits l JOIN method_live m USING (method) WHERE m.n >= l.method_limit),
+        full_keys AS MATERIALIZED (SELECT r.method, r.group_key FROM live r JOIN limits l USING (method) WHERE r.n >= l.per_key),
+        -- A join, not a correlated subquery: SQLite would run that (and build its automatic index) per row.
         candidates AS (
-          SELECT id, method, group_key, claim_order, create_time FROM operations AS c
-          WHERE ${DUE_METHODS} AND run_after <= @now
-            AND (state = 'queued' OR lease_expire_time <= @now)
-            AND NOT EXISTS (SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = c.method AND m.n >= l.method_limit)
-            -- Evaluated once, before the walk: when every method claimed is at its limit, nothing is walked.
-            AND EXISTS (SELECT 1 FROM json_each(@methods) AS claimed WHERE NOT EXISTS (
-              SELECT 1 FROM limits l JOIN method_live m USING (method) WHERE l.method = claimed.value AND m.n >= l.method_limit))
-            AND NOT EXISTS (SELECT 1 FROM limits l JOIN live r USING (method) WHERE l.method = c.method AND r.group_key = c.group_key AND r.n >= l.per_key)
-          ORDER BY claim_order, create_time, id
-          LIMIT @limit
+          SELECT c.id, c.method, c.group_key, c.claim_order, c.create_time FROM operations AS c
+            LEFT JOIN full_keys f ON f.method = c.method AND f.group_key = c.group_key
+          WHERE c.state <> 'done' AND c.method IN (SELECT value FROM json_each(@methods)) AND c.run_after <= @now
+            AND (c.state = 'queued' OR c.lease_expire_time <= @now)
+            AND c.method NOT IN (SELECT method FROM full_methods) AND f.method IS NULL
+          ORDER BY c.claim_order, c.create_time, c.id
+          -- Evaluated once, before the walk: when every method claimed is at its limit, nothing is walked.
+          LIMIT CASE WHEN EXISTS (SELECT 1 FROM json_each(@methods) WHERE value NOT IN (SELECT method FROM full_methods)) THEN @limit ELSE 0 END
         ),
         within_keys AS (
           SELECT c.*, l.per_key - coalesce(r.n, 0) AS key_free, l.method_limit - coalesce(m.n, 0) AS method_free,

@@ -25,6 +25,7 @@ export function concurrency(c: Contract): void {
       assert.equal((await claim(limits, 3)).length, 3, "the batch's own limit is smaller");
       assert.deepEqual(ids(await claim(limits)), ["op-3"], "one slot left of four");
       assert.deepEqual(await claim(limits), [], "at its limit");
+      assert.equal(await c.store.nextDueTime([SLEEP], T), T + LEASE, "the held-back ones are due already: the next due time is the running ones' lease expiry, not now");
     });
 
     it("takes no more of a key than perKey, and keys are independent", async () => {
