@@ -3,11 +3,14 @@
  * serving Demo/Sleep with a handler that only returns, at `--concurrency` handlers. Tenant A starts `--a`
  * operations (batches of 1,000, as fast as the store takes them), then tenant B starts `--b`, while the
  * worker drains. Measured: each B operation's completion latency (its finish's change event − its start's
- * return), and the drain rate (all operations ÷ the time from the first start to the last finish). Two
- * variants take turns in every round: **fair** (the method's `fairness`, keyed by tenant, `--quantum`) and
- * **off** (the same method without: claims in due-time order, B behind all of A).
+ * return), and the drain rate (all operations ÷ the time from the first start to the last finish). The
+ * variants take turns in every round: **off** (no fairness, no limit: claims in due-time order, B behind
+ * all of A; the instance runs `--concurrency`), **fair** (the method's `fairness`, keyed by tenant,
+ * `--quantum`), **limit** (fair, and `concurrency: { limit: --concurrency }` on an instance running twice
+ * that, so the method's limit is what holds) and **perkey** (fair, and `concurrency: { limit, perKey: limit ÷
+ * 2 }`, keyed by the default key, the parent `projects/{tenant}`: A never holds more than half the slots). Each variant's drain is compared with off's.
  *
- *   npm run bench -- fairness [--a 50000] [--b 100] [--concurrency 64] [--repeat 2] [--store sqlite|postgres] [--quantum 10]
+ *   npm run bench -- fairness [--a 50000] [--b 100] [--concurrency 64] [--variants off,fair,limit,perkey] [--repeat 2] [--store sqlite|postgres] [--quantum 10]
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,6 +19,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import pg from "pg";
 import { buildRegistry } from "../../src/core/registry.js";
+import { OperationNames } from "../../src/core/names.js";
 import { Demo, SleepMetadataSchema, SleepRequestSchema, SleepResponseSchema, type SleepRequest } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { defineMethod, type MethodDeclaration } from "../../src/runtime/methods.js";
 import { Runtime } from "../../src/runtime/runtime.js";
@@ -34,9 +38,16 @@ export interface FairnessArgs {
   repeat: number;
   store: "sqlite" | "postgres";
   quantum: number;
+  variants: Variant[];
 }
 
-type Variant = "fair" | "off";
+type Variant = "off" | "fair" | "limit" | "perkey";
+const LABELS: Record<Variant, (args: FairnessArgs) => string> = {
+  off: (a) => `off (due-time order, instance ${a.concurrency})`,
+  fair: (a) => `fair (quantum ${a.quantum} ms, instance ${a.concurrency})`,
+  limit: (a) => `fair + concurrency.limit ${a.concurrency} (instance ${2 * a.concurrency})`,
+  perkey: (a) => `fair + concurrency.limit ${a.concurrency}, perKey ${Math.max(1, a.concurrency >> 1)} (instance ${2 * a.concurrency})`,
+};
 const SLEEP = "longrun.demo.v1.Demo.Sleep";
 const POSTGRES_URL = process.env.LONGRUN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
 const GOAL_P99_MS = 1000;
@@ -53,13 +64,19 @@ interface Result {
 /** The tenant is the first letter of the request id: `a-…` or `b-…`. */
 const tenantOf = (request: SleepRequest): string => request.requestId.slice(0, 1);
 
-function method(variant: Variant, quantumMs: number): MethodDeclaration {
+function method(variant: Variant, args: FairnessArgs): MethodDeclaration {
+  const fair = { fairness: { key: tenantOf, quantumMs: args.quantum } };
+  const scheduling =
+    variant === "fair" ? fair
+    : variant === "limit" ? { ...fair, concurrency: { limit: args.concurrency } }
+    : variant === "perkey" ? { parent: (request: SleepRequest) => `projects/${tenantOf(request)}`, fairness: { quantumMs: args.quantum }, concurrency: { limit: args.concurrency, perKey: Math.max(1, args.concurrency >> 1) } }
+    : {};
   return defineMethod({
     method: Demo.method.sleep,
     response: SleepResponseSchema,
     metadata: SleepMetadataSchema,
     handler: async () => ({}),
-    ...(variant === "fair" ? { fairness: { key: tenantOf, quantumMs } } : {}),
+    ...scheduling,
   }) as MethodDeclaration;
 }
 
@@ -85,7 +102,10 @@ async function openStore(kind: "sqlite" | "postgres"): Promise<{ store: Store; r
 
 async function once(variant: Variant, round: number, args: FairnessArgs): Promise<Result> {
   const { store, remove } = await openStore(args.store);
-  const runtime = new Runtime({ store, registry: buildRegistry([Demo.file]), methods: [method(variant, args.quantum)], concurrency: args.concurrency, log: () => {} });
+  const limited = variant === "limit" || variant === "perkey";
+  const runtime = new Runtime({ store, registry: buildRegistry([Demo.file]), methods: [method(variant, args)],
+    // perkey keys by the default key, the operation's parent: each tenant's operations under projects/{tenant}.
+    names: variant === "perkey" ? new OperationNames({ parent: "projects/*" }) : undefined, concurrency: limited ? 2 * args.concurrency : args.concurrency, log: () => {} });
   const doneAt = new Map<string, number>();
   const total = args.a + args.b;
   let allDone: () => void = () => {};
@@ -122,7 +142,7 @@ export async function run(args: FairnessArgs): Promise<void> {
   const source = serverSource();
   const results: Result[] = [];
   for (let round = 1; round <= args.repeat; round++) {
-    const order: Variant[] = round % 2 === 1 ? ["fair", "off"] : ["off", "fair"];
+    const order: Variant[] = round % 2 === 1 ? [...args.variants] : [...args.variants].reverse();
     for (const variant of order) {
       const r = await once(variant, round, args);
       results.push(r);
@@ -133,28 +153,28 @@ export async function run(args: FairnessArgs): Promise<void> {
   const p99 = (v: Variant) => median(of(v).map((r) => percentile(r.bLatencies, 0.99)));
   const p50 = (v: Variant) => median(of(v).map((r) => percentile(r.bLatencies, 0.5)));
   const drain = (v: Variant) => median(of(v).map((r) => r.drainPerSecond));
-  const ratio = drain("fair") / drain("off");
+  const ratio = (v: Variant) => drain(v) / drain("off");
+  const measured = args.variants;
   const host = machine();
   const date = new Date().toISOString();
-  console.log(`\ntenant B p99 ${Math.round(p99("fair"))} ms`);
+  console.log(`\n${measured.map((v) => `${v}: tenant B p99 ${Math.round(p99(v))} ms, drain ${ratio(v).toFixed(2)}× off`).join("; ")}`);
   const markdown = [
     `## fairness — one tenant's backlog, another's few, ${args.store}`,
     "",
-    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText(source)}. In one process: a Runtime at concurrency ${args.concurrency} on a fresh ${args.store} store; tenant A starts ${args.a.toLocaleString("en")}, then tenant B ${args.b}; handlers only return. ${args.repeat} rounds, the variants taking turns; medians over rounds.`,
+    `${date}; ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}; sources ${sourceText(source)}. In one process: a Runtime on a fresh ${args.store} store, ${args.concurrency} handlers running at once (see the variant); tenant A starts ${args.a.toLocaleString("en")}, then tenant B ${args.b}; handlers only return. ${args.repeat} rounds, the variants taking turns; medians over rounds.`,
     "",
     markdownTable(
-      ["variant", "tenant B p50", "tenant B p99", `goal p99 < ${GOAL_P99_MS} ms`, "drain ops/s", "fair / off drain", `goal ≥ ${GOAL_RATIO}`],
-      (["fair", "off"] as const).map((v) => [
-        v === "fair" ? `fair (quantum ${args.quantum} ms)` : "off (due-time order)",
+      ["variant", "tenant B p50", "tenant B p99", `goal p99 < ${GOAL_P99_MS} ms`, "drain ops/s", "drain / off's", `goal ≥ ${GOAL_RATIO}`],
+      measured.map((v) => [
+        LABELS[v](args),
         ms(p50(v)),
         ms(p99(v)),
-        v === "fair" ? (p99(v) < GOAL_P99_MS ? "met" : "**missed**") : "",
+        v === "off" ? "" : p99(v) < GOAL_P99_MS ? "met" : "**missed**",
         Math.round(drain(v)).toLocaleString("en"),
-        v === "fair" ? ratio.toFixed(2) : "",
-        v === "fair" ? (ratio >= GOAL_RATIO ? "met" : "**missed**") : "",
+        v === "off" ? "" : ratio(v).toFixed(2),
+        v === "off" ? "" : ratio(v) >= GOAL_RATIO ? "met" : "**missed**",
       ]),
     ),
-    `tenant B p99 ${Math.round(p99("fair"))} ms`,
     "",
   ].join("\n");
   writeFileSync(join(RESULTS_DIR, `fairness-${args.store}.md`), markdown);

@@ -1,5 +1,5 @@
 import type { Logger } from "../core/logger.js";
-import type { OperationRecord, Store } from "../store/store.js";
+import type { ClaimLimit, OperationRecord, Store } from "../store/store.js";
 import type { Clock, Timer } from "./clock.js";
 import { NO_METRICS, type RuntimeMetrics } from "./metrics.js";
 
@@ -14,6 +14,8 @@ export interface ClaimerOptions {
   owner: string;
   /** The methods this instance runs. */
   methods: readonly string[];
+  /** The concurrency limits of those that declare one (docs/scheduling.md). @default none */
+  limits?: readonly ClaimLimit[];
   leaseMs: number;
   retryBackoff: { initialMs: number; maxMs: number };
   /** How many more operations may run now: what a claim asks for (backpressure). */
@@ -34,6 +36,11 @@ export class Claimer {
   private claimAgain = false;
   private saturated = false;
   private stopped = false;
+  /**
+   * The last claim, with limits, took fewer than it asked for: due operations may be waiting for a slot of
+   * a method or key at its limit, which only an operation ending frees (`limitedDone`).
+   */
+  private heldBack = false;
   private lookAheadsStarted = 0;
   private dueTimer: Timer | undefined;
 
@@ -58,6 +65,16 @@ export class Claimer {
     if (this.saturated) this.wake();
   }
 
+  /**
+   * Operations ended (here or, on PostgreSQL, on another instance): claim again if the last claim may have
+   * left work behind for a limit, since their slots may be free now. Never otherwise: an instance without
+   * limits claims as it always did, and one whose due work is all at its limits sleeps until this (or a
+   * start, a release, the next due time) wakes it — at most one claim per finish batch, no polling.
+   */
+  limitedDone(): void {
+    if (this.heldBack) this.wake();
+  }
+
   stop(): void {
     this.stopped = true;
     this.dueTimer?.cancel();
@@ -72,6 +89,7 @@ export class Claimer {
    */
   private async claimLoop(): Promise<void> {
     const { store, clock, owner, methods, leaseMs, retryBackoff } = this.options;
+    const limits = this.options.limits !== undefined && this.options.limits.length > 0 ? this.options.limits : undefined;
     this.claiming = true;
     try {
       for (;;) {
@@ -80,9 +98,12 @@ export class Claimer {
         this.saturated = free <= 0;
         if (free <= 0 || this.stopped) break; // a freed slot wakes us when saturated
         const now = clock.now();
-        const claimed = await store.claim({ owner, methods, limit: free, leaseMs, now, retryBackoff });
+        const claimed = await store.claim({ owner, methods, limit: free, leaseMs, now, retryBackoff, limits });
         this.count(claimed, now);
         this.options.run(claimed);
+        this.heldBack = limits !== undefined && claimed.length < free;
+        // Not again at once when a limit held work back: the keys at their limit would be walked past for
+        // nothing (their due operations are in the order too); the `done` of one of theirs wakes us instead.
         if (claimed.length === free || this.claimAgain) continue; // there may be more
         void this.scheduleNextDue();
         break;

@@ -12,14 +12,19 @@ export interface WorkerParts {
 
 /**
  * Turns the store's change feed into work for this instance's worker: new or released operations wake
- * the claim loop; cancellations and control commands reach the handlers running here; after a gap in the
- * feed (`resync`), everything is looked at again.
+ * the claim loop, and so do finished ones when a concurrency limit held work back; cancellations and
+ * control commands reach the handlers running here; after a gap in the feed (`resync`), everything is
+ * looked at again.
  */
 export function dispatchChange(event: ChangeEvent, { claimer, executor, leases }: WorkerParts): void {
   switch (event.kind) {
     case "created":
     case "released":
       claimer.wake();
+      break;
+    case "done":
+      // Slots of limited methods may be free (only claimers that left work behind for a limit act on it).
+      claimer.limitedDone();
       break;
     case "cancel-requested":
       for (const id of event.ids) {

@@ -15,6 +15,7 @@ import type { MethodDeclaration, MethodDefinition } from "./methods.js";
 import { Purger } from "./purger.js";
 import { Reaper } from "./reaper.js";
 import { MethodRegistry } from "./registry.js";
+import { claimLimits } from "./scheduling.js";
 import { Starter, type StartOptions } from "./starter.js";
 import { ResultWriter, type FinishedOperation, type LocalFinishes } from "./writer.js";
 import type { NotificationRoute } from "./notifications.js";
@@ -134,6 +135,7 @@ export class Runtime implements LocalFinishes {
       log,
       owner,
       methods: this.methodRegistry.fullNames,
+      limits: claimLimits(this.methodRegistry.definitions.values()),
       leaseMs,
       retryBackoff: options.retryBackoff ?? DEFAULTS.retryBackoff.value,
       freeSlots: () => executor.freeSlots,

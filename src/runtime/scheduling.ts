@@ -6,6 +6,7 @@
 import { Code, isErrorCode } from "../core/code.js";
 import { invalidArgument } from "../core/errors.js";
 import { MAX_PRIORITY, storablePriority } from "../store/shared/validate.js";
+import type { ClaimLimit } from "../store/store.js";
 
 /** Which failed attempts are run again, and when: Temporal's retry policy, as data. */
 export interface RetryPolicy {
@@ -65,6 +66,12 @@ export interface SchedulingOptions<Request> {
    * `ratePerSecond`, a key also starts at most that many a second. @default none: claims in due-time order
    */
   fairness?: FairnessOptions<Request> | undefined;
+  /**
+   * At most `limit` of the method's operations running at once, and at most `perKey` of one key's — the
+   * key as fair queuing's: `fairness.key(request)`, else the operation's parent — across all instances
+   * (docs/scheduling.md). The others wait, queued, until a slot frees. @default none: as many as workers take
+   */
+  concurrency?: ConcurrencyOptions | undefined;
   /** A start's own start time, deadline and priority, from its request (a `schedule_time` field, say). @default none */
   schedule?: ((request: Request) => StartSchedule | undefined) | undefined;
 }
@@ -82,6 +89,14 @@ export interface FairnessOptions<Request> {
   ratePerSecond?: number | undefined;
 }
 
+/** A method's concurrency limits (positive integers; at least one). */
+export interface ConcurrencyOptions {
+  /** At most this many of the method's operations running at once, cluster-wide. */
+  limit?: number | undefined;
+  /** At most this many of one key's operations running at once, cluster-wide. */
+  perKey?: number | undefined;
+}
+
 export const TRANSIENT_CODES: readonly Code[] = [Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.ABORTED];
 
 /** A method's scheduling, resolved and checked. */
@@ -91,6 +106,7 @@ export interface Scheduling<Request> {
   readonly timeoutMs: number | undefined;
   readonly priority: number;
   readonly fairness: { key: ((request: Request) => string) | undefined; quantumMs: number; limitsRate: boolean } | undefined;
+  readonly concurrency: { limit: number | undefined; perKey: number | undefined } | undefined;
   readonly schedule: ((request: Request) => StartSchedule | undefined) | undefined;
 }
 
@@ -130,6 +146,7 @@ export function resolveScheduling<Request>(fullName: string, options: Scheduling
     timeoutMs: duration("timeoutMs", options.timeoutMs),
     priority: options.priority ?? 0,
     fairness: fairnessOf(options.fairness, fail),
+    concurrency: concurrencyOf(options.concurrency, fail),
     schedule: options.schedule,
   };
   if (!storablePriority(resolved.priority)) fail(`priority must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
@@ -183,6 +200,31 @@ function fairnessOf<Request>(given: FairnessOptions<Request> | undefined, fail: 
   const quantumMs = ratePerSecond !== undefined ? 1000 / ratePerSecond : (given.quantumMs ?? 10);
   if (!(Number.isFinite(quantumMs) && quantumMs > 0)) fail("fairness.quantumMs must be a positive number of milliseconds");
   return { key: given.key, quantumMs: Math.max(1, Math.round(quantumMs)), limitsRate: ratePerSecond !== undefined };
+}
+
+function concurrencyOf(given: ConcurrencyOptions | undefined, fail: (problem: string) => never): Scheduling<unknown>["concurrency"] {
+  if (given === undefined) return undefined;
+  const { limit, perKey } = given;
+  for (const [name, value] of [["limit", limit], ["perKey", perKey]] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) fail(`concurrency.${name} must be a positive integer`);
+  }
+  if (limit === undefined && perKey === undefined) fail("concurrency needs a limit, a perKey, or both");
+  return { limit, perKey };
+}
+
+/** The key a start's operation counts under for its method's limit per key and its fair queue. */
+export function groupKeyOf<Request>(scheduling: Scheduling<Request>, request: Request, parent: string): string | undefined {
+  if (scheduling.fairness === undefined && scheduling.concurrency?.perKey === undefined) return undefined;
+  return scheduling.fairness?.key?.(request) ?? parent;
+}
+
+/** The concurrency limits a claim of these methods carries (ClaimRequest.limits): those that declare any. */
+export function claimLimits(methods: Iterable<{ fullName: string; scheduling: Scheduling<never> }>): ClaimLimit[] {
+  const limits: ClaimLimit[] = [];
+  for (const { fullName, scheduling } of methods) {
+    if (scheduling.concurrency !== undefined) limits.push({ method: fullName, ...scheduling.concurrency });
+  }
+  return limits;
 }
 
 /** Why an operation ended for its deadline. */

@@ -8,7 +8,7 @@ import type { CreateResult, NewOperation, OperationRecord, Store } from "../stor
 import { Batcher } from "./batch.js";
 import type { Clock } from "./clock.js";
 import type { MethodDefinition } from "./methods.js";
-import { startTimes } from "./scheduling.js";
+import { groupKeyOf, startTimes } from "./scheduling.js";
 import type { MethodRegistry } from "./registry.js";
 
 /** AIP-155: a request id is a UUID, or at least short and printable. */
@@ -118,7 +118,9 @@ export class Starter {
       if (retryOf !== undefined) operation.retryOf = retryOf;
       if (priority !== 0) operation.priority = priority;
       const { fairness } = definition.scheduling;
-      if (fairness !== undefined) operation.fair = { key: fairness.key?.(request) ?? parent, quantumMs: fairness.quantumMs, limitsRate: fairness.limitsRate };
+      const groupKey = groupKeyOf(definition.scheduling, request, parent);
+      if (fairness !== undefined && groupKey !== undefined) operation.fair = { key: groupKey, quantumMs: fairness.quantumMs, limitsRate: fairness.limitsRate };
+      if (definition.scheduling.concurrency?.perKey !== undefined) operation.groupKey = groupKey;
       return operation;
     });
   }

@@ -156,6 +156,11 @@ export type NewOperation = Pick<OperationRecord, "id" | "name" | "parent" | "met
    * either: the key starts at most one operation per quantum.
    */
   fair?: { key: string; quantumMs: number; limitsRate: boolean } | undefined;
+  /**
+   * The key its method's concurrency limit per key counts it under (ClaimLimit.perKey; docs/scheduling.md),
+   * if any; checked as `principal` is. Operations without one are limited only by their method's `limit`.
+   */
+  groupKey?: string | undefined;
 };
 
 /**

@@ -116,6 +116,24 @@ export interface ClaimRequest {
    * retried when its lease expires. @default no backoff (runAfter = now)
    */
   retryBackoff?: { initialMs: number; maxMs: number };
+  /**
+   * Concurrency limits of some of `methods` (docs/scheduling.md): the claim takes no operation of a method
+   * beyond its free slots (`limit` less its running operations), nor of a key beyond the key's (`perKey`
+   * less the key's running operations, NewOperation.groupKey). Running: claimed with a lease not yet
+   * expired — an expired lease's operation is the claim's to take again, and counting it as well would
+   * count it twice. Across instances on PostgreSQL the limits hold strictly (claims of a limited method
+   * take turns). Absent or empty: no limits, and the claim costs what it always did.
+   */
+  limits?: readonly ClaimLimit[] | undefined;
+}
+
+/** The concurrency limits of one method (positive integers; at least one of the two). */
+export interface ClaimLimit {
+  method: string;
+  /** At most this many of the method's operations running at once. */
+  limit?: number | undefined;
+  /** At most this many of one key's (NewOperation.groupKey) running at once. */
+  perKey?: number | undefined;
 }
 
 export interface HeartbeatResult {

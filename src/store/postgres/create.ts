@@ -17,23 +17,25 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
   const o = db.options;
   // Fair-queued operations take their places in their keys' queues in the same statement (docs/scheduling.md).
   const fair = operations.some((op) => op.fair !== undefined);
+  // The key of a concurrency limit per key, in the same statement (docs/scheduling.md): a parameter only when some has one.
+  const keyed = operations.some((op) => op.groupKey !== undefined);
   const text = `
     WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $12::integer[],
-                           $15::text[], $16::text[], $17::text[], $7::text[], $8::integer[], $13::integer[], $9::bigint[], $18::bigint[], $19::text[], $20::integer[]
+                           $15::text[], $16::text[], $17::text[], $7::text[], $8::integer[], $13::integer[], $9::bigint[], $18::bigint[], $19::text[], $20::integer[]${keyed ? `, $${fair ? 24 : 21}::text[]` : ""}
                            ${fair ? ", $21::text[], $22::bigint[], $23::boolean[]" : ""})
         WITH ORDINALITY AS i(id, name, parent, method, request_id, request_offset, request_length,
                              principal, resource, trace_context, metadata_type, metadata_offset, metadata_length, run_after, deadline, retry_of, priority,
-                             ${fair ? "fair_key, fair_quantum, limits_rate," : ""} ord)
+                             ${keyed ? "group_key," : ""} ${fair ? "fair_key, fair_quantum, limits_rate," : ""} ord)
     ),
     ${fair ? fairPlacesCtes(o.quotedSchema) : ""}
     inserted AS (
       INSERT INTO ${o.table}
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, group_key, create_time, update_time)
       -- In input order, so the first of several inputs sharing a request_id is the one inserted.
       SELECT id, name, parent, method, request_id, ${sliceOf("$14", "request_offset", "request_length")}, principal, resource, trace_context,
              metadata_type, ${sliceOf("$14", "metadata_offset", "metadata_length")}, ${jsonArrayElement("$11", "ord")}, 'queued',
-             ${fair ? "CASE WHEN input.limits_rate THEN input.fair_time ELSE input.run_after END, deadline, retry_of, priority, input.fair_time" : "run_after, deadline, retry_of, priority, NULL"}, $10, $10
+             ${fair ? "CASE WHEN input.limits_rate THEN input.fair_time ELSE input.run_after END, deadline, retry_of, priority, input.fair_time" : "run_after, deadline, retry_of, priority, NULL"}, ${keyed ? "input.group_key" : "NULL"}, $10, $10
       FROM ${fair ? "placed AS input" : "input"} ORDER BY ord
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${columns()}
@@ -47,7 +49,7 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
   const bytes = new PackedBytes();
   const request = bytes.column(operations.map((op) => op.request));
   const metadata = bytes.column(operations.map((op) => op.metadata?.value));
-  const { rows } = await db.query<CreateRow>(fair ? "create_fair" : "create", text, [
+  const { rows } = await db.query<CreateRow>(`create${fair ? "_fair" : ""}${keyed ? "_keyed" : ""}`, text, [
     operations.map((op) => op.id),
     operations.map((op) => op.name),
     operations.map((op) => op.parent),
@@ -71,6 +73,7 @@ export async function create(db: Db, operations: readonly NewOperation[], now: n
     ...(fair
       ? [operations.map((op) => op.fair?.key ?? null), operations.map((op) => op.fair?.quantumMs ?? null), operations.map((op) => op.fair?.limitsRate ?? false)]
       : []),
+    ...(keyed ? [operations.map((op) => op.groupKey ?? null)] : []),
   ]);
 
   const inserted = new Map<string, OperationRow>();

@@ -185,4 +185,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX operations_claim ON operations (claim_order, create_time, id) WHERE state <> 'done';
   DROP INDEX operations_due;
   `,
+  // 14: concurrency limits per method and key (docs/scheduling.md): the key an operation counts under,
+  // written at start for methods with a limit per key (nullable without a default: nothing is
+  // rewritten), and the running rows by (method, key), so that a limited claim counts a key's running
+  // operations from a small index (only running rows are in it). Not lease_expire_time: a heartbeat writes
+  // only it, and indexed it would make every heartbeat a non-HOT update of every index.
+  `
+  ALTER TABLE operations ADD COLUMN group_key text COLLATE "C";
+  CREATE INDEX operations_running ON operations (method, group_key) WHERE state = 'running';
+  `,
 ];

@@ -126,7 +126,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener, instances: In
     claim: (request) => {
       // Registered before its first lease exists, so no lease of a live owner looks dead.
       const registering = instances.ensure(request.owner);
-      return registering === undefined ? claim(db, request) : registering.then(() => claim(db, request));
+      return registering === undefined ? claim(db, pool, request) : registering.then(() => claim(db, pool, request));
     },
     heartbeat: (owner, leases, leaseMs, now) => heartbeat(db, owner, leases, leaseMs, now),
     progress: (updates, now) => progress(db, updates, now),

@@ -57,7 +57,7 @@ export interface StoreDriver {
   /** Marks only rows matching a ref's id and name, in one statement (or transaction). */
   requestCancel(operations: readonly OperationRef[], now: number): Eventually<MarkResult>;
   requestControl(operations: readonly OperationRef[], command: string, now: number): Eventually<MarkResult>;
-  /** The claimed records, in any order. */
+  /** The claimed records, in any order. `limits` is undefined or names only methods claimed (store-core). */
   claim(request: ClaimRequest): Eventually<OperationRecord[]>;
   /** In input order. */
   heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): Eventually<HeartbeatResult[]>;

@@ -28,7 +28,7 @@ import type {
 import { appliedIds, inClaimOrder, uniqueIds } from "./applied.js";
 import type { ChangeFeed } from "./change-feed.js";
 import type { StoreDriver } from "./driver.js";
-import { checkFinishRequests, checkNewOperations, claimsNothing } from "./validate.js";
+import { checkClaimLimits, checkFinishRequests, checkNewOperations, claimsNothing } from "./validate.js";
 
 /**
  * The Store contract over one store's driver: what every store does the same way, written once. It checks
@@ -100,6 +100,10 @@ export class StoreCore implements Store {
 
   async claim(request: ClaimRequest): Promise<OperationRecord[]> {
     if (claimsNothing(request)) return [];
+    checkClaimLimits(request);
+    // Only the limits of methods claimed; none left, and the driver runs its unlimited statement.
+    const limits = request.limits?.filter((l) => request.methods.includes(l.method));
+    request = { ...request, limits: limits === undefined || limits.length === 0 ? undefined : limits };
     // RETURNING gives rows in no defined order; callers expect oldest first.
     return inClaimOrder(await this.#driver.claim(request));
   }

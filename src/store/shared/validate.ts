@@ -34,6 +34,7 @@ export function checkNewOperations(operations: readonly NewOperation[]): void {
     if (op.resource !== undefined) refuseUnstorable(op.id, "resource", op.resource);
     if (op.traceContext !== undefined) refuseUnstorable(op.id, "trace context", op.traceContext);
     if (op.retryOf !== undefined) refuseUnstorable(op.id, "retried operation's name", op.retryOf);
+    if (op.groupKey !== undefined) refuseUnstorable(op.id, "group key", op.groupKey);
     if (op.fair !== undefined) {
       refuseUnstorable(op.id, "fair-queue key", op.fair.key);
       if (!(Number.isSafeInteger(op.fair.quantumMs) && op.fair.quantumMs > 0)) throw new TypeError(`the fair-queue quantum of operation ${op.id} must be a positive integer`);
@@ -72,4 +73,17 @@ export function checkFinishRequests(results: readonly FinishRequest[]): void {
 /** Whether a claim can take nothing at all (no methods, or no room), so no statement need run. */
 export function claimsNothing(request: ClaimRequest): boolean {
   return request.methods.length === 0 || request.limit <= 0;
+}
+
+/**
+ * Each claim limit a positive integer, and at least one per method named: a zero or a fraction would
+ * block the method for good or mean nothing, refused before any SQL as a programming error.
+ */
+export function checkClaimLimits(request: ClaimRequest): void {
+  for (const l of request.limits ?? []) {
+    const positive = (n: number | undefined) => n === undefined || (Number.isSafeInteger(n) && n > 0);
+    if (!positive(l.limit) || !positive(l.perKey) || (l.limit === undefined && l.perKey === undefined)) {
+      throw new TypeError(`the concurrency limits of ${l.method} must be positive integers, at least one of limit and perKey`);
+    }
+  }
 }

@@ -84,6 +84,7 @@ export class SqliteDriver implements StoreDriver {
           metadataJson: op.metadata?.json ?? null,
           runAfter: op.fair?.limitsRate === true && fairTime !== null ? fairTime : op.runAfter,
           fairTime,
+          groupKey: op.groupKey ?? null,
           now,
         });
         if (inserted !== undefined) {
@@ -210,18 +211,18 @@ export class SqliteDriver implements StoreDriver {
   }
 
   claim(request: ClaimRequest): OperationRecord[] {
+    const params = {
+      owner: request.owner,
+      methods: JSON.stringify(request.methods),
+      limit: request.limit,
+      leaseExpireTime: request.now + request.leaseMs,
+      now: request.now,
+      retryInitialMs: request.retryBackoff?.initialMs ?? 0,
+      retryMaxMs: request.retryBackoff?.maxMs ?? 0,
+    };
+    const { limits } = request;
     return this.#db
-      .transaction(() =>
-        this.#sql.claim.all({
-          owner: request.owner,
-          methods: JSON.stringify(request.methods),
-          limit: request.limit,
-          leaseExpireTime: request.now + request.leaseMs,
-          now: request.now,
-          retryInitialMs: request.retryBackoff?.initialMs ?? 0,
-          retryMaxMs: request.retryBackoff?.maxMs ?? 0,
-        }),
-      )()
+      .transaction(() => (limits === undefined ? this.#sql.claim.all(params) : this.#sql.claimLimited.all({ ...params, limits: JSON.stringify(limits) })))()
       .map(toRecord);
   }
 

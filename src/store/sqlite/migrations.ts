@@ -154,6 +154,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX operations_claim ON operations (claim_order, create_time, id) WHERE state <> 'done';
   DROP INDEX operations_due;
   `,
+  // 14: concurrency limits per method and key (docs/scheduling.md): the key an operation counts under,
+  // written at start for methods with a limit per key (NULL for others: nothing rewritten), and the
+  // running rows by (method, key), so that a limited claim counts a key's running operations from the index.
+  `
+  ALTER TABLE operations ADD COLUMN group_key TEXT;
+  CREATE INDEX operations_running ON operations (method, group_key) WHERE state = 'running';
+  `,
 ];
 
 /**

@@ -19,6 +19,7 @@ export interface Statements {
   delete: Statement<[id: string], { id: string }>;
   requestCancel: Statement<{ id: string; name: string; now: number }, OperationRow>;
   claim: Statement<ClaimParams, OperationRow>;
+  claimLimited: Statement<ClaimParams & { limits: string }, OperationRow>;
   requestControl: Statement<{ id: string; name: string; command: string; now: number }, OperationRow>;
   heartbeat: Statement<HeartbeatParams, Requests>;
   requests: Statement<[id: string], Requests>;
@@ -45,6 +46,7 @@ export interface InsertParams {
   retryOf: string | null;
   priority: number;
   fairTime: number | null;
+  groupKey: string | null;
   metadataType: string | null;
   metadata: Uint8Array | null;
   metadataJson: string | null;
@@ -131,6 +133,18 @@ export interface RetryLaterParams extends ReleaseParams {
 /** Due: what claim may take, and what nextDueTime looks ahead to. */
 const DUE_METHODS = "state <> 'done' AND method IN (SELECT value FROM json_each(@methods))";
 
+/** What every claim writes on the rows it takes. */
+const CLAIM_SET = `
+  UPDATE operations SET
+    state = 'running', attempt = attempt + 1,
+    -- Taken up again, not after a failure put back to be retried (retryLater): an interruption.
+    interruptions = interruptions + (attempt > 0 AND last_error_attempt IS NOT attempt),
+    lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now,
+    -- The first claim starts the operation; every claim starts an attempt (same row, same write).
+    start_time = coalesce(start_time, @now), attempt_time = @now,
+    -- SET reads the old attempt: the new one is attempt + 1, its backoff initial * 2^attempt.
+    run_after = @now + min(@retryMaxMs, @retryInitialMs * (1 << min(attempt, 30)))`;
+
 const FINISH_SET = `
   UPDATE operations SET
     state = 'done',
@@ -146,9 +160,9 @@ export function prepareStatements(db: Database): Statements {
   return {
     insert: db.prepare(`
       INSERT INTO operations
-        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, create_time, update_time)
+        (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, group_key, create_time, update_time)
       VALUES
-        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @priority, @fairTime, @now, @now)
+        (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @priority, @fairTime, @groupKey, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING ${COLUMNS}`),
     fairTail: db.prepare("SELECT tail FROM fair_queues WHERE method = ? AND group_key = ?"),
@@ -169,21 +183,59 @@ export function prepareStatements(db: Database): Statements {
       RETURNING ${COLUMNS}`),
     // The subquery picks, the outer UPDATE takes: one statement, so no other claimer can interleave.
     claim: db.prepare(`
-      UPDATE operations SET
-        state = 'running', attempt = attempt + 1,
-        -- Taken up again, not after a failure put back to be retried (retryLater): an interruption.
-        interruptions = interruptions + (attempt > 0 AND last_error_attempt IS NOT attempt),
-        lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now,
-        -- The first claim starts the operation; every claim starts an attempt (same row, same write).
-        start_time = coalesce(start_time, @now), attempt_time = @now,
-        -- SET reads the old attempt: the new one is attempt + 1, its backoff initial * 2^attempt.
-        run_after = @now + min(@retryMaxMs, @retryInitialMs * (1 << min(attempt, 30)))
+      ${CLAIM_SET}
       WHERE id IN (
         SELECT id FROM operations
         WHERE ${DUE_METHODS} AND run_after <= @now
           AND (state = 'queued' OR lease_expire_time <= @now)
         ORDER BY claim_order, create_time, id
         LIMIT @limit)
+      RETURNING ${COLUMNS}`),
+    // With concurrency limits (@limits: JSON [{method, limit, perKey}]), as PostgreSQL's claim_limited
+    // (postgres/claim.ts): the running operations of the limited methods counted by key from the partial
+    // index (an expired lease is not running), the due ones of a method or key at its limit left out, and
+    // of those picked no more than each key's free slots, then each method's. One writer at a time
+    // (SQLite's write lock), so the counts cannot go stale between counting and claiming.
+    claimLimited: db.prepare(`
+      ${CLAIM_SET}
+      WHERE id IN (
+        -- MATERIALIZED: computed once. Inlined, json_each would parse @limits again for every row walked.
+        WITH limits AS MATERIALIZED (
+          SELECT json_extract(value, '$.method') AS method, json_extract(value, '$.limit') AS method_limit,
+                 json_extract(value, '$.perKey') AS per_key
+          FROM json_each(@limits)
+        ),
+        live AS MATERIALIZED (
+          SELECT method, group_key, count(*) AS n FROM operations
+          WHERE state = 'running' AND method IN (SELECT method FROM limits) AND lease_expire_time > @now
+          GROUP BY method, group_key
+        ),
+        method_live AS MATERIALIZED (SELECT method, sum(n) AS n FROM live GROUP BY method),
+        full_methods AS MATERIALIZED (SELECT l.method FROM limits l JOIN method_live m USING (method) WHERE m.n >= l.method_limit),
+        full_keys AS MATERIALIZED (SELECT r.method, r.group_key FROM live r JOIN limits l USING (method) WHERE r.n >= l.per_key),
+        -- A join, not a correlated subquery: SQLite would run that (and build its automatic index) per row.
+        candidates AS (
+          SELECT c.id, c.method, c.group_key, c.claim_order, c.create_time FROM operations AS c
+            LEFT JOIN full_keys f ON f.method = c.method AND f.group_key = c.group_key
+          WHERE c.state <> 'done' AND c.method IN (SELECT value FROM json_each(@methods)) AND c.run_after <= @now
+            AND (c.state = 'queued' OR c.lease_expire_time <= @now)
+            AND c.method NOT IN (SELECT method FROM full_methods) AND f.method IS NULL
+          ORDER BY c.claim_order, c.create_time, c.id
+          -- Evaluated once, before the walk: when every method claimed is at its limit, nothing is walked.
+          LIMIT CASE WHEN EXISTS (SELECT 1 FROM json_each(@methods) WHERE value NOT IN (SELECT method FROM full_methods)) THEN @limit ELSE 0 END
+        ),
+        within_keys AS (
+          SELECT c.*, l.per_key - coalesce(r.n, 0) AS key_free, l.method_limit - coalesce(m.n, 0) AS method_free,
+                 row_number() OVER (PARTITION BY c.method, c.group_key ORDER BY c.claim_order, c.create_time, c.id) AS in_key
+          FROM candidates c LEFT JOIN limits l ON l.method = c.method
+            LEFT JOIN live r ON r.method = c.method AND r.group_key = c.group_key
+            LEFT JOIN method_live m ON m.method = c.method
+        )
+        SELECT id FROM (
+          SELECT k.*, row_number() OVER (PARTITION BY k.method ORDER BY k.claim_order, k.create_time, k.id) AS in_method
+          FROM within_keys k WHERE k.key_free IS NULL OR k.group_key IS NULL OR k.in_key <= k.key_free
+        ) AS kept
+        WHERE kept.method_free IS NULL OR kept.in_method <= kept.method_free)
       RETURNING ${COLUMNS}`),
     heartbeat: db.prepare(`
       UPDATE operations SET lease_expire_time = @leaseExpireTime

@@ -15,6 +15,7 @@ import { resources } from "./resource.js";
 import { retention } from "./retention.js";
 import { retryOfs } from "./retry-of.js";
 import { scheduling } from "./scheduling.js";
+import { concurrency } from "./concurrency.js";
 import { timeline } from "./timeline.js";
 import { traceContexts } from "./trace-context.js";
 
@@ -75,6 +76,7 @@ export function runStoreContract(name: string, options: StoreContractOptions): v
     activity(c);
     counting(c);
     scheduling(c);
+    concurrency(c);
     timeline(c);
   });
 }
