@@ -60,9 +60,14 @@ export class Claimer {
     setImmediate(() => void this.claimLoop());
   }
 
-  /** A slot was freed: claim again if the last claim stopped for want of one. */
+  /**
+   * A slot was freed: claim again if the last claim stopped for want of one — or, on a store no other
+   * process writes to (SQLite), if a limit held work back: there a claim asked for now commits after the
+   * finish of the handler that just returned (the turn's writes share one commit, claims last), so it
+   * sees the slot that finish frees instead of waiting for its `done`.
+   */
   slotFreed(): void {
-    if (this.saturated) this.wake();
+    if (this.saturated || (this.heldBack && !this.options.store.shared)) this.wake();
   }
 
   /**

@@ -59,6 +59,18 @@ describe("SQLite shared commits", () => {
     db.close();
   });
 
+  it("runs a turn's claims after its other writes, whatever the order they were asked in", async () => {
+    const { db, commits, insert } = open();
+    const count = db.prepare("SELECT count(*) FROM t").pluck();
+    const [seen] = await Promise.all([
+      commits.write(() => count.get() as number, { last: true }), // asked first, as a claimer woken by a freed slot is
+      commits.write(() => insert.run(1).changes),
+      commits.write(() => insert.run(2).changes),
+    ]);
+    assert.equal(seen, 2, "the claim saw both writes of its turn");
+    db.close();
+  });
+
   it("answers a write only once it is committed, and not in the turn it was asked in", async () => {
     const { db, commits, insert } = open();
     let answered = false;

@@ -5,6 +5,8 @@ import { toStoreError } from "./errors.js";
 /** A write waiting for its turn's commit. */
 interface Job {
   run: () => unknown;
+  /** A claim: run after the turn's other writes, so it sees the slots their finishes freed and the operations their creates added. */
+  last: boolean;
   resolve: (value: never) => void;
   reject: (error: unknown) => void;
 }
@@ -47,9 +49,9 @@ export class SharedCommits {
    * Runs `write` in the next turn's transaction; resolves with what it returned once that commits. The
    * SQLite driver's calls are synchronous (Eventually only by the driver interface's type).
    */
-  write<T>(write: () => Eventually<T>): Promise<T> {
+  write<T>(write: () => Eventually<T>, options: { last?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run: write, resolve: resolve as (value: never) => void, reject });
+      this.#queue.push({ run: write, last: options.last === true, resolve: resolve as (value: never) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.flush());
@@ -60,9 +62,13 @@ export class SharedCommits {
   /** Commits what is queued now (also what close does first, so that no write is left unanswered). */
   flush(): void {
     this.#scheduled = false;
-    const jobs = this.#queue;
-    if (jobs.length === 0) return;
+    const queued = this.#queue;
+    if (queued.length === 0) return;
     this.#queue = [];
+    // Claims last: the writes asked for in one turn were asked for concurrently, so no caller depends on
+    // their order, and a claim that follows the turn's finishes and starts takes what they made claimable
+    // (a concurrency limit's freed slots, a start's new operation) in this commit instead of the next.
+    const jobs = queued.some((job) => job.last) ? [...queued.filter((job) => !job.last), ...queued.filter((job) => job.last)] : queued;
     if (!this.db.open) {
       for (const job of jobs) job.reject(new Error("the SQLite store is closed"));
       return;
@@ -110,7 +116,7 @@ export function sharingCommits(d: StoreDriver, commits: SharedCommits): StoreDri
     delete: (ids) => commits.write(() => d.delete(ids)),
     requestCancel: (operations, now) => commits.write(() => d.requestCancel(operations, now)),
     requestControl: (operations, command, now) => commits.write(() => d.requestControl(operations, command, now)),
-    claim: (request) => commits.write(() => d.claim(request)),
+    claim: (request) => commits.write(() => d.claim(request), { last: true }),
     heartbeat: (owner, leases, leaseMs, now) => commits.write(() => d.heartbeat(owner, leases, leaseMs, now)),
     progress: (updates, now) => commits.write(() => d.progress(updates, now)),
     finish: (results, retentionMs, now) => commits.write(() => d.finish(results, retentionMs, now)),
