@@ -1,4 +1,4 @@
-import type { ListedOperation, OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "../store.js";
+import type { ListedOperation, NewOperation, OperationRecord, OperationState, OperationView, StoredAny, StoredError } from "../store.js";
 
 /**
  * A row of the `operations` table, as both stores' drivers return it: the same columns in SQLite and
@@ -148,6 +148,47 @@ export function toRecord(row: OperationRow): OperationRecord {
   if (row.priority !== undefined && row.priority !== 0) record.priority = row.priority;
   if (row.fair_time != null) record.fairTime = row.fair_time;
   if (row.interruptions !== undefined && row.interruptions !== 0) record.interruptions = row.interruptions;
+  return record;
+}
+
+/**
+ * The record of an operation just inserted, from what was inserted: what `toRecord` makes of its row, without
+ * reading the row back (RETURNING every column doubled the cost of a SQLite insert: 23.5 against 12 µs).
+ * `runAfter` and `fairTime` as the store computed them.
+ */
+export function insertedRecord(op: NewOperation, now: number, runAfter: number, fairTime: number | null): OperationRecord {
+  const metadata = op.metadata === undefined ? undefined : { typeUrl: op.metadata.typeUrl, value: bytes(op.metadata.value) };
+  const record: OperationRecord = {
+    id: op.id,
+    name: op.name,
+    metadata,
+    state: "queued",
+    error: undefined,
+    response: undefined,
+    principal: op.principal,
+    resource: op.resource,
+    endTime: undefined,
+    parent: op.parent,
+    method: op.method,
+    requestId: op.requestId,
+    cancelRequested: false,
+    control: undefined,
+    attempt: 0,
+    leaseOwner: undefined,
+    leaseExpireTime: undefined,
+    runAfter,
+    createTime: now,
+    startTime: undefined,
+    attemptTime: undefined,
+    updateTime: now,
+    expireTime: undefined,
+    request: bytes(op.request),
+  };
+  if (op.traceContext !== undefined) record.traceContext = op.traceContext;
+  if (op.deadline !== undefined) record.deadline = op.deadline;
+  if (op.retryOf !== undefined) record.retryOf = op.retryOf;
+  if (op.priority !== undefined && op.priority !== 0) record.priority = op.priority;
+  if (fairTime !== null) record.fairTime = fairTime;
   return record;
 }
 

@@ -27,7 +27,7 @@ import type {
 } from "../store.js";
 import { storedBytes } from "../store.js";
 import type { MarkResult, StoreDriver } from "../shared/driver.js";
-import { toListed, toRecord, toView, type ListedRow, type OperationRow } from "./rows.js";
+import { insertedRecord, toListed, toRecord, toView, type ListedRow, type OperationRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 import { OutboxStatements } from "./outbox.js";
 import { activityText, toBuckets } from "../shared/activity.js";
@@ -66,6 +66,7 @@ export class SqliteDriver implements StoreDriver {
         // Its place in its key's fair queue: a quantum after the key's last, or when it is due if later.
         const tail = op.fair === undefined ? undefined : this.#sql.fairTail.get(op.method, op.fair.key)?.tail;
         const fairTime = op.fair === undefined ? null : Math.max(op.runAfter, tail === undefined ? op.runAfter : tail + op.fair.quantumMs);
+        const runAfter = op.fair?.limitsRate === true && fairTime !== null ? fairTime : op.runAfter;
         const inserted = this.#sql.insert.get({
           id: op.id,
           name: op.name,
@@ -82,14 +83,14 @@ export class SqliteDriver implements StoreDriver {
           metadataType: op.metadata?.typeUrl ?? null,
           metadata: op.metadata?.value ?? null,
           metadataJson: op.metadata?.json ?? null,
-          runAfter: op.fair?.limitsRate === true && fairTime !== null ? fairTime : op.runAfter,
+          runAfter,
           fairTime,
           groupKey: op.groupKey ?? null,
           now,
         });
         if (inserted !== undefined) {
           if (op.fair !== undefined && fairTime !== null) this.#sql.fairPlace.run(op.method, op.fair.key, fairTime);
-          return { record: toRecord(inserted), created: true };
+          return { record: insertedRecord(op, now, runAfter, fairTime), created: true };
         }
         // Only the (method, request_id) conflict is ignored, so requestId is set and the row exists.
         const existing = this.#sql.byRequestId.get(op.method, op.requestId ?? "");

@@ -9,7 +9,8 @@ const COLUMNS = columns();
  * parameters are named so each SQL text reads on its own.
  */
 export interface Statements {
-  insert: Statement<InsertParams, OperationRow>;
+  /** The id when inserted (the record is made from what was inserted: row.ts, insertedRecord); nothing on a request-id conflict. */
+  insert: Statement<InsertParams, { id: string }>;
   fairTail: Statement<[method: string, key: string], { tail: number }>;
   fairPlace: Statement<[method: string, key: string, tail: number]>;
   byRequestId: Statement<[method: string, requestId: string], OperationRow>;
@@ -164,7 +165,7 @@ export function prepareStatements(db: Database): Statements {
       VALUES
         (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @priority, @fairTime, @groupKey, @now, @now)
       ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
-      RETURNING ${COLUMNS}`),
+      RETURNING id`),
     fairTail: db.prepare("SELECT tail FROM fair_queues WHERE method = ? AND group_key = ?"),
     fairPlace: db.prepare("INSERT INTO fair_queues (method, group_key, tail) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tail = max(tail, excluded.tail)"),
     byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),

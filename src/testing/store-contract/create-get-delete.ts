@@ -55,6 +55,24 @@ export function createGetDelete(c: Contract): void {
       assert.deepStrictEqual(plain(await c.store.get("op-1", T + 1)), expected);
     });
 
+    it("returns the optional fields from create as get reads them (trace context, deadline, retry of, priority, fair place)", async () => {
+      const op = newOp("op-2", {
+        traceContext: '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}',
+        deadline: T + 60_000,
+        retryOf: "operations/op-0",
+        priority: 7,
+        fair: { key: "tenant-a", quantumMs: 10, limitsRate: true },
+        metadata: anyOf("type.googleapis.com/longrun.test.v1.SleepMetadata", 8, 1),
+        runAfter: T + 5,
+      });
+      const [created] = await c.store.create([op], T);
+      assert.equal(created?.created, true);
+      const read = await mustGet("op-2");
+      assert.deepStrictEqual(plain(created?.record), plain(read));
+      assert.equal(read.fairTime, T + 5);
+      assert.equal(read.priority, 7);
+    });
+
     it("round-trips absent optional fields and an empty request as such", async () => {
       await c.store.create([newOp("op-1", { request: bytes() })], T);
       const record = await mustGet("op-1");
