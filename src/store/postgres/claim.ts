@@ -3,6 +3,7 @@ import type { ClaimLimit, ClaimRequest, OperationRecord } from "../store.js";
 import { clientDb, type Db } from "./db.js";
 import { toStoreError } from "./errors.js";
 import { columns, toRecord, type OperationRow } from "./rows.js";
+import { WITHIN_LIMITS_CTE, WITHIN_LIMITS_IDS } from "../shared/claim-limits.js";
 
 /**
  * The advisory-lock class of claims of concurrency-limited methods (the two-key form, as instance locks,
@@ -127,20 +128,8 @@ async function claimLimited(db: Db, pool: pg.Pool, request: ClaimRequest, limits
          LIMIT $3
          FOR UPDATE OF c SKIP LOCKED
        ),
-       within_keys AS (
-         SELECT c.*, l.per_key - coalesce(r.n, 0) AS key_free, l.method_limit - coalesce(m.n, 0) AS method_free,
-                row_number() OVER (PARTITION BY c.method, c.group_key ORDER BY c.claim_order, c.create_time, c.id) AS in_key
-         FROM candidates c LEFT JOIN limits l ON l.method = c.method
-           LEFT JOIN live r ON r.method = c.method AND r.group_key = c.group_key
-           LEFT JOIN method_live m ON m.method = c.method
-       ),
-       picked AS (
-         SELECT id FROM (
-           SELECT k.*, row_number() OVER (PARTITION BY k.method ORDER BY k.claim_order, k.create_time, k.id) AS in_method
-           FROM within_keys k WHERE k.key_free IS NULL OR k.group_key IS NULL OR k.in_key <= k.key_free
-         ) kept
-         WHERE kept.method_free IS NULL OR kept.in_method <= kept.method_free
-       )
+       ${WITHIN_LIMITS_CTE},
+       picked AS (${WITHIN_LIMITS_IDS})
        ${claimUpdate(o.table, "picked")}`,
       [...parameters(request), limits.map((l) => l.method), limits.map((l) => l.limit ?? null), limits.map((l) => l.perKey ?? null)],
     );

@@ -1,5 +1,6 @@
 import type { Database, Statement } from "better-sqlite3";
 import { columns, listColumns, viewColumns, type ListedRow, type OperationRow, type ViewRow } from "./rows.js";
+import { WITHIN_LIMITS_CTE, WITHIN_LIMITS_IDS } from "../shared/claim-limits.js";
 
 /** Every column but metadata_json, which is written for filtering and never read back. */
 const COLUMNS = columns();
@@ -225,18 +226,8 @@ export function prepareStatements(db: Database): Statements {
           -- Evaluated once, before the walk: when every method claimed is at its limit, nothing is walked.
           LIMIT CASE WHEN EXISTS (SELECT 1 FROM json_each(@methods) WHERE value NOT IN (SELECT method FROM full_methods)) THEN @limit ELSE 0 END
         ),
-        within_keys AS (
-          SELECT c.*, l.per_key - coalesce(r.n, 0) AS key_free, l.method_limit - coalesce(m.n, 0) AS method_free,
-                 row_number() OVER (PARTITION BY c.method, c.group_key ORDER BY c.claim_order, c.create_time, c.id) AS in_key
-          FROM candidates c LEFT JOIN limits l ON l.method = c.method
-            LEFT JOIN live r ON r.method = c.method AND r.group_key = c.group_key
-            LEFT JOIN method_live m ON m.method = c.method
-        )
-        SELECT id FROM (
-          SELECT k.*, row_number() OVER (PARTITION BY k.method ORDER BY k.claim_order, k.create_time, k.id) AS in_method
-          FROM within_keys k WHERE k.key_free IS NULL OR k.group_key IS NULL OR k.in_key <= k.key_free
-        ) AS kept
-        WHERE kept.method_free IS NULL OR kept.in_method <= kept.method_free)
+        ${WITHIN_LIMITS_CTE}
+        ${WITHIN_LIMITS_IDS})
       RETURNING ${COLUMNS}`),
     heartbeat: db.prepare(`
       UPDATE operations SET lease_expire_time = @leaseExpireTime
