@@ -1,6 +1,7 @@
 import type { Fenced, HeartbeatResult } from "../store.js";
 import type { Db } from "./db.js";
 import { lockedInIdOrder } from "./lock-order.js";
+import { attemptKey } from "./results.js";
 
 /**
  * Extends the leases `owner` holds at these attempts, in one statement; per lease, in input order,
@@ -31,9 +32,9 @@ export async function heartbeat(db: Db, owner: string, leases: readonly Fenced[]
   );
   const held = new Map<string, (typeof rows)[number]>();
   const read = new Map<string, (typeof rows)[number]>();
-  for (const row of rows) (row.held ? held : read).set(`${row.attempt} ${row.id}`, row);
+  for (const row of rows) (row.held ? held : read).set(attemptKey(row), row);
   return leases.map((lease) => {
-    const key = `${lease.attempt} ${lease.id}`;
+    const key = attemptKey(lease);
     const row = held.get(key) ?? read.get(key);
     return {
       id: lease.id,

@@ -2,6 +2,7 @@ import type { ProgressUpdate } from "../store.js";
 import type { Db } from "./db.js";
 import { lockedInIdOrder } from "./lock-order.js";
 import { PackedBytes, sliceOf } from "./bytes.js";
+import { attemptKey } from "./results.js";
 import { jsonArrayElement, jsonArrayParameter } from "./text.js";
 
 /**
@@ -51,10 +52,6 @@ export async function progress(db: Db, updates: readonly ProgressUpdate[], now: 
   );
   // Matched here, not by joining the input to the updated rows in SQL: PostgreSQL nests a scan of one CTE
   // in the other (see lock-order.ts), n² for a batch of n.
-  const applied = new Set(rows.map((row) => appliedKey(row.id, row.attempt)));
-  return updates.map((u) => applied.has(appliedKey(u.id, u.attempt)));
-}
-
-function appliedKey(id: string, attempt: number): string {
-  return `${attempt} ${id}`;
+  const applied = new Set(rows.map(attemptKey));
+  return updates.map((u) => applied.has(attemptKey(u)));
 }

@@ -11,3 +11,8 @@ export function appliedFlags(length: number, rows: readonly { ord: number }[]): 
   for (const row of rows) applied[row.ord - 1] = true;
   return applied;
 }
+
+/** One key per (operation, attempt) — a fenced write's target — for matching a statement's rows to its input in JavaScript. */
+export function attemptKey(item: { id: string; attempt: number }): string {
+  return `${item.attempt} ${item.id}`;
+}
