@@ -100,6 +100,29 @@ describe("Operations over REST (wire details real clients depend on)", () => {
     assert.equal(info?.domain, "longrun.dev");
   });
 
+  it("a Wait whose client goes away lets go of its waiter at once (CallContext.onCancel)", async () => {
+    const op = await start({ duration: "30s" });
+    const waiting = () => (t.server.service as unknown as { waiters: { byId: Map<string, Set<unknown>> } }).waiters.byId.size;
+    const aborted = new AbortController();
+    const pending = fetch(`${t.url}/v1/${op.name}:wait`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ timeout: "60s" }),
+      signal: aborted.signal,
+    }).catch(() => undefined);
+    for (let i = 0; waiting() === 0; i++) {
+      assert.ok(i < 500, "the Wait never registered");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    aborted.abort();
+    await pending;
+    for (let i = 0; waiting() > 0; i++) {
+      assert.ok(i < 500, "the abandoned Wait still holds its waiter");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await call("POST", `/v1/${op.name}:cancel`, {});
+  });
+
   it("Wait at :wait returns the latest state at its timeout, not an error", async () => {
     const op = await start({ duration: "60s" });
     const res = await call("POST", `/v1/${op.name}:wait`, { timeout: "0.2s" });
