@@ -77,11 +77,17 @@ export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Waits, turn by turn, until `check` holds (at most `turns` turns): for effects that take several writes. */
-export async function until(check: () => boolean | Promise<boolean>, turns = 500): Promise<void> {
-  for (let i = 0; i < turns; i++) {
+/**
+ * Waits, turn by turn, until `check` holds: for effects that take several writes. It gives up after `turns`
+ * turns, but never before `floorMs` have passed: a turn without work is microseconds, so on a loaded machine
+ * a store round trip (PostgreSQL's above all) can outlast any count of turns.
+ */
+export async function until(check: () => boolean | Promise<boolean>, turns = 500, floorMs = 10_000): Promise<void> {
+  const started = performance.now();
+  for (let i = 0; ; i++) {
     if (await check()) return;
-    await new Promise((resolve) => setImmediate(resolve));
+    if (i >= turns && performance.now() - started >= floorMs) break;
+    await new Promise((resolve) => (i < turns ? setImmediate(resolve) : setTimeout(resolve, 5)));
   }
   throw new Error("the condition did not hold");
 }
