@@ -49,7 +49,7 @@ export interface OperationRow {
 }
 
 /** The columns of an OperationView: what the Operations service serves. */
-const VIEW_COLUMN_NAMES = [
+export const VIEW_COLUMN_NAMES = [
   "id",
   "name",
   "metadata_type",
@@ -65,7 +65,7 @@ const VIEW_COLUMN_NAMES = [
   "end_time",
 ] as const satisfies readonly (keyof OperationRow)[];
 
-const COLUMN_NAMES = [
+export const COLUMN_NAMES = [
   ...VIEW_COLUMN_NAMES,
   "parent",
   "method",
@@ -98,7 +98,7 @@ const COLUMN_NAMES = [
 const WHOLE_ONLY: ReadonlySet<string> = new Set(["request", "trace_context", "last_error_attempt", "last_error_code", "last_error_message", "last_error", "deadline", "retry_of", "priority", "fair_time", "interruptions"]);
 
 /** The columns of a ListedOperation: a whole row's but the request, the trace context and the scheduling state. */
-const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => !WHOLE_ONLY.has(c));
+export const LIST_COLUMN_NAMES = COLUMN_NAMES.filter((c) => !WHOLE_ONLY.has(c));
 
 export type ListedRow = Omit<OperationRow, "request">;
 

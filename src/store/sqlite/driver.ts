@@ -27,7 +27,7 @@ import type {
 } from "../store.js";
 import { storedBytes } from "../store.js";
 import type { MarkResult, StoreDriver } from "../shared/driver.js";
-import { insertedRecord, toListed, toRecord, toView, type ListedRow, type OperationRow } from "./rows.js";
+import { insertedRecord, listedRow, toListed, toRecord, toView, viewRow, wholeRow, type RawRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 import { OutboxStatements } from "./outbox.js";
 import { activityText, toBuckets } from "../shared/activity.js";
@@ -49,7 +49,7 @@ export class SqliteDriver implements StoreDriver {
   readonly #activity: (Statement<Record<string, unknown>, { bucket: number; started: number; finished: number }> | undefined)[] = [];
   /** The state-count statements, without and with a resource, prepared when first used. */
   readonly #stateCounts: (Statement<Record<string, unknown>, { method: string; state: string; count: number }> | undefined)[] = [];
-  readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, ListedRow>>();
+  readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, RawRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
   readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
 
@@ -95,14 +95,14 @@ export class SqliteDriver implements StoreDriver {
         // Only the (method, request_id) conflict is ignored, so requestId is set and the row exists.
         const existing = this.#sql.byRequestId.get(op.method, op.requestId ?? "");
         if (existing === undefined) throw new Error(`operation ${op.id} was neither inserted nor found`);
-        return { record: toRecord(existing), created: false };
+        return { record: toRecord(wholeRow(existing)), created: false };
       }),
     )();
   }
 
   get(id: string, now: number): OperationRecord | undefined {
     const row = this.#sql.get.get(id, now);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toRecord(wholeRow(row));
   }
 
   getViews(ids: readonly string[], now: number): (OperationView | undefined)[] {
@@ -113,7 +113,7 @@ export class SqliteDriver implements StoreDriver {
 
   #view(id: string, now: number): OperationView | undefined {
     const row = this.#sql.getView.get(id, now);
-    return row === undefined ? undefined : toView(row);
+    return row === undefined ? undefined : toView(viewRow(row));
   }
 
   /**
@@ -122,11 +122,11 @@ export class SqliteDriver implements StoreDriver {
    */
   list(query: ListQuery): ListedOperation[] {
     const { statement, params } = this.#listStatement(query);
-    if (query.maxBytes === undefined) return statement.all(params).map(toListed);
+    if (query.maxBytes === undefined) return statement.all(params).map((row) => toListed(listedRow(row)));
     const listed: ListedOperation[] = [];
     let bytes = 0;
     for (const row of statement.iterate(params)) {
-      const op = toListed(row);
+      const op = toListed(listedRow(row));
       listed.push(op);
       bytes += storedBytes(op);
       if (bytes > query.maxBytes && listed.length >= 2) break; // iterate's return() resets the statement
@@ -144,7 +144,7 @@ export class SqliteDriver implements StoreDriver {
       .join("\n");
   }
 
-  #listStatement(query: ListQuery): { statement: Statement<Record<string, unknown>, ListedRow>; params: Record<string, unknown> } {
+  #listStatement(query: ListQuery): { statement: Statement<Record<string, unknown>, RawRow>; params: Record<string, unknown> } {
     const params: Record<string, unknown> = { parent: query.parent, now: query.now, limit: query.limit };
     if (query.after !== undefined) Object.assign(params, { afterTime: query.after.createTime, afterId: query.after.id });
     const ofResource = query.resource !== undefined;
@@ -164,13 +164,13 @@ export class SqliteDriver implements StoreDriver {
    * the filter's shape (its values are parameters), so the few shapes a deployment's clients use are
    * prepared once, and a client sending ever new shapes cannot grow the cache.
    */
-  #filteredList(text: string): Statement<Record<string, unknown>, ListedRow> {
+  #filteredList(text: string): Statement<Record<string, unknown>, RawRow> {
     let statement = this.#filteredLists.get(text);
     if (statement !== undefined) {
       // Refresh its place in the insertion order: the map's first entry is the least recently used.
       this.#filteredLists.delete(text);
     } else {
-      statement = this.#db.prepare<Record<string, unknown>, ListedRow>(text);
+      statement = this.#db.prepare<Record<string, unknown>, RawRow>(text).raw(true);
       if (this.#filteredLists.size >= FILTERED_LIST_CACHE_SIZE) {
         this.#filteredLists.delete(this.#filteredLists.keys().next().value!);
       }
@@ -195,14 +195,14 @@ export class SqliteDriver implements StoreDriver {
    * Runs `update` on each ref in one transaction; returns each record after it (read if not updated),
    * undefined where the operation of that id has another name.
    */
-  #mark(operations: readonly OperationRef[], now: number, update: (ref: OperationRef) => OperationRow | undefined): MarkResult {
+  #mark(operations: readonly OperationRef[], now: number, update: (ref: OperationRef) => RawRow | undefined): MarkResult {
     const marked: string[] = [];
     const records = this.#db.transaction(() =>
       operations.map((ref) => {
         const updated = update(ref);
         if (updated !== undefined) {
           marked.push(ref.id);
-          return toRecord(updated);
+          return toRecord(wholeRow(updated));
         }
         const record = this.get(ref.id, now);
         return record?.name === ref.name ? record : undefined;
@@ -224,7 +224,7 @@ export class SqliteDriver implements StoreDriver {
     const { limits } = request;
     return this.#db
       .transaction(() => (limits === undefined ? this.#sql.claim.all(params) : this.#sql.claimLimited.all({ ...params, limits: JSON.stringify(limits) })))()
-      .map(toRecord);
+      .map((row) => toRecord(wholeRow(row)));
   }
 
   heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): HeartbeatResult[] {

@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import { columns, listColumns, viewColumns, type ListedRow, type OperationRow, type ViewRow } from "./rows.js";
+import { columns, listColumns, viewColumns, type RawRow } from "./rows.js";
 import { WITHIN_LIMITS_CTE, WITHIN_LIMITS_IDS } from "../shared/claim-limits.js";
 
 /** Every column but metadata_json, which is written for filtering and never read back. */
@@ -14,15 +14,15 @@ export interface Statements {
   insert: Statement<InsertParams, { id: string }>;
   fairTail: Statement<[method: string, key: string], { tail: number }>;
   fairPlace: Statement<[method: string, key: string, tail: number]>;
-  byRequestId: Statement<[method: string, requestId: string], OperationRow>;
-  get: Statement<[id: string, now: number], OperationRow>;
-  getView: Statement<[id: string, now: number], ViewRow>;
+  byRequestId: Statement<[method: string, requestId: string], RawRow>;
+  get: Statement<[id: string, now: number], RawRow>;
+  getView: Statement<[id: string, now: number], RawRow>;
   list: ListStatements;
   delete: Statement<[id: string], { id: string }>;
-  requestCancel: Statement<{ id: string; name: string; now: number }, OperationRow>;
-  claim: Statement<ClaimParams, OperationRow>;
-  claimLimited: Statement<ClaimParams & { limits: string }, OperationRow>;
-  requestControl: Statement<{ id: string; name: string; command: string; now: number }, OperationRow>;
+  requestCancel: Statement<{ id: string; name: string; now: number }, RawRow>;
+  claim: Statement<ClaimParams, RawRow>;
+  claimLimited: Statement<ClaimParams & { limits: string }, RawRow>;
+  requestControl: Statement<{ id: string; name: string; command: string; now: number }, RawRow>;
   heartbeat: Statement<HeartbeatParams, Requests>;
   requests: Statement<[id: string], Requests>;
   progress: Statement<ProgressParams>;
@@ -62,11 +62,11 @@ export interface InsertParams {
  */
 export interface ListStatements {
   /** Parameters `parent`, `now`, `limit` (and `afterTime`, `afterId`), as for filtered lists. */
-  all: Statement<Record<string, unknown>, ListedRow>;
-  allAfter: Statement<Record<string, unknown>, ListedRow>;
+  all: Statement<Record<string, unknown>, RawRow>;
+  allAfter: Statement<Record<string, unknown>, RawRow>;
   /** The same restricted to one recorded resource: one more parameter, `resource`. */
-  ofResource: Statement<Record<string, unknown>, ListedRow>;
-  ofResourceAfter: Statement<Record<string, unknown>, ListedRow>;
+  ofResource: Statement<Record<string, unknown>, RawRow>;
+  ofResourceAfter: Statement<Record<string, unknown>, RawRow>;
 }
 
 export interface ClaimParams {
@@ -158,6 +158,11 @@ const FINISH_SET = `
     lease_owner = NULL, lease_expire_time = NULL,
     end_time = @now, update_time = @now, expire_time = @expireTime`;
 
+/** Read raw: rows as arrays of values, made into objects by rows.ts's readers (`rowReader` says why). */
+function raw<Params extends unknown[] | {}>(statement: Statement<Params, unknown>): Statement<Params, RawRow> {
+  return statement.raw(true) as Statement<Params, unknown> as Statement<Params, RawRow>;
+}
+
 export function prepareStatements(db: Database): Statements {
   return {
     insert: db.prepare(`
@@ -169,22 +174,22 @@ export function prepareStatements(db: Database): Statements {
       RETURNING id`),
     fairTail: db.prepare("SELECT tail FROM fair_queues WHERE method = ? AND group_key = ?"),
     fairPlace: db.prepare("INSERT INTO fair_queues (method, group_key, tail) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tail = max(tail, excluded.tail)"),
-    byRequestId: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`),
-    get: db.prepare(`SELECT ${COLUMNS} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),
-    getView: db.prepare(`SELECT ${viewColumns()} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`),
+    byRequestId: raw(db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`)),
+    get: raw(db.prepare(`SELECT ${COLUMNS} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`)),
+    getView: raw(db.prepare(`SELECT ${viewColumns()} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`)),
     list: prepareList(db),
     delete: db.prepare("DELETE FROM operations WHERE id = ? RETURNING id"),
     // Both on id and name: an id sent under another parent's name marks nothing.
-    requestCancel: db.prepare(`
+    requestCancel: raw(db.prepare(`
       UPDATE operations SET cancel_requested = 1, update_time = @now
       WHERE id = @id AND name = @name AND state <> 'done'
-      RETURNING ${COLUMNS}`),
-    requestControl: db.prepare(`
+      RETURNING ${COLUMNS}`)),
+    requestControl: raw(db.prepare(`
       UPDATE operations SET control = @command, update_time = @now
       WHERE id = @id AND name = @name AND state <> 'done'
-      RETURNING ${COLUMNS}`),
+      RETURNING ${COLUMNS}`)),
     // The subquery picks, the outer UPDATE takes: one statement, so no other claimer can interleave.
-    claim: db.prepare(`
+    claim: raw(db.prepare(`
       ${CLAIM_SET}
       WHERE id IN (
         SELECT id FROM operations
@@ -192,13 +197,13 @@ export function prepareStatements(db: Database): Statements {
           AND (state = 'queued' OR lease_expire_time <= @now)
         ORDER BY claim_order, create_time, id
         LIMIT @limit)
-      RETURNING ${COLUMNS}`),
+      RETURNING ${COLUMNS}`)),
     // With concurrency limits (@limits: JSON [{method, limit, perKey}]), as PostgreSQL's claim_limited
     // (postgres/claim.ts): the running operations of the limited methods counted by key from the partial
     // index (an expired lease is not running), the due ones of a method or key at its limit left out, and
     // of those picked no more than each key's free slots, then each method's. One writer at a time
     // (SQLite's write lock), so the counts cannot go stale between counting and claiming.
-    claimLimited: db.prepare(`
+    claimLimited: raw(db.prepare(`
       ${CLAIM_SET}
       WHERE id IN (
         -- MATERIALIZED: computed once. Inlined, json_each would parse @limits again for every row walked.
@@ -228,7 +233,7 @@ export function prepareStatements(db: Database): Statements {
         ),
         ${WITHIN_LIMITS_CTE}
         ${WITHIN_LIMITS_IDS})
-      RETURNING ${COLUMNS}`),
+      RETURNING ${COLUMNS}`)),
     heartbeat: db.prepare(`
       UPDATE operations SET lease_expire_time = @leaseExpireTime
       WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt
@@ -263,10 +268,10 @@ export function prepareStatements(db: Database): Statements {
 
 function prepareList(db: Database): ListStatements {
   return {
-    all: db.prepare(listStatementText(false, undefined)),
-    allAfter: db.prepare(listStatementText(true, undefined)),
-    ofResource: db.prepare(listStatementText(false, undefined, true)),
-    ofResourceAfter: db.prepare(listStatementText(true, undefined, true)),
+    all: raw(db.prepare(listStatementText(false, undefined))),
+    allAfter: raw(db.prepare(listStatementText(true, undefined))),
+    ofResource: raw(db.prepare(listStatementText(false, undefined, true))),
+    ofResourceAfter: raw(db.prepare(listStatementText(true, undefined, true))),
   };
 }
 
