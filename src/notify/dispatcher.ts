@@ -219,7 +219,11 @@ export class Dispatcher {
         const sink = this.options.sinks.get(destination)!;
         let outcomes: DeliveryOutcome[];
         try {
-          outcomes = await sink.deliver(batch.map((e) => this.notificationOf(e)), this.abort.signal);
+          // Claimed, then closed before the claim was answered (a SQLite commit is seen before its fsync is
+          // done and the claim answered): given back due now, as an aborted delivery is, never handed to a sink.
+          outcomes = this.stopped
+            ? batch.map(() => ({ kind: "retry", reason: "the dispatcher closed before delivering it" }))
+            : await sink.deliver(batch.map((e) => this.notificationOf(e)), this.abort.signal);
         } catch (err) {
           // A sink must not throw; one that does is retried like a broker that is down.
           this.options.log(`notifications: sink ${sink.name} threw`, err);

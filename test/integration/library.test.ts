@@ -158,9 +158,9 @@ describe("library API on SQLite (no gRPC, no REST)", () => {
   it("closing the server rejects the results still awaited with UNAVAILABLE", async () => {
     const own = await library({ store: SqliteStore.open(join(mkdtempSync(join(tmpdir(), "longrun-library-")), "longrun.db")), worker: false });
     const op = await own.operations.start(sleep, { duration: durationFromMs(0) });
-    const result = op.result();
+    const rejected = rejection(op.result());
     await own.close();
-    assert.equal((await rejection(result)).code, Code.UNAVAILABLE);
+    assert.equal((await rejected).code, Code.UNAVAILABLE);
   });
 });
 

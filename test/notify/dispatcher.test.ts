@@ -27,7 +27,9 @@ after(() => {
 function sqlite(): SqliteStore {
   const dir = mkdtempSync(join(tmpdir(), "longrun-dispatcher-"));
   dirs.push(dir);
-  return SqliteStore.open(join(dir, "ops.db"));
+  // Commits answered at once (NORMAL), as in test/runtime/fixture.ts: these tests drive a manual clock
+  // from what the store shows, and with the default a commit shows before its fsync is done and answered.
+  return SqliteStore.open(join(dir, "ops.db"), { synchronous: "NORMAL" });
 }
 
 /** A sink that records what it is given and answers with `answer` (delivered by default). */
@@ -204,6 +206,35 @@ describe("Dispatcher", () => {
     assert.equal(s?.state, "pending");
     assert.equal(s?.leaseOwner, undefined);
     assert.equal(s?.runAfter, clock.now());
+    await store.close();
+  });
+});
+
+describe("Dispatcher on the default SQLite store (a commit seen before its fsync is done and it is answered)", () => {
+  it("closed while its claim is committed but not yet answered: the events go back due now, never to a sink", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "longrun-dispatcher-"));
+    dirs.push(dir);
+    const store = SqliteStore.open(join(dir, "ops.db"));
+    const clock = new ManualClock();
+    let delivered = 0;
+    // Answers only when its signal fires, as the sinks of the tests above; one given an aborted signal would wait forever.
+    const slow: Sink = {
+      name: "hook",
+      deliver: (batch, signal) =>
+        new Promise((resolve) => {
+          delivered += batch.length;
+          signal.addEventListener("abort", () => resolve(batch.map(() => ({ kind: "retry", reason: "aborted" }))));
+        }),
+      close: async () => undefined,
+    };
+    const d = dispatcher(store, clock, [slow]);
+    d.start();
+    await finishWithEvents(store, clock, [event("s")]);
+    await until(async () => (await store.listEvents({ limit: 1 }))[0]?.leaseOwner === "test");
+    await d.close();
+    const [s] = await store.listEvents({ limit: 1 });
+    assert.deepEqual([s?.state, s?.leaseOwner, s?.runAfter], ["pending", undefined, clock.now()]);
+    assert.ok(delivered <= 1);
     await store.close();
   });
 });

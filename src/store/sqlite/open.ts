@@ -4,9 +4,10 @@ import { migrate } from "./migrations.js";
 
 export interface OpenOptions {
   /**
-   * FULL (default): a commit is on disk before the call returns, so an RPC that returned an Operation
-   * never loses its row, even to a power cut. NORMAL: faster, and still never corrupt, but the last
-   * commits can be lost on power failure (not on a process crash).
+   * FULL (default): a write is answered only once its commit is on disk, so an RPC that returned an
+   * Operation never loses its row, even to a power cut (the store fsyncs the WAL off the event loop,
+   * wal-sync.ts). NORMAL: no fsync at commit, and still never corrupt, but the last commits can be lost on
+   * power failure (not on a process crash).
    */
   synchronous?: "FULL" | "NORMAL" | undefined;
   /** How long open waits for another connection to let go of the file before failing. Default 5000. */

@@ -5,6 +5,7 @@ import { SqliteDriver } from "./driver.js";
 import { mappingErrors, toStoreError } from "./errors.js";
 import { SharedCommits, sharingCommits } from "./shared-commits.js";
 import { openDatabase, type OpenOptions } from "./open.js";
+import { WalSync } from "./wal-sync.js";
 
 export interface SqliteStoreOptions extends OpenOptions {
   /** Told what a change listener threw (the write itself has committed). Default: console.error. */
@@ -42,7 +43,7 @@ export class SqliteStore extends StoreCore {
       throw toStoreError(error);
     }
     try {
-      return new SqliteStore(new SqliteDriver(db), new SharedCommits(db), options);
+      return new SqliteStore(new SqliteDriver(db), new SharedCommits(db, WalSync.instead(db, options.synchronous ?? "FULL")), options);
     } catch (error) {
       db.close();
       throw error;
