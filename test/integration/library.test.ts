@@ -80,9 +80,9 @@ function behaves(servers: () => { starter: LongrunServer }): void {
   it("a cancelled operation rejects its result with CANCELLED", async () => {
     const { starter } = servers();
     const op = await starter.operations.start(sleep, { duration: durationFromMs(60_000) });
-    const result = op.result();
+    const rejected = rejection(op.result());
     await op.cancel();
-    assert.equal((await rejection(result)).code, Code.CANCELLED);
+    assert.equal((await rejected).code, Code.CANCELLED);
   });
 
   it("an unknown method is UNIMPLEMENTED, naming it; an invalid request is the method's INVALID_ARGUMENT", async () => {
@@ -149,9 +149,9 @@ describe("library API on SQLite (no gRPC, no REST)", () => {
 
   it("an operation deleted while awaited rejects its result with NOT_FOUND; get() then too", async () => {
     const op = await server.operations.start(sleep, { duration: durationFromMs(60_000) });
-    const result = op.result();
+    const rejected = rejection(op.result());
     await server.service.deleteOperation(create(DeleteOperationRequestSchema, { name: op.name }));
-    assert.equal((await rejection(result)).code, Code.NOT_FOUND);
+    assert.equal((await rejected).code, Code.NOT_FOUND);
     assert.equal((await rejection(op.get())).code, Code.NOT_FOUND);
   });
 

@@ -210,8 +210,8 @@ describe("Dispatcher", () => {
   });
 });
 
-describe("Dispatcher on the default SQLite store (a commit seen before its fsync is done and it is answered)", () => {
-  it("closed while its claim is committed but not yet answered: the events go back due now, never to a sink", async () => {
+describe("Dispatcher on the default SQLite store (writes answered after their fsync)", () => {
+  it("closed right after its claim commits: the events go back due now (a delivery under way aborted, one not begun never given to a sink)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "longrun-dispatcher-"));
     dirs.push(dir);
     const store = SqliteStore.open(join(dir, "ops.db"));

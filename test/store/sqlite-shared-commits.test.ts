@@ -138,6 +138,24 @@ describe("SQLite shared commits", () => {
     db.close();
   });
 
+  it("with a Durability, answers a write asked `atCommit` (a claim, a lease renewal) at its commit, the others of its turn after the fsync", async () => {
+    const syncs = new HeldSyncs();
+    const { db, commits, insert } = open(syncs);
+    const answered: string[] = [];
+    const claim = commits.write(() => insert.run(1).changes, { last: true, atCommit: true }).then(() => answered.push("claim"));
+    const finish = commits.write(() => insert.run(2).changes).then(() => answered.push("finish"));
+    await claim;
+    assert.deepEqual(answered, ["claim"], "the claim is answered while the fsync runs");
+    assert.equal(syncs.started, 1);
+    syncs.end();
+    await finish;
+    assert.deepEqual(answered, ["claim", "finish"]);
+    const lone = await commits.write(() => insert.run(3).changes, { atCommit: true });
+    assert.equal(lone, 1);
+    assert.equal(syncs.started, 1, "a turn of atCommit writes only starts no fsync");
+    db.close();
+  });
+
   it("with a Durability, fails the writes of an fsync that failed, and close waits for the fsync running", async () => {
     const syncs = new HeldSyncs();
     const { db, commits, insert } = open(syncs);

@@ -14,6 +14,8 @@ interface Job {
   run: () => unknown;
   /** A claim: run after the turn's other writes, so it sees the slots their finishes freed and the operations their creates added. */
   last: boolean;
+  /** Answered at its commit, not after the fsync (see `write`). */
+  atCommit: boolean;
   resolve: (value: never) => void;
   reject: (error: unknown) => void;
 }
@@ -69,12 +71,18 @@ export class SharedCommits {
   }
 
   /**
-   * Runs `write` in the next turn's transaction; resolves with what it returned once that commits. The
-   * SQLite driver's calls are synchronous (Eventually only by the driver interface's type).
+   * Runs `write` in the next turn's transaction; resolves with what it returned once that commits (and,
+   * with a Durability, once an fsync after the commit is done). The SQLite driver's calls are synchronous
+   * (Eventually only by the driver interface's type).
+   *
+   * `atCommit`: answered once committed, before the fsync — for a write whose loss to a power cut loses
+   * nothing, because the cut stops what it was for too: a claim (the run it starts dies with the machine;
+   * the operation, queued again, runs once more, as after any crash) or a lease renewal. A later write's
+   * fsync covers it (the WAL is one file, written in order), so a finish never outlives its claim.
    */
-  write<T>(write: () => Eventually<T>, options: { last?: boolean } = {}): Promise<T> {
+  write<T>(write: () => Eventually<T>, options: { last?: boolean; atCommit?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run: write, last: options.last === true, resolve: resolve as (value: never) => void, reject });
+      this.#queue.push({ run: write, last: options.last === true, atCommit: options.atCommit === true, resolve: resolve as (value: never) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.flush());
@@ -107,15 +115,23 @@ export class SharedCommits {
       for (const job of jobs) job.reject(failure);
       return;
     }
-    const answer = (syncFailure?: unknown): void =>
+    const answer = (job: Job, i: number, syncFailure?: unknown): void => {
+      const outcome = outcomes[i]!;
+      if (syncFailure !== undefined) job.reject(syncFailure);
+      else if (outcome.ok) job.resolve(outcome.value as never);
+      else job.reject(outcome.error);
+    };
+    let unsynced = false;
+    jobs.forEach((job, i) => {
+      if (this.durable === undefined || job.atCommit || !outcomes[i]!.ok) answer(job, i);
+      else unsynced = true;
+    });
+    if (!unsynced) return;
+    this.#unsynced.push((syncFailure) =>
       jobs.forEach((job, i) => {
-        const outcome = outcomes[i]!;
-        if (syncFailure !== undefined) job.reject(syncFailure);
-        else if (outcome.ok) job.resolve(outcome.value as never);
-        else job.reject(outcome.error);
-      });
-    if (this.durable === undefined) return answer();
-    this.#unsynced.push(answer);
+        if (!job.atCommit && outcomes[i]!.ok) answer(job, i, syncFailure);
+      }),
+    );
     this.#sync();
   }
 
@@ -168,13 +184,13 @@ export function sharingCommits(d: StoreDriver, commits: SharedCommits): StoreDri
     delete: (ids) => commits.write(() => d.delete(ids)),
     requestCancel: (operations, now) => commits.write(() => d.requestCancel(operations, now)),
     requestControl: (operations, command, now) => commits.write(() => d.requestControl(operations, command, now)),
-    claim: (request) => commits.write(() => d.claim(request), { last: true }),
-    heartbeat: (owner, leases, leaseMs, now) => commits.write(() => d.heartbeat(owner, leases, leaseMs, now)),
+    claim: (request) => commits.write(() => d.claim(request), { last: true, atCommit: true }),
+    heartbeat: (owner, leases, leaseMs, now) => commits.write(() => d.heartbeat(owner, leases, leaseMs, now), { atCommit: true }),
     progress: (updates, now) => commits.write(() => d.progress(updates, now)),
     finish: (results, retentionMs, now) => commits.write(() => d.finish(results, retentionMs, now)),
     release: (owner, leases, runAfter, now) => commits.write(() => d.release(owner, leases, runAfter, now)),
     retryLater: (owner, retries, now) => commits.write(() => d.retryLater(owner, retries, now)),
-    claimEvents: (claim) => commits.write(() => d.claimEvents(claim)),
+    claimEvents: (claim) => commits.write(() => d.claimEvents(claim), { atCommit: true }),
     settleEvents: (settlements, now) => commits.write(() => d.settleEvents(settlements, now)),
     appendEvents: (events, now) => commits.write(() => d.appendEvents(events, now)),
     retryEvents: (ids, now) => commits.write(() => d.retryEvents(ids, now)),
