@@ -23,7 +23,7 @@ import { contentCodingOf, type ContentCoding } from "./encoding.js";
 import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, requestHost, type BrowserOptions } from "./browser.js";
 import { answerAtConnectionLevel } from "./connection.js";
 import { renderError } from "./errors.js";
-import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
+import { DEFAULT_FORMAT, ResponseEncoder, type ResponseFormat } from "./json.js";
 import { parseQuery } from "./query.js";
 import { Router } from "./router.js";
 import { buildRequest } from "./transcode.js";
@@ -110,6 +110,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
   // Given the address it listens on (startRestServer does), the default Host allow-list is that address.
   const browser = new BrowserPolicy(options, options.host);
   const registry = options.registry;
+  const responses = new ResponseEncoder(registry);
   const domain = options.errorDomain;
   const limits = {
     limit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -228,7 +229,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       }
       let text: string;
       try {
-        text = encodeResponse(binding.output, response, binding.responseField, registry, format);
+        text = responses.encode(binding.output, response, binding.responseField, format);
       } catch (e) {
         log(`cannot encode the response of ${route.endpoint.method.name}`, e, about());
         throw internalError();
