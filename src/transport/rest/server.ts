@@ -119,8 +119,9 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
   const log: Logger = options.log ?? ((message, err) => console.error(`longrun rest: ${message}`, err ?? ""));
   const plainRoutes = new Map((options.plainRoutes ?? []).map((r) => [r.path, r]));
 
-  const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat): void => {
+  const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat, requestId: string): void => {
     if (res.headersSent || res.destroyed) return;
+    identify(res, requestId);
     let rendered;
     try {
       rendered = renderError(err, domain, registry, format.pretty, log);
@@ -145,14 +146,15 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
     const q = url.indexOf("?");
     const rawPath = q === -1 ? url : url.slice(0, q);
     let format = DEFAULT_FORMAT;
-    res.setHeader("x-content-type-options", "nosniff");
+    // Every answer carries `nosniff` and the request id: an API answer in its writeHead (given there, with
+    // no header set before, node:http writes them without merging), every other one set here first.
     const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER] as string | undefined);
-    res.setHeader(REQUEST_ID_HEADER, requestId);
     let rpc: string | undefined;
     const about = (): LogFields => ({ requestId, ...(rpc === undefined ? {} : { method: rpc }) });
     const plain = plainRoutes.size === 0 ? undefined : plainRoutes.get(rawPath);
     if (plain && (method === "GET" || method === "HEAD") && (plain.anyHost || browser.hostAllowed(requestHost(req)))) {
       req.resume();
+      identify(res, requestId);
       plain.handle(req, res);
       return;
     }
@@ -166,6 +168,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       browser.corsHeaders(req, res);
       if (isPreflight(req)) {
         req.resume();
+        identify(res, requestId);
         preflight(req, res, rawPath);
         return;
       }
@@ -177,6 +180,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       const mount = mounts.find((m) => rawPath === m.path || rawPath.startsWith(`${m.path}/`));
       if (mount !== undefined) {
         req.resume();
+        identify(res, requestId);
         mount.handle(req, res, rawPath);
         return;
       }
@@ -210,6 +214,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       const request = buildRequest(binding, values, query.params, bodyText, registry);
       const ctx = callContext(req, res, query, requestId);
       if (route.endpoint.watch !== undefined) {
+        identify(res, requestId);
         await streams.serve(route.endpoint, request, ctx, res);
         return;
       }
@@ -234,15 +239,20 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
         log(`cannot encode the response of ${route.endpoint.method.name}`, e, about());
         throw internalError();
       }
-      res.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": Buffer.byteLength(text) });
+      res.writeHead(200, {
+        "x-content-type-options": "nosniff",
+        [REQUEST_ID_HEADER]: requestId,
+        "content-type": JSON_CONTENT_TYPE,
+        "content-length": Buffer.byteLength(text),
+      });
       res.end(text);
     } catch (e) {
       try {
         if (e instanceof RpcError) {
-          fail(req, res, e, format);
+          fail(req, res, e, format, requestId);
         } else {
           log("unexpected failure", e, about());
-          fail(req, res, internalError(), format);
+          fail(req, res, internalError(), format, requestId);
         }
       } catch (e2) {
         log("cannot answer a request", e2, about());
@@ -311,6 +321,12 @@ export async function startRestServer(options: RestServerOptions & RestListenOpt
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The headers of every answer, set ahead of one not written by the API path's own writeHead. */
+function identify(res: ServerResponse, requestId: string): void {
+  res.setHeader("x-content-type-options", "nosniff");
+  res.setHeader(REQUEST_ID_HEADER, requestId);
 }
 
 function urlHost(host: string): string {
