@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { Message } from "@bufbuild/protobuf";
 import { Code, codeName } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { Endpoint } from "../service/endpoint.js";
@@ -25,16 +26,23 @@ export function instrumentEndpoints(endpoints: readonly Endpoint[], metrics: Met
       process.nextTick(count, transport, code, (performance.now() - started) / 1000);
     return {
       ...endpoint,
-      invoke: async (request, ctx) => {
+      // A promise chain, not an async function: one promise fewer per call.
+      invoke: (request, ctx) => {
         const started = performance.now();
-        try {
-          const response = await invoke(request, ctx);
-          counted(ctx.transport, Code.OK, started);
-          return response;
-        } catch (err) {
+        const failed = (err: unknown): never => {
           counted(ctx.transport, err instanceof RpcError ? err.code : Code.INTERNAL, started);
           throw err;
+        };
+        let answer: Promise<Message>;
+        try {
+          answer = Promise.resolve(invoke(request, ctx));
+        } catch (err) {
+          return Promise.reject(err).catch(failed);
         }
+        return answer.then((response) => {
+          counted(ctx.transport, Code.OK, started);
+          return response;
+        }, failed);
       },
     };
   });
