@@ -55,15 +55,15 @@ export class OperationNames {
     if (name === "") throw invalidArgument(field, "must not be empty", Reason.INVALID_NAME);
     const segments = name.split("/");
     const n = this.parentSegments.length;
-    const expected = this.format(this.parentPattern, "{id}");
-    if (segments.length !== n + 2 || segments[n] !== this.collection || !this.matchesParent(segments.slice(0, n))) {
+    if (segments.length !== n + 2 || segments[n] !== this.collection || (n > 0 && !this.matchesParent(segments.slice(0, n)))) {
+      const expected = this.format(this.parentPattern, "{id}");
       throw invalidArgument(field, `"${truncate(name)}" is not an operation name of the form ${expected}`, Reason.INVALID_NAME);
     }
     const id = segments[n + 1] ?? "";
     if (!OPERATION_ID_PATTERN.test(id)) {
       throw invalidArgument(field, `"${truncate(name)}" has an invalid operation id (expected 1-128 of [A-Za-z0-9_-])`, Reason.INVALID_NAME);
     }
-    return { parent: segments.slice(0, n).join("/"), id };
+    return { parent: n === 0 ? "" : segments.slice(0, n).join("/"), id };
   }
 
   /** Parses ListOperationsRequest.name: the collection itself, or the parent when names are parent-scoped. */

@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { Message } from "@bufbuild/protobuf";
 import { Code, codeName } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { Endpoint } from "../service/endpoint.js";
@@ -15,22 +16,33 @@ export function instrumentEndpoints(endpoints: readonly Endpoint[], metrics: Met
     const method = `${endpoint.method.parent.typeName}.${endpoint.method.name}`;
     const durations = { grpc: metrics.rpcDuration.labels({ method, transport: "grpc" }), rest: metrics.rpcDuration.labels({ method, transport: "rest" }) };
     const invoke = endpoint.invoke.bind(endpoint);
-    const count = (transport: "grpc" | "rest", code: Code, started: number): void => {
-      durations[transport].observe((performance.now() - started) / 1000);
+    const count = (transport: "grpc" | "rest", code: Code, seconds: number): void => {
+      durations[transport].observe(seconds);
       metrics.rpcRequests.inc({ method, transport, code: codeName(code) });
     };
+    // Counted once the transport has written the answer (a tick later, before any other I/O is read): a
+    // client waits for the answer, not for the counting.
+    const counted = (transport: "grpc" | "rest", code: Code, started: number): void =>
+      process.nextTick(count, transport, code, (performance.now() - started) / 1000);
     return {
       ...endpoint,
-      invoke: async (request, ctx) => {
+      // A promise chain, not an async function: one promise fewer per call.
+      invoke: (request, ctx) => {
         const started = performance.now();
-        try {
-          const response = await invoke(request, ctx);
-          count(ctx.transport, Code.OK, started);
-          return response;
-        } catch (err) {
-          count(ctx.transport, err instanceof RpcError ? err.code : Code.INTERNAL, started);
+        const failed = (err: unknown): never => {
+          counted(ctx.transport, err instanceof RpcError ? err.code : Code.INTERNAL, started);
           throw err;
+        };
+        let answer: Promise<Message>;
+        try {
+          answer = Promise.resolve(invoke(request, ctx));
+        } catch (err) {
+          return Promise.reject(err).catch(failed);
         }
+        return answer.then((response) => {
+          counted(ctx.transport, Code.OK, started);
+          return response;
+        }, failed);
       },
     };
   });

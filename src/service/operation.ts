@@ -1,25 +1,29 @@
-import { create, fromBinary } from "@bufbuild/protobuf";
-import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
-import { OperationSchema, type Operation } from "../gen/google/longrunning/operations_pb.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import type { Operation } from "../gen/google/longrunning/operations_pb.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import type { OperationView, StoredAny } from "../store/store.js";
 
-/** The wire form of a stored operation. Metadata and response stay serialized: no re-encoding on reads. */
+/**
+ * The wire form of a stored operation. Metadata and response stay serialized: no re-encoding on reads.
+ * Written as the plain objects `create` makes of these proto3 messages, for a tenth of its cost (every
+ * GetOperation makes one).
+ */
 export function toOperation(record: Pick<OperationView, "name" | "state" | "metadata" | "error" | "response">): Operation {
-  const operation = create(OperationSchema, {
-    name: record.name,
-    metadata: record.metadata ? toAny(record.metadata) : undefined,
-    done: record.state === "done",
-  });
-  if (record.state === "done") {
-    if (record.error) operation.result = { case: "error", value: fromBinary(StatusSchema, record.error.status) };
-    else if (record.response) operation.result = { case: "response", value: toAny(record.response) };
+  const done = record.state === "done";
+  let result: Operation["result"] = { case: undefined };
+  if (done) {
+    if (record.error) result = { case: "error", value: fromBinary(StatusSchema, record.error.status) };
+    else if (record.response) result = { case: "response", value: toAny(record.response) };
   }
-  return operation;
+  const { name, metadata } = record;
+  return metadata
+    ? { $typeName: "google.longrunning.Operation", name, metadata: toAny(metadata), done, result }
+    : { $typeName: "google.longrunning.Operation", name, done, result };
 }
 
 function toAny(stored: StoredAny): Any {
-  return create(AnySchema, { typeUrl: stored.typeUrl, value: stored.value });
+  return { $typeName: "google.protobuf.Any", typeUrl: stored.typeUrl, value: stored.value };
 }
 
 /**

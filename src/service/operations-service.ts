@@ -138,8 +138,9 @@ export class OperationsService {
   }
 
 
-  async getOperation(request: GetOperationRequest): Promise<Operation> {
-    return toOperation(await this.find(request.name));
+  getOperation(request: GetOperationRequest): Promise<Operation> {
+    // Not async: one promise fewer on the way back, on the most frequent call.
+    return this.find(request.name).then(toOperation);
   }
 
   /**

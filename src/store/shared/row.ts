@@ -49,7 +49,7 @@ export interface OperationRow {
 }
 
 /** The columns of an OperationView: what the Operations service serves. */
-export const VIEW_COLUMN_NAMES = [
+const VIEW_COLUMN_NAMES = [
   "id",
   "name",
   "metadata_type",
@@ -120,6 +120,26 @@ export type ViewRow = Pick<OperationRow, (typeof VIEW_COLUMN_NAMES)[number]>;
 
 export function viewColumns(): string {
   return VIEW_COLUMN_NAMES.join(", ");
+}
+
+/** A view row as its column values in `viewColumns()` order (a driver's array mode: no object made per row). */
+export type ViewValues = { -readonly [I in keyof typeof VIEW_COLUMN_NAMES]: ViewRow[(typeof VIEW_COLUMN_NAMES)[I] & keyof ViewRow] };
+
+/** toView of a row read as ViewValues. */
+export function viewOfValues(values: ViewValues): OperationView {
+  const errorCode = values[5];
+  const error = values[7];
+  return {
+    id: values[0],
+    name: values[1],
+    metadata: storedAny(values[2], values[3]),
+    state: values[4],
+    error: error === null || errorCode === null ? undefined : { code: errorCode, message: values[6] ?? "", status: bytes(error) },
+    response: storedAny(values[8], values[9]),
+    principal: orUndefined(values[10]),
+    resource: orUndefined(values[11]),
+    endTime: orUndefined(values[12]),
+  };
 }
 
 export function toView(row: ViewRow): OperationView {

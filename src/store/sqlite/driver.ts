@@ -27,7 +27,7 @@ import type {
 } from "../store.js";
 import { storedBytes } from "../store.js";
 import type { MarkResult, StoreDriver } from "../shared/driver.js";
-import { insertedRecord, listedRow, toListed, toRecord, toView, viewRow, wholeRow, type RawRow } from "./rows.js";
+import { insertedRecord, listedRow, toListed, toRecord, viewOfValues, wholeRow, type RawRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 import { OutboxStatements } from "./outbox.js";
 import { activityText, toBuckets } from "../shared/activity.js";
@@ -112,8 +112,8 @@ export class SqliteDriver implements StoreDriver {
   }
 
   #view(id: string, now: number): OperationView | undefined {
-    const row = this.#sql.getView.get(id, now);
-    return row === undefined ? undefined : toView(viewRow(row));
+    const values = this.#sql.getView.get(id, now);
+    return values === undefined ? undefined : viewOfValues(values);
   }
 
   /**

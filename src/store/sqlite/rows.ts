@@ -1,6 +1,6 @@
-import { COLUMN_NAMES, LIST_COLUMN_NAMES, VIEW_COLUMN_NAMES, type ListedRow, type OperationRow as SharedRow, type ViewRow } from "../shared/row.js";
+import { COLUMN_NAMES, LIST_COLUMN_NAMES, type ListedRow, type OperationRow as SharedRow } from "../shared/row.js";
 
-export { columns, insertedRecord, listColumns, toListed, toRecord, toView, viewColumns, type ListedRow, type ViewRow } from "../shared/row.js";
+export { columns, insertedRecord, listColumns, toListed, toRecord, toView, viewColumns, viewOfValues, type ListedRow, type ViewRow, type ViewValues } from "../shared/row.js";
 
 /** A row of `operations` as better-sqlite3 returns it (the columns of `columns()`). */
 export interface OperationRow extends SharedRow {
@@ -26,5 +26,3 @@ function rowReader<Row>(names: readonly string[]): (values: RawRow) => Row {
 export const wholeRow = rowReader<OperationRow>(COLUMN_NAMES);
 /** A listed row (`listColumns()`), read raw. */
 export const listedRow = rowReader<ListedRow>(LIST_COLUMN_NAMES);
-/** A view row (`viewColumns()`), read raw. */
-export const viewRow = rowReader<ViewRow>(VIEW_COLUMN_NAMES);

@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import { columns, listColumns, viewColumns, type RawRow } from "./rows.js";
+import { columns, listColumns, viewColumns, type RawRow, type ViewValues } from "./rows.js";
 import { WITHIN_LIMITS_CTE, WITHIN_LIMITS_IDS } from "../shared/claim-limits.js";
 
 /** Every column but metadata_json, which is written for filtering and never read back. */
@@ -16,7 +16,8 @@ export interface Statements {
   fairPlace: Statement<[method: string, key: string, tail: number]>;
   byRequestId: Statement<[method: string, requestId: string], RawRow>;
   get: Statement<[id: string, now: number], RawRow>;
-  getView: Statement<[id: string, now: number], RawRow>;
+  /** Read raw and made into the view directly (viewOfValues): GetOperation's read, on every poll. */
+  getView: Statement<[id: string, now: number], ViewValues>;
   list: ListStatements;
   delete: Statement<[id: string], { id: string }>;
   requestCancel: Statement<{ id: string; name: string; now: number }, RawRow>;
@@ -176,7 +177,7 @@ export function prepareStatements(db: Database): Statements {
     fairPlace: db.prepare("INSERT INTO fair_queues (method, group_key, tail) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tail = max(tail, excluded.tail)"),
     byRequestId: raw(db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`)),
     get: raw(db.prepare(`SELECT ${COLUMNS} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`)),
-    getView: raw(db.prepare(`SELECT ${viewColumns()} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`)),
+    getView: db.prepare<[string, number], ViewValues>(`SELECT ${viewColumns()} FROM operations WHERE id = ? AND (expire_time IS NULL OR expire_time > ?)`).raw(true),
     list: prepareList(db),
     delete: db.prepare("DELETE FROM operations WHERE id = ? RETURNING id"),
     // Both on id and name: an id sent under another parent's name marks nothing.

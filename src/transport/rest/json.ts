@@ -1,5 +1,7 @@
 import { toJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import { typeFirst } from "../../core/any-json.js";
+import { OperationSchema, type Operation } from "../../gen/google/longrunning/operations_pb.js";
+import { OperationJsonWriter } from "./operation-json.js";
 
 export { typeFirst };
 
@@ -22,6 +24,26 @@ export const DEFAULT_FORMAT: ResponseFormat = { enumAsInteger: false, pretty: tr
 
 export function stringifyJson(value: unknown, pretty: boolean): string {
   return pretty ? JSON.stringify(value, null, 2) + "\n" : JSON.stringify(value);
+}
+
+/**
+ * The response body, as encodeResponse writes it; an Operation (what GetOperation and every start
+ * answer) through an OperationJsonWriter, which writes the same text for less.
+ */
+export class ResponseEncoder {
+  private readonly operations: OperationJsonWriter;
+
+  constructor(private readonly registry: Registry) {
+    this.operations = new OperationJsonWriter(registry);
+  }
+
+  encode(schema: DescMessage, message: Message, responseField: DescField | undefined, format: ResponseFormat): string {
+    if (responseField === undefined && schema.typeName === OperationSchema.typeName) {
+      const text = this.operations.write(message as Operation, format.enumAsInteger, format.pretty);
+      if (text !== undefined) return text;
+    }
+    return encodeResponse(schema, message, responseField, this.registry, format);
+  }
 }
 
 /**

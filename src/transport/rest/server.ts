@@ -23,7 +23,7 @@ import { contentCodingOf, type ContentCoding } from "./encoding.js";
 import { BrowserPolicy, hasBody, isJsonMediaType, isPreflight, requestHost, type BrowserOptions } from "./browser.js";
 import { answerAtConnectionLevel } from "./connection.js";
 import { renderError } from "./errors.js";
-import { DEFAULT_FORMAT, encodeResponse, type ResponseFormat } from "./json.js";
+import { DEFAULT_FORMAT, ResponseEncoder, type ResponseFormat } from "./json.js";
 import { parseQuery } from "./query.js";
 import { Router } from "./router.js";
 import { buildRequest } from "./transcode.js";
@@ -110,6 +110,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
   // Given the address it listens on (startRestServer does), the default Host allow-list is that address.
   const browser = new BrowserPolicy(options, options.host);
   const registry = options.registry;
+  const responses = new ResponseEncoder(registry);
   const domain = options.errorDomain;
   const limits = {
     limit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -118,8 +119,9 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
   const log: Logger = options.log ?? ((message, err) => console.error(`longrun rest: ${message}`, err ?? ""));
   const plainRoutes = new Map((options.plainRoutes ?? []).map((r) => [r.path, r]));
 
-  const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat): void => {
+  const fail = (req: IncomingMessage, res: ServerResponse, err: RpcError, format: ResponseFormat, requestId: string): void => {
     if (res.headersSent || res.destroyed) return;
+    identify(res, requestId);
     let rendered;
     try {
       rendered = renderError(err, domain, registry, format.pretty, log);
@@ -144,14 +146,15 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
     const q = url.indexOf("?");
     const rawPath = q === -1 ? url : url.slice(0, q);
     let format = DEFAULT_FORMAT;
-    res.setHeader("x-content-type-options", "nosniff");
+    // Every answer carries `nosniff` and the request id: an API answer in its writeHead (given there, with
+    // no header set before, node:http writes them without merging), every other one set here first.
     const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER] as string | undefined);
-    res.setHeader(REQUEST_ID_HEADER, requestId);
     let rpc: string | undefined;
     const about = (): LogFields => ({ requestId, ...(rpc === undefined ? {} : { method: rpc }) });
     const plain = plainRoutes.size === 0 ? undefined : plainRoutes.get(rawPath);
     if (plain && (method === "GET" || method === "HEAD") && (plain.anyHost || browser.hostAllowed(requestHost(req)))) {
       req.resume();
+      identify(res, requestId);
       plain.handle(req, res);
       return;
     }
@@ -165,6 +168,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       browser.corsHeaders(req, res);
       if (isPreflight(req)) {
         req.resume();
+        identify(res, requestId);
         preflight(req, res, rawPath);
         return;
       }
@@ -176,6 +180,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       const mount = mounts.find((m) => rawPath === m.path || rawPath.startsWith(`${m.path}/`));
       if (mount !== undefined) {
         req.resume();
+        identify(res, requestId);
         mount.handle(req, res, rawPath);
         return;
       }
@@ -209,6 +214,7 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       const request = buildRequest(binding, values, query.params, bodyText, registry);
       const ctx = callContext(req, res, query, requestId);
       if (route.endpoint.watch !== undefined) {
+        identify(res, requestId);
         await streams.serve(route.endpoint, request, ctx, res);
         return;
       }
@@ -228,20 +234,25 @@ export function createRestHandler(options: RestServerOptions & { host?: string }
       }
       let text: string;
       try {
-        text = encodeResponse(binding.output, response, binding.responseField, registry, format);
+        text = responses.encode(binding.output, response, binding.responseField, format);
       } catch (e) {
         log(`cannot encode the response of ${route.endpoint.method.name}`, e, about());
         throw internalError();
       }
-      res.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": Buffer.byteLength(text) });
+      res.writeHead(200, {
+        "x-content-type-options": "nosniff",
+        [REQUEST_ID_HEADER]: requestId,
+        "content-type": JSON_CONTENT_TYPE,
+        "content-length": Buffer.byteLength(text),
+      });
       res.end(text);
     } catch (e) {
       try {
         if (e instanceof RpcError) {
-          fail(req, res, e, format);
+          fail(req, res, e, format, requestId);
         } else {
           log("unexpected failure", e, about());
-          fail(req, res, internalError(), format);
+          fail(req, res, internalError(), format, requestId);
         }
       } catch (e2) {
         log("cannot answer a request", e2, about());
@@ -310,6 +321,12 @@ export async function startRestServer(options: RestServerOptions & RestListenOpt
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The headers of every answer, set ahead of one not written by the API path's own writeHead. */
+function identify(res: ServerResponse, requestId: string): void {
+  res.setHeader("x-content-type-options", "nosniff");
+  res.setHeader(REQUEST_ID_HEADER, requestId);
 }
 
 function urlHost(host: string): string {
