@@ -24,12 +24,12 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function sqlite(): SqliteStore {
+function sqlite(synchronous: "NORMAL" | "FULL" = "NORMAL"): SqliteStore {
   const dir = mkdtempSync(join(tmpdir(), "longrun-dispatcher-"));
   dirs.push(dir);
   // Commits answered at once (NORMAL), as in test/runtime/fixture.ts: these tests drive a manual clock
   // from what the store shows, and with the default a commit shows before its fsync is done and answered.
-  return SqliteStore.open(join(dir, "ops.db"), { synchronous: "NORMAL" });
+  return SqliteStore.open(join(dir, "ops.db"), { synchronous });
 }
 
 /** A sink that records what it is given and answers with `answer` (delivered by default). */
@@ -189,54 +189,29 @@ describe("Dispatcher", () => {
     await store.close();
   });
 
-  it("at close, deliveries in flight are aborted and their events due again at once", async () => {
-    const store = sqlite();
-    const clock = new ManualClock();
-    const slow: Sink = {
-      name: "hook",
-      deliver: (batch, signal) => new Promise((resolve) => signal.addEventListener("abort", () => resolve(batch.map(() => ({ kind: "retry", reason: "aborted" }))))),
-      close: async () => undefined,
-    };
-    const d = dispatcher(store, clock, [slow]);
-    d.start();
-    await finishWithEvents(store, clock, [event("s")]);
-    await until(async () => (await store.listEvents({ limit: 1 }))[0]?.leaseOwner === "test");
-    await d.close();
-    const [s] = await store.listEvents({ limit: 1 });
-    assert.equal(s?.state, "pending");
-    assert.equal(s?.leaseOwner, undefined);
-    assert.equal(s?.runAfter, clock.now());
-    await store.close();
-  });
-});
-
-describe("Dispatcher on the default SQLite store (writes answered after their fsync)", () => {
-  it("closed right after its claim commits: the events go back due now (a delivery under way aborted, one not begun never given to a sink)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "longrun-dispatcher-"));
-    dirs.push(dir);
-    const store = SqliteStore.open(join(dir, "ops.db"));
-    const clock = new ManualClock();
-    let delivered = 0;
-    // Answers only when its signal fires, as the sinks of the tests above; one given an aborted signal would wait forever.
-    const slow: Sink = {
-      name: "hook",
-      deliver: (batch, signal) =>
-        new Promise((resolve) => {
-          delivered += batch.length;
-          signal.addEventListener("abort", () => resolve(batch.map(() => ({ kind: "retry", reason: "aborted" }))));
-        }),
-      close: async () => undefined,
-    };
-    const d = dispatcher(store, clock, [slow]);
-    d.start();
-    await finishWithEvents(store, clock, [event("s")]);
-    await until(async () => (await store.listEvents({ limit: 1 }))[0]?.leaseOwner === "test");
-    await d.close();
-    const [s] = await store.listEvents({ limit: 1 });
-    assert.deepEqual([s?.state, s?.leaseOwner, s?.runAfter], ["pending", undefined, clock.now()]);
-    assert.ok(delivered <= 1);
-    await store.close();
-  });
+  // Also on the default store, where a claim commits before its fsync and a close can come between.
+  for (const synchronous of ["NORMAL", "FULL"] as const) {
+    it(`at close, deliveries in flight are aborted and their events due again at once (synchronous ${synchronous})`, async () => {
+      const store = sqlite(synchronous);
+      const clock = new ManualClock();
+      // Answers only when its signal fires: given an aborted signal, it would wait forever.
+      const slow: Sink = {
+        name: "hook",
+        deliver: (batch, signal) => new Promise((resolve) => signal.addEventListener("abort", () => resolve(batch.map(() => ({ kind: "retry", reason: "aborted" }))))),
+        close: async () => undefined,
+      };
+      const d = dispatcher(store, clock, [slow]);
+      d.start();
+      await finishWithEvents(store, clock, [event("s")]);
+      await until(async () => (await store.listEvents({ limit: 1 }))[0]?.leaseOwner === "test");
+      await d.close();
+      const [s] = await store.listEvents({ limit: 1 });
+      assert.equal(s?.state, "pending");
+      assert.equal(s?.leaseOwner, undefined);
+      assert.equal(s?.runAfter, clock.now());
+      await store.close();
+    });
+  }
 });
 
 describe("Dispatcher on PostgreSQL: two instances share the outbox", () => {
