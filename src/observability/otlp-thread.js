@@ -27,6 +27,7 @@ const STRING = 0;
 const NUMBER = 1;
 const TRUE = 2;
 const NO_ANSWER = 2;
+const ABSENT = -1;
 
 /** Spans waiting for their batch, in the shape the OTLP serializer reads. @type {object[]} */
 let held = [];
@@ -151,15 +152,21 @@ function state(serialized) {
 /**
  * The chunk's spans as span-chunk.ts's CompactSpan, in the order they ended: the packed ones read from the
  * columns (span-chunk.ts says how), the others as given in `cloned`.
- * @param {{numbers: Float64Array, length: number, strings: (string | null)[], cloned: any[][]}} chunk
+ * @param {{numbers: Float64Array, length: number, text: string, cloned: any[][]}} chunk
  */
-function unpack({ numbers, length, strings, cloned }) {
+function unpack({ numbers, length, text, cloned }) {
   /** @type {any[][]} */
   const spans = [];
   let n = 0;
-  let s = 0;
+  let t = 0;
   let next = 0;
-  const optional = (/** @type {string | null} */ value) => (value === null ? undefined : value);
+  const string = () => {
+    const size = numbers[n++];
+    if (size === ABSENT) return undefined;
+    const value = text.slice(t, t + size);
+    t += size;
+    return value;
+  };
   while (n < length) {
     if (numbers[n++] === CLONED) {
       spans.push(cloned[next++]);
@@ -178,19 +185,19 @@ function unpack({ numbers, length, strings, cloned }) {
     const droppedLinks = numbers[n++];
     const scope = numbers[n++];
     const resource = numbers[n++];
+    const traceId = string();
+    const spanId = string();
+    const traceState = string();
+    const parentSpanId = string();
+    const name = string();
+    const statusMessage = string();
     const count = numbers[n++];
-    const traceId = strings[s++];
-    const spanId = strings[s++];
-    const traceState = optional(strings[s++]);
-    const parentSpanId = optional(strings[s++]);
-    const name = strings[s++];
-    const statusMessage = optional(strings[s++]);
     /** @type {Record<string, string | number | boolean>} */
     const attributes = {};
     for (let i = 0; i < count; i++) {
+      const key = /** @type {string} */ (string());
       const type = numbers[n++];
-      const key = /** @type {string} */ (strings[s++]);
-      attributes[key] = type === STRING ? /** @type {string} */ (strings[s++]) : type === NUMBER ? numbers[n++] : type === TRUE;
+      attributes[key] = type === STRING ? /** @type {string} */ (string()) : type === NUMBER ? numbers[n++] : type === TRUE;
     }
     const parentIsRemote = remote === NO_ANSWER ? undefined : remote === 1;
     spans.push([traceId, spanId, traceFlags, traceState, parentSpanId, parentIsRemote, name, kind, startSeconds, startNanos, endSeconds, endNanos, attributes, statusCode, statusMessage, undefined, undefined, droppedAttributes, droppedEvents, droppedLinks, scope, resource]);

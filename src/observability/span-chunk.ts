@@ -4,17 +4,18 @@ import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
 /**
  * Spans handed to the export thread together (span-thread.ts), written as they end into two columns that
  * cost the hand-over little: their numbers into a Float64Array whose memory is transferred (not copied),
- * their strings into one array of strings (one step each for the structured clone, where spans as arrays
- * and objects cost a step per value and per container, on both threads). A span keeps nothing of the SDK's
- * objects once written: they are garbage as soon as it ends. otlp-thread.js `unpack` reads it back.
+ * their strings one after another into one string (a single copy), each string's length among the numbers.
+ * The structured clone of spans as arrays and objects costs a step per value and per container, on both
+ * threads; and a written span keeps nothing of the SDK's objects: they are garbage as soon as it ends.
+ * otlp-thread.js `unpack` reads it back.
  *
  * Each span in `numbers`: its form (PACKED, or CLONED for a span with events, links or array attribute
  * values, given whole in `cloned`), then for a packed span: trace flags, whether the parent is remote (1,
  * 0, or 2 for no answer), kind, start and end (seconds, nanoseconds each), status code, the dropped
- * attributes, events and links, the indexes of its scope and resource, and its attribute count, then each
- * attribute's type (STRING, NUMBER followed by the number, TRUE, FALSE). In `strings`: trace id, span id,
- * trace state, parent span id, name, status message (null for none), then each attribute's key and, for a
- * string, its value.
+ * attributes, events and links, the indexes of its scope and resource, the lengths of its trace id, span
+ * id, trace state, parent span id, name and status message (-1 for none), its attribute count, then for
+ * each attribute its key's length, its type (STRING, NUMBER, TRUE, FALSE) and, for a string, the value's
+ * length, for a number, the number. In `text`, the strings whose lengths are given, in that order.
  */
 export const PACKED = 0;
 export const CLONED = 1;
@@ -23,8 +24,9 @@ const NUMBER = 1;
 const TRUE = 2;
 const FALSE = 3;
 const NO_ANSWER = 2;
-/** Numbers a packed span takes before its attributes; each attribute takes at most two more. */
-const FIXED_NUMBERS = 16;
+const ABSENT = -1;
+/** Numbers a packed span takes before its attributes; each attribute takes at most three more. */
+const FIXED_NUMBERS = 21;
 
 /**
  * One span as plain data (structured clone, no class instance), for what the columns do not hold: trace
@@ -75,7 +77,7 @@ export interface ChunkMessage {
   numbers: Float64Array;
   /** How many of `numbers` are written. */
   length: number;
-  strings: (string | null)[];
+  text: string;
   cloned: CompactSpan[];
 }
 
@@ -84,7 +86,7 @@ export class SpanChunk {
   count = 0;
   #numbers: Float64Array;
   #length = 0;
-  #strings: (string | null)[] = [];
+  #strings: string[] = [];
   #cloned: CompactSpan[] = [];
   #resources: ChunkMessage["resources"] = [];
   #scopes: ChunkMessage["scopes"] = [];
@@ -111,24 +113,29 @@ export class SpanChunk {
   message(): { message: ChunkMessage; transfer: ArrayBuffer[] } {
     const numbers = this.#numbers;
     return {
-      message: { resources: this.#resources, scopes: this.#scopes, numbers, length: this.#length, strings: this.#strings, cloned: this.#cloned },
+      message: { resources: this.#resources, scopes: this.#scopes, numbers, length: this.#length, text: this.#strings.join(""), cloned: this.#cloned },
       transfer: [numbers.buffer as ArrayBuffer],
     };
   }
 
   /** Writes the span packed; false (nothing written) if an attribute is not a string, number or boolean. */
   #pack(span: ReadableSpan, scope: number, resource: number): boolean {
-    const attributes = span.attributes;
     const strings = this.#strings;
     const stringsBefore = strings.length;
     this.#ensure(FIXED_NUMBERS);
     const start = this.#length;
+    let numbers = this.#numbers;
+    let at = start;
+    const text = (value: string | undefined): void => {
+      if (value === undefined) numbers[at++] = ABSENT;
+      else {
+        numbers[at++] = value.length;
+        strings.push(value);
+      }
+    };
     const context = span.spanContext();
     const parent = span.parentSpanContext;
     const status = span.status;
-    strings.push(context.traceId, context.spanId, context.traceState?.serialize() ?? null, parent?.spanId ?? null, span.name, status.message ?? null);
-    let numbers = this.#numbers;
-    let at = start;
     numbers[at++] = PACKED;
     numbers[at++] = context.traceFlags;
     numbers[at++] = parent?.isRemote === undefined ? NO_ANSWER : parent.isRemote ? 1 : 0;
@@ -143,23 +150,31 @@ export class SpanChunk {
     numbers[at++] = span.droppedLinksCount;
     numbers[at++] = scope;
     numbers[at++] = resource;
+    text(context.traceId);
+    text(context.spanId);
+    text(context.traceState?.serialize());
+    text(parent?.spanId);
+    text(span.name);
+    text(status.message);
     const countAt = at++;
     let count = 0;
+    const attributes = span.attributes;
     for (const key in attributes) {
       const value = attributes[key];
       this.#length = at;
-      this.#ensure(2);
+      this.#ensure(3);
       numbers = this.#numbers;
       if (typeof value === "string") {
+        text(key);
         numbers[at++] = STRING;
-        strings.push(key, value);
+        text(value);
       } else if (typeof value === "number") {
+        text(key);
         numbers[at++] = NUMBER;
         numbers[at++] = value;
-        strings.push(key);
       } else if (typeof value === "boolean") {
+        text(key);
         numbers[at++] = value ? TRUE : FALSE;
-        strings.push(key);
       } else {
         this.#length = start;
         strings.length = stringsBefore;

@@ -9,18 +9,20 @@ type ThreadMessage = { kind: "flushed"; id: number } | { kind: "error"; message:
 
 const THREAD = new URL("./otlp-thread.js", import.meta.url);
 /**
- * Spans handed over together. Small, so that spans die young (a span held until a batch of 512 is full
- * outlives several scavenges and is copied into the old generation); the thread makes the export batches.
+ * Spans handed over together, at most (an export batch, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, if smaller). Few and
+ * large: on a busy machine each postMessage held the RPCs' thread 0.3–1.2 ms (median; 60 µs at best) beyond
+ * its copy, whatever its size (bench/metrics, 2 CPUs). A chunk's columns hold none of the SDK's objects, so
+ * the spans waiting in it die young all the same.
  */
-const HAND_OVER = 64;
+const HAND_OVER = 512;
 
 /**
  * The span processor of the tracer provider longrun builds: the batch span processor's job (OTEL_BSP_*:
  * sampled spans exported in batches, when a batch is full or after the delay, dropped past the queue's size)
  * with the batching and the OTLP export in a worker thread (otlp-thread.js), where the SDK's OTLP/HTTP
- * exporter — protobuf or JSON — serializes and POSTs. This thread only turns each ended span into plain data
- * and hands them over 64 at a time (fewer if the batches are smaller; or when the delay is up), so the RPCs' thread pays neither the encoding
- * nor the HTTP client, and holds spans briefly. It never reads the API's active context (the SDK's processor
+ * exporter — protobuf or JSON — serializes and POSTs. This thread only writes each ended span into the
+ * columns of a chunk (span-chunk.ts) and hands a chunk over when it holds a batch (or when the delay is up),
+ * so the RPCs' thread pays neither the encoding nor the HTTP client. It never reads the API's active context (the SDK's processor
  * does at each export, which would switch AsyncLocalStorage on: LazyContextManager).
  *
  * The thread starts with the first span; one that dies loses the spans it held (reported) and is started
