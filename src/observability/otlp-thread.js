@@ -152,20 +152,16 @@ function state(serialized) {
 /**
  * The chunk's spans as span-chunk.ts's CompactSpan, in the order they ended: the packed ones read from the
  * columns (span-chunk.ts says how), the others as given in `cloned`.
- * @param {{numbers: Float64Array, length: number, text: string, cloned: any[][]}} chunk
+ * @param {{numbers: Float64Array, length: number, strings: string[], cloned: any[][]}} chunk
  */
-function unpack({ numbers, length, text, cloned }) {
+function unpack({ numbers, length, strings, cloned }) {
   /** @type {any[][]} */
   const spans = [];
   let n = 0;
-  let t = 0;
   let next = 0;
   const string = () => {
-    const size = numbers[n++];
-    if (size === ABSENT) return undefined;
-    const value = text.slice(t, t + size);
-    t += size;
-    return value;
+    const i = numbers[n++];
+    return i === ABSENT ? undefined : strings[i];
   };
   while (n < length) {
     if (numbers[n++] === CLONED) {

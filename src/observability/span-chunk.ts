@@ -4,18 +4,19 @@ import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
 /**
  * Spans handed to the export thread together (span-thread.ts), written as they end into two columns that
  * cost the hand-over little: their numbers into a Float64Array whose memory is transferred (not copied),
- * their strings one after another into one string (a single copy), each string's length among the numbers.
- * The structured clone of spans as arrays and objects costs a step per value and per container, on both
- * threads; and a written span keeps nothing of the SDK's objects: they are garbage as soon as it ends.
+ * their strings as indexes into the chunk's strings, where each name, key and value is once a chunk (only
+ * ids differ from span to span). The structured clone of spans as arrays and objects costs a step per value
+ * and per container, on both threads; and a written span keeps nothing of the SDK's objects: they are
+ * garbage as soon as it ends.
  * otlp-thread.js `unpack` reads it back.
  *
  * Each span in `numbers`: its form (PACKED, or CLONED for a span with events, links or array attribute
  * values, given whole in `cloned`), then for a packed span: trace flags, whether the parent is remote (1,
  * 0, or 2 for no answer), kind, start and end (seconds, nanoseconds each), status code, the dropped
- * attributes, events and links, the indexes of its scope and resource, the lengths of its trace id, span
- * id, trace state, parent span id, name and status message (-1 for none), its attribute count, then for
- * each attribute its key's length, its type (STRING, NUMBER, TRUE, FALSE) and, for a string, the value's
- * length, for a number, the number. In `text`, the strings whose lengths are given, in that order.
+ * attributes, events and links, the indexes of its scope and resource, and of its trace id, span id, trace
+ * state, parent span id, name and status message in `strings` (-1 for none), its attribute count, then for
+ * each attribute its key's index, its type (STRING, NUMBER, TRUE, FALSE) and, for a string, the value's
+ * index, for a number, the number.
  */
 export const PACKED = 0;
 export const CLONED = 1;
@@ -77,7 +78,7 @@ export interface ChunkMessage {
   numbers: Float64Array;
   /** How many of `numbers` are written. */
   length: number;
-  text: string;
+  strings: string[];
   cloned: CompactSpan[];
 }
 
@@ -87,6 +88,8 @@ export class SpanChunk {
   #numbers: Float64Array;
   #length = 0;
   #strings: string[] = [];
+  /** Where each string other than an id is in `#strings`. */
+  #stringIndex = new Map<string, number>();
   #cloned: CompactSpan[] = [];
   #resources: ChunkMessage["resources"] = [];
   #scopes: ChunkMessage["scopes"] = [];
@@ -113,7 +116,7 @@ export class SpanChunk {
   message(): { message: ChunkMessage; transfer: ArrayBuffer[] } {
     const numbers = this.#numbers;
     return {
-      message: { resources: this.#resources, scopes: this.#scopes, numbers, length: this.#length, text: this.#strings.join(""), cloned: this.#cloned },
+      message: { resources: this.#resources, scopes: this.#scopes, numbers, length: this.#length, strings: this.#strings, cloned: this.#cloned },
       transfer: [numbers.buffer as ArrayBuffer],
     };
   }
@@ -121,16 +124,21 @@ export class SpanChunk {
   /** Writes the span packed; false (nothing written) if an attribute is not a string, number or boolean. */
   #pack(span: ReadableSpan, scope: number, resource: number): boolean {
     const strings = this.#strings;
-    const stringsBefore = strings.length;
+    const index = this.#stringIndex;
     this.#ensure(FIXED_NUMBERS);
     const start = this.#length;
     let numbers = this.#numbers;
     let at = start;
+    /** Ids differ from span to span: each goes in as it is, not looked up. */
+    const id = (value: string | undefined): void => {
+      numbers[at++] = value === undefined ? ABSENT : strings.push(value) - 1;
+    };
     const text = (value: string | undefined): void => {
       if (value === undefined) numbers[at++] = ABSENT;
       else {
-        numbers[at++] = value.length;
-        strings.push(value);
+        let i = index.get(value);
+        if (i === undefined) index.set(value, (i = strings.push(value) - 1));
+        numbers[at++] = i;
       }
     };
     const context = span.spanContext();
@@ -150,10 +158,10 @@ export class SpanChunk {
     numbers[at++] = span.droppedLinksCount;
     numbers[at++] = scope;
     numbers[at++] = resource;
-    text(context.traceId);
-    text(context.spanId);
+    id(context.traceId);
+    id(context.spanId);
     text(context.traceState?.serialize());
-    text(parent?.spanId);
+    id(parent?.spanId);
     text(span.name);
     text(status.message);
     const countAt = at++;
@@ -176,8 +184,8 @@ export class SpanChunk {
         text(key);
         numbers[at++] = value ? TRUE : FALSE;
       } else {
+        // The strings it added stay, unused.
         this.#length = start;
-        strings.length = stringsBefore;
         return false;
       }
       count++;
