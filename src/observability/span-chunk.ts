@@ -28,6 +28,8 @@ const NO_ANSWER = 2;
 const ABSENT = -1;
 /** Numbers a packed span takes before its attributes; each attribute takes at most three more. */
 const FIXED_NUMBERS = 21;
+/** longrun's spans have five or six attributes. */
+const TYPICAL_ATTRIBUTES = 6;
 
 /**
  * One span as plain data (structured clone, no class instance), for what the columns do not hold: trace
@@ -98,7 +100,7 @@ export class SpanChunk {
 
   /** `expected`: spans a chunk usually holds (the columns grow past it if need be). */
   constructor(expected: number) {
-    this.#numbers = new Float64Array(expected * (FIXED_NUMBERS + 10));
+    this.#numbers = new Float64Array(expected * (FIXED_NUMBERS + 3 * TYPICAL_ATTRIBUTES));
   }
 
   add(span: ReadableSpan): void {
@@ -169,9 +171,11 @@ export class SpanChunk {
     const attributes = span.attributes;
     for (const key in attributes) {
       const value = attributes[key];
-      this.#length = at;
-      this.#ensure(3);
-      numbers = this.#numbers;
+      if (at + 3 > numbers.length) {
+        this.#length = at;
+        this.#ensure(3);
+        numbers = this.#numbers;
+      }
       if (typeof value === "string") {
         text(key);
         numbers[at++] = STRING;
