@@ -4,6 +4,7 @@ import { Code, codeName } from "../core/code.js";
 import { RpcError } from "../core/errors.js";
 import type { Endpoint } from "../service/endpoint.js";
 import type { Metrics } from "./metrics.js";
+import type { CounterSeries } from "./series.js";
 
 /**
  * The endpoints, each counted (`longrun_rpc_requests_total{method,transport,code}`) and timed
@@ -14,11 +15,17 @@ import type { Metrics } from "./metrics.js";
 export function instrumentEndpoints(endpoints: readonly Endpoint[], metrics: Metrics): Endpoint[] {
   return endpoints.map((endpoint) => {
     const method = `${endpoint.method.parent.typeName}.${endpoint.method.name}`;
-    const durations = { grpc: metrics.rpcDuration.labels({ method, transport: "grpc" }), rest: metrics.rpcDuration.labels({ method, transport: "rest" }) };
+    const series = (transport: "grpc" | "rest") => ({
+      duration: metrics.rpcDurationSeries.series({ method, transport }),
+      // By google.rpc.Code, each made at its first call.
+      requests: [] as CounterSeries[],
+    });
+    const byTransport = { grpc: series("grpc"), rest: series("rest") };
     const invoke = endpoint.invoke.bind(endpoint);
     const count = (transport: "grpc" | "rest", code: Code, seconds: number): void => {
-      durations[transport].observe(seconds);
-      metrics.rpcRequests.inc({ method, transport, code: codeName(code) });
+      const { duration, requests } = byTransport[transport];
+      duration.observe(seconds);
+      (requests[code] ??= metrics.rpcRequestSeries.series({ method, transport, code: codeName(code) })).inc();
     };
     // Counted once the transport has written the answer (a tick later, before any other I/O is read): a
     // client waits for the answer, not for the counting.

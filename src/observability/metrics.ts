@@ -5,6 +5,7 @@ import type { Logger } from "../core/logger.js";
 import type { RuntimeMetrics } from "../runtime/metrics.js";
 import type { WaitMetrics } from "../service/waiters.js";
 import type { Store, StoreCounts } from "../store/store.js";
+import { CounterSeriesSet, HistogramSeriesSet, type CounterSeries, type HistogramSeries } from "./series.js";
 
 
 const SECONDS_FAST = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -51,6 +52,19 @@ export class Metrics implements RuntimeMetrics, WaitMetrics {
   readonly rpcDuration: Histogram<"method" | "transport">;
   readonly notifications: Counter<"destination" | "outcome">;
   readonly waitWakeLatency: Histogram;
+  /**
+   * The series the hot paths count in (series.ts: plain numbers, added to the metrics above on scrape):
+   * each looked up once per method (and transport, code, kind) rather than labelled at every call.
+   */
+  readonly startedSeries: CounterSeriesSet<"method">;
+  readonly finishedSeries: CounterSeriesSet<"method" | "code">;
+  readonly rpcRequestSeries: CounterSeriesSet<"method" | "transport" | "code">;
+  readonly rpcDurationSeries: HistogramSeriesSet<"method" | "transport">;
+  readonly writeBatchSeries: HistogramSeriesSet<"kind">;
+  private readonly handlerSeries: HistogramSeriesSet<"method">;
+  private readonly claimSeries: HistogramSeriesSet<"method">;
+  private readonly byMethod = new Map<string, MethodSeries>();
+  private readonly wakeSeries: HistogramSeries;
   private readonly cacheMs: number;
   private readonly now: () => number;
   private cached: { at: number; counts: Promise<StoreCounts> } | undefined;
@@ -60,20 +74,30 @@ export class Metrics implements RuntimeMetrics, WaitMetrics {
     this.cacheMs = options.countsCacheMs ?? DEFAULTS.metricsCacheMs.value;
     this.now = options.now ?? Date.now;
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    const counter = <T extends string>(name: string, help: string, labelNames: readonly T[]) => new Counter<T>({ name, help, labelNames, registers });
-    const histogram = <T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]) =>
-      new Histogram<T>({ name, help, labelNames, buckets, registers });
-    this.operationsStarted = counter("longrun_operations_started_total", "Operations created by a start (a repeated request id creates none).", ["method"]);
-    this.operationsFinished = counter("longrun_operations_finished_total", "Operation results written, by google.rpc.Code name (OK for a response).", ["method", "code"]);
-    this.handlerDuration = histogram("longrun_handler_duration_seconds", "How long handlers ran, returned or thrown.", ["method"], SECONDS_SLOW);
-    this.claimLatency = histogram("longrun_claim_latency_seconds", "From an operation's creation to its first claim by a worker.", ["method"], SECONDS_FAST);
+    const counter = <T extends string>(name: string, help: string, labelNames: readonly T[], series?: () => { flush(): void }) =>
+      new Counter<T>({ name, help, labelNames, registers, ...(series ? { collect: () => series().flush() } : {}) });
+    const histogram = <T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[], series?: () => { flush(): void }) =>
+      new Histogram<T>({ name, help, labelNames, buckets, registers, ...(series ? { collect: () => series().flush() } : {}) });
+    this.operationsStarted = counter("longrun_operations_started_total", "Operations created by a start (a repeated request id creates none).", ["method"], () => this.startedSeries);
+    this.operationsFinished = counter("longrun_operations_finished_total", "Operation results written, by google.rpc.Code name (OK for a response).", ["method", "code"], () => this.finishedSeries);
+    this.handlerDuration = histogram("longrun_handler_duration_seconds", "How long handlers ran, returned or thrown.", ["method"], SECONDS_SLOW, () => this.handlerSeries);
+    this.claimLatency = histogram("longrun_claim_latency_seconds", "From an operation's creation to its first claim by a worker.", ["method"], SECONDS_FAST, () => this.claimSeries);
     this.leasesLost = counter("longrun_lease_lost_total", "Running attempts that lost their lease to another worker.", []);
     this.fencedWrites = counter("longrun_fenced_writes_total", "Progress and finish writes refused by the fence (the attempt no longer held the operation).", ["kind"]);
-    this.writeBatchSize = histogram("longrun_store_write_batch_size", "Items per store write statement, by kind of write.", ["kind"], BATCH_SIZES);
+    this.writeBatchSize = histogram("longrun_store_write_batch_size", "Items per store write statement, by kind of write.", ["kind"], BATCH_SIZES, () => this.writeBatchSeries);
     this.storeErrors = counter("longrun_store_errors_total", "Store calls that failed, by Store method.", ["op"]);
-    this.rpcRequests = counter("longrun_rpc_requests_total", "RPCs answered, by full method name, transport and google.rpc.Code name.", ["method", "transport", "code"]);
-    this.rpcDuration = histogram("longrun_rpc_duration_seconds", "How long RPCs took to answer (WaitOperation: its wait included).", ["method", "transport"], SECONDS_FAST);
-    this.waitWakeLatency = histogram("longrun_wait_wake_latency_seconds", "From an operation's end (its store finish time) to the answer of a WaitOperation it woke.", [], SECONDS_WAKE);
+    this.rpcRequests = counter("longrun_rpc_requests_total", "RPCs answered, by full method name, transport and google.rpc.Code name.", ["method", "transport", "code"], () => this.rpcRequestSeries);
+    this.rpcDuration = histogram("longrun_rpc_duration_seconds", "How long RPCs took to answer (WaitOperation: its wait included).", ["method", "transport"], SECONDS_FAST, () => this.rpcDurationSeries);
+    this.waitWakeLatency = histogram("longrun_wait_wake_latency_seconds", "From an operation's end (its store finish time) to the answer of a WaitOperation it woke.", [], SECONDS_WAKE, () => wakeSeries);
+    this.startedSeries = new CounterSeriesSet(() => this.operationsStarted);
+    this.finishedSeries = new CounterSeriesSet(() => this.operationsFinished);
+    this.rpcRequestSeries = new CounterSeriesSet(() => this.rpcRequests);
+    this.rpcDurationSeries = new HistogramSeriesSet(() => this.rpcDuration, SECONDS_FAST);
+    this.writeBatchSeries = new HistogramSeriesSet(() => this.writeBatchSize, BATCH_SIZES);
+    this.handlerSeries = new HistogramSeriesSet(() => this.handlerDuration, SECONDS_SLOW);
+    this.claimSeries = new HistogramSeriesSet(() => this.claimLatency, SECONDS_FAST);
+    const wakeSeries = new HistogramSeriesSet(() => this.waitWakeLatency, SECONDS_WAKE);
+    this.wakeSeries = wakeSeries.series({});
     this.notifications = counter("longrun_notifications_total", "Completion notification delivery attempts, by destination and outcome.", ["destination", "outcome"]);
     const metrics = this;
     new Gauge({
@@ -111,15 +135,24 @@ export class Metrics implements RuntimeMetrics, WaitMetrics {
   }
 
   claimed(method: string, seconds: number): void {
-    this.claimLatency.observe({ method }, seconds);
+    const series = this.seriesOf(method);
+    (series.claim ??= this.claimSeries.series(series.labels)).observe(seconds);
   }
 
   handled(method: string, seconds: number): void {
-    this.handlerDuration.observe({ method }, seconds);
+    const series = this.seriesOf(method);
+    (series.handler ??= this.handlerSeries.series(series.labels)).observe(seconds);
   }
 
   finished(method: string, code: number): void {
-    this.operationsFinished.inc({ method, code: codeName(code) });
+    const series = this.seriesOf(method);
+    (series.finished[code] ??= this.finishedSeries.series({ method, code: codeName(code) })).inc();
+  }
+
+  /** An operation of `method` was created by a start. */
+  started(method: string): void {
+    const series = this.seriesOf(method);
+    (series.started ??= this.startedSeries.series(series.labels)).inc();
   }
 
   leaseLost(): void {
@@ -127,7 +160,7 @@ export class Metrics implements RuntimeMetrics, WaitMetrics {
   }
 
   waitWoken(seconds: number): void {
-    this.waitWakeLatency.observe(seconds);
+    this.wakeSeries.observe(seconds);
   }
 
   /** One notification delivery attempt's outcome (the dispatcher's). */
@@ -138,6 +171,12 @@ export class Metrics implements RuntimeMetrics, WaitMetrics {
   /** The exposition text of every metric, for GET /metrics. */
   async exposition(): Promise<{ contentType: string; text: string }> {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
+  private seriesOf(method: string): MethodSeries {
+    let series = this.byMethod.get(method);
+    if (series === undefined) this.byMethod.set(method, (series = { labels: { method }, finished: [] }));
+    return series;
   }
 
   /** The store's counts, read at most once per cache period; undefined while the store fails. */
@@ -157,3 +196,14 @@ export class Metrics implements RuntimeMetrics, WaitMetrics {
   }
 }
 
+/**
+ * One method's series, each made at its first count (a series shows from then on, as with prom-client's
+ * own `inc` and `observe`); `finished` by google.rpc.Code.
+ */
+interface MethodSeries {
+  readonly labels: { method: string };
+  claim?: HistogramSeries;
+  handler?: HistogramSeries;
+  started?: CounterSeries;
+  readonly finished: CounterSeries[];
+}

@@ -21,6 +21,13 @@ const { protocol, batch: settings } = workerData;
 const exporter = protocol === "http/json" ? new OtlpJsonExporter() : new OtlpProtobufExporter();
 const port = /** @type {import("node:worker_threads").MessagePort} */ (parentPort);
 const SUCCESS = 0;
+// span-chunk.ts's codes.
+const CLONED = 1;
+const STRING = 0;
+const NUMBER = 1;
+const TRUE = 2;
+const NO_ANSWER = 2;
+const ABSENT = -1;
 
 /** Spans waiting for their batch, in the shape the OTLP serializer reads. @type {object[]} */
 let held = [];
@@ -98,7 +105,7 @@ function exportBatch(batch) {
 function readableSpans(chunk) {
   const resources = chunk.resources.map((/** @type {[Record<string, unknown>, string | undefined]} */ [attributes, schemaUrl]) => resourceOf(attributes, schemaUrl));
   const scopes = chunk.scopes;
-  return chunk.spans.map((/** @type {any[]} */ s) => {
+  return unpack(chunk).map((/** @type {any[]} */ s) => {
     const [traceId, spanId, traceFlags, traceState, parentSpanId, parentIsRemote, name, kind, startSeconds, startNanos, endSeconds, endNanos, attributes, statusCode, statusMessage, events, links, droppedAttributes, droppedEvents, droppedLinks, scope, resource] = s;
     const spanContext = { traceId, spanId, traceFlags, traceState: state(traceState) };
     return {
@@ -140,4 +147,56 @@ function resourceOf(attributes, schemaUrl) {
 /** @param {string | undefined} serialized */
 function state(serialized) {
   return serialized === undefined ? undefined : { serialize: () => serialized };
+}
+
+/**
+ * The chunk's spans as span-chunk.ts's CompactSpan, in the order they ended: the packed ones read from the
+ * columns (span-chunk.ts says how), the others as given in `cloned`.
+ * @param {{numbers: Float64Array, length: number, strings: string[], cloned: any[][]}} chunk
+ */
+function unpack({ numbers, length, strings, cloned }) {
+  /** @type {any[][]} */
+  const spans = [];
+  let n = 0;
+  let next = 0;
+  const string = () => {
+    const i = numbers[n++];
+    return i === ABSENT ? undefined : strings[i];
+  };
+  while (n < length) {
+    if (numbers[n++] === CLONED) {
+      spans.push(cloned[next++]);
+      continue;
+    }
+    const traceFlags = numbers[n++];
+    const remote = numbers[n++];
+    const kind = numbers[n++];
+    const startSeconds = numbers[n++];
+    const startNanos = numbers[n++];
+    const endSeconds = numbers[n++];
+    const endNanos = numbers[n++];
+    const statusCode = numbers[n++];
+    const droppedAttributes = numbers[n++];
+    const droppedEvents = numbers[n++];
+    const droppedLinks = numbers[n++];
+    const scope = numbers[n++];
+    const resource = numbers[n++];
+    const traceId = string();
+    const spanId = string();
+    const traceState = string();
+    const parentSpanId = string();
+    const name = string();
+    const statusMessage = string();
+    const count = numbers[n++];
+    /** @type {Record<string, string | number | boolean>} */
+    const attributes = {};
+    for (let i = 0; i < count; i++) {
+      const key = /** @type {string} */ (string());
+      const type = numbers[n++];
+      attributes[key] = type === STRING ? /** @type {string} */ (string()) : type === NUMBER ? numbers[n++] : type === TRUE;
+    }
+    const parentIsRemote = remote === NO_ANSWER ? undefined : remote === 1;
+    spans.push([traceId, spanId, traceFlags, traceState, parentSpanId, parentIsRemote, name, kind, startSeconds, startNanos, endSeconds, endNanos, attributes, statusCode, statusMessage, undefined, undefined, droppedAttributes, droppedEvents, droppedLinks, scope, resource]);
+  }
+  return spans;
 }

@@ -32,7 +32,7 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
       });
   }
   const counted = wrapped as unknown as Store;
-  const batch = (kind: string) => metrics.writeBatchSize.labels({ kind });
+  const batch = (kind: string) => metrics.writeBatchSeries.series({ kind });
   const createBatch = batch("create");
   const progressBatch = batch("progress");
   const finishBatch = batch("finish");
@@ -46,7 +46,7 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
   counted.create = async (operations, now) => {
     const results = await create(operations, now);
     if (results.length > 0) createBatch.observe(results.length);
-    for (const result of results) if (result.created) metrics.operationsStarted.inc({ method: result.record.method });
+    for (const result of results) if (result.created) metrics.started(result.record.method);
     return results;
   };
   counted.progress = async (updates, now) => {

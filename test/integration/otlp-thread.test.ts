@@ -13,7 +13,9 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type SpanContext } from "@opentelemetry/api";
 import { setGlobalErrorHandler, TraceState } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { spanBatchSettings } from "../../src/observability/span-batch-settings.js";
 import { ThreadSpanProcessor } from "../../src/observability/span-thread.js";
 import { TestGrpcClient } from "../support/grpc-client.js";
@@ -229,6 +231,47 @@ describe("OTLP export in a worker thread", () => {
       const bulk = spans.filter((s) => s.name.startsWith("bulk "));
       assert.equal(new Set(bulk.map((s) => s.name)).size, 250);
       assert.ok(bulk.every((s) => s.parentSpanId === "" && s.traceId !== REMOTE.traceId && s.traceState === ""), "root spans: no parent, a trace of their own");
+    });
+  }
+
+  for (const protocol of ["http/json", "http/protobuf"]) {
+    it(`exports as ${protocol} what the SDK's own batch processor and exporter do, span for span`, async () => {
+      const reference = await startReceiver();
+      receiver.received.length = 0;
+      try {
+        const env = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` };
+        const url = `${reference.url}/v1/traces`;
+        const provider = new BasicTracerProvider({
+          resource: resourceFromAttributes({ "service.name": "twins" }),
+          spanProcessors: [
+            new ThreadSpanProcessor({ protocol, env, batch: spanBatchSettings({}) }),
+            new BatchSpanProcessor(protocol === "http/json" ? new OtlpJsonExporter({ url }) : new OtlpProtobufExporter({ url })),
+          ],
+        });
+        const tracer = provider.getTracer("twins", "0.1.0");
+        const odd = ["", ":", "12:ab", "~", "ünïcødé 🚀", "line\nbreak", "-1", "a".repeat(300)];
+        const remote = trace.setSpanContext(ROOT_CONTEXT, REMOTE);
+        for (let i = 0; i < 600; i++) {
+          const text = odd[i % odd.length]!;
+          const span = tracer.startSpan(`${text} span ${i}`, { kind: (i % 5) as SpanKind }, i % 3 === 0 ? remote : ROOT_CONTEXT);
+          span.setAttribute(text === "" ? "empty value" : text, text);
+          span.setAttributes({ int: i, negative: -i, float: i / 7, big: 2 ** 53 + i, tiny: 1e-300, flag: i % 2 === 0, other: i % 2 === 1 });
+          // Every so often a span the columns do not hold: an array value, an event, a link.
+          if (i % 50 === 1) span.setAttribute("list", [text, "x"]);
+          if (i % 70 === 2) span.addEvent("step", { at: i });
+          if (i % 90 === 3) span.addLink({ context: LINKED, attributes: { why: text } });
+          if (i % 4 === 0) span.setStatus({ code: SpanStatusCode.ERROR, message: text });
+          else if (i % 4 === 1) span.setStatus({ code: SpanStatusCode.OK });
+          span.end();
+        }
+        await provider.shutdown();
+        const bySpanId = (spans: ReceivedSpan[]) => [...spans].sort((a, b) => a.spanId.localeCompare(b.spanId));
+        const got = bySpanId(receiver.spans());
+        assert.equal(got.length, 600);
+        assert.deepEqual(got, bySpanId(reference.spans()));
+      } finally {
+        await reference.close();
+      }
     });
   }
 
