@@ -11,6 +11,12 @@ export class Batcher<Item, Result> {
   constructor(
     private readonly flush: (items: Item[]) => Promise<Result[]>,
     private readonly maxBatch = 1000,
+    /**
+     * An item added to an idle batcher goes out once the current microtasks are done rather than on the
+     * next turn: for reads, where a lone caller (GetOperation at 1 in flight) would wait a turn for
+     * nothing; the items that come while it runs still go out together after it.
+     */
+    private readonly soonWhenIdle = false,
   ) {}
 
   add(item: Item): Promise<Result> {
@@ -23,10 +29,12 @@ export class Batcher<Item, Result> {
   private schedule(): void {
     if (this.flushing || this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = (): void => {
       this.scheduled = false;
       void this.run();
-    });
+    };
+    if (this.soonWhenIdle) queueMicrotask(run);
+    else setImmediate(run);
   }
 
   private async run(): Promise<void> {

@@ -132,7 +132,7 @@ export class OperationsService {
     const clock = clockOf(options.clock);
     this.clock = clock;
     this.now = () => clock.now();
-    this.reads = new Batcher((ids) => this.store.getViews(ids, this.now()));
+    this.reads = new Batcher((ids) => this.store.getViews(ids, this.now()), undefined, true);
     this.countsReader = new OperationCountsReader(options.store, this.names, this.now);
     this.watchers = new OperationsWatch({ store: options.store, names: this.names, clock, log: options.log ?? consoleLogger });
   }

@@ -40,3 +40,15 @@ it("splits batches at maxBatch", async () => {
   await Promise.all([1, 2, 3, 4, 5].map((i) => batcher.add(i)));
   assert.deepEqual(sizes, [2, 2, 1]);
 });
+
+it("soonWhenIdle: an item added to an idle batcher goes out before the next turn; those added meanwhile still go together", async () => {
+  const flushes: number[][] = [];
+  let turned = false;
+  const batcher = new Batcher<number, number>(async (items) => (flushes.push(items), items), 1000, true);
+  setImmediate(() => (turned = true));
+  const lone = batcher.add(1);
+  assert.equal(await lone, 1);
+  assert.equal(turned, false, "answered without waiting for a turn of the event loop");
+  await Promise.all([batcher.add(2), batcher.add(3), batcher.add(4)]);
+  assert.deepEqual(flushes, [[1], [2, 3, 4]], "added in one go: one flush");
+});
