@@ -367,10 +367,12 @@ export interface Store {
 
   /**
    * Counts operations by (method, state), skipping expired ones, and outbox events by state; groups with
-   * none are left out. A whole-table aggregate: callers cache it (a metrics scrape reads it at most every
-   * few seconds, src/observability/metrics.ts).
+   * none are left out. With `done: false`, only the queued and running operations: read from the index of
+   * unfinished operations, so it costs what the queue holds, not what the store retains. With done ones
+   * (the default), a whole-table aggregate: callers cache it (src/observability/metrics.ts reads it once a
+   * minute, and the unfinished counts every few seconds).
    */
-  counts(now: number): Promise<StoreCounts>;
+  counts(now: number, options?: { done?: boolean }): Promise<StoreCounts>;
 
   /**
    * Counts one parent's operations (one resource's, with `query.resource`) by method and DashboardState,

@@ -144,7 +144,7 @@ function postgresDriver(db: Db, pool: pg.Pool, listener: Listener, instances: In
     retryEvents: (ids, now) => retryEvents(db, ids, now),
     deleteEvents: (ids) => deleteEvents(db, ids),
     nextEventDueTime: (destinations, now) => nextEventDueTime(db, destinations, now),
-    counts: (now) => counts(db, now),
+    counts: (now, done) => counts(db, now, done),
     stateCounts: (query) => stateCounts(db, query),
     async close() {
       await statistics.settled();

@@ -87,7 +87,7 @@ export interface StoreDriver {
   /** The ids deleted, in input order (repeats allowed). */
   deleteEvents(ids: readonly string[]): Eventually<string[]>;
   nextEventDueTime(destinations: readonly string[], now: number): Eventually<number | undefined>;
-  counts(now: number): Eventually<StoreCounts>;
+  counts(now: number, done: boolean): Eventually<StoreCounts>;
   stateCounts(query: StateCountQuery): Eventually<StateCount[]>;
   /** Releases the connection(s); called once. */
   close(): Eventually<void>;

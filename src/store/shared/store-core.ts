@@ -199,8 +199,8 @@ export class StoreCore implements Store {
     return destinations.length === 0 ? undefined : this.#driver.nextEventDueTime(destinations, now);
   }
 
-  async counts(now: number): Promise<StoreCounts> {
-    return this.#driver.counts(now);
+  async counts(now: number, options: { done?: boolean } = {}): Promise<StoreCounts> {
+    return this.#driver.counts(now, options.done ?? true);
   }
 
   async stateCounts(query: StateCountQuery): Promise<StateCount[]> {

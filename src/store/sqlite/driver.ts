@@ -345,9 +345,9 @@ export class SqliteDriver implements StoreDriver {
     return [];
   }
 
-  counts(now: number): StoreCounts {
+  counts(now: number, done: boolean): StoreCounts {
     return this.#db.transaction(() => ({
-      operations: this.#sql.countOperations.all(now),
+      operations: done ? this.#sql.countOperations.all(now) : this.#sql.countUnfinished.all(),
       events: this.#outbox.counts(),
     }))();
   }

@@ -53,7 +53,7 @@ export function mappingErrors(d: StoreDriver): StoreDriver {
     retryEvents: (ids, now) => mapped(() => d.retryEvents(ids, now)),
     deleteEvents: (ids) => mapped(() => d.deleteEvents(ids)),
     nextEventDueTime: (destinations, now) => mapped(() => d.nextEventDueTime(destinations, now)),
-    counts: (now) => mapped(() => d.counts(now)),
+    counts: (now, done) => mapped(() => d.counts(now, done)),
     stateCounts: (query) => mapped(() => d.stateCounts(query)),
     close: () => mapped(() => d.close()),
   };

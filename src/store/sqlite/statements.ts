@@ -33,6 +33,7 @@ export interface Statements {
   nextDueTime: Statement<{ methods: string; now: number }, { time: number | null }>;
   purgeExpired: Statement<[now: number]>;
   countOperations: Statement<[now: number], { method: string; state: "queued" | "running" | "done"; count: number }>;
+  countUnfinished: Statement<[], { method: string; state: "queued" | "running"; count: number }>;
 }
 
 export interface InsertParams {
@@ -264,6 +265,8 @@ export function prepareStatements(db: Database): Statements {
     countOperations: db.prepare(
       "SELECT method, state, COUNT(*) AS count FROM operations WHERE expire_time IS NULL OR expire_time > ? GROUP BY method, state",
     ),
+    // The partial claim index holds exactly the unfinished rows (and an unfinished row has no expiry).
+    countUnfinished: db.prepare("SELECT method, state, COUNT(*) AS count FROM operations WHERE state <> 'done' GROUP BY method, state"),
   };
 }
 

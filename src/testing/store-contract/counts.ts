@@ -11,7 +11,7 @@ function sorted(counts: StoreCounts): StoreCounts {
   };
 }
 
-/** counts: operations by method and state (expired ones left out), outbox events by state. */
+/** counts: operations by method and state (expired ones left out; or only the unfinished ones), outbox events by state. */
 export function counting(c: Contract): void {
   const { describe, it } = c.test;
   const { running } = c;
@@ -43,6 +43,25 @@ export function counting(c: Contract): void {
       const later = sorted(await c.store.counts(T + RETENTION));
       assert.deepEqual(later.operations, [
         { method: SLEEP, state: "queued", count: 3 },
+        { method: "t.Other/Run", state: "queued", count: 1 },
+      ]);
+    });
+
+    it("with done: false, counts only the unfinished operations (queued, running), and the outbox as always", async () => {
+      const op = await running("run", "worker-a", T);
+      await c.store.create([newOp("q1"), newOp("other", { method: "t.Other/Run" }), newOp("done")], T);
+      await c.store.finish([{ id: "done", attempt: 0, response: RESPONSE, events: [{ id: "e1", destination: "hook", type: "OPERATION_SUCCEEDED", attributes: {}, withPayload: false }] }], RETENTION, T);
+      assert.deepEqual(sorted(await c.store.counts(T + 1, { done: false })), {
+        operations: [
+          { method: SLEEP, state: "queued", count: 1 },
+          { method: SLEEP, state: "running", count: 1 },
+          { method: "t.Other/Run", state: "queued", count: 1 },
+        ],
+        events: [{ state: "pending", count: 1 }],
+      });
+      await c.store.finish([{ id: "run", attempt: op.attempt, response: RESPONSE }], RETENTION, T);
+      assert.deepEqual(sorted(await c.store.counts(T + 1, { done: false })).operations, [
+        { method: SLEEP, state: "queued", count: 1 },
         { method: "t.Other/Run", state: "queued", count: 1 },
       ]);
     });
