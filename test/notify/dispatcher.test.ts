@@ -11,11 +11,10 @@ import { buildRegistry } from "../../src/core/registry.js";
 import { Dispatcher, type DispatcherOptions } from "../../src/notify/dispatcher.js";
 import type { DeliveryOutcome, Notification, Sink } from "../../src/notify/sink.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { NewEvent, Store } from "../../src/store/store.js";
 import { file_longrun_demo_v1_demo } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { ManualClock, settle, until } from "../support/manual-clock.js";
-import { freshSchema } from "../support/postgres.js";
+import { twoInstances } from "../support/postgres.js";
 
 const registry = buildRegistry([file_longrun_demo_v1_demo]);
 const RESPONSE = { typeUrl: "type.googleapis.com/google.protobuf.Empty", value: new Uint8Array() };
@@ -216,11 +215,8 @@ describe("Dispatcher", () => {
 
 describe("Dispatcher on PostgreSQL: two instances share the outbox", () => {
   it("each of 300 events is delivered by exactly one of two dispatchers", { timeout: 60_000 }, async () => {
-    const db = await freshSchema("lr_outbox");
-    const [a, b] = await Promise.all([
-      PostgresStore.open({ connectionString: db.url, schema: db.schema, instanceId: "a" }),
-      PostgresStore.open({ connectionString: db.url, schema: db.schema, instanceId: "b" }),
-    ]);
+    const instances = await twoInstances("lr_outbox");
+    const { a, b } = instances;
     try {
       const clock = new ManualClock(Date.now());
       const [sinkA, sinkB] = [new RecordingSink("hook"), new RecordingSink("hook")];
@@ -234,9 +230,7 @@ describe("Dispatcher on PostgreSQL: two instances share the outbox", () => {
       assert.deepEqual(ids, events.map((e) => e.id).sort(), "each once");
       for (const d of dispatchers) await d.close();
     } finally {
-      await a.close();
-      await b.close();
-      await db.drop();
+      await instances.close();
     }
   });
 });

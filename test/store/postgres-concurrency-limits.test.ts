@@ -5,25 +5,23 @@ import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { ClaimLimit, NewOperation, OperationRecord } from "../../src/store/store.js";
-import { freshSchema, type TestSchema } from "../support/postgres.js";
+import { twoInstances, type TestSchema, type TwoInstances } from "../support/postgres.js";
 
 const T = 1_700_000_000_000;
 const METHOD = "m.S.Limited";
 const KEYS = ["k0", "k1", "k2", "k3"];
 const LIMITS: ClaimLimit[] = [{ method: METHOD, limit: 6, perKey: 2 }];
+let instances: TwoInstances;
 let db: TestSchema;
 let a: PostgresStore;
 let b: PostgresStore;
 
 before(async () => {
-  db = await freshSchema("lr_limits");
-  a = await PostgresStore.open({ connectionString: db.url, schema: db.schema, instanceId: "a", poolSize: 8 });
-  b = await PostgresStore.open({ connectionString: db.url, schema: db.schema, instanceId: "b", poolSize: 8 });
+  instances = await twoInstances("lr_limits", { poolSize: 8 });
+  ({ db, a, b } = instances);
 });
 after(async () => {
-  await a?.close();
-  await b?.close();
-  await db?.drop();
+  await instances?.close();
 });
 
 function op(round: number, i: number): NewOperation {

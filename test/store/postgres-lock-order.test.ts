@@ -5,23 +5,21 @@ import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { OperationRecord } from "../../src/store/store.js";
-import { freshSchema, type TestSchema } from "../support/postgres.js";
+import { twoInstances, type TestSchema, type TwoInstances } from "../support/postgres.js";
 
 const T = 1_700_000_000_000;
 const N = 200;
+let instances: TwoInstances;
 let db: TestSchema;
 let a: PostgresStore;
 let b: PostgresStore;
 
 before(async () => {
-  db = await freshSchema("lr_lockorder");
-  a = await PostgresStore.open({ connectionString: db.url, schema: db.schema, instanceId: "a", poolSize: 8 });
-  b = await PostgresStore.open({ connectionString: db.url, schema: db.schema, instanceId: "b", poolSize: 8 });
+  instances = await twoInstances("lr_lockorder", { poolSize: 8 });
+  ({ db, a, b } = instances);
 });
 after(async () => {
-  await a?.close();
-  await b?.close();
-  await db?.drop();
+  await instances?.close();
 });
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {

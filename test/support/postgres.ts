@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 
 /** The test database: PostgreSQL on the machine (CI starts it), or LONGRUN_TEST_POSTGRES. */
 export const POSTGRES_URL = process.env.LONGRUN_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -39,6 +40,33 @@ export async function freshSchema(prefix = "lr"): Promise<TestSchema> {
     drop: async () => {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await admin.end();
+    },
+  };
+}
+
+/** Two stores on one fresh schema, as two instances would have them ("a" and "b", a pool each). */
+export interface TwoInstances {
+  db: TestSchema;
+  a: PostgresStore;
+  b: PostgresStore;
+  /** Closes both stores and drops the schema. */
+  close(): Promise<void>;
+}
+
+export async function twoInstances(prefix: string, options: { poolSize?: number } = {}): Promise<TwoInstances> {
+  const db = await freshSchema(prefix);
+  const open = (instanceId: string) => PostgresStore.open({ connectionString: db.url, schema: db.schema, instanceId, ...options });
+  // One first, so that it migrates the schema alone.
+  const a = await open("a");
+  const b = await open("b");
+  return {
+    db,
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      await db.drop();
     },
   };
 }
