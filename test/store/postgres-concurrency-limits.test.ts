@@ -3,7 +3,7 @@
 // turns under an advisory lock, so each claim counts the other's committed claims (docs/scheduling.md).
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import type { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { ClaimLimit, NewOperation, OperationRecord } from "../../src/store/store.js";
 import { twoInstances, type TestSchema, type TwoInstances } from "../support/postgres.js";
 

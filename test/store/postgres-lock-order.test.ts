@@ -3,7 +3,7 @@
 // instance's queued heartbeats and progress writes did when released together after an outage).
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import type { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { OperationRecord } from "../../src/store/store.js";
 import { twoInstances, type TestSchema, type TwoInstances } from "../support/postgres.js";
 
