@@ -115,23 +115,21 @@ export class SharedCommits {
       for (const job of jobs) job.reject(failure);
       return;
     }
-    const answer = (job: Job, i: number, syncFailure?: unknown): void => {
-      const outcome = outcomes[i]!;
-      if (syncFailure !== undefined) job.reject(syncFailure);
-      else if (outcome.ok) job.resolve(outcome.value as never);
-      else job.reject(outcome.error);
-    };
-    let unsynced = false;
+    // A refused write, or one answered at its commit, is answered now; the others after the fsync.
+    const afterSync: { job: Job; value: unknown }[] = [];
     jobs.forEach((job, i) => {
-      if (this.durable === undefined || job.atCommit || !outcomes[i]!.ok) answer(job, i);
-      else unsynced = true;
+      const outcome = outcomes[i]!;
+      if (!outcome.ok) job.reject(outcome.error);
+      else if (this.durable === undefined || job.atCommit) job.resolve(outcome.value as never);
+      else afterSync.push({ job, value: outcome.value });
     });
-    if (!unsynced) return;
-    this.#unsynced.push((syncFailure) =>
-      jobs.forEach((job, i) => {
-        if (!job.atCommit && outcomes[i]!.ok) answer(job, i, syncFailure);
-      }),
-    );
+    if (afterSync.length === 0) return;
+    this.#unsynced.push((syncFailure) => {
+      for (const { job, value } of afterSync) {
+        if (syncFailure === undefined) job.resolve(value as never);
+        else job.reject(syncFailure);
+      }
+    });
     this.#sync();
   }
 
