@@ -1,6 +1,6 @@
 import { COLUMN_NAMES, LIST_COLUMN_NAMES, type ListedRow, type OperationRow as SharedRow } from "../shared/row.js";
 
-export { columns, insertedRecord, listColumns, toListed, toRecord, toView, viewColumns, viewOfValues, type ListedRow, type ViewRow, type ViewValues } from "../shared/row.js";
+export { columns, insertedRecord, listColumns, toListed, toRecord, viewColumns, viewOfValues, type ViewValues } from "../shared/row.js";
 
 /** A row of `operations` as better-sqlite3 returns it (the columns of `columns()`). */
 export interface OperationRow extends SharedRow {
