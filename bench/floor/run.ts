@@ -11,15 +11,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { SleepRequestSchema, SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
-import { startServer, type Store } from "../../src/index.js";
-import { methods as demoMethods } from "../../src/demo/index.js";
+import { SleepResponseSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import type { Store } from "../../src/index.js";
 import { longrunStore, type LongrunConfig } from "../support/longrun-store.js";
 import { appendJsonLines, machine, markdownTable, RESULTS_DIR, thousands } from "../support/measure.js";
-import { longrunDrain } from "../throughput/longrun-drain.js";
-import { CHUNK } from "../throughput/modes.js";
+import { longrunDrain, storeSleeps } from "../throughput/longrun-drain.js";
 
 const METHOD = "longrun.demo.v1.Demo.Sleep";
 const RESPONSE = { typeUrl: `type.googleapis.com/${SleepResponseSchema.typeName}`, value: new Uint8Array() };
@@ -82,12 +78,7 @@ export async function run(args: FloorArgs): Promise<void> {
 async function storeFloor(kind: "sqlite" | "postgres", batch: number, n: number): Promise<FloorResult> {
   const storage = await longrunStore({ store: kind, instances: 1 });
   try {
-    const creator = await startServer({ store: await storage.open(), methods: demoMethods, worker: false, grpc: false, http: false });
-    const request = create(SleepRequestSchema, { duration: durationFromMs(0) });
-    for (let done = 0; done < n; done += CHUNK) {
-      await creator.runtime.startOperations(METHOD, Array.from({ length: Math.min(CHUNK, n - done) }, () => request));
-    }
-    await creator.close();
+    await storeSleeps(storage, n);
     const store = await storage.open();
     try {
       const began = performance.now();

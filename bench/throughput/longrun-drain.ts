@@ -12,7 +12,7 @@ import { SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { startServer } from "../../src/index.js";
 import { methods as demoMethods } from "../../src/demo/index.js";
 import { perJob, pgCounters, pollUntil } from "../support/measure.js";
-import { longrunStore } from "../support/longrun-store.js";
+import { longrunStore, type LongrunStore } from "../support/longrun-store.js";
 import type { DrainCommand, DrainReport } from "./drain-worker.js";
 import { concurrencyEnv, profileEnv } from "./longrun-env.js";
 import { CHUNK, drainTimeoutMs, POLL_MS, withTimeout, stopChildren } from "./modes.js";
@@ -20,6 +20,16 @@ import { longrunConcurrency, type LongrunConfig, type SystemSpec, type Throughpu
 
 const LONGRUN_DONE_DRAIN = "no operation left with done = false in the store";
 const DRAIN_WORKER = fileURLToPath(new URL("./drain-worker.ts", import.meta.url));
+
+/** Stores `n` Demo/Sleep(0) operations, queued, with the batch API (CHUNK per call), and closes the store. */
+export async function storeSleeps(storage: LongrunStore, n: number): Promise<void> {
+  const creator = await startServer({ store: await storage.open(), methods: demoMethods, worker: false, grpc: false, http: false });
+  const request = create(SleepRequestSchema, { duration: durationFromMs(0) });
+  for (let done = 0; done < n; done += CHUNK) {
+    await creator.runtime.startOperations("longrun.demo.v1.Demo.Sleep", Array.from({ length: Math.min(CHUNK, n - done) }, () => request));
+  }
+  await creator.close();
+}
 
 /** Drain: N operations created with the batch API, then worker processes started and timed until none is left. */
 /** With `counters` false, PostgreSQL's per-job counters are skipped, and with them 22 s of waiting for them to settle. */
@@ -34,12 +44,7 @@ export async function longrunDrain(
   const children: ChildProcess[] = [];
   try {
     const storing = performance.now();
-    const creator = await startServer({ store: await storage.open(), methods: demoMethods, worker: false, grpc: false, http: false });
-    const request = create(SleepRequestSchema, { duration: durationFromMs(0) });
-    for (let done = 0; done < n; done += CHUNK) {
-      await creator.runtime.startOperations("longrun.demo.v1.Demo.Sleep", Array.from({ length: Math.min(CHUNK, n - done) }, () => request));
-    }
-    await creator.close(); // closes the store: the SQLite file's lock is free for the worker
+    await storeSleeps(storage, n); // closes the store: the SQLite file's lock is free for the worker
     const storeSeconds = (performance.now() - storing) / 1000;
 
     // A worker that fails ends the run rather than leaving it waiting for the time-out.
