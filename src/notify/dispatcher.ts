@@ -219,8 +219,8 @@ export class Dispatcher {
         const sink = this.options.sinks.get(destination)!;
         let outcomes: DeliveryOutcome[];
         try {
-          // Claimed, then closed before the claim was answered (a SQLite commit is seen before its fsync is
-          // done and the claim answered): given back due now, as an aborted delivery is, never handed to a sink.
+          // Claimed, then closed before the claim's answer came back: given back due now, as an aborted
+          // delivery is, never handed to a sink (whose signal has already fired).
           outcomes = this.stopped
             ? batch.map(() => ({ kind: "retry", reason: "the dispatcher closed before delivering it" }))
             : await sink.deliver(batch.map((e) => this.notificationOf(e)), this.abort.signal);
