@@ -188,7 +188,7 @@ describe("Dispatcher", () => {
     await store.close();
   });
 
-  // Also on the default store, where a claim commits before its fsync and a close can come between.
+  // Also on the default store, whose writes are answered after their fsync (its settles at close too).
   for (const synchronous of ["NORMAL", "FULL"] as const) {
     it(`at close, deliveries in flight are aborted and their events due again at once (synchronous ${synchronous})`, async () => {
       const store = sqlite(synchronous);
