@@ -125,24 +125,10 @@ export class SpanChunk {
 
   /** Writes the span packed; false (nothing written) if an attribute is not a string, number or boolean. */
   #pack(span: ReadableSpan, scope: number, resource: number): boolean {
-    const strings = this.#strings;
-    const index = this.#stringIndex;
     this.#ensure(FIXED_NUMBERS);
     const start = this.#length;
     let numbers = this.#numbers;
     let at = start;
-    /** Ids differ from span to span: each goes in as it is, not looked up. */
-    const id = (value: string | undefined): void => {
-      numbers[at++] = value === undefined ? ABSENT : strings.push(value) - 1;
-    };
-    const text = (value: string | undefined): void => {
-      if (value === undefined) numbers[at++] = ABSENT;
-      else {
-        let i = index.get(value);
-        if (i === undefined) index.set(value, (i = strings.push(value) - 1));
-        numbers[at++] = i;
-      }
-    };
     const context = span.spanContext();
     const parent = span.parentSpanContext;
     const status = span.status;
@@ -160,12 +146,12 @@ export class SpanChunk {
     numbers[at++] = span.droppedLinksCount;
     numbers[at++] = scope;
     numbers[at++] = resource;
-    id(context.traceId);
-    id(context.spanId);
-    text(context.traceState?.serialize());
-    id(parent?.spanId);
-    text(span.name);
-    text(status.message);
+    numbers[at++] = this.#id(context.traceId);
+    numbers[at++] = this.#id(context.spanId);
+    numbers[at++] = this.#text(context.traceState?.serialize());
+    numbers[at++] = this.#id(parent?.spanId);
+    numbers[at++] = this.#text(span.name);
+    numbers[at++] = this.#text(status.message);
     const countAt = at++;
     let count = 0;
     const attributes = span.attributes;
@@ -177,15 +163,15 @@ export class SpanChunk {
         numbers = this.#numbers;
       }
       if (typeof value === "string") {
-        text(key);
+        numbers[at++] = this.#text(key);
         numbers[at++] = STRING;
-        text(value);
+        numbers[at++] = this.#text(value);
       } else if (typeof value === "number") {
-        text(key);
+        numbers[at++] = this.#text(key);
         numbers[at++] = NUMBER;
         numbers[at++] = value;
       } else if (typeof value === "boolean") {
-        text(key);
+        numbers[at++] = this.#text(key);
         numbers[at++] = value ? TRUE : FALSE;
       } else {
         // The strings it added stay, unused.
@@ -197,6 +183,19 @@ export class SpanChunk {
     numbers[countAt] = count;
     this.#length = at;
     return true;
+  }
+
+  /** An id's index in the strings: ids differ from span to span, so each goes in as it is, not looked up. */
+  #id(value: string | undefined): number {
+    return value === undefined ? ABSENT : this.#strings.push(value) - 1;
+  }
+
+  /** A name's, key's or value's index in the strings, where it is once a chunk. */
+  #text(value: string | undefined): number {
+    if (value === undefined) return ABSENT;
+    let i = this.#stringIndex.get(value);
+    if (i === undefined) this.#stringIndex.set(value, (i = this.#strings.push(value) - 1));
+    return i;
   }
 
   /** Room for `more` numbers past those written. */
