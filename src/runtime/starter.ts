@@ -99,7 +99,7 @@ export class Starter {
       const given = definition.initialMetadata?.(request);
       const metadata = given === undefined ? defaultMetadata : codec.encode(codec.merge(codec.initial(now), given));
       const parent = this.parentOf(definition, request);
-      const id = idPrefixOf(definition, request) + newOperationId();
+      const id = idPrefixOf(definition, request) + newOperationId(now);
       const { runAfter, deadline, priority } = startTimes(definition.scheduling, request, now);
       const operation: NewOperation = {
         id,

@@ -303,7 +303,7 @@ describe("google-gax 5 over TLS with credentials: OperationsClient and Sleep, gR
     for (const { as } of WORKERS) {
       it(`${transport}, ${as === "ci" ? "API key" : "JWT"}: Sleep started through gax, promise() resolves; getOperation and listOperations see it`, () => {
         const sleep = succeeded(outcomes, `${transport} ${as} sleep`);
-        assert.match(sleep.name ?? "", /^operations\/[A-Za-z0-9_-]{22}$/);
+        assert.match(sleep.name ?? "", /^operations\/[A-Za-z0-9_-]{30}$/);
         const [response, metadata, raw] = resolved(sleep) as [{ slept: unknown }, { progressPercent: number }, { done: boolean; name: string }];
         assert.deepEqual(response.slept, { nanos: 50_000_000 });
         assert.equal(metadata.progressPercent, 100);
@@ -515,7 +515,7 @@ describe("@google-cloud/storage-transfer (google-gax 4) over TLS with credential
   const CAROL_JOB = "transferJobs/OPI-tls-carol";
   const DAVE_JOB = "transferJobs/OPI-tls-dave";
   const SERVICE = "google.storagetransfer.v1.StorageTransferService";
-  const OPERATION = (job: string) => new RegExp(`^transferOperations/transferJobs-${job.slice("transferJobs/".length)}-[A-Za-z0-9_-]{22}$`);
+  const OPERATION = (job: string) => new RegExp(`^transferOperations/transferJobs-${job.slice("transferJobs/".length)}-[A-Za-z0-9_-]{30}$`);
   let t: TestServer;
   let audit: AuditEntry[];
   let root: string;

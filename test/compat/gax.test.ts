@@ -18,7 +18,7 @@ type GaxError = gax.GoogleError & { errorInfoMetadata?: Record<string, string> }
 const CANCELLED = 1;
 const NOT_FOUND = 5;
 const FAILED_PRECONDITION = 9;
-const NAME = /^operations\/[A-Za-z0-9_-]{22}$/;
+const NAME = /^operations\/[A-Za-z0-9_-]{30}$/;
 const TEST = { timeout: 30_000 };
 
 // ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ const FAILED_PRECONDITION = 9;
 const COPY_DELAY_MS = 25;
 const SLOW_FILES = 32;
 const DOMAIN = "storagetransfer.googleapis.com";
-const OPERATION_NAME = (job: string) => new RegExp(`^transferOperations/transferJobs-${job}-[A-Za-z0-9_-]{22}$`);
+const OPERATION_NAME = (job: string) => new RegExp(`^transferOperations/transferJobs-${job}-[A-Za-z0-9_-]{30}$`);
 
 // The client's own google-gax (4.x, nested under @google-cloud/storage-transfer) and the google-auth-library
 // it uses: an OAuth2Client with a fixed token needs no credentials lookup, and the insecure channel

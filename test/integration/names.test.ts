@@ -58,7 +58,7 @@ for (const { label, open } of STORES) describe(`parent-scoped names (projects/*/
     const started = await rest("POST", "/v1/projects/p1/locations/l1:run", { duration: "0s" });
     assert.equal(started.status, 200);
     const name = started.json.name as string;
-    assert.match(name, /^projects\/p1\/locations\/l1\/operations\/[A-Za-z0-9_-]{22}$/);
+    assert.match(name, /^projects\/p1\/locations\/l1\/operations\/[A-Za-z0-9_-]{30}$/);
     const done = await t.grpc.call(ops.waitOperation, { name, timeout: durationFromMs(10_000) });
     assert.equal(anyUnpack(done.result.value as never, RunResponseSchema)?.parent, "projects/p1/locations/l1");
     const got = await rest("GET", `/v1/${name}`);
@@ -118,7 +118,7 @@ describe("another collection id", () => {
   it("serves transferOperations/{id} with bindings to match", async () => {
     const started = await (await fetch(`${t.url}/v1/demo:sleep`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"duration":"0s"}' })).json();
     const name = (started as { name: string }).name;
-    assert.match(name, /^transferOperations\/[A-Za-z0-9_-]{22}$/);
+    assert.match(name, /^transferOperations\/[A-Za-z0-9_-]{30}$/);
     assert.equal((await fetch(`${t.url}/v1/${name}`)).status, 200);
     const list = (await (await fetch(`${t.url}/v1/transferOperations`)).json()) as { operations: { name: string }[] };
     assert.ok(list.operations.some((o) => o.name === name));

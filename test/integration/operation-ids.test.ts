@@ -24,7 +24,7 @@ describe("operationIdPrefix: ids derived from the request", () => {
 
   it("names the operation prefix + random id, and the name works in every Operations method", async () => {
     const op = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(7000) });
-    assert.match(op.name, /^operations\/sleep7s-[A-Za-z0-9_-]{22}$/);
+    assert.match(op.name, /^operations\/sleep7s-[A-Za-z0-9_-]{30}$/);
     const other = await t.grpc.call(Demo.method.sleep, { duration: durationFromMs(7000) });
     assert.notEqual(other.name, op.name);
     const done = await t.grpc.call(Operations.method.waitOperation, { name: op.name, timeout: durationFromMs(10_000) });

@@ -41,7 +41,7 @@ describe("Operations over REST (wire details real clients depend on)", () => {
     const res = await call("POST", "/v1/demo:sleep", { duration: "0.05s" });
     assert.equal(res.status, 200);
     const op = res.json as OperationJson;
-    assert.match(op.name, /^operations\/[A-Za-z0-9_-]{22}$/);
+    assert.match(op.name, /^operations\/[A-Za-z0-9_-]{30}$/);
     assert.equal(op.done, undefined, "done: false is omitted (proto3 JSON)");
     assert.equal(op.metadata?.["@type"], "type.googleapis.com/longrun.demo.v1.SleepMetadata");
     assert.match(op.metadata?.createTime ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6}|\.\d{9})?Z$/, "RFC 3339, Z");

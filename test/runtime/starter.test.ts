@@ -20,7 +20,7 @@ describe("Starter", () => {
   it("creates a queued operation named in the collection, with the metadata's create_time", async () => {
     const { f, starter } = setUp();
     const record = await starter.startOperation(SLEEP, create(SleepRequestSchema));
-    assert.match(record.name, /^operations\/[A-Za-z0-9_-]{22}$/);
+    assert.match(record.name, /^operations\/[A-Za-z0-9_-]{30}$/);
     assert.equal(record.state, "queued");
     assert.equal(record.createTime, f.clock.now());
     f.close();
@@ -101,7 +101,7 @@ describe("Starter", () => {
 
   it("an id prefix goes before the random part; one with other characters is INVALID_ARGUMENT", async () => {
     const { f, starter } = setUp({ operationIdPrefix: (request) => ((request as { requestId?: string }).requestId === "odd" ? "a/b" : "jobs-7-") });
-    assert.match((await starter.startOperation(SLEEP, create(SleepRequestSchema))).name, /^operations\/jobs-7-[A-Za-z0-9_-]{22}$/);
+    assert.match((await starter.startOperation(SLEEP, create(SleepRequestSchema))).name, /^operations\/jobs-7-[A-Za-z0-9_-]{30}$/);
     await assert.rejects(starter.startOperation(SLEEP, create(SleepRequestSchema, { requestId: "odd" })), code(Code.INVALID_ARGUMENT));
     f.close();
   });

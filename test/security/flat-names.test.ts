@@ -122,7 +122,7 @@ for (const { label, open } of bothStores("flat")) describe(`operations named wit
     const outcome = await call(t, "grpc", "Run", { parent, seconds: 600 }, as(who));
     assert.equal(outcome.code, "OK", outcome.message);
     const name = String(outcome.body);
-    assert.match(name, /^operations\/[A-Za-z0-9_-]{22}$/);
+    assert.match(name, /^operations\/[A-Za-z0-9_-]{30}$/);
     return name;
   }
   /** The request of each RPC on `name`. */

@@ -7,7 +7,7 @@ import { newOperationId, OPERATION_ID_PATTERN } from "../../src/core/ids.js";
 it("ids are 22 URL-safe characters and distinct", () => {
   const ids = new Set(Array.from({ length: 1000 }, newOperationId));
   assert.equal(ids.size, 1000);
-  for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{22}$/);
+  for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{30}$/);
   assert.ok([...ids].every((id) => OPERATION_ID_PATTERN.test(id)));
 });
 
