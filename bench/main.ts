@@ -6,6 +6,7 @@ import { parseBenchmarkArgs, usage, UsageError, type Benchmark } from "./support
 import { auth } from "./auth/index.js";
 import { fairness } from "./fairness/index.js";
 import { floor } from "./floor/index.js";
+import { ids } from "./ids/index.js";
 import { metrics } from "./metrics/index.js";
 import { latency } from "./latency/index.js";
 import { list } from "./list/index.js";
@@ -18,7 +19,7 @@ import { wait, wake } from "./wait/index.js";
 import { watch } from "./watch/index.js";
 
 // Each definition is typed by its own flags; the registry only needs to parse and run them.
-const benchmarks = [quick, throughput, floor, latency, e2e, wait, wake, rpc, list, auth, metrics, notify, watch, fairness, soak] as unknown as Benchmark[];
+const benchmarks = [quick, throughput, floor, ids, latency, e2e, wait, wake, rpc, list, auth, metrics, notify, watch, fairness, soak] as unknown as Benchmark[];
 
 const [name, ...argv] = process.argv.slice(2);
 const benchmark = benchmarks.find((b) => b.name === name);
