@@ -18,7 +18,7 @@ import { newOperationId } from "../../src/core/ids.js";
 import { SqliteDriver } from "../../src/store/sqlite/driver.js";
 import { openDatabase } from "../../src/store/sqlite/open.js";
 import type { ClaimRequest, FinishRequest, NewOperation } from "../../src/store/store.js";
-import { appendJsonLines, machine, markdownTable, RESULTS_DIR } from "../support/measure.js";
+import { appendJsonLines, machine, markdownTable, median, RESULTS_DIR, thousands } from "../support/measure.js";
 
 export interface IdsArgs {
   rows: number;
@@ -81,11 +81,6 @@ export async function run(args: IdsArgs): Promise<void> {
       console.error(`${kind} round ${round}: ${STEPS.map((s) => `${s} ${micros[s].toFixed(1)} µs`).join(", ")}`);
     }
   }
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  };
   const of = (kind: IdKind, step: Step | "all"): number =>
     median(runs.filter((r) => r.kind === kind).map((r) => (step === "all" ? STEPS.reduce((sum, s) => sum + r.micros[s], 0) : r.micros[step])));
   const rows = [...STEPS, "all" as const].map((step) => [
@@ -99,7 +94,7 @@ export async function run(args: IdsArgs): Promise<void> {
   const markdown = [
     "## ids — the SQLite store's writes per row, random against time-ordered operation ids",
     "",
-    `${when}; sources at ${env.commit}; ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}. ${args.rows.toLocaleString("en-US")} operations a run, ${args.batch} a statement batch, ${args.rounds} run(s) of each kind taking turns (medians); SQLite at synchronous = NORMAL, through the store's driver.`,
+    `${when}; sources at ${env.commit}; ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}. ${thousands(args.rows)} operations a run, ${args.batch} a statement batch, ${args.rounds} run(s) of each kind taking turns (medians); SQLite at synchronous = NORMAL, through the store's driver.`,
     "",
     markdownTable(["step", "random ids", "time-ordered ids", "random ÷ time-ordered"], rows),
     "",
