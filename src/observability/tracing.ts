@@ -169,9 +169,9 @@ function endRpcSpan(span: Span, grpc: boolean, code: Code): void {
 /**
  * The W3C carrier of a span's context (`traceparent`, and `tracestate` when short enough) as JSON, as kept
  * with an operation; undefined for a span whose context is not valid (tracing suppressed). A span that
- * records nothing (not sampled) has a valid one, and it is kept: its runs are not sampled either. Written directly, as
- * W3CTraceContextPropagator's `inject` writes the two headers: at every start, that and the context it
- * goes through cost more than the start's own span.
+ * records nothing (not sampled) has a valid one, and it is kept: its runs are not sampled either. Written
+ * directly, as W3CTraceContextPropagator's `inject` writes the two headers: at every start, that and the
+ * context it goes through cost more than the start's own span.
  */
 function carrierOf(span: Span): string | undefined {
   const spanContext = span.spanContext();
