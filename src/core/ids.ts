@@ -7,15 +7,16 @@ const pool = Buffer.alloc(IDS_PER_DRAW * ID_BYTES);
 let used = IDS_PER_DRAW * ID_BYTES;
 
 /**
- * base64url's 64 characters in byte order: a number written in it compares as text (SQLite's BINARY, the
- * "C" collation of PostgreSQL) as it does as a number, which base64url's own order (A–Z, a–z, 0–9, -, _) does not.
+ * The time's digits: base 62, digits then capitals then small letters, which is their byte order — so a time
+ * written in them compares as text (SQLite's BINARY, PostgreSQL's "C" collation) as it does as a number.
+ * Neither `-` nor `_`: an id never starts with `-`, which a command line would read as an option.
  */
-const ORDERED_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-/** Digits of the time: 48 bits of milliseconds since the epoch, as UUIDv7 has them (until the year 10889). */
+const TIME_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** Digits of the time: milliseconds since the epoch, up to 62^8 − 1 (the year 8888). */
 const TIME_DIGITS = 8;
 
 /**
- * A new operation id: the time in milliseconds (8 characters, in an alphabet ordered as bytes), then 128
+ * A new operation id: the time in milliseconds (8 characters of [0-9A-Za-z], ordered as bytes), then 128
  * random bits in base64url (22 characters): 30 characters of [A-Za-z0-9_-]. Opaque, URL-safe in a single
  * path segment, unguessable (the random part alone), and needing no coordination between instances.
  *
@@ -51,8 +52,8 @@ function timeDigits(ms: number): string {
   let digits = "";
   let rest = Math.max(0, Math.floor(ms));
   for (let i = 0; i < TIME_DIGITS; i++) {
-    digits = ORDERED_DIGITS[rest % 64]! + digits;
-    rest = Math.floor(rest / 64);
+    digits = TIME_ALPHABET[rest % 62]! + digits;
+    rest = Math.floor(rest / 62);
   }
   lastDigits = digits;
   return digits;
