@@ -91,8 +91,8 @@ export interface MethodOptions<Request extends DescMessage, Response extends Des
   /**
    * A prefix for the ids of this method's operations, from the request: Storage Transfer names its
    * operations `transferOperations/transferJobs-{job}-{id}`, so its RunTransferJob gives `transferJobs-{job}-`.
-   * The random part stays (unguessable, unique without coordination). Letters, digits, `-` and `_` only;
-   * anything else refuses the start with INVALID_ARGUMENT. @default no prefix
+   * The id's time and random parts follow it (unguessable, unique without coordination). Letters, digits,
+   * `-` and `_` only; anything else refuses the start with INVALID_ARGUMENT. @default no prefix
    */
   operationIdPrefix?: (request: MessageShape<Request>) => string;
   /**

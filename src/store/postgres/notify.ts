@@ -8,7 +8,7 @@ import type { CompiledOptions } from "./options.js";
  *
  * Payload: JSON `{"k": kind, "o": instanceId, "i": [ids]}`. PostgreSQL refuses payloads of 8000 bytes or
  * more, so a write that changed many operations sends several notifications, each listing the ids that fit
- * in about IDS_PER_NOTIFICATION_BYTES (a 1,000-operation batch of 22-character ids: 5 notifications).
+ * in about IDS_PER_NOTIFICATION_BYTES (a 1,000-operation batch of 30-character ids: 6 notifications).
  * Should one still not fit (an instanceId or id of extraordinary length), it is sent without `i`, and
  * receivers deliver it as "resync": re-check everything waited on.
  */
