@@ -2,9 +2,9 @@ import { performance } from "node:perf_hooks";
 import { pino, destination, type Logger as Pino, type LevelWithSilent } from "pino";
 import { PinoPretty } from "pino-pretty";
 import { Code, codeName } from "../core/code.js";
-import { RpcError } from "../core/errors.js";
 import type { LogFields, Logger } from "../core/logger.js";
 import type { Endpoint } from "../service/endpoint.js";
+import { observeAnswer } from "./answered.js";
 
 /** The levels `--log-level` accepts (pino's). */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -83,16 +83,9 @@ export function logEndpoints(endpoints: Endpoint[], log: Logger): Endpoint[] {
     });
     return {
       ...endpoint,
-      invoke: async (request, ctx) => {
+      invoke: (request, ctx) => {
         const started = performance.now();
-        try {
-          const response = await invoke(request, ctx);
-          debug("rpc", line(ctx, Code.OK, started));
-          return response;
-        } catch (err) {
-          debug("rpc", line(ctx, err instanceof RpcError ? err.code : Code.INTERNAL, started));
-          throw err;
-        }
+        return observeAnswer(invoke, request, ctx, (code) => debug("rpc", line(ctx, code, started)));
       },
     };
   });
