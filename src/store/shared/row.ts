@@ -127,14 +127,12 @@ export type ViewValues = { -readonly [I in keyof typeof VIEW_COLUMN_NAMES]: View
 
 /** toView of a row read as ViewValues. */
 export function viewOfValues(values: ViewValues): OperationView {
-  const errorCode = values[5];
-  const error = values[7];
   return {
     id: values[0],
     name: values[1],
     metadata: storedAny(values[2], values[3]),
     state: values[4],
-    error: error === null || errorCode === null ? undefined : { code: errorCode, message: values[6] ?? "", status: bytes(error) },
+    error: storedError(values[5], values[6], values[7]),
     response: storedAny(values[8], values[9]),
     principal: orUndefined(values[10]),
     resource: orUndefined(values[11]),
@@ -148,7 +146,7 @@ export function toView(row: ViewRow): OperationView {
     name: row.name,
     metadata: storedAny(row.metadata_type, row.metadata),
     state: row.state,
-    error: storedError(row),
+    error: storedError(row.error_code, row.error_message, row.error),
     response: storedAny(row.response_type, row.response),
     principal: orUndefined(row.principal),
     resource: orUndefined(row.resource),
@@ -250,8 +248,8 @@ function listed(row: ListedRow, request: Uint8Array | undefined): ListedOperatio
   return operation;
 }
 
-function storedError(row: Pick<OperationRow, "error" | "error_code" | "error_message">): StoredError | undefined {
-  return row.error === null || row.error_code === null ? undefined : { code: row.error_code, message: row.error_message ?? "", status: bytes(row.error) };
+function storedError(code: number | null, message: string | null, status: Uint8Array | null): StoredError | undefined {
+  return status === null || code === null ? undefined : { code, message: message ?? "", status: bytes(status) };
 }
 
 function storedAny(typeUrl: string | null, value: Uint8Array | null): StoredAny | undefined {
