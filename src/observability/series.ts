@@ -111,7 +111,7 @@ export class HistogramSeriesSet<T extends string> {
   /**
    * prom-client's record of the series, made (`zero`) if it has none yet. prom-client has no public way to
    * add many observations at once: its own record is written, the shape checked so that an upgrade that
-   * changes it fails loudly (test/unit/series.test.ts compares the exposition with prom-client's `observe`).
+   * changes it fails loudly (test/unit/metric-series.test.ts compares the exposition with prom-client's `observe`).
    */
   #entryOf(labels: LabelValues<T>): HistogramEntry {
     const histogram = this.histogram();
