@@ -67,7 +67,7 @@ export class SqliteDriver implements StoreDriver {
         const tail = op.fair === undefined ? undefined : this.#sql.fairTail.get(op.method, op.fair.key)?.tail;
         const fairTime = op.fair === undefined ? null : Math.max(op.runAfter, tail === undefined ? op.runAfter : tail + op.fair.quantumMs);
         const runAfter = op.fair?.limitsRate === true && fairTime !== null ? fairTime : op.runAfter;
-        const inserted = this.#sql.insert.get({
+        const { changes } = this.#sql.insert.run({
           id: op.id,
           name: op.name,
           parent: op.parent,
@@ -88,7 +88,7 @@ export class SqliteDriver implements StoreDriver {
           groupKey: op.groupKey ?? null,
           now,
         });
-        if (inserted !== undefined) {
+        if (changes === 1) {
           if (op.fair !== undefined && fairTime !== null) this.#sql.fairPlace.run(op.method, op.fair.key, fairTime);
           return { record: insertedRecord(op, now, runAfter, fairTime), created: true };
         }

@@ -10,8 +10,12 @@ const COLUMNS = columns();
  * parameters are named so each SQL text reads on its own.
  */
 export interface Statements {
-  /** The id when inserted (the record is made from what was inserted: row.ts, insertedRecord); nothing on a request-id conflict. */
-  insert: Statement<InsertParams, { id: string }>;
+  /**
+   * Run, not read: `changes` is 1 when inserted (the record is made from what was inserted: row.ts,
+   * insertedRecord), 0 on a request-id conflict. `RETURNING id` told the same at a third of the insert's
+   * cost (SQLite buffers a RETURNING statement's rows: 15.5 against 10 µs a row).
+   */
+  insert: Statement<InsertParams>;
   fairTail: Statement<[method: string, key: string], { tail: number }>;
   fairPlace: Statement<[method: string, key: string, tail: number]>;
   byRequestId: Statement<[method: string, requestId: string], RawRow>;
@@ -172,8 +176,7 @@ export function prepareStatements(db: Database): Statements {
         (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, group_key, create_time, update_time)
       VALUES
         (@id, @name, @parent, @method, @requestId, @request, @principal, @resource, @traceContext, @metadataType, @metadata, @metadataJson, 'queued', @runAfter, @deadline, @retryOf, @priority, @fairTime, @groupKey, @now, @now)
-      ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING
-      RETURNING id`),
+      ON CONFLICT (method, request_id) WHERE request_id IS NOT NULL DO NOTHING`),
     fairTail: db.prepare("SELECT tail FROM fair_queues WHERE method = ? AND group_key = ?"),
     fairPlace: db.prepare("INSERT INTO fair_queues (method, group_key, tail) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tail = max(tail, excluded.tail)"),
     byRequestId: raw(db.prepare(`SELECT ${COLUMNS} FROM operations WHERE method = ? AND request_id = ?`)),
