@@ -258,6 +258,7 @@ export class SqliteDriver implements StoreDriver {
       results.map((r) => {
         const params: FinishParams = {
           id: r.id,
+          attempt: r.attempt,
           setMetadata: r.metadata === undefined ? 0 : 1,
           metadataType: r.metadata?.typeUrl ?? null,
           metadata: r.metadata?.value ?? null,
@@ -270,7 +271,7 @@ export class SqliteDriver implements StoreDriver {
           expireTime: now + retentionMs,
           now,
         };
-        const applied = this.#sql.finishAttempt.run({ ...params, attempt: r.attempt }).changes === 1;
+        const applied = this.#sql.finishAttempt.run(params).changes === 1;
         if (applied && r.events !== undefined) this.#outbox.insert(r.id, r.events, now);
         return applied;
       }),

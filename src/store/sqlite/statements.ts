@@ -1,13 +1,15 @@
 import type { Database, Statement } from "better-sqlite3";
 import { columns, listColumns, viewColumns, type RawRow, type ViewValues } from "./rows.js";
 import { WITHIN_LIMITS_CTE, WITHIN_LIMITS_IDS } from "../shared/claim-limits.js";
+import { prepareByPosition, type ByPosition } from "./by-position.js";
 
 /** Every column but metadata_json, which is written for filtering and never read back. */
 const COLUMNS = columns();
 
 /**
  * Every statement the store runs, prepared once at open. Grouped by the Store method that uses them;
- * parameters are named so each SQL text reads on its own.
+ * parameters are named so each SQL text reads on its own. Those run once per operation are bound by
+ * position all the same (by-position.ts says why).
  */
 export interface Statements {
   /**
@@ -15,7 +17,7 @@ export interface Statements {
    * insertedRecord), 0 on a request-id conflict. `RETURNING id` told the same at a third of the insert's
    * cost (SQLite buffers a RETURNING statement's rows: 15.5 against 10 µs a row).
    */
-  insert: Statement<InsertParams>;
+  insert: ByPosition<InsertParams>;
   fairTail: Statement<[method: string, key: string], { tail: number }>;
   fairPlace: Statement<[method: string, key: string, tail: number]>;
   byRequestId: Statement<[method: string, requestId: string], RawRow>;
@@ -28,12 +30,12 @@ export interface Statements {
   claim: Statement<ClaimParams, RawRow>;
   claimLimited: Statement<ClaimParams & { limits: string }, RawRow>;
   requestControl: Statement<{ id: string; name: string; command: string; now: number }, RawRow>;
-  heartbeat: Statement<HeartbeatParams, Requests>;
+  heartbeat: ByPosition<HeartbeatParams, Requests>;
   requests: Statement<[id: string], Requests>;
-  progress: Statement<ProgressParams>;
-  finishAttempt: Statement<FinishParams & { attempt: number }>;
-  release: Statement<ReleaseParams>;
-  retryLater: Statement<RetryLaterParams>;
+  progress: ByPosition<ProgressParams>;
+  finishAttempt: ByPosition<FinishParams>;
+  release: ByPosition<ReleaseParams>;
+  retryLater: ByPosition<RetryLaterParams>;
   nextDueTime: Statement<{ methods: string; now: number }, { time: number | null }>;
   purgeExpired: Statement<[now: number]>;
   countOperations: Statement<[now: number], { method: string; state: "queued" | "running" | "done"; count: number }>;
@@ -110,6 +112,8 @@ export interface ProgressParams {
 
 export interface FinishParams {
   id: string;
+  /** The attempt the result is of: a result of an earlier attempt applies to nothing. */
+  attempt: number;
   /** 1 to replace the metadata with the given one, 0 to keep what progress last wrote. */
   setMetadata: 0 | 1;
   metadataType: string | null;
@@ -171,7 +175,7 @@ function raw<Params extends unknown[] | {}>(statement: Statement<Params, unknown
 
 export function prepareStatements(db: Database): Statements {
   return {
-    insert: db.prepare(`
+    insert: prepareByPosition(db, `
       INSERT INTO operations
         (id, name, parent, method, request_id, request, principal, resource, trace_context, metadata_type, metadata, metadata_json, state, run_after, deadline, retry_of, priority, fair_time, group_key, create_time, update_time)
       VALUES
@@ -239,20 +243,20 @@ export function prepareStatements(db: Database): Statements {
         ${WITHIN_LIMITS_CTE}
         ${WITHIN_LIMITS_IDS})
       RETURNING ${COLUMNS}`)),
-    heartbeat: db.prepare(`
+    heartbeat: prepareByPosition(db, `
       UPDATE operations SET lease_expire_time = @leaseExpireTime
       WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt
       RETURNING cancel_requested, control`),
     requests: db.prepare("SELECT cancel_requested, control FROM operations WHERE id = ?"),
-    progress: db.prepare(`
+    progress: prepareByPosition(db, `
       UPDATE operations SET metadata_type = @metadataType, metadata = @metadata, metadata_json = @metadataJson, update_time = @now
       WHERE id = @id AND state = 'running' AND attempt = @attempt`),
-    finishAttempt: db.prepare(`${FINISH_SET} WHERE id = @id AND state <> 'done' AND attempt = @attempt`),
-    release: db.prepare(`
+    finishAttempt: prepareByPosition(db, `${FINISH_SET} WHERE id = @id AND state <> 'done' AND attempt = @attempt`),
+    release: prepareByPosition(db, `
       UPDATE operations SET state = 'queued', lease_owner = NULL, lease_expire_time = NULL, run_after = @runAfter, update_time = @now
       WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt`),
     // Cancellation requested: claimable at once, so that the next claim ends it CANCELLED.
-    retryLater: db.prepare(`
+    retryLater: prepareByPosition(db, `
       UPDATE operations SET
         state = 'queued', lease_owner = NULL, lease_expire_time = NULL,
         run_after = CASE WHEN cancel_requested THEN @now ELSE @runAfter END,
