@@ -1,4 +1,4 @@
-import type { Database, Statement } from "better-sqlite3";
+import type { Database, Statement, Transaction } from "better-sqlite3";
 import { toSqlite } from "../../filter/sqlite.js";
 import type {
   ActivityBucket,
@@ -30,6 +30,7 @@ import type { MarkResult, StoreDriver } from "../shared/driver.js";
 import { insertedRecord, listedRow, toListed, toRecord, viewOfValues, wholeRow, type RawRow } from "./rows.js";
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 import { OutboxStatements } from "./outbox.js";
+import { pickRows, takeRows } from "./claim.js";
 import { activityText, toBuckets } from "../shared/activity.js";
 import { stateCountsText, toStateCounts } from "../shared/state-counts.js";
 
@@ -52,12 +53,15 @@ export class SqliteDriver implements StoreDriver {
   readonly #filteredLists = new Map<string, Statement<Record<string, unknown>, RawRow>>();
   /** Made once: better-sqlite3's transaction() wrapper costs as much to make as a read does. */
   readonly #viewMany: (ids: readonly string[], now: number) => (OperationView | undefined)[];
+  /** A claim's pick and take, in one transaction (made once, as #viewMany). */
+  readonly #claim: Transaction<(request: ClaimRequest) => OperationRecord[]>;
 
   constructor(db: Database) {
     this.#db = db;
     this.#sql = prepareStatements(db);
     this.#outbox = new OutboxStatements(db);
     this.#viewMany = db.transaction((ids: readonly string[], now: number) => ids.map((id) => this.#view(id, now)));
+    this.#claim = db.transaction((request: ClaimRequest) => takeRows(this.#sql, pickRows(this.#sql, request), request));
   }
 
   create(operations: readonly NewOperation[], now: number): CreateResult[] {
@@ -212,19 +216,7 @@ export class SqliteDriver implements StoreDriver {
   }
 
   claim(request: ClaimRequest): OperationRecord[] {
-    const params = {
-      owner: request.owner,
-      methods: JSON.stringify(request.methods),
-      limit: request.limit,
-      leaseExpireTime: request.now + request.leaseMs,
-      now: request.now,
-      retryInitialMs: request.retryBackoff?.initialMs ?? 0,
-      retryMaxMs: request.retryBackoff?.maxMs ?? 0,
-    };
-    const { limits } = request;
-    return this.#db
-      .transaction(() => (limits === undefined ? this.#sql.claim.all(params) : this.#sql.claimLimited.all({ ...params, limits: JSON.stringify(limits) })))()
-      .map((row) => toRecord(wholeRow(row)));
+    return this.#claim.immediate(request);
   }
 
   heartbeat(owner: string, leases: readonly Fenced[], leaseMs: number, now: number): HeartbeatResult[] {

@@ -27,8 +27,10 @@ export interface Statements {
   list: ListStatements;
   delete: Statement<[id: string], { id: string }>;
   requestCancel: Statement<{ id: string; name: string; now: number }, RawRow>;
-  claim: Statement<ClaimParams, RawRow>;
-  claimLimited: Statement<ClaimParams & { limits: string }, RawRow>;
+  /** The due rows a claim takes, whole, in claim order (claim: the driver writes what taking them changes). */
+  claimPick: Statement<ClaimParams, RawRow>;
+  claimPickLimited: Statement<ClaimParams & { limits: string }, RawRow>;
+  claimTake: ByPosition<ClaimTakeParams>;
   requestControl: Statement<{ id: string; name: string; command: string; now: number }, RawRow>;
   heartbeat: ByPosition<HeartbeatParams, Requests>;
   requests: Statement<[id: string], Requests>;
@@ -78,14 +80,22 @@ export interface ListStatements {
 }
 
 export interface ClaimParams {
-  owner: string;
   /** JSON array of method names, expanded with json_each: one statement whatever the number of methods. */
   methods: string;
   limit: number;
-  leaseExpireTime: number;
   now: number;
-  retryInitialMs: number;
-  retryMaxMs: number;
+}
+
+/** What taking a picked row writes on it, computed by the driver (driver.ts, #take). */
+export interface ClaimTakeParams {
+  id: string;
+  attempt: number;
+  interruptions: number;
+  owner: string;
+  leaseExpireTime: number;
+  startTime: number;
+  runAfter: number;
+  now: number;
 }
 
 /** What was requested of an operation while it runs: cancellation, and the last control command. */
@@ -145,18 +155,6 @@ export interface RetryLaterParams extends ReleaseParams {
 /** Due: what claim may take, and what nextDueTime looks ahead to. */
 const DUE_METHODS = "state <> 'done' AND method IN (SELECT value FROM json_each(@methods))";
 
-/** What every claim writes on the rows it takes. */
-const CLAIM_SET = `
-  UPDATE operations SET
-    state = 'running', attempt = attempt + 1,
-    -- Taken up again, not after a failure put back to be retried (retryLater): an interruption.
-    interruptions = interruptions + (attempt > 0 AND last_error_attempt IS NOT attempt),
-    lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now,
-    -- The first claim starts the operation; every claim starts an attempt (same row, same write).
-    start_time = coalesce(start_time, @now), attempt_time = @now,
-    -- SET reads the old attempt: the new one is attempt + 1, its backoff initial * 2^attempt.
-    run_after = @now + min(@retryMaxMs, @retryInitialMs * (1 << min(attempt, 30)))`;
-
 const FINISH_SET = `
   UPDATE operations SET
     state = 'done',
@@ -197,23 +195,20 @@ export function prepareStatements(db: Database): Statements {
       UPDATE operations SET control = @command, update_time = @now
       WHERE id = @id AND name = @name AND state <> 'done'
       RETURNING ${COLUMNS}`)),
-    // The subquery picks, the outer UPDATE takes: one statement, so no other claimer can interleave.
-    claim: raw(db.prepare(`
-      ${CLAIM_SET}
-      WHERE id IN (
-        SELECT id FROM operations
-        WHERE ${DUE_METHODS} AND run_after <= @now
-          AND (state = 'queued' OR lease_expire_time <= @now)
-        ORDER BY claim_order, create_time, id
-        LIMIT @limit)
-      RETURNING ${COLUMNS}`)),
+    // A claim picks the due rows whole, then takes them one by one (claim.ts).
+    claimPick: raw(db.prepare(`
+      SELECT ${COLUMNS} FROM operations
+      WHERE ${DUE_METHODS} AND run_after <= @now
+        AND (state = 'queued' OR lease_expire_time <= @now)
+      ORDER BY claim_order, create_time, id
+      LIMIT @limit`)),
     // With concurrency limits (@limits: JSON [{method, limit, perKey}]), as PostgreSQL's claim_limited
     // (postgres/claim.ts): the running operations of the limited methods counted by key from the partial
     // index (an expired lease is not running), the due ones of a method or key at its limit left out, and
     // of those picked no more than each key's free slots, then each method's. One writer at a time
     // (SQLite's write lock), so the counts cannot go stale between counting and claiming.
-    claimLimited: raw(db.prepare(`
-      ${CLAIM_SET}
+    claimPickLimited: raw(db.prepare(`
+      SELECT ${COLUMNS} FROM operations
       WHERE id IN (
         -- MATERIALIZED: computed once. Inlined, json_each would parse @limits again for every row walked.
         WITH limits AS MATERIALIZED (
@@ -241,8 +236,13 @@ export function prepareStatements(db: Database): Statements {
           LIMIT CASE WHEN EXISTS (SELECT 1 FROM json_each(@methods) WHERE value NOT IN (SELECT method FROM full_methods)) THEN @limit ELSE 0 END
         ),
         ${WITHIN_LIMITS_CTE}
-        ${WITHIN_LIMITS_IDS})
-      RETURNING ${COLUMNS}`)),
+        ${WITHIN_LIMITS_IDS})`)),
+    claimTake: prepareByPosition(db, `
+      UPDATE operations SET
+        state = 'running', attempt = @attempt, interruptions = @interruptions,
+        lease_owner = @owner, lease_expire_time = @leaseExpireTime, update_time = @now,
+        start_time = @startTime, attempt_time = @now, run_after = @runAfter
+      WHERE id = @id`),
     heartbeat: prepareByPosition(db, `
       UPDATE operations SET lease_expire_time = @leaseExpireTime
       WHERE id = @id AND state = 'running' AND lease_owner = @owner AND attempt = @attempt
