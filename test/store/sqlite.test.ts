@@ -234,6 +234,27 @@ describe("SqliteStore", () => {
       }
     });
 
+    it("gives no statement a bare parameter as its LIMIT (SQLite would compile it again at every run)", () => {
+      const prepared: string[] = [];
+      const prepare = Database.prototype.prepare;
+      Database.prototype.prepare = function (this: Database.Database, source: string) {
+        prepared.push(source);
+        return prepare.call(this, source);
+      } as typeof prepare;
+      try {
+        const db = openDatabase(file);
+        const driver = new SqliteDriver(db);
+        driver.list({ parent: "", filter: compileFilter("metadata.progress_percent > 5", buildFilterSchema([SleepMetadataSchema])), limit: 10, now: 0 });
+        driver.listEvents({ limit: 10 });
+        db.close();
+      } finally {
+        Database.prototype.prepare = prepare;
+      }
+      const limited = prepared.filter((sql) => /\bLIMIT\b/i.test(sql));
+      assert.ok(limited.length >= 5, `the claim, list, filtered list and outbox statements: ${limited.length}`);
+      for (const sql of limited) assert.doesNotMatch(sql, /\bLIMIT\s+[@?:$]/i, sql);
+    });
+
     it("refuses a database migrated by a newer version", async () => {
       await open().close();
       const db = new Database(file);

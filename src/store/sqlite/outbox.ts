@@ -1,6 +1,7 @@
 import type { Database, Statement } from "better-sqlite3";
 import type { EventClaim, EventQuery, EventRecord, EventSettlement, NewEvent, OperationEvent } from "../outbox.js";
 import { attributesText, eventColumns, toEventRecord, type EventRow } from "../shared/event-row.js";
+import { LIMIT_PARAMETER } from "./statements.js";
 
 const COLUMNS = eventColumns();
 
@@ -60,7 +61,7 @@ export class OutboxStatements {
           AND NOT EXISTS (SELECT 1 FROM outbox p
                           WHERE p.operation_id = e.operation_id AND p.destination = e.destination AND p.state = 'pending' AND p.seq < e.seq)
         ORDER BY e.run_after, e.seq
-        LIMIT @limit)
+        LIMIT ${LIMIT_PARAMETER})
       RETURNING ${COLUMNS}`);
     const settled = "WHERE id = @id AND state = 'pending' AND attempt = @attempt";
     this.#delivered = db.prepare(`DELETE FROM outbox ${settled}`);
@@ -69,7 +70,7 @@ export class OutboxStatements {
     this.#failed = db.prepare(`
       UPDATE outbox SET state = 'failed', last_error = @error, lease_owner = NULL, lease_expire_time = NULL, update_time = @now ${settled}`);
     this.#list = db.prepare(`
-      SELECT ${COLUMNS} FROM outbox WHERE (@state IS NULL OR state = @state) AND seq > @afterSeq ORDER BY seq LIMIT @limit`);
+      SELECT ${COLUMNS} FROM outbox WHERE (@state IS NULL OR state = @state) AND seq > @afterSeq ORDER BY seq LIMIT ${LIMIT_PARAMETER}`);
     this.#retryNow = db.prepare(`
       UPDATE outbox SET state = 'pending', run_after = @now, window_start = @now, lease_owner = NULL, lease_expire_time = NULL, update_time = @now
       WHERE id = @id RETURNING id`);

@@ -152,6 +152,14 @@ export interface RetryLaterParams extends ReleaseParams {
   error: Uint8Array;
 }
 
+/**
+ * A LIMIT given as a parameter, written as an expression. Bare (`LIMIT @limit`), SQLite's planner reads
+ * the bound value (this build has STAT4) and marks the statement to be compiled again whenever that
+ * parameter is bound anew, which is every run; as an expression it is only evaluated. A claim picking one
+ * row: 44 against 8 µs; a bare table of 25 columns, one row in index order: 16 against 3.4 µs.
+ */
+export const LIMIT_PARAMETER = "+@limit";
+
 /** Due: what claim may take, and what nextDueTime looks ahead to. */
 const DUE_METHODS = "state <> 'done' AND method IN (SELECT value FROM json_each(@methods))";
 
@@ -201,7 +209,7 @@ export function prepareStatements(db: Database): Statements {
       WHERE ${DUE_METHODS} AND run_after <= @now
         AND (state = 'queued' OR lease_expire_time <= @now)
       ORDER BY claim_order, create_time, id
-      LIMIT @limit`)),
+      LIMIT ${LIMIT_PARAMETER}`)),
     // With concurrency limits (@limits: JSON [{method, limit, perKey}]), as PostgreSQL's claim_limited
     // (postgres/claim.ts): the running operations of the limited methods counted by key from the partial
     // index (an expired lease is not running), the due ones of a method or key at its limit left out, and
@@ -298,5 +306,5 @@ export function listStatementText(after: boolean, filter: string | undefined, re
        ${after ? "AND (op.create_time, op.id) < (@afterTime, @afterId)" : ""}
        ${filter === undefined ? "" : `AND ${filter}`}
      ORDER BY op.create_time DESC, op.id DESC
-     LIMIT @limit`;
+     LIMIT ${LIMIT_PARAMETER}`;
 }
