@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadClient, type LoadClientKind } from "../support/load-client.js";
-import { startAndWait } from "./e2e-load.js";
+import { cpuMeter, startAndWait } from "./e2e-load.js";
 import { profileEnv } from "./longrun-env.js";
 import type { SystemSpec, ThroughputResult } from "./systems.js";
 
@@ -38,9 +38,11 @@ export async function bareEndToEnd(
     const loader = loadClient(client, address);
     try {
       await startAndWait([loader], inflight, warmup);
+      const cpu = cpuMeter([child.pid!]);
       const began = performance.now();
       await startAndWait([loader], inflight, n);
       const seconds = (performance.now() - began) / 1000;
+      const cpuPerJobUs = cpu(n);
       return {
         system: spec.id,
         label: spec.label,
@@ -52,6 +54,7 @@ export async function bareEndToEnd(
         jobsPerSecond: n / seconds,
         concurrency: "— (no handler: constants)",
         doneMeans: "WaitOperation answered (a constant done Operation)",
+        cpuPerJobUs,
       };
     } finally {
       loader.close();

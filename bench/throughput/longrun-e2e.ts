@@ -10,7 +10,7 @@ import { loadClient, type LoadClient, type LoadClientKind } from "../support/loa
 import { percentile, perJob, pgCounters, type PgCounters } from "../support/measure.js";
 import { longrunStore } from "../support/longrun-store.js";
 import { sleepMethodArgs } from "../support/noop-methods.js";
-import { startAndWait } from "./e2e-load.js";
+import { cpuMeter, startAndWait } from "./e2e-load.js";
 import { concurrencyEnv, profileEnv } from "./longrun-env.js";
 import { longrunConcurrency, type LongrunConfig, type SystemSpec, type ThroughputResult } from "./systems.js";
 
@@ -21,6 +21,8 @@ export interface LongrunEndToEnd {
   /** How long each start RPC took, ms. */
   startRpc: number[];
   perJob: PgCounters | undefined;
+  /** CPU per job, µs: the longrun processes' (not PostgreSQL's) and the load generator's. */
+  cpuPerJobUs: { server: number; client: number };
 }
 
 /**
@@ -51,12 +53,14 @@ export async function longrunEndToEnd(
     await startAndWait(loaders, config.inflight, config.warmup);
     const db = storage.db;
     const before = db ? await pgCounters(db.admin) : undefined;
+    const cpu = cpuMeter(servers.map((s) => s.child.pid!));
     const began = performance.now();
     await startAndWait(loaders, config.inflight, config.n, startRpc);
     const seconds = (performance.now() - began) / 1000;
+    const cpuPerJobUs = cpu(config.n);
     const after = db && before ? await pgCounters(db.admin) : undefined;
     await idle?.(clients);
-    return { seconds, startRpc, perJob: before && after ? perJob(before, after, config.n, 1) : undefined };
+    return { seconds, startRpc, perJob: before && after ? perJob(before, after, config.n, 1) : undefined, cpuPerJobUs };
   } finally {
     for (const c of clients) c.close();
     for (const l of loaders) l.close();
@@ -88,6 +92,7 @@ export async function longrunEndToEndResult(
     concurrency: longrunConcurrency(config),
     doneMeans: LONGRUN_DONE_E2E,
     startRpcMs: { p50: percentile(e2e.startRpc, 0.5), p99: percentile(e2e.startRpc, 0.99) },
+    cpuPerJobUs: e2e.cpuPerJobUs,
     ...(e2e.perJob ? { perJob: e2e.perJob } : {}),
   };
 }

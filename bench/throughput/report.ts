@@ -34,6 +34,7 @@ export function describe(r: ThroughputResult): string {
   if (r.storeSeconds !== undefined) parts.push(`stored in ${r.storeSeconds.toFixed(2)} s`);
   if (r.perJob) parts.push(`${r.perJob.commits.toFixed(2)} commits/job, ${r.perJob.walSyncs.toFixed(3)} WAL flushes/job, ${Math.round(r.perJob.walBytes)} WAL bytes/job`);
   if (r.startRpcMs) parts.push(`start RPC p50 ${r.startRpcMs.p50.toFixed(1)} / p99 ${r.startRpcMs.p99.toFixed(1)} ms`);
+  if (r.cpuPerJobUs) parts.push(`CPU per job: server ${Math.round(r.cpuPerJobUs.server)} µs, client ${Math.round(r.cpuPerJobUs.client)} µs`);
   return parts.join("; ");
 }
 
@@ -143,11 +144,28 @@ export function againstBare(results: readonly ThroughputResult[]): string | unde
     };
     return [client, rate(bare), cell("longrun-sqlite"), cell("longrun-postgres")];
   });
+  const cpuOf = (system: string, client: string) => e2e.find((r) => r.system === system && r.client === client)?.cpuPerJobUs;
+  const total = (cpu: { server: number; client: number }) => cpu.server + cpu.client;
+  const cpuRows = clients.map((client) => {
+    const bare = cpuOf(BARE_GRPC_JS, client);
+    const cell = (system: string) => {
+      const cpu = cpuOf(system, client);
+      if (cpu === undefined) return "—";
+      const bound = bare === undefined ? "" : ` (${(total(bare) / total(cpu)).toFixed(2)}×)`;
+      return `${Math.round(cpu.server)} + ${Math.round(cpu.client)} = ${Math.round(total(cpu))}${bound}`;
+    };
+    return [client, bare === undefined ? "—" : `${Math.round(bare.server)} + ${Math.round(bare.client)} = ${Math.round(total(bare))}`, cell("longrun-sqlite"), cell("longrun-postgres")];
+  });
   return [
     "End to end over gRPC against its physical limit, same run: a bare grpc-js server answering Sleep and WaitOperation with constants (bench/throughput/bare-lro-server.ts), " +
       "the same load through the same client (goal: longrun ≥ 0.9× bare with either client):",
     "",
     markdownTable(["client", "bare grpc-js jobs/s", "longrun SQLite jobs/s (÷ bare)", "longrun PostgreSQL jobs/s (÷ bare)"], rows),
+    "",
+    "CPU per job in the same runs, µs: the server's process (every thread) + the load generator's, which share the machine's cores " +
+      "(PostgreSQL's own backends not counted). In brackets, bare's total ÷ longrun's: the most longrun ÷ bare could be were both runs CPU-bound.",
+    "",
+    markdownTable(["client", "bare grpc-js", "longrun SQLite", "longrun PostgreSQL"], cpuRows),
   ].join("\n");
 }
 

@@ -35,6 +35,8 @@ export interface ThroughputResult {
   perJob?: PgCounters;
   /** End to end over gRPC: the load generator's client (bench/support/load-client.ts). */
   client?: LoadClientKind;
+  /** End to end: CPU per job, µs, of the servers' processes and of the load generator's (e2e-load.ts, cpuMeter). */
+  cpuPerJobUs?: { server: number; client: number };
   /** longrun end to end: how long the start RPC took under load, ms. */
   startRpcMs?: { p50: number; p99: number };
 }
