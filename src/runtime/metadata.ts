@@ -13,6 +13,7 @@ export class MetadataCodec {
   private readonly endTime: DescField | undefined;
   private readonly cancelRequested: DescField | undefined;
   readonly typeUrl: string;
+  private lastInitial: { now: number; stored: StoredAny } | undefined;
 
   constructor(
     readonly schema: DescMessage,
@@ -53,6 +54,16 @@ export class MetadataCodec {
     if (this.endTime) set(copy, this.endTime, timestampFromMs(now));
     if (cancelRequested && this.cancelRequested) set(copy, this.cancelRequested, true);
     return copy;
+  }
+
+  /**
+   * `encode(initial(now))`, kept for the last `now`: under load most starts share their millisecond with
+   * another, and the encoding (JSON above all) is most of what a start's metadata costs. Stored values are
+   * never changed in place, so operations may share one.
+   */
+  initialEncoded(now: number): StoredAny {
+    if (this.lastInitial?.now !== now) this.lastInitial = { now, stored: this.encode(this.initial(now)) };
+    return this.lastInitial.stored;
   }
 
   /** The stored form: binary for serving, and JSON by proto field names (defaults included) for filtering. */

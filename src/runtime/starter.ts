@@ -93,7 +93,7 @@ export class Starter {
     if (this.options.isStopping()) throw shuttingDown();
     if (resource !== undefined) checkResource(resource);
     const now = this.options.clock.now();
-    const defaultMetadata = codec.encode(codec.initial(now));
+    const defaultMetadata = codec.initialEncoded(now);
     return requests.map((request) => {
       definition.validate?.(request);
       const given = definition.initialMetadata?.(request);

@@ -1,11 +1,12 @@
 // Starting operations: validation, names, request-id idempotency, batch starts, refusal while stopping.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "../../src/core/code.js";
 import { invalidArgument, Reason, type RpcError } from "../../src/core/errors.js";
 import { Starter } from "../../src/runtime/starter.js";
-import { SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
+import { SleepMetadataSchema, SleepRequestSchema } from "../../src/gen/longrun/demo/v1/demo_pb.js";
 import { fixture, SLEEP, sleepMethod } from "./fixture.js";
 
 function setUp(extra: Parameters<typeof sleepMethod>[1] = {}, stopping = false) {
@@ -23,6 +24,23 @@ describe("Starter", () => {
     assert.match(record.name, /^operations\/[A-Za-z0-9_-]{30}$/);
     assert.equal(record.state, "queued");
     assert.equal(record.createTime, f.clock.now());
+    f.close();
+  });
+
+  it("starts in one millisecond share their encoded metadata; a later start's has its own create_time", async () => {
+    const { f, starter } = setUp();
+    const first = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    const second = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    assert.ok(first.metadata !== undefined && second.metadata !== undefined);
+    assert.equal(first.createTime, second.createTime);
+    assert.deepEqual(second.metadata, first.metadata);
+    await f.clock.advance(1500);
+    const later = await starter.startOperation(SLEEP, create(SleepRequestSchema));
+    const createTime = (record: typeof later) => timestampMs(fromBinary(SleepMetadataSchema, record.metadata!.value).createTime!);
+    assert.equal(createTime(first), first.createTime);
+    assert.equal(createTime(later), later.createTime);
+    assert.equal(later.createTime, first.createTime + 1500);
+    assert.notDeepEqual(later.metadata?.value, first.metadata.value);
     f.close();
   });
 
