@@ -273,7 +273,10 @@ export class Executor {
   private finishRequest(operation: RunningOperation, outcome: Outcome, cancelled: boolean) {
     const { record, method } = operation;
     const { codec, definition } = method;
-    const metadata = codec.encode(codec.final(operation.metadata, this.options.clock.now(), cancelled));
+    const now = this.options.clock.now();
+    const metadata =
+      (operation.metadataAsClaimed ? codec.finalEncoded(record.metadata, now, cancelled) : undefined) ??
+      codec.encode(codec.final(operation.metadata, now, cancelled));
     const fenced = { id: record.id, name: record.name, method: record.method, principal: record.principal, resource: record.resource, attempt: record.attempt, metadata };
     const { maxResponseBytes, maxErrorBytes } = this.limits;
     if ("error" in outcome) return { ...fenced, error: encodeError(outcome.error, maxErrorBytes) };

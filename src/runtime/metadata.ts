@@ -3,6 +3,9 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { StoredAny } from "../store/store.js";
 import { typeUrlOf } from "../core/registry.js";
 
+/** Final metadata kept per millisecond (finalEncoded): more is a millisecond of many distinct starts. */
+const MAX_KEPT_FINALS = 256;
+
 /**
  * The metadata fields longrun fills in by itself when a method's metadata type declares them, following
  * google.cloud.common.OperationMetadata: `create_time`, `end_time` (google.protobuf.Timestamp) and
@@ -14,6 +17,8 @@ export class MetadataCodec {
   private readonly cancelRequested: DescField | undefined;
   readonly typeUrl: string;
   private lastInitial: { now: number; stored: StoredAny } | undefined;
+  private readonly finals = new Map<string, StoredAny>();
+  private finalsAt: number | undefined;
 
   constructor(
     readonly schema: DescMessage,
@@ -64,6 +69,29 @@ export class MetadataCodec {
   initialEncoded(now: number): StoredAny {
     if (this.lastInitial?.now !== now) this.lastInitial = { now, stored: this.encode(this.initial(now)) };
     return this.lastInitial.stored;
+  }
+
+  /**
+   * `encode(final(decode(stored), now, cancelRequested))`, kept by the stored bytes for the current `now`:
+   * operations started in one millisecond and ended in another, with no progress between, end with the
+   * same metadata, and a batch of finishes is mostly such. Undefined when `stored` is not of this type
+   * (decode would make the initial metadata of another time).
+   */
+  finalEncoded(stored: StoredAny | undefined, now: number, cancelRequested: boolean): StoredAny | undefined {
+    if (stored === undefined || stored.typeUrl !== this.typeUrl) return undefined;
+    if (now !== this.finalsAt) {
+      this.finals.clear();
+      this.finalsAt = now;
+    }
+    const { value } = stored;
+    const key = `${cancelRequested ? 1 : 0}${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("latin1")}`;
+    let encoded = this.finals.get(key);
+    if (encoded === undefined) {
+      encoded = this.encode(this.final(fromBinary(this.schema, value), now, cancelRequested));
+      if (this.finals.size >= MAX_KEPT_FINALS) this.finals.clear();
+      this.finals.set(key, encoded);
+    }
+    return encoded;
   }
 
   /** The stored form: binary for serving, and JSON by proto field names (defaults included) for filtering. */

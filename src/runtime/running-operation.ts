@@ -20,8 +20,13 @@ export class RunningOperation {
   phase: RunPhase;
   /** Made when the handler looks at ctx.signal or it is aborted: most handlers never do (see `signal`). */
   private controller: AbortController | undefined;
-  /** The metadata as the handler last set it (written, or about to be). */
-  metadata: Message;
+  /** Set once the metadata is decoded or replaced (`metadata`). */
+  #metadata: Message | undefined;
+  /**
+   * The metadata is still the record's as claimed: nothing replaced it (progress, a cancellation). Its
+   * final form then depends only on the stored bytes (MetadataCodec.finalEncoded).
+   */
+  metadataAsClaimed = true;
   readonly control: ControlChannel;
   /** A progress write queued but not yet sent: later calls replace its metadata instead of queueing more. */
   pendingProgress: { update: ProgressUpdate; done: Promise<boolean> } | undefined;
@@ -29,12 +34,24 @@ export class RunningOperation {
   constructor(
     readonly record: OperationRecord,
     readonly method: RegisteredMethod,
-    now: number,
+    private readonly claimedAt: number,
   ) {
     this.phase = record.cancelRequested ? "cancelling" : "running";
-    this.metadata = method.codec.decode(record.metadata, now);
     this.control = new ControlChannel(record.control, () => this.signal);
     this.pendingProgress = undefined;
+  }
+
+  /**
+   * The metadata as the handler last set it (written, or about to be). Decoded from the record when first
+   * read: a handler that reports no progress never needs it decoded.
+   */
+  get metadata(): Message {
+    return (this.#metadata ??= this.method.codec.decode(this.record.metadata, this.claimedAt));
+  }
+
+  set metadata(message: Message) {
+    this.#metadata = message;
+    this.metadataAsClaimed = false;
   }
 
   get id(): string {
