@@ -23,7 +23,8 @@ export async function claimEvents(db: Db, claim: EventClaim): Promise<EventRecor
        FOR UPDATE SKIP LOCKED
      )
      UPDATE ${o.outbox} e SET attempt = e.attempt + 1, lease_owner = $1, lease_expire_time = $4, update_time = $5
-     FROM picked WHERE e.seq = picked.seq
+     -- By seq from an array, as claim.ts does by id: joined to the CTE, the plan may scan the whole outbox.
+     WHERE e.seq = ANY(ARRAY(SELECT seq FROM picked))
      RETURNING ${eventColumns("e")}`,
     [claim.owner, claim.destinations, claim.limit, claim.now + claim.leaseMs, claim.now],
   );

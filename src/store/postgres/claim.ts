@@ -22,7 +22,10 @@ function claimUpdate(table: string, picked: string): string {
        start_time = COALESCE(op.start_time, $2), attempt_time = $2,
        -- SET reads the old attempt: the new one is attempt + 1, its backoff initial * 2^attempt.
        run_after = $2 + LEAST($7::bigint, $6::bigint * (1::bigint << LEAST(op.attempt, 30)))
-     FROM ${picked} WHERE op.id = picked.id
+     -- By id from an array, not joined to the CTE: joined, PostgreSQL hashed the CTE and scanned the whole
+     -- table to probe it (10,000 rows, 2.2 ms a claim, growing with the retention); an array makes it
+     -- look each id up in the primary key.
+     WHERE op.id = ANY(ARRAY(SELECT id FROM ${picked}))
      RETURNING ${columns("op")}`;
 }
 
