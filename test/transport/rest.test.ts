@@ -367,6 +367,28 @@ describe("routing", () => {
       (router.lookup("GET", "/v1/operations/abc") as any).match.route.template.source, "/v1/{name=operations/**}");
   });
 
+  it("answers a path it matched before the same, by method; keeps no more than it may, and matches long paths too", () => {
+    const fresh = new Router(endpoints);
+    const matched = (method: string, path: string) => {
+      const r = fresh.lookup(method, path);
+      return r.kind === "match" ? `${r.match.route.endpoint.method.name} ${r.match.values.join(",")}` : r.kind;
+    };
+    for (let round = 0; round < 2; round++) {
+      assert.equal(matched("GET", "/v1/operations/abc"), "GetOperation operations/abc");
+      assert.equal(matched("DELETE", "/v1/operations/abc"), "DeleteOperation operations/abc");
+      assert.equal(matched("PATCH", "/v1/operations/abc"), "wrong-method");
+      assert.equal(matched("GET", "/v2/nothing"), "unknown-path");
+    }
+    // Past the number kept, the oldest go, and every path still routes as before.
+    for (let i = 0; i < 1500; i++) assert.equal(matched("GET", `/v1/operations/op${i}`), `GetOperation operations/op${i}`);
+    for (let i = 0; i < 1500; i += 97) assert.equal(matched("GET", `/v1/operations/op${i}`), `GetOperation operations/op${i}`);
+    const long = "x".repeat(400);
+    assert.equal(matched("GET", `/v1/operations/${long}`), `GetOperation operations/${long}`);
+    assert.equal(matched("POST", `/v1/operations/${long}:cancel`), `CancelOperation operations/${long}`);
+    assert.throws(() => fresh.lookup("GET", "/v1/operations/%zz"), /percent|encod|malformed/i);
+    assert.throws(() => fresh.lookup("GET", "/v1/operations/%zz"), /percent|encod|malformed/i, "a refusal is not kept as a match");
+  });
+
   it("decodes %2F in single-segment variables only", () => {
     // gax's bundled binding: GET /v1/operations/{name} with name "operations/abc".
     assert.deepEqual(route("GET", "/v1/operations/operations%2Fabc"), ["GetOperation", ["operations/abc"]]);
