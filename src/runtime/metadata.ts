@@ -2,6 +2,7 @@ import { ScalarType, create, fromBinary, toBinary, toJson, type Registry, type D
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { StoredAny } from "../store/store.js";
 import { typeUrlOf } from "../core/registry.js";
+import { bytesKey, keepBounded } from "../core/kept.js";
 
 /** Final metadata kept per millisecond (finalEncoded): more is a millisecond of many distinct starts. */
 const MAX_KEPT_FINALS = 256;
@@ -84,12 +85,11 @@ export class MetadataCodec {
       this.finalsAt = now;
     }
     const { value } = stored;
-    const key = `${cancelRequested ? 1 : 0}${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("latin1")}`;
+    const key = `${cancelRequested ? 1 : 0}${bytesKey(value)}`;
     let encoded = this.finals.get(key);
     if (encoded === undefined) {
       encoded = this.encode(this.final(fromBinary(this.schema, value), now, cancelRequested));
-      if (this.finals.size >= MAX_KEPT_FINALS) this.finals.clear();
-      this.finals.set(key, encoded);
+      keepBounded(this.finals, key, encoded, MAX_KEPT_FINALS);
     }
     return encoded;
   }

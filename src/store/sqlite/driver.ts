@@ -31,6 +31,7 @@ import { insertedRecord, listedRow, toListed, toRecord, viewOfValues, wholeRow, 
 import { listStatementText, prepareStatements, type FinishParams, type Statements } from "./statements.js";
 import { OutboxStatements } from "./outbox.js";
 import { pickRows, takeRows } from "./claim.js";
+import { keepBounded } from "../../core/kept.js";
 import { activityText, toBuckets } from "../shared/activity.js";
 import { stateCountsText, toStateCounts } from "../shared/state-counts.js";
 
@@ -170,16 +171,11 @@ export class SqliteDriver implements StoreDriver {
    */
   #filteredList(text: string): Statement<Record<string, unknown>, RawRow> {
     let statement = this.#filteredLists.get(text);
-    if (statement !== undefined) {
-      // Refresh its place in the insertion order: the map's first entry is the least recently used.
-      this.#filteredLists.delete(text);
-    } else {
-      statement = this.#db.prepare<Record<string, unknown>, RawRow>(text).raw(true);
-      if (this.#filteredLists.size >= FILTERED_LIST_CACHE_SIZE) {
-        this.#filteredLists.delete(this.#filteredLists.keys().next().value!);
-      }
-    }
-    this.#filteredLists.set(text, statement);
+    // A statement used again moves to the end of the insertion order: the first entry, dropped when the
+    // cache is full, is the least recently used.
+    if (statement !== undefined) this.#filteredLists.delete(text);
+    else statement = this.#db.prepare<Record<string, unknown>, RawRow>(text).raw(true);
+    keepBounded(this.#filteredLists, text, statement, FILTERED_LIST_CACHE_SIZE);
     return statement;
   }
 

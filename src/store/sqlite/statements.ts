@@ -86,7 +86,7 @@ export interface ClaimParams {
   now: number;
 }
 
-/** What taking a picked row writes on it, computed by the driver (driver.ts, #take). */
+/** What taking a picked row writes on it, computed by claim.ts (takeRows). */
 export interface ClaimTakeParams {
   id: string;
   attempt: number;

@@ -1,6 +1,7 @@
 import { toJson, type JsonValue, type Registry } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { typeFirst } from "../../core/any-json.js";
+import { bytesKey, keepBounded } from "../../core/kept.js";
 import type { Operation } from "../../gen/google/longrunning/operations_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 
@@ -45,12 +46,11 @@ export class OperationJsonWriter {
   private any(any: Any, enumAsInteger: boolean, pretty: boolean): string {
     const { value } = any;
     if (value.byteLength > MAX_CACHED_PAYLOAD_BYTES) return this.render(any, enumAsInteger, pretty);
-    const key = `${enumAsInteger ? "i" : "n"}${pretty ? "p" : "c"}${any.typeUrl}\n${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("latin1")}`;
+    const key = `${enumAsInteger ? "i" : "n"}${pretty ? "p" : "c"}${any.typeUrl}\n${bytesKey(value)}`;
     let text = this.anys.get(key);
     if (text === undefined) {
       text = this.render(any, enumAsInteger, pretty);
-      if (this.anys.size >= MAX_CACHED_ANYS) this.anys.delete(this.anys.keys().next().value as string);
-      this.anys.set(key, text);
+      keepBounded(this.anys, key, text, MAX_CACHED_ANYS);
     }
     return text;
   }

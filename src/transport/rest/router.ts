@@ -1,4 +1,5 @@
 import type { Endpoint } from "../../service/endpoint.js";
+import { keepBounded } from "../../core/kept.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
 import { acceptUrlSegment, fixedSegments, literalAt, matchParts, partIndex, sameLiteral, variableValues } from "../../http/path-match.js";
 import { parsePathTemplate, type PathTemplate } from "../../http/path-template.js";
@@ -98,10 +99,7 @@ export class Router {
     const kept = key === undefined ? undefined : this.recent.get(key);
     if (kept !== undefined) return kept;
     const found = this.match(method, rawPath);
-    if (key !== undefined && found.kind === "match") {
-      if (this.recent.size >= RECENT_PATHS) this.recent.delete(this.recent.keys().next().value!);
-      this.recent.set(key, found);
-    }
+    if (key !== undefined && found.kind === "match") keepBounded(this.recent, key, found, RECENT_PATHS);
     return found;
   }
 
